@@ -1,0 +1,65 @@
+/**
+ * Errors with a stable `code` a caller can branch on. Argument errors keep the
+ * built-in classes (TypeError, RangeError) so `instanceof` works as users expect,
+ * and add Node's own codes.
+ */
+
+export type ArgumentErrorCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+
+export class InvalidArgumentTypeError extends TypeError {
+  readonly code: ArgumentErrorCode = 'ERR_INVALID_ARG_TYPE';
+  override readonly name = 'InvalidArgumentTypeError';
+}
+
+export class InvalidArgumentValueError extends TypeError {
+  readonly code: ArgumentErrorCode = 'ERR_INVALID_ARG_VALUE';
+  override readonly name = 'InvalidArgumentValueError';
+}
+
+export class OutOfRangeError extends RangeError {
+  readonly code: ArgumentErrorCode = 'ERR_OUT_OF_RANGE';
+  override readonly name = 'OutOfRangeError';
+}
+
+/** The process does not exist, or the pid now belongs to another process. */
+export class ProcessNotFoundError extends Error {
+  readonly code = 'ESRCH';
+  override readonly name = 'ProcessNotFoundError';
+  constructor(
+    readonly pid: number,
+    detail = 'no such process',
+  ) {
+    super(`process ${pid}: ${detail}`);
+  }
+}
+
+/** A sample was abandoned because it took longer than its budget. */
+export class CollectionTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  override readonly name = 'CollectionTimeoutError';
+  constructor(
+    readonly pid: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`process ${pid}: collection timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** Too many subscribers; the limit is the tracker's `maxSubscribers` option. */
+export class SubscriberLimitError extends Error {
+  readonly code = 'ERR_SUBSCRIBER_LIMIT';
+  override readonly name = 'SubscriberLimitError';
+  constructor(readonly limit: number) {
+    super(`subscriber limit reached: at most ${limit} subscribers (option maxSubscribers)`);
+  }
+}
+
+/** Renders a value for an error message: strings quoted, everything else as JS would print it. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'symbol') return value.toString();
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return 'an object';
+}

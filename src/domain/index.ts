@@ -1,0 +1,3 @@
+export * from './state.js';
+export * from './metrics.js';
+export * from './errors.js';

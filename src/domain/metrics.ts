@@ -1,0 +1,128 @@
+import type { ProcessState } from './state.js';
+
+/**
+ * Units, everywhere in this package: CPU time in seconds, timestamps in ms since
+ * the Unix epoch, durations in ms, sizes in bytes, rates per second.
+ * `null` means "unknown": the collector could not read that field (permission,
+ * platform, kernel); it never means zero.
+ */
+
+/** CPU times of one process instance, cumulative since that process started. */
+export interface ProcessCPU {
+  pid: number;
+  /** When the sample was read, ms since epoch. */
+  timestamp: number;
+  /** User-mode CPU time, seconds. */
+  user: number;
+  /** Kernel-mode CPU time, seconds. */
+  system: number;
+  /** User CPU time of waited-for (reaped) children, seconds. */
+  childrenUser: number;
+  /** System CPU time of waited-for (reaped) children, seconds. */
+  childrenSystem: number;
+  /** When the process started, ms since epoch (0 when unknown). */
+  startTime: number;
+  /**
+   * Percent of ONE core used since the previous sample of the same process
+   * (user + system); may exceed 100 on several cores. The first sample of an
+   * instance is the average since the process started.
+   */
+  usagePercent: number;
+  /** User-mode share of `usagePercent`. */
+  userPercent: number;
+  /** Kernel-mode share of `usagePercent`. */
+  systemPercent: number;
+  /** CPUs this process may use (affinity, cgroup quota), possibly fractional; null when unknown. */
+  cpusAvailable: number | null;
+}
+
+/** Memory of one process, bytes. */
+export interface ProcessMemory {
+  pid: number;
+  /** ms since epoch. */
+  timestamp: number;
+  /** Resident set size. */
+  rss: number;
+  /** Virtual memory size. */
+  vms: number | null;
+  /** Resident shared pages (file-backed and shmem). */
+  shared: number | null;
+  /** Swapped-out anonymous memory. */
+  swap: number | null;
+  /** Data + stack segments as the kernel counts them (statm "data"). */
+  data: number | null;
+  /** Main thread stack. */
+  stack: number | null;
+  /** rss / total RAM x 100; 0 when total RAM is unknown. */
+  usagePercent: number;
+}
+
+/** One snapshot of a tracked service. Snapshots handed out are copies. */
+export interface ProcessMetrics {
+  serviceName: string;
+  /** 0 when not running. */
+  pid: number;
+  state: ProcessState;
+  healthy: boolean;
+  cpu: ProcessCPU;
+  memory: ProcessMemory;
+  numFDs: number | null;
+  numThreads: number | null;
+  /** Bytes read from storage per second since the previous sample. */
+  readBytesPerSec: number | null;
+  /** Bytes written to storage per second since the previous sample. */
+  writeBytesPerSec: number | null;
+  /** Bytes read from storage since the process started (/proc/PID/io read_bytes). */
+  readBytes: number | null;
+  /** Bytes written to storage since the process started (/proc/PID/io write_bytes). */
+  writeBytes: number | null;
+  voluntaryContextSwitches: number | null;
+  involuntaryContextSwitches: number | null;
+  majorFaults: number | null;
+  minorFaults: number | null;
+  /** Start of the current instance, ms since epoch; 0 when not running. */
+  startTime: number;
+  /** now - startTime while running, else 0; ms. */
+  uptime: number;
+  restartCount: number;
+  /** '' when none. */
+  lastError: string;
+  /** When this snapshot was made, ms since epoch. */
+  timestamp: number;
+}
+
+/** user + system, seconds. */
+export function totalCPUSeconds(cpu: Pick<ProcessCPU, 'user' | 'system'>): number {
+  return cpu.user + cpu.system;
+}
+
+/** user + system of the process and its reaped children, seconds. */
+export function totalCPUSecondsWithChildren(
+  cpu: Pick<ProcessCPU, 'user' | 'system' | 'childrenUser' | 'childrenSystem'>,
+): number {
+  return cpu.user + cpu.system + cpu.childrenUser + cpu.childrenSystem;
+}
+
+/** rss + swap, bytes (swap counted as 0 when unknown). */
+export function totalResidentBytes(memory: Pick<ProcessMemory, 'rss' | 'swap'>): number {
+  return memory.rss + (memory.swap ?? 0);
+}
+
+/**
+ * CPU percent of one core between two samples of the SAME process:
+ * delta(cpu seconds) / elapsed seconds x 100. 0 when no time passed or the
+ * counter went backwards (which only a different process can do).
+ */
+export function cpuPercent(prevSeconds: number, curSeconds: number, elapsedMs: number): number {
+  if (!(elapsedMs > 0)) return 0;
+  const delta = curSeconds - prevSeconds;
+  if (!(delta > 0)) return 0;
+  return (delta / (elapsedMs / 1000)) * 100;
+}
+
+/** Per-second rate of a cumulative counter; null when either end is unknown. */
+export function ratePerSecond(prev: number | null, cur: number | null, elapsedMs: number): number | null {
+  if (prev === null || cur === null) return null;
+  if (!(elapsedMs > 0) || cur < prev) return 0;
+  return (cur - prev) / (elapsedMs / 1000);
+}

@@ -1,0 +1,72 @@
+import type { MeterProvider } from '@opentelemetry/api';
+import type { ProcessMetrics } from '../domain/metrics.js';
+import type { ProcessState } from '../domain/state.js';
+
+export interface TrackerOptions {
+  /** Time between samples, ms (default 5000). Must be a positive finite number. */
+  collectionInterval?: number;
+  /** Snapshots buffered per subscriber before the oldest is dropped (default 64). */
+  subscriberBufferSize?: number;
+  /** Most subscribers at once (default 64). */
+  maxSubscribers?: number;
+  /**
+   * Where the tracker registers its observable instruments (default: the global
+   * MeterProvider of `@opentelemetry/api`, a no-op until an SDK is registered).
+   * Pass `null` to register none.
+   */
+  meterProvider?: MeterProvider | null;
+}
+
+export interface TrackOptions {
+  /** Aborts the first sample; the service is then not tracked. */
+  signal?: AbortSignal;
+}
+
+export interface SubscribeOptions {
+  /** Overrides the tracker's `subscriberBufferSize` for this subscription. */
+  bufferSize?: number;
+  /** Aborting it ends the subscription. */
+  signal?: AbortSignal;
+}
+
+/** A stream of snapshots. Breaking out of `for await` closes it. */
+export interface Subscription extends AsyncIterable<ProcessMetrics> {
+  /** Ends the iteration; buffered snapshots are discarded. Idempotent. */
+  close(): void;
+  /** Snapshots dropped (oldest first) because the buffer was full. */
+  readonly dropped: number;
+  readonly closed: boolean;
+}
+
+/** Counters of the tracker's own work, for self-monitoring. */
+export interface TrackerStats {
+  /** Ticks completed since construction. */
+  ticks: number;
+  /** Wall time of the last tick, ms. */
+  lastTickDurationMs: number;
+  /** Samples that failed for a reason other than the process being gone. */
+  collectionErrors: number;
+  /** Samples abandoned after their timeout (also counted in collectionErrors). */
+  collectionTimeouts: number;
+  /** Processes seen to exit (or have their pid reused) while tracked. */
+  processExits: number;
+  /** Snapshots dropped across all subscribers. */
+  droppedSnapshots: number;
+  subscribers: number;
+  services: number;
+}
+
+/** What a supervisor needs from a tracker; `Tracker` implements it. */
+export interface ProcessTracker {
+  start(signal?: AbortSignal): void;
+  stop(): Promise<void>;
+  close(): Promise<void>;
+  track(serviceName: string, pid: number, options?: TrackOptions): Promise<void>;
+  untrack(serviceName: string): boolean;
+  get(serviceName: string): ProcessMetrics | undefined;
+  getAll(): ProcessMetrics[];
+  subscribe(options?: SubscribeOptions): Subscription;
+  unsubscribe(subscription: Subscription): void;
+  updateState(serviceName: string, state: ProcessState, lastError?: string): boolean;
+  updateHealth(serviceName: string, healthy: boolean): boolean;
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Accuracy tests burn CPU on purpose; running files one after another keeps
+    // them from competing with each other for the two cores of a CI machine.
+    fileParallelism: false,
+  },
+});
