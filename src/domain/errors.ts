@@ -63,3 +63,12 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return 'an object';
 }
+
+/** The tracker was closed; create a new one. */
+export class TrackerClosedError extends Error {
+  readonly code = 'ERR_TRACKER_CLOSED';
+  override readonly name = 'TrackerClosedError';
+  constructor(operation: string) {
+    super(`cannot ${operation}: the tracker is closed`);
+  }
+}

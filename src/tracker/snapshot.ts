@@ -1,0 +1,149 @@
+import { cpuPercent, ratePerSecond, type ProcessMetrics } from '../domain/metrics.js';
+import type { ProcessState } from '../domain/state.js';
+import type { ProcessSample } from './collector.js';
+
+/** What a service is, apart from its numbers. */
+export interface ServiceStatus {
+  serviceName: string;
+  state: ProcessState;
+  healthy: boolean;
+  restartCount: number;
+  lastError: string;
+}
+
+/** The previous reading of one process instance, for rates. */
+export interface Baseline {
+  /** ms since epoch. */
+  timestamp: number;
+  userSeconds: number;
+  systemSeconds: number;
+  readBytes: number | null;
+  writeBytes: number | null;
+}
+
+/**
+ * The baseline of a process never sampled before: every counter was zero when
+ * it started, so its first rates are averages over its lifetime so far.
+ * Without a start time there is nothing to measure from, and rates start at 0.
+ */
+export function lifetimeBaseline(sample: ProcessSample): Baseline {
+  const known = sample.startTime > 0 && sample.startTime <= sample.timestamp;
+  return known
+    ? { timestamp: sample.startTime, userSeconds: 0, systemSeconds: 0, readBytes: 0, writeBytes: 0 }
+    : baselineOf(sample);
+}
+
+export function baselineOf(sample: ProcessSample): Baseline {
+  return {
+    timestamp: sample.timestamp,
+    userSeconds: sample.cpu.user,
+    systemSeconds: sample.cpu.system,
+    readBytes: sample.readBytes,
+    writeBytes: sample.writeBytes,
+  };
+}
+
+/**
+ * A snapshot of a running process from its latest sample and the baseline of
+ * the same instance. `startTime` is the process's own start when the collector
+ * knows it, else when tracking began.
+ */
+export function snapshotFromSample(
+  status: ServiceStatus,
+  sample: ProcessSample,
+  baseline: Baseline,
+  startTime: number,
+  totalMemoryBytes: number,
+): ProcessMetrics {
+  const elapsedMs = sample.timestamp - baseline.timestamp;
+  const { cpu, memory } = sample;
+  const userPercent = cpuPercent(baseline.userSeconds, cpu.user, elapsedMs);
+  const systemPercent = cpuPercent(baseline.systemSeconds, cpu.system, elapsedMs);
+  return {
+    ...status,
+    pid: sample.pid,
+    cpu: {
+      pid: sample.pid,
+      timestamp: sample.timestamp,
+      user: cpu.user,
+      system: cpu.system,
+      childrenUser: cpu.childrenUser,
+      childrenSystem: cpu.childrenSystem,
+      startTime,
+      usagePercent: cpuPercent(baseline.userSeconds + baseline.systemSeconds, cpu.user + cpu.system, elapsedMs),
+      userPercent,
+      systemPercent,
+      cpusAvailable: sample.cpusAvailable,
+    },
+    memory: {
+      pid: sample.pid,
+      timestamp: sample.timestamp,
+      rss: memory.rss,
+      vms: memory.vms,
+      shared: memory.shared,
+      swap: memory.swap,
+      data: memory.data,
+      stack: memory.stack,
+      usagePercent: totalMemoryBytes > 0 ? (memory.rss / totalMemoryBytes) * 100 : 0,
+    },
+    numFDs: sample.numFDs,
+    numThreads: sample.numThreads,
+    readBytesPerSec: ratePerSecond(baseline.readBytes, sample.readBytes, elapsedMs),
+    writeBytesPerSec: ratePerSecond(baseline.writeBytes, sample.writeBytes, elapsedMs),
+    readBytes: sample.readBytes,
+    writeBytes: sample.writeBytes,
+    voluntaryContextSwitches: sample.voluntaryContextSwitches,
+    involuntaryContextSwitches: sample.involuntaryContextSwitches,
+    majorFaults: sample.majorFaults,
+    minorFaults: sample.minorFaults,
+    startTime,
+    uptime: Math.max(0, sample.timestamp - startTime),
+    timestamp: sample.timestamp,
+  };
+}
+
+/** A service with no live process: pid 0, every number zero. */
+export function idleSnapshot(status: ServiceStatus, now: number): ProcessMetrics {
+  return {
+    ...status,
+    pid: 0,
+    cpu: {
+      pid: 0,
+      timestamp: now,
+      user: 0,
+      system: 0,
+      childrenUser: 0,
+      childrenSystem: 0,
+      startTime: 0,
+      usagePercent: 0,
+      userPercent: 0,
+      systemPercent: 0,
+      cpusAvailable: null,
+    },
+    memory: { pid: 0, timestamp: now, rss: 0, vms: 0, shared: 0, swap: 0, data: 0, stack: 0, usagePercent: 0 },
+    numFDs: 0,
+    numThreads: 0,
+    readBytesPerSec: 0,
+    writeBytesPerSec: 0,
+    readBytes: 0,
+    writeBytes: 0,
+    voluntaryContextSwitches: 0,
+    involuntaryContextSwitches: 0,
+    majorFaults: 0,
+    minorFaults: 0,
+    startTime: 0,
+    uptime: 0,
+    timestamp: now,
+  };
+}
+
+/** The same snapshot with new status fields and timestamp (uptime follows the clock). */
+export function withStatus(snapshot: ProcessMetrics, status: ServiceStatus, now: number): ProcessMetrics {
+  const uptime = snapshot.pid > 0 && snapshot.startTime > 0 ? Math.max(0, now - snapshot.startTime) : 0;
+  return { ...snapshot, ...status, uptime, timestamp: now };
+}
+
+/** A copy the caller may mutate freely. */
+export function copySnapshot(snapshot: ProcessMetrics): ProcessMetrics {
+  return { ...snapshot, cpu: { ...snapshot.cpu }, memory: { ...snapshot.memory } };
+}
