@@ -1,0 +1,415 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ProcessNotFoundError,
+  ProcessState,
+  SubscriberLimitError,
+  Tracker,
+  TrackerClosedError,
+  type ProcessMetrics,
+  type Subscription,
+} from '../../src/index.js';
+import { FakeCollector, gate } from '../support/fake-collector.js';
+import { waitFor } from '../support/process.js';
+
+const trackers: Tracker[] = [];
+function newTracker(collector: FakeCollector, options: ConstructorParameters<typeof Tracker>[1] = {}): Tracker {
+  const tracker = new Tracker(collector, { collectionInterval: 40, meterProvider: null, ...options });
+  trackers.push(tracker);
+  return tracker;
+}
+
+afterEach(async () => {
+  await Promise.all(trackers.splice(0).map((t) => t.close()));
+});
+
+/** Reads what a subscription has buffered without waiting for more. */
+async function drain(sub: Subscription, count: number): Promise<ProcessMetrics[]> {
+  const it = sub[Symbol.asyncIterator]();
+  const out: ProcessMetrics[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await it.next();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+describe('validation: bad input is a typed error and changes nothing', () => {
+  it.each([
+    ['', TypeError],
+    ['x'.repeat(257), TypeError],
+    ['bad\nname', TypeError],
+    ['tab\there', TypeError],
+    [42, TypeError],
+    [undefined, TypeError],
+  ])('service name %j', async (name, kind) => {
+    const fake = new FakeCollector();
+    fake.add(1);
+    const tracker = newTracker(fake);
+    await expect(tracker.track(name as string, 1)).rejects.toBeInstanceOf(kind);
+    await expect(tracker.track(name as string, 1)).rejects.toThrow(/serviceName/);
+    expect(tracker.getAll()).toEqual([]);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('accepts a name of exactly 256 characters', async () => {
+    const fake = new FakeCollector();
+    fake.add(1);
+    await newTracker(fake).track('é'.repeat(256), 1);
+  });
+
+  it.each([0, -5, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '12', null])('pid %j', async (pid) => {
+    const fake = new FakeCollector();
+    const tracker = newTracker(fake);
+    const attempt = tracker.track('api', pid as number);
+    await expect(attempt).rejects.toBeInstanceOf(RangeError);
+    await expect(tracker.track('api', pid as number)).rejects.toThrow(/pid must be a positive safe integer; got/);
+    expect(tracker.getAll()).toEqual([]);
+  });
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, '5000', 2 ** 31])('collectionInterval %j', (interval) => {
+    expect(() => new Tracker(new FakeCollector(), { collectionInterval: interval as number })).toThrow(RangeError);
+    expect(() => new Tracker(new FakeCollector(), { collectionInterval: interval as number })).toThrow(
+      /collectionInterval/,
+    );
+  });
+
+  it.each([
+    ['subscriberBufferSize', 0],
+    ['maxSubscribers', -1],
+    ['maxSubscribers', 2.5],
+  ])('%s %j', (option, value) => {
+    expect(() => new Tracker(new FakeCollector(), { [option]: value })).toThrow(RangeError);
+  });
+
+  it('rejects an unknown state and a non-boolean health, leaving the service as it was', async () => {
+    const fake = new FakeCollector();
+    fake.add(7);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 7);
+    const before = tracker.get('api');
+    expect(() => tracker.updateState('api', 'crashed' as ProcessState)).toThrow(RangeError);
+    expect(() => tracker.updateState('api', 'Running' as ProcessState)).toThrow(/state must be one of/);
+    expect(() => tracker.updateHealth('api', 'yes' as unknown as boolean)).toThrow(TypeError);
+    expect(tracker.get('api')).toEqual(before);
+  });
+
+  it('a pid with no process rejects with ProcessNotFoundError and tracks nothing', async () => {
+    const tracker = newTracker(new FakeCollector());
+    const error = await tracker.track('api', 999).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProcessNotFoundError);
+    expect(error).toMatchObject({ code: 'ESRCH', pid: 999 });
+    expect(tracker.get('api')).toBeUndefined();
+  });
+
+  it('a failed re-track leaves the existing service untouched', async () => {
+    const fake = new FakeCollector();
+    fake.add(10);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 10);
+    await expect(tracker.track('api', 11)).rejects.toBeInstanceOf(ProcessNotFoundError);
+    expect(tracker.get('api')).toMatchObject({ pid: 10, restartCount: 0 });
+  });
+});
+
+describe('restarts', () => {
+  it('clears the last error and measures CPU from the new process only', async () => {
+    const fake = new FakeCollector();
+    const now = Date.now();
+    // The old process used a lot of CPU; the new one started 10 s ago and used 1 s.
+    fake.add(20, { user: 500, system: 100, startTime: now - 1_000_000 });
+    fake.add(21, { user: 0.5, system: 0.5, startTime: now - 10_000 });
+    const tracker = newTracker(fake);
+    await tracker.track('api', 20);
+    tracker.updateState('api', ProcessState.Failed, 'exit code 1');
+    await tracker.track('api', 21);
+    const m = tracker.get('api');
+    expect(m).toMatchObject({ pid: 21, state: 'running', lastError: '', restartCount: 1 });
+    // 1 CPU second over the ~10 s the new process has lived: about 10 %.
+    expect(m?.cpu.usagePercent).toBeGreaterThan(8);
+    expect(m?.cpu.usagePercent).toBeLessThan(11);
+  });
+
+  it('counts a restart even with the same pid', async () => {
+    const fake = new FakeCollector();
+    fake.add(22);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 22);
+    await tracker.track('api', 22);
+    expect(tracker.get('api')?.restartCount).toBe(1);
+  });
+});
+
+describe('snapshots', () => {
+  it('are copies: mutating one changes nothing inside', async () => {
+    const fake = new FakeCollector();
+    fake.add(30, { rss: 4096 });
+    const tracker = newTracker(fake);
+    await tracker.track('api', 30);
+    const m = tracker.get('api') as ProcessMetrics;
+    m.state = ProcessState.Failed;
+    m.memory.rss = 1;
+    m.cpu.user = 99;
+    const all = tracker.getAll();
+    (all[0] as ProcessMetrics).pid = 5;
+    expect(tracker.get('api')).toMatchObject({ state: 'running', pid: 30, memory: { rss: 4096 }, cpu: { user: 0 } });
+  });
+
+  it('has real numbers right after track()', async () => {
+    const fake = new FakeCollector();
+    fake.add(31, { user: 3, system: 1, rss: 8192, startTime: Date.now() - 8000 });
+    const tracker = newTracker(fake);
+    await tracker.track('api', 31);
+    const m = tracker.get('api');
+    expect(m?.memory.rss).toBe(8192);
+    expect(m?.cpu.user).toBe(3);
+    expect(m?.cpu.usagePercent).toBeGreaterThan(40); // 4 s of CPU in ~8 s
+    expect(m?.uptime).toBeGreaterThanOrEqual(8000);
+  });
+});
+
+describe('subscribers', () => {
+  it('see state and health changes at once, without a tick', async () => {
+    const fake = new FakeCollector();
+    fake.add(40);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 40);
+    const sub = tracker.subscribe();
+    tracker.updateHealth('api', false);
+    tracker.updateState('api', ProcessState.Stopping);
+    tracker.updateState('api', ProcessState.Stopped, 'stopped by operator');
+    const seen = await drain(sub, 3);
+    expect(seen.map((m) => [m.state, m.healthy, m.pid])).toEqual([
+      ['running', false, 40],
+      ['stopping', false, 40],
+      ['stopped', false, 0],
+    ]);
+    expect(seen[2]?.lastError).toBe('stopped by operator');
+  });
+
+  it('drop the oldest snapshot when the buffer is full, and count it', async () => {
+    const fake = new FakeCollector();
+    fake.add(41);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 41);
+    tracker.updateHealth('api', false);
+    const sub = tracker.subscribe({ bufferSize: 3 });
+    for (let i = 0; i < 5; i++) tracker.updateHealth('api', i % 2 === 0);
+    expect(sub.dropped).toBe(2);
+    expect(tracker.stats().droppedSnapshots).toBe(2);
+    const kept = await drain(sub, 3);
+    // Published healthy = true,false,true,false,true; the first two were dropped.
+    expect(kept.map((m) => m.healthy)).toEqual([true, false, true]);
+  });
+
+  it('refuse more than maxSubscribers with a clear error', () => {
+    const tracker = newTracker(new FakeCollector(), { maxSubscribers: 2 });
+    tracker.subscribe();
+    const second = tracker.subscribe();
+    expect(() => tracker.subscribe()).toThrow(SubscriberLimitError);
+    tracker.unsubscribe(second);
+    expect(() => tracker.subscribe()).not.toThrow();
+  });
+
+  it('end when the loop breaks, on unsubscribe, on abort and on close', async () => {
+    const fake = new FakeCollector();
+    fake.add(42);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 42);
+
+    const broken = tracker.subscribe();
+    tracker.updateHealth('api', false);
+    for await (const m of broken) {
+      expect(m.healthy).toBe(false);
+      break;
+    }
+    expect(broken.closed).toBe(true);
+
+    const unsubscribed = tracker.subscribe();
+    tracker.unsubscribe(unsubscribed);
+    tracker.unsubscribe(unsubscribed); // again: ignored
+    expect(await drain(unsubscribed, 1)).toEqual([]);
+
+    const controller = new AbortController();
+    const aborted = tracker.subscribe({ signal: controller.signal });
+    const pending = drain(aborted, 1);
+    controller.abort();
+    expect(await pending).toEqual([]);
+
+    const open = tracker.subscribe();
+    const waiting = drain(open, 1);
+    expect(tracker.stats().subscribers).toBe(1);
+    await tracker.close();
+    expect(await waiting).toEqual([]);
+    expect(() => tracker.subscribe()).toThrow(TrackerClosedError);
+  });
+});
+
+describe('ticks', () => {
+  it('never overlap: a slow collector delays the next tick', async () => {
+    const fake = new FakeCollector();
+    fake.add(50);
+    fake.add(51);
+    const tracker = newTracker(fake, { collectionInterval: 10 });
+    await tracker.track('a', 50);
+    await tracker.track('b', 51);
+    const slow = gate();
+    fake.gate = slow.promise;
+    tracker.start();
+    await waitFor(() => fake.inFlight === 4, { what: 'the first tick to block' });
+    await new Promise((r) => setTimeout(r, 50)); // five intervals pass while blocked
+    expect(fake.inFlight).toBe(4); // cpu + memory for two services, one tick only
+    fake.gate = undefined;
+    slow.open();
+    await waitFor(() => tracker.stats().ticks >= 3, { what: 'three ticks' });
+    await tracker.stop();
+    expect(fake.maxInFlight).toBe(4);
+  });
+
+  it('stop() waits for the tick in flight and never marks services failed', async () => {
+    const fake = new FakeCollector();
+    fake.add(52);
+    // A long interval, so the sample's timeout (half of it) cannot end the tick first.
+    const tracker = newTracker(fake, { collectionInterval: 5000 });
+    await tracker.track('api', 52);
+    const blocked = gate();
+    fake.gate = blocked.promise;
+    tracker.start();
+    await waitFor(() => fake.inFlight > 0, { what: 'a tick in flight' });
+    let stopped = false;
+    const stopping = tracker.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stopped).toBe(false);
+    blocked.open();
+    await stopping;
+    expect(tracker.get('api')?.state).toBe('running');
+    const ticks = tracker.stats().ticks;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(tracker.stats().ticks).toBe(ticks); // and no more ticks after stop
+  });
+
+  it('can start again after stop, keeping services and subscriptions', async () => {
+    const fake = new FakeCollector();
+    fake.add(53);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 53);
+    const sub = tracker.subscribe();
+    tracker.start();
+    await tracker.stop();
+    tracker.start();
+    const [m] = await drain(sub, 1);
+    expect(m?.serviceName).toBe('api');
+    await tracker.stop();
+    expect(tracker.get('api')).toBeDefined();
+  });
+
+  it('stops when the start signal is aborted', async () => {
+    const fake = new FakeCollector();
+    const tracker = newTracker(fake);
+    const controller = new AbortController();
+    tracker.start(controller.signal);
+    expect(tracker.running).toBe(true);
+    controller.abort();
+    await waitFor(() => !tracker.running, { what: 'the loop to stop' });
+  });
+
+  it('never publishes a service untracked while the tick ran', async () => {
+    const fake = new FakeCollector();
+    fake.add(54);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 54);
+    const sub = tracker.subscribe();
+    const blocked = gate();
+    fake.gate = blocked.promise;
+    tracker.start();
+    await waitFor(() => fake.inFlight > 0, { what: 'a tick in flight' });
+    tracker.untrack('api');
+    blocked.open();
+    await tracker.stop();
+    sub.close();
+    expect(await drain(sub, 1)).toEqual([]);
+    expect(tracker.get('api')).toBeUndefined();
+  });
+
+  it("never marks a re-tracked instance failed because its predecessor exited mid-tick", async () => {
+    const fake = new FakeCollector();
+    fake.add(55);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 55);
+    const blocked = gate();
+    fake.gate = blocked.promise;
+    tracker.start();
+    await waitFor(() => fake.inFlight > 0, { what: 'a tick in flight' });
+    fake.processes.delete(55); // the old process dies during the tick...
+    fake.gate = undefined;
+    fake.add(56);
+    await tracker.track('api', 56); // ...and the supervisor restarts it
+    blocked.open();
+    await waitFor(() => tracker.stats().ticks >= 2, { what: 'two ticks' });
+    await tracker.stop();
+    expect(tracker.get('api')).toMatchObject({ pid: 56, state: 'running', restartCount: 1 });
+  });
+
+  it('times out a hanging collector for that service only', async () => {
+    const fake = new FakeCollector();
+    fake.add(57);
+    fake.add(58, { user: 1 });
+    const tracker = newTracker(fake, { collectionInterval: 40 });
+    await tracker.track('stuck', 57);
+    await tracker.track('fine', 58);
+    fake.hanging.add(57);
+    tracker.start();
+    await waitFor(() => tracker.stats().collectionTimeouts >= 2, { what: 'two timeouts' });
+    fake.processes.get(58)!.user = 2;
+    await waitFor(() => tracker.get('fine')?.cpu.user === 2, { what: 'the healthy service to be sampled' });
+    await tracker.stop();
+    expect(tracker.get('stuck')?.state).toBe('running');
+    // Calls to a hung pid are not piled up tick after tick.
+    expect(fake.calls.filter((c) => c.pid === 57).length).toBeLessThanOrEqual(4);
+  });
+
+  it('publishes an exited process once, then stops sampling it until track()', async () => {
+    const fake = new FakeCollector();
+    fake.add(59);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 59);
+    const sub = tracker.subscribe();
+    fake.processes.delete(59);
+    tracker.start();
+    await waitFor(() => tracker.get('api')?.state === 'failed', { what: 'failure' });
+    const callsAtFailure = fake.callsFor(59);
+    await waitFor(() => tracker.stats().ticks >= 4, { what: 'more ticks' });
+    await tracker.stop();
+    expect(fake.callsFor(59)).toBe(callsAtFailure);
+    sub.close();
+    const failed = [];
+    for await (const m of sub) if (m.state === 'failed') failed.push(m);
+    expect(failed.length).toBeLessThanOrEqual(1);
+    expect(tracker.stats().processExits).toBe(1);
+  });
+
+  it('reads a recycled pid (new start time) as the old process having exited', async () => {
+    const fake = new FakeCollector();
+    const p = fake.add(60, { startTime: Date.now() - 60_000 });
+    const tracker = newTracker(fake);
+    await tracker.track('api', 60);
+    p.startTime = Date.now(); // the kernel gave pid 60 to another process
+    tracker.start();
+    await waitFor(() => tracker.get('api')?.state === 'failed', { what: 'failure' });
+    expect(tracker.get('api')).toMatchObject({ pid: 0, lastError: 'process 60 exited' });
+  });
+
+  it('reports an exit during stopping as stopped, not failed', async () => {
+    const fake = new FakeCollector();
+    fake.add(61);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 61);
+    tracker.updateState('api', ProcessState.Stopping);
+    fake.processes.delete(61);
+    tracker.start();
+    await waitFor(() => tracker.get('api')?.pid === 0, { what: 'the exit' });
+    expect(tracker.get('api')?.state).toBe('stopped');
+  });
+});
