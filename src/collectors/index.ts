@@ -1,0 +1,6 @@
+export * from './procfs/index.js';
+export { PidusageCollector } from './pidusage.js';
+export type { PidusageCollectorOptions } from './pidusage.js';
+export { defaultCollector } from './default.js';
+export type { DefaultCollectorOptions } from './default.js';
+export { availableCpus } from './cpus.js';

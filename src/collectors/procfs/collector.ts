@@ -1,0 +1,342 @@
+import { readdirSync, statSync, statfsSync } from 'node:fs';
+import { OutOfRangeError, InvalidArgumentValueError, ProcessNotFoundError, describeValue } from '../../domain/errors.js';
+import type { ProcessCPU, ProcessMemory } from '../../domain/metrics.js';
+import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../../tracker/collector.js';
+import { ErrorCounts } from '../errorCounts.js';
+import { cpuFromSample, memoryFromSample } from '../fromSample.js';
+import { abortedError, checkPid, sweepInChunks } from '../sweep.js';
+import { CpuLimitReader } from './cpuLimit.js';
+import { FollowedProcess, IO, STAT, STATM, STATUS } from './followed.js';
+import type { ProcFile } from './followed.js';
+import { machineConstants, readBootTimeMs, readMemTotalBytes, readOpenFilesLimit } from './machine.js';
+import { ProcParseError } from './parseError.js';
+import { parseIo, parseStatus } from './parseKeyValue.js';
+import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './parseStat.js';
+import type { ProcStatus } from './parseKeyValue.js';
+
+/**
+ * `basic`: what /proc/PID/stat and statm give (CPU times, start time, RSS, VMS,
+ * shared, data, threads, faults). `full` adds status (swap, stack, context
+ * switches), io (storage bytes) and the number of open fds.
+ */
+export type ProcfsFields = 'basic' | 'full';
+
+export interface ProcfsCollectorOptions {
+  /** Where procfs is mounted (default '/proc'); tests point it at a fixture tree. */
+  procRoot?: string;
+  /** Field set (default 'full'). */
+  fields?: ProcfsFields;
+  /**
+   * Most fds held open across sweeps (default: a quarter of this process's
+   * open-files limit, at most 16384). Each followed process needs 2 (basic) or
+   * 4 (full); processes beyond the cap are read by open/read/close.
+   */
+  maxOpenFds?: number;
+  /** Forget a pid (and close its fds) after this many sweeps without it (default 3). */
+  forgetAfterSweeps?: number;
+  /** Most processes read in one synchronous stretch (default 256). */
+  chunkSize?: number;
+  /** A stretch also ends after this long, ms (default 4). */
+  chunkBudgetMs?: number;
+  /** Prefix for the cgroup mount points found in mountinfo (default ''): tests, or a host root mounted at /host. */
+  hostRoot?: string;
+  /** Overrides CLK_TCK (default: `getconf CLK_TCK`, else 100). */
+  clockTicksPerSecond?: number;
+  /** Overrides the page size, bytes (default: `getconf PAGESIZE`, else 4096). */
+  pageSizeBytes?: number;
+}
+
+/** Default for `chunkSize`: about 2.5 ms of basic reads on a slow machine. */
+export const DEFAULT_CHUNK_SIZE = 256;
+const PROC_SUPER_MAGIC = 0x9fa0;
+const BASIC_FILES: readonly ProcFile[] = [STAT, STATM];
+const FULL_FILES: readonly ProcFile[] = [STAT, STATM, STATUS, IO];
+
+function isGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ESRCH' || code === 'ENOENT';
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new InvalidArgumentValueError(`option ${name} must be an integer, got ${describeValue(value)}`);
+  }
+  if (value < 1) throw new OutOfRangeError(`option ${name} must be at least 1, got ${value}`);
+  return value;
+}
+
+/**
+ * Linux collector over /proc. Identity is (pid, start time): the fds of each
+ * followed process stay open and are re-read with pread every sweep, so a
+ * process that exited is noticed even when its pid was reused, and a target's
+ * `startTime` is compared with the one read. Per-field failures leave the field
+ * null and are counted in `errorCounts()`; nothing is logged.
+ */
+export class ProcfsCollector implements Collector {
+  readonly fields: ProcfsFields;
+  readonly maxOpenFds: number;
+  private readonly procRoot: string;
+  private readonly clockTicksPerSecond: number;
+  private readonly pageSizeBytes: number;
+  private readonly bootTimeMs: number;
+  private readonly memTotalBytes: number;
+  private readonly forgetAfterSweeps: number;
+  private readonly chunks: { chunkSize: number; chunkBudgetMs: number };
+  private readonly files: readonly ProcFile[];
+  private readonly fdCountByStat: boolean;
+  private readonly errors = new ErrorCounts();
+  private readonly cpuLimits: CpuLimitReader;
+  private readonly followed = new Map<number, FollowedProcess>();
+  private heldFds = 0;
+  private sweeps = 0;
+  private closed = false;
+  // One set of buffers and scratch records for every read: a sweep is synchronous per process.
+  private readonly smallBuffer = Buffer.allocUnsafe(4096);
+  private statusBuffer = Buffer.allocUnsafe(8192);
+  private readonly stat = emptyProcStat();
+  private readonly statm = emptyProcStatm();
+
+  constructor(options: ProcfsCollectorOptions = {}) {
+    const fields = options.fields ?? 'full';
+    if (fields !== 'basic' && fields !== 'full') {
+      throw new InvalidArgumentValueError(`option fields must be 'basic' or 'full', got ${describeValue(fields)}`);
+    }
+    this.fields = fields;
+    this.files = fields === 'full' ? FULL_FILES : BASIC_FILES;
+    this.procRoot = (options.procRoot ?? '/proc').replace(/\/+$/, '');
+    const machine = machineConstants();
+    this.clockTicksPerSecond = positiveInteger('clockTicksPerSecond', options.clockTicksPerSecond, machine.clockTicksPerSecond);
+    this.pageSizeBytes = positiveInteger('pageSizeBytes', options.pageSizeBytes, machine.pageSizeBytes);
+    this.maxOpenFds = Math.max(
+      0,
+      options.maxOpenFds ?? Math.min(16_384, Math.floor(readOpenFilesLimit() / 4)),
+    );
+    this.forgetAfterSweeps = positiveInteger('forgetAfterSweeps', options.forgetAfterSweeps, 3);
+    this.chunks = {
+      chunkSize: positiveInteger('chunkSize', options.chunkSize, DEFAULT_CHUNK_SIZE),
+      chunkBudgetMs: options.chunkBudgetMs ?? 4,
+    };
+    this.bootTimeMs = readBootTimeMs(this.procRoot);
+    this.memTotalBytes = readMemTotalBytes(this.procRoot);
+    this.cpuLimits = new CpuLimitReader(this.procRoot, options.hostRoot ?? '', this.errors);
+    this.fdCountByStat = fields === 'full' && this.kernelCountsFdsInStat();
+  }
+
+  async sample(targets: readonly SampleTarget[], signal?: AbortSignal): Promise<SampleOutcome[]> {
+    this.sweeps++;
+    const keep = !this.closed;
+    const outcomes = await sweepInChunks(targets, (target) => this.readOne(target, keep), this.chunks, signal);
+    this.forgetAbsent();
+    return outcomes;
+  }
+
+  async collectCPU(pid: number, signal?: AbortSignal): Promise<ProcessCPU> {
+    return cpuFromSample(this.sampleNow(pid, signal));
+  }
+
+  async collectMemory(pid: number, signal?: AbortSignal): Promise<ProcessMemory> {
+    return memoryFromSample(this.sampleNow(pid, signal), this.memTotalBytes);
+  }
+
+  release(pid: number): void {
+    const followed = this.followed.get(pid);
+    if (!followed) return;
+    this.heldFds -= followed.releaseFds();
+    this.followed.delete(pid);
+  }
+
+  errorCounts(): ReadonlyMap<string, number> {
+    return this.errors.snapshot();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const followed of this.followed.values()) this.heldFds -= followed.releaseFds();
+    this.followed.clear();
+  }
+
+  /** Fds currently held open (for tests and self-monitoring). */
+  get openFdCount(): number {
+    return this.heldFds;
+  }
+
+  /** One process outside any sweep: uses what a sweep holds for it, holds nothing new. */
+  private sampleNow(pid: number, signal: AbortSignal | undefined): ProcessSample {
+    if (signal?.aborted) throw abortedError(pid, signal, 0);
+    const outcome = this.readOne({ pid }, false);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.sample;
+  }
+
+  private readOne(target: SampleTarget, keep: boolean): SampleOutcome {
+    const invalid = checkPid(target.pid);
+    if (invalid) return { ok: false, error: invalid };
+    let followed = this.followed.get(target.pid);
+    if (followed === undefined) {
+      followed = new FollowedProcess(target.pid, this.procRoot);
+      if (keep) this.followed.set(target.pid, followed);
+    }
+    if (keep) followed.lastSweep = this.sweeps;
+    try {
+      return this.readFollowed(followed, target, keep);
+    } catch (error) {
+      if (isGone(error)) return this.notFound(target.pid);
+      this.errors.add('stat', error);
+      return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+    }
+  }
+
+  private readFollowed(followed: FollowedProcess, target: SampleTarget, keep: boolean): SampleOutcome {
+    const { pid } = target;
+    const pinned = target.startTime !== undefined && target.startTime !== 0;
+    if (keep && followed.fds === null) this.tryHold(followed);
+    const buffer = this.smallBuffer;
+    let length: number;
+    try {
+      length = followed.read(STAT, buffer);
+    } catch (error) {
+      // The instance behind the held fds is gone; whatever runs at that pid now is another.
+      if (followed.fds === null || !isGone(error)) throw error;
+      this.heldFds -= followed.releaseFds();
+      followed.forgetInstance(0);
+      if (pinned) return this.notFound(pid, 'has exited');
+      if (keep) this.tryHold(followed);
+      length = followed.read(STAT, buffer);
+    }
+    const timestamp = Date.now();
+    const stat = this.stat;
+    const statError = parseStatInto(buffer, length, stat);
+    if (statError) {
+      this.errors.add('stat', statError);
+      return { ok: false, error: statError };
+    }
+    if (stat.state === 'Z' || stat.state === 'X') return this.notFound(pid, 'has exited (zombie)');
+    const ticks = this.clockTicksPerSecond;
+    const startTime = Math.round(this.bootTimeMs + (stat.startTicks * 1000) / ticks);
+    if (followed.startTimeMs !== startTime) followed.forgetInstance(startTime);
+    if (pinned && target.startTime !== startTime) {
+      return this.notFound(pid, `pid now belongs to a process started at ${new Date(startTime).toISOString()}`);
+    }
+
+    const statm = this.statm;
+    const statmError = parseStatmInto(buffer, followed.read(STATM, buffer), statm);
+    if (statmError) {
+      this.errors.add('statm', statmError);
+      return { ok: false, error: statmError };
+    }
+    const page = this.pageSizeBytes;
+    const full = this.fields === 'full';
+    const status = full ? this.readStatus(followed) : null;
+    const io = full ? this.readIo(followed) : null;
+    if (followed.cpusAvailable === undefined) {
+      followed.cpusAvailable = this.cpuLimits.read(pid, status ? status.cpusAllowedList : undefined);
+    }
+    const sample: ProcessSample = {
+      pid,
+      timestamp,
+      startTime,
+      cpu: {
+        user: stat.userTicks / ticks,
+        system: stat.systemTicks / ticks,
+        childrenUser: stat.childrenUserTicks / ticks,
+        childrenSystem: stat.childrenSystemTicks / ticks,
+      },
+      cpusAvailable: followed.cpusAvailable,
+      memory: {
+        rss: statm.residentPages * page,
+        vms: statm.sizePages * page,
+        shared: statm.sharedPages * page,
+        swap: status ? status.swapBytes : null,
+        data: statm.dataPages * page,
+        stack: status ? status.stackBytes : null,
+      },
+      numThreads: stat.numThreads,
+      numFDs: full ? this.countFds(followed) : null,
+      readBytes: io ? io.readBytes : null,
+      writeBytes: io ? io.writeBytes : null,
+      voluntaryContextSwitches: status ? status.voluntaryContextSwitches : null,
+      involuntaryContextSwitches: status ? status.involuntaryContextSwitches : null,
+      majorFaults: stat.majorFaults,
+      minorFaults: stat.minorFaults,
+    };
+    return { ok: true, sample };
+  }
+
+  private notFound(pid: number, detail?: string): SampleOutcome {
+    return { ok: false, error: new ProcessNotFoundError(pid, detail) };
+  }
+
+  /** Holds the fds of a followed process when the cap allows; otherwise it is read by open/read/close. */
+  private tryHold(followed: FollowedProcess): void {
+    if (this.heldFds + this.files.length > this.maxOpenFds) return;
+    this.heldFds += followed.hold(this.files);
+  }
+
+  private readStatus(followed: FollowedProcess): ProcStatus | null {
+    try {
+      let length = followed.read(STATUS, this.statusBuffer);
+      while (length === this.statusBuffer.length) {
+        // Thousands of CPUs or supplementary groups: grow once for this and later reads.
+        this.statusBuffer = Buffer.allocUnsafe(this.statusBuffer.length * 2);
+        length = followed.read(STATUS, this.statusBuffer);
+      }
+      const status = parseStatus(this.statusBuffer.toString('latin1', 0, length));
+      if (!(status instanceof ProcParseError)) return status;
+      this.errors.add('status', status);
+    } catch (error) {
+      if (isGone(error)) throw error;
+      this.errors.add('status', error);
+    }
+    return null;
+  }
+
+  private readIo(followed: FollowedProcess): { readBytes: number; writeBytes: number } | null {
+    if (followed.ioDenied !== null) {
+      this.errors.addCode('io', followed.ioDenied);
+      return null;
+    }
+    try {
+      const length = followed.read(IO, this.smallBuffer);
+      const io = parseIo(this.smallBuffer.toString('latin1', 0, length));
+      if (!(io instanceof ProcParseError)) return io;
+      this.errors.add('io', io);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // A missing io file with stat present means no task I/O accounting, not an exit.
+      if (code === 'ESRCH') throw error;
+      followed.ioDenied = code ?? 'UNKNOWN';
+      this.errors.add('io', error);
+    }
+    return null;
+  }
+
+  /** Open fds of the process: st_size of /proc/PID/fd where the kernel reports it (6.2+), else a directory listing. */
+  private countFds(followed: FollowedProcess): number | null {
+    const dir = `${followed.dir}fd`;
+    try {
+      return this.fdCountByStat ? statSync(dir).size : readdirSync(dir).length;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') throw error;
+      this.errors.add('fd', error);
+      return null;
+    }
+  }
+
+  private kernelCountsFdsInStat(): boolean {
+    try {
+      return statfsSync(this.procRoot).type === PROC_SUPER_MAGIC && statSync(`${this.procRoot}/self/fd`).size > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the fds of pids that several sweeps in a row did not ask for. */
+  private forgetAbsent(): void {
+    for (const followed of this.followed.values()) {
+      if (this.sweeps - followed.lastSweep < this.forgetAfterSweeps) continue;
+      this.heldFds -= followed.releaseFds();
+      this.followed.delete(followed.pid);
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { totalmem, uptime } from 'node:os';
+import { parseBootTime, parseMemTotal, parseOpenFilesLimit } from './parseKeyValue.js';
+import { ProcParseError } from './parseError.js';
+
+/** Facts about the machine that do not change while it runs: read once, never per sample. */
+export interface MachineConstants {
+  /** Kernel clock ticks per second (CLK_TCK), the unit of CPU times in /proc. */
+  clockTicksPerSecond: number;
+  /** Page size, bytes: the unit of statm. */
+  pageSizeBytes: number;
+}
+
+const FALLBACK: MachineConstants = { clockTicksPerSecond: 100, pageSizeBytes: 4096 };
+let cached: MachineConstants | undefined;
+
+/**
+ * CLK_TCK and the page size from one `getconf` run per Node process (Node has
+ * no sysconf); 100 and 4096, the values of almost every Linux build, when
+ * getconf is missing or prints something else.
+ */
+export function machineConstants(): MachineConstants {
+  if (cached) return cached;
+  try {
+    const out = execFileSync('/bin/sh', ['-c', 'getconf CLK_TCK; getconf PAGESIZE'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 2000,
+    }).split('\n');
+    const ticks = Number(out[0]);
+    const page = Number(out[1]);
+    cached = {
+      clockTicksPerSecond: Number.isSafeInteger(ticks) && ticks > 0 ? ticks : FALLBACK.clockTicksPerSecond,
+      pageSizeBytes: Number.isSafeInteger(page) && page > 0 ? page : FALLBACK.pageSizeBytes,
+    };
+  } catch {
+    cached = FALLBACK;
+  }
+  return cached;
+}
+
+function readParsed<T>(path: string, parse: (text: string) => T | ProcParseError): T | undefined {
+  try {
+    const value = parse(readFileSync(path, 'latin1'));
+    return value instanceof ProcParseError ? undefined : value;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Boot time, ms since epoch, from `btime` in <procRoot>/stat; else derived from os.uptime(). */
+export function readBootTimeMs(procRoot: string): number {
+  const seconds = readParsed(`${procRoot}/stat`, parseBootTime) ?? Math.round(Date.now() / 1000 - uptime());
+  return seconds * 1000;
+}
+
+/** Total RAM, bytes, from <procRoot>/meminfo; else os.totalmem(). */
+export function readMemTotalBytes(procRoot: string): number {
+  return readParsed(`${procRoot}/meminfo`, parseMemTotal) ?? totalmem();
+}
+
+/**
+ * This process's soft limit of open files (Node raises it to the hard limit at
+ * start); 1024, the usual default, when /proc/self/limits cannot be read.
+ */
+export function readOpenFilesLimit(): number {
+  const limit = readParsed('/proc/self/limits', parseOpenFilesLimit);
+  if (limit === undefined) return 1024;
+  return limit ?? Number.MAX_SAFE_INTEGER;
+}
