@@ -1,0 +1,160 @@
+import { InvalidArgumentTypeError, InvalidArgumentValueError, describeValue } from '../domain/errors.js';
+import {
+  checkHttpUrl,
+  checkInteger,
+  checkOneOf,
+  checkRecord,
+  checkString,
+  checkStringRecord,
+  envValue,
+  parseEnvInteger,
+  parseKeyValueList,
+} from './parse.js';
+
+export type ExporterName = 'prometheus' | 'otlp' | 'console';
+
+/** OTLP aggregation temporality preference, as OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE spells it. */
+export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
+
+/** Everything optional; what is missing comes from the environment, then from defaults. */
+export interface TelemetryOptions {
+  /** Which exporters to run; `[]` runs none. Default: OTEL_METRICS_EXPORTER, else ['prometheus']. */
+  exporters?: readonly ExporterName[];
+  prometheus?: {
+    /** Interface to bind (default OTEL_EXPORTER_PROMETHEUS_HOST, else 127.0.0.1: loopback only). */
+    host?: string;
+    /** TCP port; 0 picks a free one (default OTEL_EXPORTER_PROMETHEUS_PORT, else 9464). */
+    port?: number;
+  };
+  otlp?: {
+    /** gRPC endpoint, http:// (plain) or https:// (TLS). Default: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, http://localhost:4317. */
+    url?: string;
+    /** Sent as gRPC metadata. Default: OTEL_EXPORTER_OTLP_HEADERS merged with OTEL_EXPORTER_OTLP_METRICS_HEADERS. */
+    headers?: Record<string, string>;
+    /** Time between pushes, ms (default OTEL_METRIC_EXPORT_INTERVAL, else 60000). */
+    exportIntervalMs?: number;
+    /** Budget of one push, ms, at most the interval (default OTEL_METRIC_EXPORT_TIMEOUT, else 30000). */
+    exportTimeoutMs?: number;
+    /** Default OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, else cumulative. */
+    temporality?: TemporalityPreference;
+  };
+  /** service.name of the Resource: the supervisor, not a tracked service (default OTEL_SERVICE_NAME, else 'procmetrics'). */
+  serviceName?: string;
+  /** More Resource attributes, over OTEL_RESOURCE_ATTRIBUTES. */
+  resourceAttributes?: Record<string, string>;
+  /** Where OTEL_* variables are read (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface TelemetryConfig {
+  exporters: readonly ExporterName[];
+  prometheus: { host: string; port: number };
+  otlp: {
+    url: string;
+    headers: Record<string, string>;
+    exportIntervalMs: number;
+    exportTimeoutMs: number;
+    temporality: TemporalityPreference;
+  };
+  /** Resource attributes, service.name included. */
+  resourceAttributes: Record<string, string>;
+}
+
+const EXPORTERS: readonly ExporterName[] = ['prometheus', 'otlp', 'console'];
+const TEMPORALITIES: readonly TemporalityPreference[] = ['cumulative', 'delta', 'lowmemory'];
+const MAX_MS = 2 ** 31 - 1; // the largest delay setInterval honours
+
+function checkExporters(value: unknown): readonly ExporterName[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) {
+    throw new InvalidArgumentTypeError(`options.exporters must be an array, got ${describeValue(value)}`);
+  }
+  return value.map((item, i) => checkOneOf(`options.exporters[${i}]`, item, EXPORTERS) as ExporterName);
+}
+
+/** OTEL_METRICS_EXPORTER: a comma list of prometheus, otlp, console; or none. */
+export function parseExportersEnv(text: string | undefined): readonly ExporterName[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
+  if (names.includes('none')) {
+    if (names.length > 1) {
+      throw new InvalidArgumentValueError(`OTEL_METRICS_EXPORTER: none cannot be combined with other exporters, got ${describeValue(text)}`);
+    }
+    return [];
+  }
+  return [...new Set(names.map((name) => checkOneOf('OTEL_METRICS_EXPORTER', name, EXPORTERS) as ExporterName))];
+}
+
+/** Only the gRPC exporter is installed; pushing gRPC to an http/protobuf endpoint would fail on every export. */
+function checkOtlpProtocol(env: Readonly<Record<string, string | undefined>>, exporters: readonly ExporterName[]): void {
+  if (!exporters.includes('otlp')) return;
+  for (const name of ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
+    const protocol = envValue(env, name);
+    if (protocol === undefined) continue;
+    if (protocol !== 'grpc') {
+      throw new InvalidArgumentValueError(`${name}: only grpc is supported, got ${describeValue(protocol)}`);
+    }
+    return;
+  }
+}
+
+/** Options first, then OTEL_* variables, then defaults. Throws typed errors naming the bad option or variable. */
+export function resolveTelemetryConfig(options: TelemetryOptions = {}): TelemetryConfig {
+  const opts = checkRecord('options', options) ?? {};
+  const env = (checkRecord('options.env', opts['env']) ?? process.env) as Readonly<Record<string, string | undefined>>;
+  const prom = checkRecord('options.prometheus', opts['prometheus']) ?? {};
+  const otlp = checkRecord('options.otlp', opts['otlp']) ?? {};
+
+  const exportIntervalMs =
+    checkInteger('options.otlp.exportIntervalMs', otlp['exportIntervalMs'], 1, MAX_MS) ??
+    parseEnvInteger('OTEL_METRIC_EXPORT_INTERVAL', envValue(env, 'OTEL_METRIC_EXPORT_INTERVAL'), 1, MAX_MS) ??
+    60_000;
+  const exportTimeoutMs =
+    checkInteger('options.otlp.exportTimeoutMs', otlp['exportTimeoutMs'], 1, MAX_MS) ??
+    parseEnvInteger('OTEL_METRIC_EXPORT_TIMEOUT', envValue(env, 'OTEL_METRIC_EXPORT_TIMEOUT'), 1, MAX_MS) ??
+    30_000;
+
+  const temporalityEnv = envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE')?.toLowerCase();
+  const serviceName =
+    checkString('options.serviceName', opts['serviceName']) ?? envValue(env, 'OTEL_SERVICE_NAME');
+  const resourceAttributes = {
+    ...parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', envValue(env, 'OTEL_RESOURCE_ATTRIBUTES')),
+    ...checkStringRecord('options.resourceAttributes', opts['resourceAttributes']),
+  };
+  resourceAttributes['service.name'] = serviceName ?? resourceAttributes['service.name'] ?? 'procmetrics';
+
+  const exporters =
+    checkExporters(opts['exporters']) ?? parseExportersEnv(envValue(env, 'OTEL_METRICS_EXPORTER')) ?? ['prometheus'];
+  checkOtlpProtocol(env, exporters);
+
+  return {
+    exporters,
+    prometheus: {
+      host:
+        checkString('options.prometheus.host', prom['host']) ?? envValue(env, 'OTEL_EXPORTER_PROMETHEUS_HOST') ?? '127.0.0.1',
+      port:
+        checkInteger('options.prometheus.port', prom['port'], 0, 65_535) ??
+        parseEnvInteger('OTEL_EXPORTER_PROMETHEUS_PORT', envValue(env, 'OTEL_EXPORTER_PROMETHEUS_PORT'), 0, 65_535) ??
+        9464,
+    },
+    otlp: {
+      url:
+        checkHttpUrl('options.otlp.url', otlp['url']) ??
+        checkHttpUrl('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT')) ??
+        checkHttpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')) ??
+        'http://localhost:4317',
+      headers: checkStringRecord('options.otlp.headers', otlp['headers']) ?? {
+        ...parseKeyValueList('OTEL_EXPORTER_OTLP_HEADERS', envValue(env, 'OTEL_EXPORTER_OTLP_HEADERS')),
+        ...parseKeyValueList('OTEL_EXPORTER_OTLP_METRICS_HEADERS', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS')),
+      },
+      exportIntervalMs,
+      // The SDK's reader refuses a timeout longer than its interval.
+      exportTimeoutMs: Math.min(exportTimeoutMs, exportIntervalMs),
+      temporality:
+        checkOneOf('options.otlp.temporality', otlp['temporality'], TEMPORALITIES) ??
+        checkOneOf('OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', temporalityEnv, TEMPORALITIES) ??
+        'cumulative',
+    },
+    resourceAttributes,
+  };
+}

@@ -1,0 +1,277 @@
+import type { ProcessMetrics } from '../domain/metrics.js';
+import { ProcessState } from '../domain/state.js';
+import type { TrackerStats } from '../tracker/types.js';
+import * as sc from './semconv.js';
+
+/**
+ * Every metric procmetrics exports, one row each. `instruments.ts` creates and
+ * observes them in one loop over this table: adding a metric is adding a row.
+ */
+
+/** Observable instrument kinds (OTel API names: ObservableCounter, ObservableUpDownCounter, ObservableGauge). */
+export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge';
+
+/**
+ * What a row reads and which attributes its data points carry:
+ * - `process`: a snapshot of a service with a live process (pid > 0, not stopped
+ *   or failed); attributes service.name, process.pid, process.state, process.healthy.
+ * - `service`: a snapshot of any tracked service, in any state; attribute service.name.
+ * - `tracker`: the tracker itself, once per collection; no identifying attribute.
+ */
+export type Subject = 'process' | 'service' | 'tracker';
+
+/** What the tracker rows read: taken once per collection. */
+export interface TrackerView {
+  readonly stats: TrackerStats;
+  readonly errorCounts: ReadonlyMap<string, number>;
+}
+
+export interface ReadContext {
+  /** CPUs assumed when a snapshot does not know how many its process may use. */
+  readonly fallbackCpus: number;
+}
+
+/** One value from a subject; null = unknown, the data point is left out. */
+export type Read<T> = (subject: T, context: ReadContext) => number | null;
+
+/**
+ * How a row turns a subject into data points: one value; one value per fixed
+ * value of an attribute; or one per entry of a map known only at run time.
+ */
+export type Reading<T> =
+  | Read<T>
+  | { readonly attribute: string; readonly values: Readonly<Record<string, Read<T>>> }
+  | { readonly attribute: string; readonly entries: (subject: T) => Iterable<readonly [string, number]> };
+
+interface RowBase {
+  readonly name: string;
+  readonly kind: InstrumentKind;
+  /** UCUM unit as OTel expects it: s, By, 1, {thread}... */
+  readonly unit: string;
+  readonly description: string;
+  /** int for counts and bytes (OTLP as_int), double otherwise. */
+  readonly valueType: 'int' | 'double';
+}
+
+export type MetricRow =
+  | (RowBase & { readonly subject: 'process' | 'service'; readonly read: Reading<Readonly<ProcessMetrics>> })
+  | (RowBase & { readonly subject: 'tracker'; readonly read: Reading<TrackerView> });
+
+type Snapshot = Readonly<ProcessMetrics>;
+
+/** Percent of one core -> fraction of the CPUs the process may use (0..1). */
+function utilization(percent: number, snapshot: Snapshot, context: ReadContext): number {
+  const cpus = snapshot.cpu.cpusAvailable ?? context.fallbackCpus;
+  return cpus > 0 ? percent / 100 / cpus : 0;
+}
+
+const oneIfState = (state: ProcessState): Read<Snapshot> => (s) => (s.state === state ? 1 : 0);
+
+export const METRICS: readonly MetricRow[] = [
+  // --- OS process metrics, OpenTelemetry semantic conventions ---------------
+  {
+    name: sc.METRIC_PROCESS_CPU_TIME,
+    kind: 'counter',
+    unit: 's',
+    valueType: 'double',
+    subject: 'process',
+    description: 'CPU time used by the process since it started, by mode.',
+    read: { attribute: sc.ATTR_CPU_MODE, values: { user: (s) => s.cpu.user, system: (s) => s.cpu.system } },
+  },
+  {
+    name: sc.METRIC_PROCESS_CPU_UTILIZATION,
+    kind: 'gauge',
+    unit: '1',
+    valueType: 'double',
+    subject: 'process',
+    description:
+      'CPU used between the last two samples as a fraction of the CPUs available to the process (0..1), by mode.',
+    read: {
+      attribute: sc.ATTR_CPU_MODE,
+      values: {
+        user: (s, c) => utilization(s.cpu.userPercent, s, c),
+        system: (s, c) => utilization(s.cpu.systemPercent, s, c),
+      },
+    },
+  },
+  {
+    name: sc.METRIC_PROCESS_MEMORY_USAGE,
+    kind: 'updowncounter',
+    unit: 'By',
+    valueType: 'int',
+    subject: 'process',
+    description: 'Physical memory in use (resident set size).',
+    read: (s) => s.memory.rss,
+  },
+  {
+    name: sc.METRIC_PROCESS_MEMORY_VIRTUAL,
+    kind: 'updowncounter',
+    unit: 'By',
+    valueType: 'int',
+    subject: 'process',
+    description: 'Virtual memory committed by the process.',
+    read: (s) => s.memory.vms,
+  },
+  {
+    name: sc.METRIC_PROCESS_DISK_IO,
+    kind: 'counter',
+    unit: 'By',
+    valueType: 'int',
+    subject: 'process',
+    description: 'Bytes read from and written to storage since the process started.',
+    read: { attribute: sc.ATTR_DISK_IO_DIRECTION, values: { read: (s) => s.readBytes, write: (s) => s.writeBytes } },
+  },
+  {
+    name: sc.METRIC_PROCESS_THREAD_COUNT,
+    kind: 'updowncounter',
+    unit: '{thread}',
+    valueType: 'int',
+    subject: 'process',
+    description: 'Threads of the process.',
+    read: (s) => s.numThreads,
+  },
+  {
+    name: sc.METRIC_PROCESS_UNIX_FILE_DESCRIPTOR_COUNT,
+    kind: 'updowncounter',
+    unit: '{file_descriptor}',
+    valueType: 'int',
+    subject: 'process',
+    description: 'Open file descriptors of the process.',
+    read: (s) => s.numFDs,
+  },
+  {
+    name: sc.METRIC_PROCESS_CONTEXT_SWITCHES,
+    kind: 'counter',
+    unit: '{context_switch}',
+    valueType: 'int',
+    subject: 'process',
+    description: 'Context switches since the process started, by type.',
+    read: {
+      attribute: sc.ATTR_PROCESS_CONTEXT_SWITCH_TYPE,
+      values: { voluntary: (s) => s.voluntaryContextSwitches, involuntary: (s) => s.involuntaryContextSwitches },
+    },
+  },
+  {
+    name: sc.METRIC_PROCESS_PAGING_FAULTS,
+    kind: 'counter',
+    unit: '{fault}',
+    valueType: 'int',
+    subject: 'process',
+    description: 'Page faults since the process started, by type.',
+    read: { attribute: sc.ATTR_SYSTEM_PAGING_FAULT_TYPE, values: { major: (s) => s.majorFaults, minor: (s) => s.minorFaults } },
+  },
+  {
+    name: sc.METRIC_PROCESS_UPTIME,
+    kind: 'gauge',
+    unit: 's',
+    valueType: 'double',
+    subject: 'process',
+    description: 'Time the process has been running, as of its last sample.',
+    read: (s) => s.uptime / 1000,
+  },
+
+  // --- procmetrics.service.*: the supervisor's view, for every tracked service
+  {
+    name: 'procmetrics.service.state',
+    kind: 'gauge',
+    unit: '1',
+    valueType: 'int',
+    subject: 'service',
+    description: 'Lifecycle state of the service: 1 for its current state, 0 for the four others.',
+    read: {
+      attribute: sc.ATTR_PROCESS_STATE,
+      values: Object.fromEntries(Object.values(ProcessState).map((state) => [state, oneIfState(state)])),
+    },
+  },
+  {
+    name: 'procmetrics.service.healthy',
+    kind: 'gauge',
+    unit: '1',
+    valueType: 'int',
+    subject: 'service',
+    description: 'Health of the service as the supervisor last reported it: 1 healthy, 0 not.',
+    read: (s) => (s.healthy ? 1 : 0),
+  },
+  {
+    name: 'procmetrics.service.restarts',
+    kind: 'counter',
+    unit: '{restart}',
+    valueType: 'int',
+    subject: 'service',
+    description: 'Restarts of the service since it was first tracked; per service, so it outlives each process.',
+    read: (s) => s.restartCount,
+  },
+
+  // --- procmetrics.tracker.*: the tracker's own work -------------------------
+  {
+    name: 'procmetrics.tracker.ticks',
+    kind: 'counter',
+    unit: '{tick}',
+    valueType: 'int',
+    subject: 'tracker',
+    description: 'Collection ticks completed.',
+    read: (t) => t.stats.ticks,
+  },
+  {
+    name: 'procmetrics.tracker.tick.duration',
+    kind: 'gauge',
+    unit: 's',
+    valueType: 'double',
+    subject: 'tracker',
+    description: 'Wall time of the last collection tick.',
+    read: (t) => t.stats.lastTickDurationMs / 1000,
+  },
+  {
+    name: 'procmetrics.tracker.services',
+    kind: 'updowncounter',
+    unit: '{service}',
+    valueType: 'int',
+    subject: 'tracker',
+    description: 'Services tracked, in any state.',
+    read: (t) => t.stats.services,
+  },
+  {
+    name: 'procmetrics.tracker.sample.errors',
+    kind: 'counter',
+    unit: '{error}',
+    valueType: 'int',
+    subject: 'tracker',
+    description:
+      'Samples that failed for a reason other than the process being gone: error.type timeout (abandoned after their budget) or other.',
+    read: {
+      attribute: sc.ATTR_ERROR_TYPE,
+      values: {
+        timeout: (t) => t.stats.collectionTimeouts,
+        other: (t) => Math.max(0, t.stats.collectionErrors - t.stats.collectionTimeouts),
+      },
+    },
+  },
+  {
+    name: 'procmetrics.tracker.read.errors',
+    kind: 'counter',
+    unit: '{error}',
+    valueType: 'int',
+    subject: 'tracker',
+    description:
+      'Fields the collector could not read, by error.type (source:code, e.g. io:EACCES); counted here instead of logged on every tick.',
+    read: { attribute: sc.ATTR_ERROR_TYPE, entries: (t) => t.errorCounts },
+  },
+  {
+    name: 'procmetrics.tracker.process.exits',
+    kind: 'counter',
+    unit: '{exit}',
+    valueType: 'int',
+    subject: 'tracker',
+    description: 'Tracked processes seen to exit (or to have their pid reused).',
+    read: (t) => t.stats.processExits,
+  },
+  {
+    name: 'procmetrics.tracker.snapshots.dropped',
+    kind: 'counter',
+    unit: '{snapshot}',
+    valueType: 'int',
+    subject: 'tracker',
+    description: 'Snapshots dropped because a subscriber fell behind.',
+    read: (t) => t.stats.droppedSnapshots,
+  },
+];

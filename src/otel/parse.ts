@@ -1,0 +1,112 @@
+import {
+  InvalidArgumentTypeError,
+  InvalidArgumentValueError,
+  OutOfRangeError,
+  describeValue,
+} from '../domain/errors.js';
+
+/**
+ * Validators for telemetry options and OTEL_* environment variables. Each
+ * names what it checks (`options.prometheus.port`, `OTEL_EXPORTER_PROMETHEUS_PORT`)
+ * and the bad value in its error, so a user sees which setting to fix.
+ */
+
+export function checkRecord(name: string, value: unknown): Readonly<Record<string, unknown>> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentTypeError(`${name} must be an object, got ${describeValue(value)}`);
+  }
+  return value as Readonly<Record<string, unknown>>;
+}
+
+export function checkString(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidArgumentTypeError(`${name} must be a string, got ${describeValue(value)}`);
+  if (value.trim() === '') throw new InvalidArgumentValueError(`${name} must not be empty, got ${describeValue(value)}`);
+  return value;
+}
+
+export function checkStringRecord(name: string, value: unknown): Record<string, string> | undefined {
+  const record = checkRecord(name, value);
+  if (record === undefined) return undefined;
+  const result: Record<string, string> = {};
+  for (const [key, item] of Object.entries(record)) {
+    if (typeof item !== 'string') {
+      throw new InvalidArgumentTypeError(`${name}[${JSON.stringify(key)}] must be a string, got ${describeValue(item)}`);
+    }
+    result[key] = item;
+  }
+  return result;
+}
+
+export function checkInteger(name: string, value: unknown, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw new InvalidArgumentTypeError(`${name} must be a number, got ${describeValue(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new OutOfRangeError(`${name} must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new InvalidArgumentValueError(`${name} must be one of ${allowed.join(', ')}, got ${describeValue(value)}`);
+}
+
+/** An absolute http:// or https:// URL (what the OTLP gRPC exporter understands). */
+export function checkHttpUrl(name: string, value: unknown): string | undefined {
+  const text = checkString(name, value);
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidArgumentValueError(`${name} must be an http:// or https:// URL, got ${describeValue(text)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentValueError(`${name} must be an http:// or https:// URL, got ${describeValue(text)}`);
+  }
+  return text;
+}
+
+/** An environment variable: undefined when unset or blank (the OTel spec treats both alike). */
+export function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** A decimal integer from an environment variable. */
+export function parseEnvInteger(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) {
+    throw new InvalidArgumentValueError(`${name} must be an integer from ${min} to ${max}, got ${describeValue(text)}`);
+  }
+  return checkInteger(name, Number(text), min, max);
+}
+
+/**
+ * The W3C-baggage-like `key1=value1,key2=value2` list of OTEL_RESOURCE_ATTRIBUTES
+ * and OTEL_EXPORTER_OTLP_HEADERS; keys and values are percent-decoded.
+ */
+export function parseKeyValueList(name: string, text: string | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (text === undefined) return result;
+  for (const item of text.split(',')) {
+    if (item.trim() === '') continue;
+    const eq = item.indexOf('=');
+    const bad = (): never => {
+      throw new InvalidArgumentValueError(`${name} must be a list of key=value pairs, got ${describeValue(text)}`);
+    };
+    if (eq <= 0) bad();
+    try {
+      const key = decodeURIComponent(item.slice(0, eq).trim());
+      if (key === '') bad();
+      result[key] = decodeURIComponent(item.slice(eq + 1).trim());
+    } catch (error) {
+      if (error instanceof InvalidArgumentValueError) throw error;
+      bad();
+    }
+  }
+  return result;
+}
