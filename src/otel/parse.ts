@@ -76,13 +76,14 @@ export function envValue(env: Readonly<Record<string, string | undefined>>, name
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** A decimal integer from an environment variable. */
+/** A decimal integer from an environment variable; errors quote the text as it was set. */
 export function parseEnvInteger(name: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) {
-    throw new InvalidArgumentValueError(`${name} must be an integer from ${min} to ${max}, got ${describeValue(text)}`);
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new OutOfRangeError(`${name} must be an integer from ${min} to ${max}, got ${describeValue(text)}`);
   }
-  return checkInteger(name, Number(text), min, max);
+  return value;
 }
 
 /**

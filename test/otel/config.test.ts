@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { resolveTelemetryConfig, type TelemetryOptions } from '../../src/otel/config.js';
+
+const resolve = (env: Record<string, string>, options: Omit<TelemetryOptions, 'env'> = {}) =>
+  resolveTelemetryConfig({ ...options, env });
+
+describe('defaults', () => {
+  it('serves Prometheus on loopback 9464 and names the resource procmetrics', () => {
+    const config = resolve({});
+    expect(config.exporters).toEqual(['prometheus']);
+    expect(config.prometheus).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(config.resourceAttributes).toEqual({ 'service.name': 'procmetrics' });
+    expect(config.otlp).toEqual({
+      url: 'http://localhost:4317',
+      headers: {},
+      exportIntervalMs: 60_000,
+      exportTimeoutMs: 30_000,
+      temporality: 'cumulative',
+    });
+  });
+});
+
+describe('environment variables', () => {
+  it('reads every supported OTEL_* variable', () => {
+    const config = resolve({
+      OTEL_METRICS_EXPORTER: 'otlp, prometheus,console',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317',
+      OTEL_EXPORTER_OTLP_HEADERS: 'api-key=s%20ecret,tenant=a',
+      OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'tenant=b',
+      OTEL_METRIC_EXPORT_INTERVAL: '5000',
+      OTEL_METRIC_EXPORT_TIMEOUT: '2000',
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'Delta',
+      OTEL_SERVICE_NAME: 'supervisor',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod,service.name=ignored',
+      OTEL_EXPORTER_PROMETHEUS_HOST: '0.0.0.0',
+      OTEL_EXPORTER_PROMETHEUS_PORT: '9100',
+    });
+    expect(config).toEqual({
+      exporters: ['otlp', 'prometheus', 'console'],
+      prometheus: { host: '0.0.0.0', port: 9100 },
+      otlp: {
+        url: 'http://collector:4317',
+        headers: { 'api-key': 's ecret', tenant: 'b' },
+        exportIntervalMs: 5000,
+        exportTimeoutMs: 2000,
+        temporality: 'delta',
+      },
+      resourceAttributes: { 'deployment.environment.name': 'prod', 'service.name': 'supervisor' },
+    });
+  });
+
+  it('prefers the metrics-specific endpoint', () => {
+    const config = resolve({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://generic:4317',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://metrics:4317',
+    });
+    expect(config.otlp.url).toBe('https://metrics:4317');
+  });
+
+  it('takes service.name from OTEL_RESOURCE_ATTRIBUTES when OTEL_SERVICE_NAME is unset', () => {
+    expect(resolve({ OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attrs' }).resourceAttributes['service.name']).toBe('from-attrs');
+  });
+
+  it('treats none as no exporter and blank values as unset', () => {
+    expect(resolve({ OTEL_METRICS_EXPORTER: 'none' }).exporters).toEqual([]);
+    expect(resolve({ OTEL_METRICS_EXPORTER: '  ', OTEL_EXPORTER_PROMETHEUS_PORT: '' })).toMatchObject({
+      exporters: ['prometheus'],
+      prometheus: { port: 9464 },
+    });
+  });
+
+  it('never lets the export timeout exceed the interval', () => {
+    expect(resolve({ OTEL_METRIC_EXPORT_INTERVAL: '1000' }).otlp.exportTimeoutMs).toBe(1000);
+  });
+
+  it.each([
+    ['OTEL_METRICS_EXPORTER', 'zipkin'],
+    ['OTEL_METRICS_EXPORTER', 'none,otlp'],
+    ['OTEL_EXPORTER_PROMETHEUS_PORT', 'http'],
+    ['OTEL_EXPORTER_PROMETHEUS_PORT', '70000'],
+    ['OTEL_METRIC_EXPORT_INTERVAL', '-5'],
+    ['OTEL_METRIC_EXPORT_INTERVAL', '0'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'not a url'],
+    ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'ftp://collector:4317'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'novalue'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'bad=%E0%A4%A'],
+    ['OTEL_RESOURCE_ATTRIBUTES', '=x'],
+    ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', 'sometimes'],
+  ])('rejects %s=%j with an error naming both', (name, value) => {
+    expect(() => resolve({ [name]: value })).toThrowError(
+      expect.objectContaining({ code: expect.stringMatching(/^ERR_/), message: expect.stringContaining(name) }),
+    );
+    expect(() => resolve({ [name]: value })).toThrowError(JSON.stringify(value.trim()));
+  });
+
+  it('rejects an OTLP protocol other than grpc, but only when OTLP is on', () => {
+    const env = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
+    expect(() => resolve({ ...env, OTEL_METRICS_EXPORTER: 'otlp' })).toThrowError(/OTEL_EXPORTER_OTLP_PROTOCOL.*http\/protobuf/);
+    expect(resolve({ ...env, OTEL_METRICS_EXPORTER: 'prometheus' }).exporters).toEqual(['prometheus']);
+  });
+});
+
+describe('options', () => {
+  it('win over the environment', () => {
+    const config = resolve(
+      { OTEL_METRICS_EXPORTER: 'console', OTEL_EXPORTER_PROMETHEUS_PORT: '9100', OTEL_SERVICE_NAME: 'env' },
+      {
+        exporters: ['prometheus', 'otlp'],
+        prometheus: { port: 0 },
+        otlp: { url: 'http://127.0.0.1:1234', headers: { a: 'b' }, exportIntervalMs: 250, temporality: 'lowmemory' },
+        serviceName: 'opt',
+        resourceAttributes: { team: 'infra' },
+      },
+    );
+    expect(config.exporters).toEqual(['prometheus', 'otlp']);
+    expect(config.prometheus.port).toBe(0);
+    expect(config.otlp).toMatchObject({ url: 'http://127.0.0.1:1234', headers: { a: 'b' }, exportIntervalMs: 250, temporality: 'lowmemory' });
+    expect(config.resourceAttributes).toEqual({ team: 'infra', 'service.name': 'opt' });
+  });
+
+  it('accept an empty exporter list', () => {
+    expect(resolve({ OTEL_METRICS_EXPORTER: 'otlp' }, { exporters: [] }).exporters).toEqual([]);
+  });
+
+  it.each<[string, TelemetryOptions, string, RegExp]>([
+    ['options.exporters', { exporters: 'prometheus' as never }, 'ERR_INVALID_ARG_TYPE', /"prometheus"/],
+    ['options.exporters[1]', { exporters: ['otlp', 'jaeger' as never] }, 'ERR_INVALID_ARG_VALUE', /"jaeger"/],
+    ['options.prometheus.port', { prometheus: { port: 65_536 } }, 'ERR_OUT_OF_RANGE', /65536/],
+    ['options.prometheus.port', { prometheus: { port: 1.5 } }, 'ERR_OUT_OF_RANGE', /1\.5/],
+    ['options.prometheus.host', { prometheus: { host: '' } }, 'ERR_INVALID_ARG_VALUE', /""/],
+    ['options.otlp.url', { otlp: { url: 'localhost' } }, 'ERR_INVALID_ARG_VALUE', /"localhost"/],
+    ['options.otlp.exportIntervalMs', { otlp: { exportIntervalMs: 0 } }, 'ERR_OUT_OF_RANGE', /0/],
+    ['options.otlp.temporality', { otlp: { temporality: 'Delta' as never } }, 'ERR_INVALID_ARG_VALUE', /"Delta"/],
+    ['options.otlp.headers["x"]', { otlp: { headers: { x: 1 as never } } }, 'ERR_INVALID_ARG_TYPE', /1/],
+    ['options.serviceName', { serviceName: 42 as never }, 'ERR_INVALID_ARG_TYPE', /42/],
+    ['options.env', { env: 'x' as never }, 'ERR_INVALID_ARG_TYPE', /"x"/],
+  ])('rejects a bad %s', (name, options, code, value) => {
+    const attempt = () => resolveTelemetryConfig({ env: {}, ...options });
+    expect(attempt).toThrowError(expect.objectContaining({ code, message: expect.stringContaining(name) }));
+    expect(attempt).toThrowError(value);
+  });
+});
