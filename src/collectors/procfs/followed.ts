@@ -49,7 +49,7 @@ export class FollowedProcess {
 
   /**
    * Opens and holds the fds of `files`. A failure of stat or statm throws (the
-   * process is not there); an io failure is remembered in `ioDenied`.
+   * process is not there); the others stay closed and fail per read.
    * Returns how many fds are now held.
    */
   hold(files: readonly ProcFile[]): number {
@@ -61,8 +61,9 @@ export class FollowedProcess {
           fds[file] = openSync(this.dir + FILE_NAMES[file], 'r');
           opened++;
         } catch (error) {
-          if (file !== IO) throw error;
-          this.ioDenied = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+          if (file === STAT || file === STATM) throw error;
+          // Left to the per-read path, which counts the failure as a missing field.
+          if (file === IO) this.ioDenied = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
         }
       }
     } catch (error) {

@@ -1,0 +1,48 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProcessNotFoundError } from '../../src/domain/errors.js';
+import { PidusageCollector } from '../../src/collectors/index.js';
+import { killAll, killAndWait, spawnIdle } from '../support/process.js';
+
+afterEach(killAll);
+
+describe('PidusageCollector', () => {
+  it('fills CPU time, RSS and start time and leaves the rest unknown', async () => {
+    const child = spawnIdle();
+    const collector = new PidusageCollector();
+    const [outcome] = await collector.sample([{ pid: child.pid }]);
+    if (!outcome?.ok) throw new Error(String(outcome?.error));
+    const { sample } = outcome;
+    expect(sample.memory.rss).toBeGreaterThan(0);
+    expect(sample.cpu.system).toBe(0);
+    expect(sample.cpu.user).toBeGreaterThanOrEqual(0);
+    expect(Math.abs(sample.startTime - Date.now())).toBeLessThan(60_000);
+    expect(sample).toMatchObject({ numFDs: null, numThreads: null, readBytes: null, cpusAvailable: null });
+    expect(sample.memory).toMatchObject({ vms: null, swap: null });
+  });
+
+  it('samples several pids in one call, failing only the missing ones', async () => {
+    const [a, b] = [spawnIdle(), spawnIdle()];
+    const collector = new PidusageCollector();
+    await killAndWait(b);
+    const outcomes = await collector.sample([{ pid: a.pid }, { pid: b.pid }, { pid: 0 }]);
+    expect(outcomes[0]?.ok).toBe(true);
+    expect(outcomes[1]?.ok === false && outcomes[1].error).toBeInstanceOf(ProcessNotFoundError);
+    expect(outcomes[2]?.ok === false && outcomes[2].error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+  });
+
+  it('keeps a stable start time and rejects a target pinned to another one', async () => {
+    const child = spawnIdle();
+    const collector = new PidusageCollector();
+    const first = await collector.collectCPU(child.pid);
+    const second = await collector.collectCPU(child.pid);
+    expect(second.startTime).toBe(first.startTime);
+    const [outcome] = await collector.sample([{ pid: child.pid, startTime: first.startTime - 3_600_000 }]);
+    expect(outcome?.ok === false && outcome.error).toBeInstanceOf(ProcessNotFoundError);
+  });
+
+  it('rejects the seed API with ProcessNotFoundError for a process that is gone', async () => {
+    const child = spawnIdle();
+    await killAndWait(child);
+    await expect(new PidusageCollector().collectMemory(child.pid)).rejects.toBeInstanceOf(ProcessNotFoundError);
+  });
+});

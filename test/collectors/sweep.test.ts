@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CollectionTimeoutError } from '../../src/domain/errors.js';
+import { DEFAULT_CHUNK_SIZE, ProcfsCollector } from '../../src/collectors/index.js';
+import type { SampleTarget } from '../../src/tracker/collector.js';
+
+const linux = process.platform === 'linux';
+const collectors: ProcfsCollector[] = [];
+afterEach(() => {
+  for (const collector of collectors.splice(0)) collector.close();
+});
+
+/** 2,000 targets, all this very process: real /proc reads without 2,000 children. */
+const TARGETS: SampleTarget[] = Array.from({ length: 2000 }, () => ({ pid: process.pid }));
+
+/** Counts how often the event loop got a turn (setImmediate callbacks) until `work` settles. */
+async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
+  let turns = 0;
+  let running = true;
+  const tick = (): void => {
+    if (!running) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  try {
+    return { result: await work(), turns };
+  } finally {
+    running = false;
+  }
+}
+
+describe.runIf(linux)('a sweep of 2,000 targets', () => {
+  it('gives the event loop a turn between chunks', async () => {
+    // A budget far above any chunk's duration: only the chunk size decides where a sweep yields.
+    const collector = new ProcfsCollector({ chunkBudgetMs: 60_000 });
+    collectors.push(collector);
+    const { result, turns } = await turnsDuring(() => collector.sample(TARGETS));
+    expect(result).toHaveLength(2000);
+    expect(result.every((outcome) => outcome.ok)).toBe(true);
+    expect(turns).toBeGreaterThanOrEqual(Math.ceil(2000 / DEFAULT_CHUNK_SIZE) - 1);
+  });
+
+  it('stops at the next chunk once the signal fires, failing only the targets not reached', async () => {
+    const collector = new ProcfsCollector({ chunkSize: 100, chunkBudgetMs: 60_000 });
+    collectors.push(collector);
+    const controller = new AbortController();
+    // Fires at the sweep's first yield, i.e. after exactly one chunk.
+    setImmediate(() => controller.abort(new DOMException('tick budget spent', 'TimeoutError')));
+    const outcomes = await collector.sample(TARGETS, controller.signal);
+    expect(outcomes.slice(0, 100).every((outcome) => outcome.ok)).toBe(true);
+    const rest = outcomes.slice(100);
+    expect(rest.every((outcome) => !outcome.ok && outcome.error instanceof CollectionTimeoutError)).toBe(true);
+  });
+
+  it('keeps the reason of an abort that is not a timeout', async () => {
+    const collector = new ProcfsCollector();
+    collectors.push(collector);
+    const reason = new Error('supervisor shutting down');
+    const outcomes = await collector.sample(TARGETS.slice(0, 3), AbortSignal.abort(reason));
+    expect(outcomes.map((outcome) => (outcome.ok ? undefined : outcome.error))).toEqual([reason, reason, reason]);
+  });
+});
