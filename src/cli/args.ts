@@ -1,0 +1,219 @@
+import { basename } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { MIN_INTERVAL_MS, type ConfigFile } from './config-file.js';
+import { parseDuration } from './duration.js';
+import { DEFAULT_PROMETHEUS, parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
+import { UsageError, quoteArg } from './errors.js';
+import { splitCommand } from './run/split-command.js';
+import { parseServiceArg, validateServiceName, type WatchService } from './watch/target.js';
+
+/** Options every long-running command shares. */
+export interface CommonOptions {
+  intervalMs: number;
+  /** null: no Prometheus endpoint. */
+  prometheus: HostPort | null;
+  /** An explicit URL, `env` (OTEL_* variables decide), or null (no OTLP export). */
+  otlp: string | 'env' | null;
+  json: boolean;
+}
+
+export type RestartPolicy = 'never' | 'on-failure' | 'always';
+
+export interface RunSpec {
+  name: string;
+  command: string;
+  args: string[];
+  restart: RestartPolicy;
+  health: { argv: string[]; intervalMs: number } | null;
+}
+
+export type Command =
+  | { command: 'help' }
+  | { command: 'version' }
+  | { command: 'watch'; options: CommonOptions; once: boolean; services: WatchService[] }
+  | { command: 'run'; options: CommonOptions; spec: RunSpec }
+  | { command: 'demo'; options: CommonOptions };
+
+/** The command line before the config file is merged in. */
+export type CommandLine =
+  | { command: 'help' }
+  | { command: 'version' }
+  | { command: 'watch' | 'run' | 'demo'; configPath: string | undefined; values: Values; rest: string[] };
+
+export const DEFAULT_INTERVAL_MS = 5000;
+export const DEFAULT_HEALTH_INTERVAL_MS = 10_000;
+const COMMANDS = ['watch', 'run', 'demo'] as const;
+type CommandName = (typeof COMMANDS)[number];
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+  config: { type: 'string', short: 'c' },
+  interval: { type: 'string', short: 'i' },
+  prometheus: { type: 'string' },
+  otlp: { type: 'string' },
+  json: { type: 'boolean' },
+  once: { type: 'boolean' },
+  service: { type: 'string', short: 's', multiple: true },
+  name: { type: 'string', short: 'n' },
+  restart: { type: 'string' },
+  'health-cmd': { type: 'string' },
+  'health-interval': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+type OptionName = keyof typeof OPTIONS;
+type Values = ReturnType<typeof parseWith>['values'];
+
+const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json'];
+const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
+  watch: new Set([...SHARED, 'service', 'once']),
+  run: new Set([...SHARED, 'name', 'restart', 'health-cmd', 'health-interval']),
+  demo: new Set(SHARED),
+};
+
+function parseWith(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: true });
+}
+
+/**
+ * argv (without node and the script) -> which command, its flags and what follows
+ * `--`. Pure; throws UsageError naming the offending argument.
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const dashDash = argv.indexOf('--');
+  const before = dashDash < 0 ? [...argv] : argv.slice(0, dashDash);
+  const rest = dashDash < 0 ? [] : argv.slice(dashDash + 1);
+  let parsed: ReturnType<typeof parseWith>;
+  try {
+    parsed = parseWith(before);
+  } catch (error) {
+    throw new UsageError(describeParseError(error));
+  }
+  const { values, positionals } = parsed;
+  const [name, ...extra] = positionals;
+  if (values.version === true) return { command: 'version' };
+  if (values.help === true || name === 'help') return { command: 'help' };
+  if (name === undefined) throw new UsageError('missing command: watch, run or demo (see procmetrics --help)');
+  if (!(COMMANDS as readonly string[]).includes(name)) {
+    throw new UsageError(`unknown command ${JSON.stringify(name)}: expected watch, run or demo`);
+  }
+  const command = name as CommandName;
+  for (const option of Object.keys(values) as OptionName[]) {
+    if (!ALLOWED[command].has(option)) throw new UsageError(`--${option} is not an option of ${command}`);
+  }
+  if (extra.length > 0) {
+    const hint = command === 'run' ? ' (put the command after --)' : '';
+    throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}${hint}`);
+  }
+  if (command !== 'run' && dashDash >= 0) throw new UsageError(`${command} takes no command after --`);
+  return { command, configPath: values.config, values, rest };
+}
+
+/** Merges the config file under the flags (flags win) and validates the result. Pure. */
+export function buildCommand(
+  line: CommandLine,
+  config: ConfigFile = {},
+  env: Readonly<Record<string, string | undefined>> = {},
+): Command {
+  if (line.command === 'help' || line.command === 'version') return { command: line.command };
+  const { values } = line;
+  const options: CommonOptions = {
+    intervalMs:
+      values.interval !== undefined
+        ? parseDuration(values.interval, '--interval', MIN_INTERVAL_MS)
+        : (config.intervalMs ?? DEFAULT_INTERVAL_MS),
+    prometheus:
+      values.prometheus !== undefined
+        ? parsePrometheus(values.prometheus)
+        : config.prometheus !== undefined
+          ? config.prometheus
+          : DEFAULT_PROMETHEUS,
+    otlp: values.otlp !== undefined ? parseOtlp(values.otlp) : config.otlp !== undefined ? config.otlp : otlpFromEnv(env),
+    json: values.json ?? config.json ?? false,
+  };
+  if (line.command !== 'watch' && config.services !== undefined) {
+    throw new UsageError(`--config ${JSON.stringify(line.configPath)}: "services" is only used by watch`);
+  }
+  switch (line.command) {
+    case 'watch':
+      return { command: 'watch', options, once: values.once ?? false, services: watchServices(values, config) };
+    case 'run':
+      return { command: 'run', options, spec: runSpec(values, line.rest) };
+    case 'demo':
+      return { command: 'demo', options };
+  }
+}
+
+/** OTLP is on without a flag only when the standard endpoint variables say where to send. */
+function otlpFromEnv(env: Readonly<Record<string, string | undefined>>): 'env' | null {
+  const set = (key: string): boolean => (env[key] ?? '').trim() !== '';
+  return set('OTEL_EXPORTER_OTLP_ENDPOINT') || set('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT') ? 'env' : null;
+}
+
+function watchServices(values: Values, config: ConfigFile): WatchService[] {
+  const fromFlags = (values.service ?? []).map((raw) => parseServiceArg(raw));
+  const seen = new Map<string, string>();
+  for (const [index, service] of fromFlags.entries()) {
+    const raw = values.service?.[index] ?? service.name;
+    const first = seen.get(service.name);
+    if (first !== undefined) {
+      throw new UsageError(`${quoteArg('--service', raw)}: duplicate service name ${JSON.stringify(service.name)} (also ${JSON.stringify(first)})`);
+    }
+    seen.set(service.name, raw);
+  }
+  // A flag naming a service the config file also has replaces it: flags win.
+  const fromConfig = (config.services ?? []).filter((service) => !seen.has(service.name));
+  const services = [...fromConfig, ...fromFlags];
+  if (services.length === 0) {
+    throw new UsageError('watch needs at least one --service NAME=TARGET (or "services" in --config)');
+  }
+  return services;
+}
+
+function runSpec(values: Values, rest: string[]): RunSpec {
+  const [command, ...args] = rest;
+  if (command === undefined || command === '') {
+    throw new UsageError('run needs a command after --, e.g. procmetrics run -- node server.js');
+  }
+  const name = values.name !== undefined ? validateServiceName(values.name, '--name', values.name) : defaultName(command);
+  const restart = values.restart ?? 'never';
+  if (restart !== 'never' && restart !== 'on-failure' && restart !== 'always') {
+    throw new UsageError(`${quoteArg('--restart', restart)}: expected never, on-failure or always`);
+  }
+  const healthCmd = values['health-cmd'];
+  const healthInterval = values['health-interval'];
+  if (healthCmd === undefined && healthInterval !== undefined) {
+    throw new UsageError(`${quoteArg('--health-interval', healthInterval)}: needs --health-cmd`);
+  }
+  let health: RunSpec['health'] = null;
+  if (healthCmd !== undefined) {
+    const split = splitCommand(healthCmd);
+    if (!split.ok) throw new UsageError(`${quoteArg('--health-cmd', healthCmd)}: ${split.reason}`);
+    const intervalMs =
+      healthInterval !== undefined
+        ? parseDuration(healthInterval, '--health-interval', MIN_INTERVAL_MS)
+        : DEFAULT_HEALTH_INTERVAL_MS;
+    health = { argv: split.argv, intervalMs };
+  }
+  return { name, command, args, restart, health };
+}
+
+/** `node server.js` -> `node`; characters a service name may not hold become `_`. */
+function defaultName(command: string): string {
+  const name = basename(command).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+  return name === '' ? 'service' : name;
+}
+
+/** node:util parseArgs messages, reworded to name the argument first. */
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
+    return `unknown option ${option} (see procmetrics --help)`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    return /does not take/.test(message) ? `${option} takes no value` : `${option} needs a value`;
+  }
+  return message.split('. ')[0] ?? message;
+}

@@ -1,0 +1,73 @@
+import { UsageError, quoteArg } from '../errors.js';
+
+/** What `--service NAME=TARGET` points at. */
+export type TargetSpec =
+  | { kind: 'pid'; pid: number }
+  | { kind: 'pidfile'; path: string }
+  | { kind: 'match'; pattern: RegExp };
+
+export interface WatchService {
+  name: string;
+  target: TargetSpec;
+}
+
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Service names end up as metric attributes and table cells: keep them plain. */
+export function validateServiceName(name: string, flag: string, raw: string): string {
+  if (!NAME.test(name)) {
+    throw new UsageError(
+      `${quoteArg(flag, raw)}: service name ${JSON.stringify(name)} must be 1-64 of A-Z a-z 0-9 _ . -`,
+    );
+  }
+  return name;
+}
+
+/** `api=1234`, `api=pidfile:/run/api.pid`, `api=match:REGEX`. */
+export function parseServiceArg(raw: string, flag = '--service'): WatchService {
+  const eq = raw.indexOf('=');
+  if (eq < 0) {
+    throw new UsageError(`${quoteArg(flag, raw)}: expected NAME=TARGET (TARGET: PID, pidfile:PATH or match:REGEX)`);
+  }
+  const name = validateServiceName(raw.slice(0, eq), flag, raw);
+  return { name, target: parseTarget(raw.slice(eq + 1), flag, raw) };
+}
+
+export function parseTarget(text: string, flag: string, raw: string = text): TargetSpec {
+  if (text.startsWith('pidfile:')) {
+    const path = text.slice('pidfile:'.length);
+    if (path === '') throw new UsageError(`${quoteArg(flag, raw)}: pidfile: needs a path`);
+    return { kind: 'pidfile', path };
+  }
+  if (text.startsWith('match:')) {
+    const source = text.slice('match:'.length);
+    if (source === '') throw new UsageError(`${quoteArg(flag, raw)}: match: needs a regular expression`);
+    try {
+      return { kind: 'match', pattern: new RegExp(source) };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new UsageError(`${quoteArg(flag, raw)}: invalid regular expression: ${reason}`);
+    }
+  }
+  return { kind: 'pid', pid: parsePid(text, flag, raw) };
+}
+
+/** A positive decimal integer; `0x10`, `1e3`, `+5`, ` 12` are refused. */
+export function parsePid(text: string, flag: string, raw: string = text): number {
+  const pid = /^[1-9]\d{0,9}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(pid) || pid > 4_194_304) {
+    throw new UsageError(`${quoteArg(flag, raw)}: pid ${JSON.stringify(text)} is not a process id`);
+  }
+  return pid;
+}
+
+export function describeTarget(target: TargetSpec): string {
+  switch (target.kind) {
+    case 'pid':
+      return String(target.pid);
+    case 'pidfile':
+      return `pidfile:${target.path}`;
+    case 'match':
+      return `match:${target.pattern.source}`;
+  }
+}
