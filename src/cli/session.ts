@@ -1,0 +1,80 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { defaultCollector } from '../collectors/index.js';
+import type { Telemetry } from '../otel/index.js';
+import { Tracker } from '../tracker/tracker.js';
+import type { Subscription } from '../tracker/types.js';
+import type { CommonOptions } from './args.js';
+import { Board } from './board.js';
+import { startExporters } from './telemetry.js';
+import { trackQueue, type TrackFn } from './track-queue.js';
+import { createOutput, type Output, type Screen } from './view/output.js';
+
+export interface SessionIO {
+  stdout: Screen & { isTTY?: boolean };
+  stderr: { write(text: string): unknown };
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** What every long-running command shares: exporters, tracker, board, output. */
+export interface Session {
+  readonly tracker: Tracker;
+  readonly board: Board;
+  /** Use this, not tracker.track(): it serializes and retries. */
+  readonly track: TrackFn;
+  readonly metricsUrl: string | null;
+  /** Stops sampling, prints the final state, flushes OTLP and closes the port. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Binds the exporters first, so a taken port fails before anything is tracked
+ * or started, then starts sampling every `intervalMs` and printing.
+ */
+export async function openSession(options: CommonOptions, names: readonly string[], io: SessionIO): Promise<Session> {
+  const telemetry: Telemetry | null = await startExporters(options, io.env);
+  const tracker = new Tracker(defaultCollector(), {
+    collectionInterval: options.intervalMs,
+    meterProvider: telemetry?.meterProvider ?? null,
+    // A burst of state changes must not push a tick's samples out of the buffer before they are printed.
+    subscriberBufferSize: 1024,
+  });
+  const metricsUrl = telemetry?.prometheusUrl ?? null;
+  let output: Output | undefined;
+  const board = new Board(tracker, names, (snapshot) => output?.push(snapshot));
+  output = createOutput(io.stdout, {
+    json: options.json,
+    tty: io.stdout.isTTY === true,
+    intervalMs: options.intervalMs,
+    metricsUrl,
+    current: () => board.all(),
+  });
+  const subscription = tracker.subscribe();
+  const pumped = pump(subscription, output);
+  tracker.start();
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    await tracker.stop();
+    // Let the pump take what the last tick and the last state changes published.
+    await nextTurn();
+    subscription.close();
+    await pumped;
+    output.close(board.all());
+    await tracker.close();
+    if (telemetry) {
+      await telemetry.forceFlush().catch(() => undefined);
+      await telemetry.shutdown().catch(() => undefined);
+    }
+  };
+  return {
+    tracker,
+    board,
+    track: trackQueue(tracker),
+    metricsUrl,
+    close: () => (closing ??= close()),
+  };
+}
+
+async function pump(subscription: Subscription, output: Output): Promise<void> {
+  for await (const snapshot of subscription) output.push(snapshot);
+}

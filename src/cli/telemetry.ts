@@ -1,0 +1,38 @@
+import { startTelemetry, type ExporterName, type Telemetry } from '../otel/index.js';
+import { formatHostPort } from '../otel/prometheus.js';
+import type { CommonOptions } from './args.js';
+import { UsageError } from './errors.js';
+
+/**
+ * Starts the exporters the flags ask for; null when there are none. The flags
+ * alone choose the exporters (OTEL_METRICS_EXPORTER is not consulted): the
+ * Prometheus endpoint is on unless `--prometheus off`, OTLP is on with `--otlp
+ * URL` or when an OTEL_EXPORTER_OTLP_*ENDPOINT variable is set.
+ */
+export async function startExporters(
+  options: CommonOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<Telemetry | null> {
+  const exporters: ExporterName[] = [];
+  if (options.prometheus !== null) exporters.push('prometheus');
+  if (options.otlp !== null) exporters.push('otlp');
+  if (exporters.length === 0) return null;
+  try {
+    return await startTelemetry({
+      exporters,
+      env,
+      ...(options.prometheus !== null ? { prometheus: options.prometheus } : {}),
+      ...(typeof options.otlp === 'string' && options.otlp !== 'env' ? { otlp: { url: options.otlp } } : {}),
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const where = options.prometheus === null ? '' : formatHostPort(options.prometheus.host, options.prometheus.port);
+    if (code === 'EADDRINUSE') throw new UsageError(`--prometheus ${where}: port already in use`);
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES' || code === 'ENOTFOUND') {
+      throw new UsageError(`--prometheus ${where}: cannot listen (${code})`);
+    }
+    // Anything else is a bad OTEL_* variable or option, which startTelemetry names.
+    if (error instanceof TypeError || error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+}

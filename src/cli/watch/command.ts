@@ -1,0 +1,100 @@
+import { ProcessNotFoundError } from '../../domain/errors.js';
+import { Tracker } from '../../tracker/tracker.js';
+import { defaultCollector } from '../../collectors/index.js';
+import type { CommonOptions } from '../args.js';
+import { TargetNotFoundError, UsageError } from '../errors.js';
+import { openSession, type SessionIO } from '../session.js';
+import { createOutput } from '../view/output.js';
+import { selfAndAncestors } from './proc-scan.js';
+import { resolveAll, type Resolution } from './resolve.js';
+import { describeTarget, type WatchService } from './target.js';
+import { Watcher } from './watcher.js';
+
+export interface WatchCommand {
+  options: CommonOptions;
+  once: boolean;
+  services: WatchService[];
+}
+
+/**
+ * `procmetrics watch`. Everything that can be checked is checked before the
+ * port is bound: pid files must be readable and hold a pid, a plain pid must
+ * exist. Then it follows the targets until SIGINT/SIGTERM; exit 0.
+ */
+export async function watch(command: WatchCommand, io: SessionIO, stopRequested: Promise<unknown>): Promise<number> {
+  const excluded = await selfAndAncestors();
+  const first = await resolveAll(command.services, excluded);
+  for (const service of command.services) {
+    const resolution = first.get(service.name);
+    if (resolution?.found === false && resolution.problem !== 'gone') {
+      throw new UsageError(`--service ${service.name}=${describeTarget(service.target)}: ${resolution.reason}`);
+    }
+  }
+  if (command.once) return once(command, first, io);
+
+  const missingPid = command.services.find(
+    (service) => service.target.kind === 'pid' && first.get(service.name)?.found === false,
+  );
+  if (missingPid) throw notFound(missingPid, first);
+
+  const session = await openSession(
+    command.options,
+    command.services.map((service) => service.name),
+    io,
+  );
+  const watcher = new Watcher(session.track, session.board, command.services, excluded);
+  try {
+    await Promise.race([watcher.begin(first, command.options.intervalMs), stopRequested]);
+    await stopRequested;
+  } finally {
+    await watcher.stop();
+    await session.close();
+  }
+  return 0;
+}
+
+/**
+ * `--once`: one sample of every target, printed, no exporters. Exit 1 when any
+ * target does not exist (after printing the ones that do).
+ */
+async function once(command: WatchCommand, first: ReadonlyMap<string, Resolution>, io: SessionIO): Promise<number> {
+  const tracker = new Tracker(defaultCollector(), { meterProvider: null });
+  const missing: string[] = [];
+  try {
+    for (const service of command.services) {
+      const resolution = first.get(service.name);
+      if (!resolution?.found) {
+        missing.push(notFound(service, first).message);
+        continue;
+      }
+      try {
+        await tracker.track(service.name, resolution.pid);
+      } catch (error) {
+        if (!(error instanceof ProcessNotFoundError)) throw error;
+        missing.push(`--service ${service.name}=${describeTarget(service.target)}: process ${resolution.pid} exited`);
+      }
+    }
+    const snapshots = tracker.getAll();
+    const byName = new Map(snapshots.map((snapshot) => [snapshot.serviceName, snapshot]));
+    const ordered = command.services.flatMap((service) => byName.get(service.name) ?? []);
+    const output = createOutput(io.stdout, {
+      json: command.options.json,
+      tty: false,
+      intervalMs: command.options.intervalMs,
+      metricsUrl: null,
+      current: () => ordered,
+    });
+    for (const snapshot of ordered) output.push(snapshot);
+  } finally {
+    await tracker.close();
+  }
+  if (missing.length === 0) return 0;
+  for (const message of missing) io.stderr.write(`procmetrics: ${message}\n`);
+  return 1;
+}
+
+function notFound(service: WatchService, first: ReadonlyMap<string, Resolution>): TargetNotFoundError {
+  const resolution = first.get(service.name);
+  const reason = resolution && !resolution.found ? resolution.reason : 'not found';
+  return new TargetNotFoundError(`--service ${service.name}=${describeTarget(service.target)}: ${reason}`);
+}

@@ -1,0 +1,74 @@
+import { readFile } from 'node:fs/promises';
+import { pickOldest, readProcEntry, scanProc, type ProcEntry } from './proc-scan.js';
+import type { TargetSpec, WatchService } from './target.js';
+
+/**
+ * Where a target points right now. `startTicks` with the pid names one process:
+ * a pid the kernel handed to a new process is a different identity.
+ */
+export type Resolution =
+  | { found: true; pid: number; startTicks: number }
+  | { found: false; problem: 'unreadable' | 'invalid' | 'gone'; reason: string };
+
+/** A pid file holds a decimal pid on its first line; anything else is refused. */
+export function parsePidFile(text: string): number | null {
+  const first = text.split('\n', 1)[0]?.trim() ?? '';
+  if (!/^[1-9]\d{0,9}$/.test(first)) return null;
+  const pid = Number(first);
+  return pid <= 4_194_304 ? pid : null;
+}
+
+/**
+ * Resolves every target once. /proc is walked at most once per call, however
+ * many `match:` targets there are.
+ */
+export async function resolveAll(
+  services: readonly WatchService[],
+  excluded: ReadonlySet<number>,
+): Promise<Map<string, Resolution>> {
+  let scan: Promise<ProcEntry[]> | undefined;
+  const entries = (): Promise<ProcEntry[]> => (scan ??= scanProc());
+  const results = await Promise.all(
+    services.map(async (service) => [service.name, await resolve(service.target, excluded, entries)] as const),
+  );
+  return new Map(results);
+}
+
+async function resolve(
+  target: TargetSpec,
+  excluded: ReadonlySet<number>,
+  entries: () => Promise<ProcEntry[]>,
+): Promise<Resolution> {
+  switch (target.kind) {
+    case 'pid':
+      return byPid(target.pid, `no process with pid ${target.pid}`);
+    case 'pidfile': {
+      let text: string;
+      try {
+        text = await readFile(target.path, 'utf8');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? String(error);
+        return { found: false, problem: 'unreadable', reason: `cannot read pid file ${target.path}: ${code}` };
+      }
+      const pid = parsePidFile(text);
+      if (pid === null) {
+        const shown = JSON.stringify(text.trim().slice(0, 40));
+        return { found: false, problem: 'invalid', reason: `pid file ${target.path} holds ${shown}, not a pid` };
+      }
+      return byPid(pid, `pid file ${target.path}: process ${pid} is not running`);
+    }
+    case 'match': {
+      const entry = pickOldest(await entries(), target.pattern, excluded);
+      return entry
+        ? { found: true, pid: entry.pid, startTicks: entry.startTicks }
+        : { found: false, problem: 'gone', reason: `no process matches /${target.pattern.source}/` };
+    }
+  }
+}
+
+async function byPid(pid: number, reason: string): Promise<Resolution> {
+  const entry = await readProcEntry(pid, false);
+  return entry && entry.state !== 'Z'
+    ? { found: true, pid, startTicks: entry.startTicks }
+    : { found: false, problem: 'gone', reason };
+}
