@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
+import { PACKAGE_VERSION } from '../otel/version.js';
+import { buildCommand, parseCommandLine } from './args.js';
+import { parseConfigFile } from './config-file.js';
+import { demo } from './demo/command.js';
+import { UsageError, isCliError } from './errors.js';
+import { HELP } from './help.js';
+import { run } from './run/command.js';
+import type { Supervisor } from './run/supervisor.js';
+import type { SessionIO } from './session.js';
+import { listenForStop } from './signals.js';
+import { watch } from './watch/command.js';
+
+async function main(argv: readonly string[], io: SessionIO): Promise<number> {
+  const line = parseCommandLine(argv);
+  if (line.command === 'help') {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (line.command === 'version') {
+    io.stdout.write(`${PACKAGE_VERSION}\n`);
+    return 0;
+  }
+  const config = line.configPath === undefined ? undefined : parseConfigFile(await readConfig(line.configPath), line.configPath);
+  // Everything is validated before anything is bound or spawned.
+  const command = buildCommand(line, config, io.env);
+
+  let supervisor: Supervisor | undefined;
+  const stop = listenForStop(() => {
+    // The shutdown overran its budget (or a second Ctrl-C): kill what is left and go.
+    supervisor?.killAll();
+    process.exit(command.command === 'run' ? 1 : 0);
+  });
+  try {
+    switch (command.command) {
+      case 'watch':
+        return await watch(command, io, stop.requested);
+      case 'run':
+        return await run(command, io, stop.requested, (s) => (supervisor = s));
+      case 'demo':
+        return await demo(command.options, io, stop.requested, (s) => (supervisor = s));
+      default:
+        return 0;
+    }
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function readConfig(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new UsageError(`--config ${JSON.stringify(path)}: cannot read (${code})`);
+  }
+}
+
+const io: SessionIO = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+// A reader that went away (`| head`) is not an error worth a stack trace.
+process.stdout.on('error', () => process.exit(0));
+
+main(process.argv.slice(2), io).then(
+  (code) => {
+    process.exitCode = code;
+    // Exporter sockets or a stuck gRPC channel must not keep a finished command alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (error: unknown) => {
+    if (isCliError(error)) {
+      process.stderr.write(`procmetrics: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(`procmetrics: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    }
+    setTimeout(() => process.exit(), 200).unref();
+  },
+);

@@ -1,0 +1,48 @@
+import { constants } from 'node:os';
+import type { RestartPolicy } from '../args.js';
+
+/** How a child ended: an exit code, a signal, or a failure to start at all. */
+export type ExitStatus =
+  | { kind: 'exited'; code: number }
+  | { kind: 'signaled'; signal: NodeJS.Signals }
+  | { kind: 'spawn-failed'; errno: string };
+
+export function exitStatusOf(code: number | null, signal: NodeJS.Signals | null): ExitStatus {
+  return signal !== null ? { kind: 'signaled', signal } : { kind: 'exited', code: code ?? 0 };
+}
+
+/** For lastError and messages: `exited with code 3`, `killed by SIGKILL`, `cannot start: ENOENT`. */
+export function describeExit(status: ExitStatus): string {
+  switch (status.kind) {
+    case 'exited':
+      return `exited with code ${status.code}`;
+    case 'signaled':
+      return `killed by ${status.signal}`;
+    case 'spawn-failed':
+      return `cannot start: ${status.errno}`;
+  }
+}
+
+/**
+ * The exit code procmetrics run passes on, as a shell would: the child's own
+ * code, 128 + the signal number when a signal ended it, 127 when the command was
+ * not found and 126 when it could not be executed.
+ */
+export function exitCodeOf(status: ExitStatus): number {
+  switch (status.kind) {
+    case 'exited':
+      return status.code;
+    case 'signaled':
+      return 128 + (constants.signals[status.signal] ?? 0);
+    case 'spawn-failed':
+      return status.errno === 'ENOENT' ? 127 : 126;
+  }
+}
+
+export function isCleanExit(status: ExitStatus): boolean {
+  return status.kind === 'exited' && status.code === 0;
+}
+
+export function shouldRestart(policy: RestartPolicy, status: ExitStatus): boolean {
+  return policy === 'always' || (policy === 'on-failure' && !isCleanExit(status));
+}

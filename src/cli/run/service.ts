@@ -1,0 +1,164 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { ProcessState } from '../../domain/state.js';
+import type { ProcessTracker } from '../../tracker/types.js';
+import type { RunSpec } from '../args.js';
+import type { Board } from '../board.js';
+import type { TrackFn } from '../track-queue.js';
+import { nextQuickExits, restartDelayMs, type BackoffPolicy } from './backoff.js';
+import { describeExit, exitStatusOf, isCleanExit, shouldRestart, type ExitStatus } from './exit-status.js';
+import { HealthCheck } from './health.js';
+
+export interface ServiceOptions {
+  backoff: BackoffPolicy;
+  /** After the stop signal, how long the child gets before SIGKILL, ms. */
+  stopGraceMs: number;
+  /**
+   * The child's stdio. Default: no stdin, stdout and stderr onto our stderr, so
+   * that our stdout carries nothing but metrics (--json lines, the live view).
+   */
+  stdio?: StdioOptions;
+}
+
+/**
+ * One command under supervision: starts it without a shell, tells the tracker
+ * about every start and exit, restarts it per policy, runs its health check.
+ *
+ * The child leads its own process group, and signals go to the whole group:
+ * whatever it started goes down with it, and a Ctrl-C at the terminal reaches
+ * it once (through us) rather than twice.
+ */
+export class SupervisedService {
+  #child: ChildProcess | undefined;
+  /** The track() of the current child; an exit waits for it so the two never race. */
+  #tracking: Promise<void> = Promise.resolve();
+  #health: HealthCheck | undefined;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #quickExits = 0;
+  #stopping = false;
+  #lastExit: ExitStatus | undefined;
+  /** The exit being reported, so stop() can wait for it rather than race it. */
+  #exiting: Promise<void> | undefined;
+  #finish!: (status: ExitStatus | undefined) => void;
+  /** Resolves once the service will not run again, with its last exit. */
+  readonly finished: Promise<ExitStatus | undefined> = new Promise((resolve) => {
+    this.#finish = resolve;
+  });
+
+  constructor(
+    readonly spec: RunSpec,
+    private readonly tracker: ProcessTracker,
+    private readonly track: TrackFn,
+    private readonly board: Board,
+    private readonly options: ServiceOptions,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  start(): void {
+    if (this.#stopping) return;
+    const startedAt = Date.now();
+    const child = spawn(this.spec.command, this.spec.args, {
+      stdio: this.options.stdio ?? ['ignore', 2, 2],
+      detached: true,
+    });
+    this.#child = child;
+    let ended = false;
+    const end = (status: ExitStatus): void => {
+      if (ended) return;
+      ended = true;
+      this.#exiting = this.#onExit(child, status, Date.now() - startedAt);
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      // 'error' also fires for a failed kill(); only a child that never got a pid failed to start.
+      if (child.pid === undefined) end({ kind: 'spawn-failed', errno: error.code ?? error.message });
+    });
+    child.once('exit', (code, signal) => end(exitStatusOf(code, signal)));
+    if (child.pid === undefined) return;
+
+    const pid = child.pid;
+    this.#tracking = this.track(this.spec.name, pid, () => this.#child === child && isAlive(child)).then(
+      () => {
+        if (this.#health) this.tracker.updateState(this.spec.name, ProcessState.Starting);
+      },
+      // It exited before its first sample (or we stopped wanting it); the exit handler reports that.
+      () => undefined,
+    );
+    if (this.spec.health) {
+      const { argv, intervalMs } = this.spec.health;
+      this.#health = new HealthCheck(argv, intervalMs, (healthy) => void this.#onHealth(child, healthy));
+      this.#health.start();
+    }
+  }
+
+  /**
+   * Stops for good: no restart, `signal` to the process group, SIGKILL after
+   * the grace period. Resolves with the last exit (undefined if it never ran).
+   */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitStatus | undefined> {
+    this.#stopping = true;
+    clearTimeout(this.#restartTimer);
+    const child = this.#child;
+    if (child && isAlive(child)) {
+      await this.#tracking;
+      this.tracker.updateState(this.spec.name, ProcessState.Stopping);
+      killGroup(child, signal);
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), this.options.stopGraceMs);
+      timer.unref();
+      await this.finished;
+      clearTimeout(timer);
+    } else {
+      await this.#exiting;
+      this.#finish(this.#lastExit);
+    }
+    return this.finished;
+  }
+
+  /** Sends a signal to the child's process group (not a stop: the policy decides what follows). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.#child && isAlive(this.#child)) killGroup(this.#child, signal);
+  }
+
+  async #onHealth(child: ChildProcess, healthy: boolean): Promise<void> {
+    await this.#tracking;
+    if (this.#child !== child || !isAlive(child)) return;
+    this.tracker.updateHealth(this.spec.name, healthy);
+    const state = this.tracker.get(this.spec.name)?.state;
+    if (healthy && state === ProcessState.Starting) this.tracker.updateState(this.spec.name, ProcessState.Running);
+  }
+
+  async #onExit(child: ChildProcess, status: ExitStatus, uptimeMs: number): Promise<void> {
+    await this.#health?.stop();
+    this.#health = undefined;
+    await this.#tracking;
+    this.#lastExit = status;
+    if (child.pid !== undefined) killGroup(child, 'SIGKILL'); // leftovers of the group die with their leader
+    const name = this.spec.name;
+    if (this.#stopping) {
+      this.board.setDown(name, ProcessState.Stopped, isCleanExit(status) ? '' : describeExit(status));
+      this.#finish(status);
+      return;
+    }
+    this.board.setDown(name, isCleanExit(status) ? ProcessState.Stopped : ProcessState.Failed, describeExit(status));
+    if (!shouldRestart(this.spec.restart, status)) {
+      this.#finish(status);
+      return;
+    }
+    this.#quickExits = nextQuickExits(this.#quickExits, uptimeMs, this.options.backoff);
+    this.#restartTimer = setTimeout(() => this.start(), restartDelayMs(this.#quickExits, this.options.backoff));
+  }
+}
+
+function isAlive(child: ChildProcess): boolean {
+  return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // ESRCH: the whole group is already gone.
+  }
+}

@@ -1,0 +1,45 @@
+import type { ProcessTracker } from '../../tracker/types.js';
+import type { RunSpec } from '../args.js';
+import type { Board } from '../board.js';
+import type { TrackFn } from '../track-queue.js';
+import { DEFAULT_BACKOFF } from './backoff.js';
+import type { ExitStatus } from './exit-status.js';
+import { SupervisedService, type ServiceOptions } from './service.js';
+
+/** SIGTERM, then SIGKILL after this: short enough that shutdown stays within 2 s. */
+export const STOP_GRACE_MS = 1500;
+
+/** Several supervised commands started, watched and stopped together (`run` has one, `demo` three). */
+export class Supervisor {
+  readonly services: SupervisedService[];
+
+  constructor(
+    specs: readonly RunSpec[],
+    tracker: ProcessTracker,
+    track: TrackFn,
+    board: Board,
+    options: Partial<ServiceOptions> = {},
+  ) {
+    const full: ServiceOptions = { backoff: DEFAULT_BACKOFF, stopGraceMs: STOP_GRACE_MS, ...options };
+    this.services = specs.map((spec) => new SupervisedService(spec, tracker, track, board, full));
+  }
+
+  start(): void {
+    for (const service of this.services) service.start();
+  }
+
+  /** Resolves when no service will run again: each one's last exit, in order. */
+  finished(): Promise<(ExitStatus | undefined)[]> {
+    return Promise.all(this.services.map((service) => service.finished));
+  }
+
+  /** Stops every service (signal to each group, SIGKILL after the grace period). */
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<(ExitStatus | undefined)[]> {
+    return Promise.all(this.services.map((service) => service.stop(signal)));
+  }
+
+  /** Last resort when shutdown overruns: SIGKILL every group now. */
+  killAll(): void {
+    for (const service of this.services) service.signal('SIGKILL');
+  }
+}
