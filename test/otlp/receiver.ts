@@ -1,0 +1,161 @@
+// A real OTLP/gRPC metrics receiver for tests: grpc-js server, protobuf decoding
+// with the .proto files next to this one.
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+/** ExportMetricsServiceRequest as proto-loader decodes it (camelCase, int64 as strings, enums as names). */
+interface AnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string;
+  doubleValue?: number;
+}
+interface KeyValue {
+  key: string;
+  value?: AnyValue;
+}
+interface NumberDataPoint {
+  attributes: KeyValue[];
+  asDouble?: number;
+  asInt?: string;
+  value?: 'asDouble' | 'asInt';
+}
+interface Metric {
+  name: string;
+  description: string;
+  unit: string;
+  data?: 'sum' | 'gauge';
+  sum?: { dataPoints: NumberDataPoint[]; aggregationTemporality: string; isMonotonic: boolean };
+  gauge?: { dataPoints: NumberDataPoint[] };
+}
+export interface ExportRequest {
+  resourceMetrics: Array<{
+    resource?: { attributes: KeyValue[] };
+    scopeMetrics: Array<{ scope?: { name: string; version: string }; metrics: Metric[] }>;
+  }>;
+}
+
+export type AttributeValue = string | number | boolean;
+
+/** One data point with everything around it, flattened for assertions. */
+export interface ReceivedPoint {
+  resource: Record<string, AttributeValue>;
+  scope: { name: string; version: string };
+  name: string;
+  unit: string;
+  description: string;
+  kind: 'sum' | 'gauge';
+  monotonic: boolean | undefined;
+  temporality: string | undefined;
+  /** How the value was encoded on the wire. */
+  encoding: 'asDouble' | 'asInt' | undefined;
+  attributes: Record<string, AttributeValue>;
+  value: number;
+}
+
+function attributeValue(value: AnyValue | undefined): AttributeValue {
+  if (value?.stringValue !== undefined) return value.stringValue;
+  if (value?.boolValue !== undefined) return value.boolValue;
+  if (value?.intValue !== undefined) return Number(value.intValue);
+  if (value?.doubleValue !== undefined) return value.doubleValue;
+  throw new Error(`unexpected attribute value ${JSON.stringify(value)}`);
+}
+
+function attributes(list: readonly KeyValue[] | undefined): Record<string, AttributeValue> {
+  return Object.fromEntries((list ?? []).map((kv) => [kv.key, attributeValue(kv.value)]));
+}
+
+export function flattenRequest(request: ExportRequest): ReceivedPoint[] {
+  const points: ReceivedPoint[] = [];
+  for (const rm of request.resourceMetrics) {
+    const resource = attributes(rm.resource?.attributes);
+    for (const sm of rm.scopeMetrics) {
+      const scope = { name: sm.scope?.name ?? '', version: sm.scope?.version ?? '' };
+      for (const metric of sm.metrics) {
+        const kind = metric.data;
+        if (kind === undefined) throw new Error(`metric ${metric.name} is neither sum nor gauge`);
+        const dataPoints = (kind === 'sum' ? metric.sum?.dataPoints : metric.gauge?.dataPoints) ?? [];
+        for (const dp of dataPoints) {
+          points.push({
+            resource,
+            scope,
+            name: metric.name,
+            unit: metric.unit,
+            description: metric.description,
+            kind,
+            monotonic: kind === 'sum' ? metric.sum?.isMonotonic : undefined,
+            temporality: kind === 'sum' ? metric.sum?.aggregationTemporality : undefined,
+            encoding: dp.value,
+            attributes: attributes(dp.attributes),
+            value: dp.value === 'asInt' ? Number(dp.asInt) : (dp.asDouble ?? NaN),
+          });
+        }
+      }
+    }
+  }
+  return points;
+}
+
+export interface Received {
+  request: ExportRequest;
+  metadata: Record<string, string>;
+}
+
+export interface OtlpReceiver {
+  readonly port: number;
+  readonly url: string;
+  /** Every Export call so far, decoded. */
+  readonly received: Received[];
+  close(): Promise<void>;
+}
+
+const PROTO_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+function loadService(): grpc.ServiceDefinition {
+  const definition = protoLoader.loadSync('metrics_service.proto', {
+    includeDirs: [PROTO_DIR],
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const root = grpc.loadPackageDefinition(definition);
+  const path = ['opentelemetry', 'proto', 'collector', 'metrics', 'v1', 'MetricsService'];
+  let node: unknown = root;
+  for (const key of path) node = (node as Record<string, unknown>)[key];
+  const service = (node as { service?: grpc.ServiceDefinition } | undefined)?.service;
+  if (service === undefined) throw new Error('MetricsService not found in the proto files');
+  return service;
+}
+
+/** Starts a receiver on 127.0.0.1 (port 0: any free one). */
+export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
+  const server = new grpc.Server();
+  const received: Received[] = [];
+  server.addService(loadService(), {
+    Export: (call: grpc.ServerUnaryCall<ExportRequest, object>, callback: grpc.sendUnaryData<object>) => {
+      const metadata: Record<string, string> = {};
+      for (const [key, value] of Object.entries(call.metadata.getMap())) metadata[key] = String(value);
+      received.push({ request: call.request, metadata });
+      callback(null, {});
+    },
+  });
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
+      error ? reject(error) : resolve(p),
+    ),
+  );
+  return {
+    port: bound,
+    url: `http://127.0.0.1:${bound}`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        // Exporters hold connections open; do not wait for them to go.
+        setTimeout(() => server.forceShutdown(), 500).unref();
+      }),
+  };
+}
