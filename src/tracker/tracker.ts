@@ -1,6 +1,14 @@
 import { totalmem } from 'node:os';
-import { ProcessNotFoundError, SubscriberLimitError, TrackerClosedError } from '../domain/errors.js';
+import { metrics } from '@opentelemetry/api';
+import { defaultCollector } from '../collectors/default.js';
+import {
+  InvalidArgumentTypeError,
+  ProcessNotFoundError,
+  SubscriberLimitError,
+  TrackerClosedError,
+} from '../domain/errors.js';
 import type { ProcessMetrics } from '../domain/metrics.js';
+import { instrumentTracker } from '../otel/instruments.js';
 import { ProcessState, isTerminal } from '../domain/state.js';
 import type { Collector, ProcessSample, SampleTarget } from './collector.js';
 import { Sampler } from './sampling.js';
@@ -69,6 +77,9 @@ interface Instance {
  */
 export class Tracker implements ProcessTracker {
   readonly #collector: Collector;
+  /** Made here (no collector was given), so closed here. */
+  readonly #ownsCollector: boolean;
+  readonly #uninstrument: () => void;
   readonly #sampler: Sampler;
   readonly #intervalMs: number;
   readonly #bufferSize: number;
@@ -97,15 +108,25 @@ export class Tracker implements ProcessTracker {
     droppedSnapshots: 0,
   };
 
-  constructor(collector: Collector, options: TrackerOptions = {}) {
-    if (typeof collector?.collectCPU !== 'function' || typeof collector.collectMemory !== 'function') {
-      throw new TypeError('collector must implement collectCPU(pid) and collectMemory(pid)');
+  /**
+   * @param collector how processes are read; default `defaultCollector()`
+   *   (/proc on Linux, pidusage elsewhere).
+   */
+  constructor(collector?: Collector, options: TrackerOptions = {}) {
+    if (
+      collector !== undefined &&
+      (typeof collector?.collectCPU !== 'function' || typeof collector.collectMemory !== 'function')
+    ) {
+      throw new InvalidArgumentTypeError('collector must implement collectCPU(pid) and collectMemory(pid)');
     }
     this.#intervalMs = intervalOption(options.collectionInterval, 'collectionInterval', DEFAULT_INTERVAL_MS);
     this.#bufferSize = positiveIntegerOption(options.subscriberBufferSize, 'subscriberBufferSize', DEFAULT_BUFFER_SIZE);
     this.#maxSubscribers = positiveIntegerOption(options.maxSubscribers, 'maxSubscribers', DEFAULT_MAX_SUBSCRIBERS);
-    this.#collector = collector;
-    this.#sampler = new Sampler(collector);
+    const meterProvider = options.meterProvider === undefined ? metrics.getMeterProvider() : options.meterProvider;
+    this.#ownsCollector = collector === undefined;
+    this.#collector = collector ?? defaultCollector();
+    this.#sampler = new Sampler(this.#collector);
+    this.#uninstrument = meterProvider ? instrumentTracker(this, meterProvider) : () => {};
   }
 
   /** Time between samples, ms. */
@@ -158,6 +179,8 @@ export class Tracker implements ProcessTracker {
     for (const service of this.#services.values()) this.#release(service);
     this.#services.clear();
     this.#trackCalls.clear();
+    this.#uninstrument();
+    if (this.#ownsCollector) await this.#collector.close?.();
   }
 
   /**
@@ -196,13 +219,12 @@ export class Tracker implements ProcessTracker {
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
-    const instance: Instance = {
-      pid,
-      processStartTime: sample.startTime,
-      startTime,
-      baseline: baselineOf(sample),
-    };
-    const snapshot = snapshotFromSample(status, sample, lifetimeBaseline(sample), startTime, this.#totalMemoryBytes);
+    // The process's start is the baseline until the first tick: a tick that
+    // follows within milliseconds would otherwise divide clock-tick-sized
+    // CPU deltas by a tiny window and show 0 % or a spike.
+    const baseline = lifetimeBaseline(sample);
+    const instance: Instance = { pid, processStartTime: sample.startTime, startTime, baseline };
+    const snapshot = snapshotFromSample(status, sample, baseline, startTime, this.#totalMemoryBytes);
     this.#services.set(serviceName, { status, snapshot, instance });
     this.#publish(snapshot);
   }

@@ -1,19 +1,14 @@
 // The original tracker's black-box acceptance list, kept in spirit.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ProcessState, Tracker, cpuPercent, type ProcessMetrics, type Subscription } from '../../src/index.js';
 import { FakeCollector } from '../support/fake-collector.js';
 import { waitFor } from '../support/process.js';
+import { trackerFactory } from '../support/trackers.js';
 
-const trackers: Tracker[] = [];
+const makeTracker = trackerFactory({ collectionInterval: 50 });
 function newTracker(collector: FakeCollector, collectionInterval = 50): Tracker {
-  const tracker = new Tracker(collector, { collectionInterval, meterProvider: null });
-  trackers.push(tracker);
-  return tracker;
+  return makeTracker(collector, { collectionInterval });
 }
-
-afterEach(async () => {
-  await Promise.all(trackers.splice(0).map((t) => t.close()));
-});
 
 async function nextMatching(sub: Subscription, match: (m: ProcessMetrics) => boolean): Promise<ProcessMetrics> {
   for await (const m of sub) if (match(m)) return m;

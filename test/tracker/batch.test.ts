@@ -1,7 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ProcessNotFoundError,
-  Tracker,
   type Collector,
   type ProcessSample,
   type SampleOutcome,
@@ -9,6 +8,7 @@ import {
 } from '../../src/index.js';
 import { FakeCollector } from '../support/fake-collector.js';
 import { waitFor } from '../support/process.js';
+import { trackerFactory } from '../support/trackers.js';
 
 /** The fake process table behind the batch path of the port. */
 class BatchFake extends FakeCollector implements Collector {
@@ -54,15 +54,7 @@ function sampleOf(pid: number, p: { user: number; system: number; rss: number; s
   };
 }
 
-const trackers: Tracker[] = [];
-function newTracker(collector: Collector): Tracker {
-  const tracker = new Tracker(collector, { collectionInterval: 40, meterProvider: null });
-  trackers.push(tracker);
-  return tracker;
-}
-afterEach(async () => {
-  await Promise.all(trackers.splice(0).map((t) => t.close()));
-});
+const newTracker = trackerFactory({ collectionInterval: 40 });
 
 describe('a collector with a batch path', () => {
   it('is sampled in one sweep per tick, with each start time as identity', async () => {

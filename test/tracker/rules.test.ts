@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ProcessNotFoundError,
   ProcessState,
@@ -10,17 +10,9 @@ import {
 } from '../../src/index.js';
 import { FakeCollector, gate } from '../support/fake-collector.js';
 import { waitFor } from '../support/process.js';
+import { trackerFactory } from '../support/trackers.js';
 
-const trackers: Tracker[] = [];
-function newTracker(collector: FakeCollector, options: ConstructorParameters<typeof Tracker>[1] = {}): Tracker {
-  const tracker = new Tracker(collector, { collectionInterval: 40, meterProvider: null, ...options });
-  trackers.push(tracker);
-  return tracker;
-}
-
-afterEach(async () => {
-  await Promise.all(trackers.splice(0).map((t) => t.close()));
-});
+const newTracker = trackerFactory({ collectionInterval: 40 });
 
 /** Reads what a subscription has buffered without waiting for more. */
 async function drain(sub: Subscription, count: number): Promise<ProcessMetrics[]> {
