@@ -27,7 +27,7 @@ export interface ProcfsCollectorOptions {
   /** Field set (default 'full'). */
   fields?: ProcfsFields;
   /**
-   * Most fds held open across sweeps (default: a quarter of this process's
+   * Most fds held open across sweeps (default: half of this process's
    * open-files limit, at most 16384). Each followed process needs 2 (basic) or
    * 4 (full); processes beyond the cap are read by open/read/close.
    */
@@ -110,7 +110,7 @@ export class ProcfsCollector implements Collector {
     this.pageSizeBytes = positiveInteger('pageSizeBytes', options.pageSizeBytes, machine.pageSizeBytes);
     this.maxOpenFds = Math.max(
       0,
-      options.maxOpenFds ?? Math.min(16_384, Math.floor(readOpenFilesLimit() / 4)),
+      options.maxOpenFds ?? Math.min(16_384, Math.floor(readOpenFilesLimit() / 2)),
     );
     this.forgetAfterSweeps = positiveInteger('forgetAfterSweeps', options.forgetAfterSweeps, 3);
     this.chunks = {
@@ -125,6 +125,7 @@ export class ProcfsCollector implements Collector {
 
   async sample(targets: readonly SampleTarget[], signal?: AbortSignal): Promise<SampleOutcome[]> {
     this.sweeps++;
+    this.cpuLimits.forgetLimits();
     const keep = !this.closed;
     const outcomes = await sweepInChunks(targets, (target) => this.readOne(target, keep), this.chunks, signal);
     this.forgetAbsent();

@@ -20,6 +20,8 @@ interface Hierarchy {
  */
 export class CpuLimitReader {
   private hierarchies: { v2: Hierarchy | undefined; v1cpu: Hierarchy | undefined } | undefined;
+  /** Limits by cgroup directory: thousands of processes usually share a few cgroups. */
+  private readonly limitsByDir = new Map<string, number | null>();
 
   constructor(
     private readonly procRoot: string,
@@ -27,6 +29,14 @@ export class CpuLimitReader {
     private readonly hostRoot: string,
     private readonly errors: ErrorCounts,
   ) {}
+
+  /**
+   * Forgets the cgroup limits read so far. The collector calls it once per sweep,
+   * so a changed quota is seen by processes first read after the change.
+   */
+  forgetLimits(): void {
+    this.limitsByDir.clear();
+  }
 
   /**
    * CPUs available to `pid` (possibly fractional); null when neither affinity nor
@@ -91,7 +101,11 @@ export class CpuLimitReader {
     const top = `${this.hostRoot}${mountPoint}`;
     let limit: number | null = null;
     for (let dir = `${top}${relative === '/' ? '' : relative}`; ; dir = dir.slice(0, dir.lastIndexOf('/'))) {
-      const found = limitAt(dir);
+      let found = this.limitsByDir.get(dir);
+      if (found === undefined) {
+        found = limitAt(dir);
+        this.limitsByDir.set(dir, found);
+      }
       if (found !== null) limit = limit === null ? found : Math.min(limit, found);
       if (dir.length <= top.length) break;
     }
