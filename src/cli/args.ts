@@ -208,7 +208,8 @@ function defaultName(command: string): string {
 function describeParseError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
-  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  // "Option '-s, --service <value>' argument missing": name the long form.
+  const option = /'(?:-\w, )?(-[^' ]+)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
     return `unknown option ${option} (see procmetrics --help)`;
   }

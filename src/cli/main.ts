@@ -3,14 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { PACKAGE_VERSION } from '../otel/version.js';
 import { buildCommand, parseCommandLine } from './args.js';
 import { parseConfigFile } from './config-file.js';
-import { demo } from './demo/command.js';
 import { UsageError, isCliError } from './errors.js';
 import { HELP } from './help.js';
-import { run } from './run/command.js';
 import type { Supervisor } from './run/supervisor.js';
 import type { SessionIO } from './session.js';
 import { listenForStop } from './signals.js';
-import { watch } from './watch/command.js';
 
 async function main(argv: readonly string[], io: SessionIO): Promise<number> {
   const line = parseCommandLine(argv);
@@ -34,12 +31,19 @@ async function main(argv: readonly string[], io: SessionIO): Promise<number> {
   });
   try {
     switch (command.command) {
-      case 'watch':
+      // Loaded on demand: --help, --version and bad arguments answer without loading the OTel SDK.
+      case 'watch': {
+        const { watch } = await import('./watch/command.js');
         return await watch(command, io, stop.requested);
-      case 'run':
+      }
+      case 'run': {
+        const { run } = await import('./run/command.js');
         return await run(command, io, stop.requested, (s) => (supervisor = s));
-      case 'demo':
+      }
+      case 'demo': {
+        const { demo } = await import('./demo/command.js');
         return await demo(command.options, io, stop.requested, (s) => (supervisor = s));
+      }
       default:
         return 0;
     }

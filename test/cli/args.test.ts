@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { buildCommand, parseCommandLine, type Command } from '../../src/cli/args.js';
+import { parseConfigFile } from '../../src/cli/config-file.js';
+import { UsageError } from '../../src/cli/errors.js';
+
+function build(argv: string[], configText?: string, env: Record<string, string> = {}): Command {
+  const line = parseCommandLine(argv);
+  const config = configText === undefined ? undefined : parseConfigFile(configText, 'procmetrics.json');
+  return buildCommand(line, config, env);
+}
+
+function watchOf(command: Command): Extract<Command, { command: 'watch' }> {
+  if (command.command !== 'watch') throw new Error(`expected watch, got ${command.command}`);
+  return command;
+}
+
+describe('command line', () => {
+  it('watch with defaults', () => {
+    const command = watchOf(build(['watch', '--service', 'api=42']));
+    expect(command.options).toEqual({
+      intervalMs: 5000,
+      prometheus: { host: '127.0.0.1', port: 9464 },
+      otlp: null,
+      json: false,
+    });
+    expect(command.once).toBe(false);
+    expect(command.services).toEqual([{ name: 'api', target: { kind: 'pid', pid: 42 } }]);
+  });
+
+  it('shared options', () => {
+    const command = watchOf(
+      build(['watch', '-s', 'a=1', '-s', 'b=2', '-i', '500ms', '--prometheus', '0.0.0.0:9100', '--otlp', 'http://c:4317', '--json', '--once']),
+    );
+    expect(command.options).toEqual({
+      intervalMs: 500,
+      prometheus: { host: '0.0.0.0', port: 9100 },
+      otlp: 'http://c:4317',
+      json: true,
+    });
+    expect(command.once).toBe(true);
+    expect(command.services.map((s) => s.name)).toEqual(['a', 'b']);
+  });
+
+  it('--prometheus PORT keeps the local host; off turns it off; [v6]:port works', () => {
+    expect(watchOf(build(['watch', '-s', 'a=1', '--prometheus', '9200'])).options.prometheus).toEqual({ host: '127.0.0.1', port: 9200 });
+    expect(watchOf(build(['watch', '-s', 'a=1', '--prometheus', 'off'])).options.prometheus).toBeNull();
+    expect(watchOf(build(['watch', '-s', 'a=1', '--prometheus', '[::1]:9200'])).options.prometheus).toEqual({ host: '::1', port: 9200 });
+  });
+
+  it('OTLP is on without a flag only when an endpoint variable is set, and --otlp off wins', () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317' };
+    expect(watchOf(build(['watch', '-s', 'a=1'], undefined, env)).options.otlp).toBe('env');
+    expect(watchOf(build(['watch', '-s', 'a=1'], undefined, { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://x:4317' })).options.otlp).toBe('env');
+    expect(watchOf(build(['watch', '-s', 'a=1', '--otlp', 'off'], undefined, env)).options.otlp).toBeNull();
+  });
+
+  it('run: the command after --, policy, health', () => {
+    const command = build([
+      'run', '--name', 'api', '--restart', 'on-failure', '--health-cmd', "curl -fsS 'http://localhost/health'",
+      '--health-interval', '2s', '--', 'node', 'server.js', '--port', '8080',
+    ]);
+    expect(command).toMatchObject({
+      command: 'run',
+      spec: {
+        name: 'api',
+        command: 'node',
+        args: ['server.js', '--port', '8080'],
+        restart: 'on-failure',
+        health: { argv: ['curl', '-fsS', 'http://localhost/health'], intervalMs: 2000 },
+      },
+    });
+  });
+
+  it('run: the name defaults to the command basename, health and restart to off', () => {
+    expect(build(['run', '--', '/usr/bin/sleep', '10'])).toMatchObject({
+      spec: { name: 'sleep', restart: 'never', health: null },
+    });
+  });
+
+  it('help, version, demo', () => {
+    expect(build(['--help'])).toEqual({ command: 'help' });
+    expect(build(['watch', '-h'])).toEqual({ command: 'help' });
+    expect(build(['help'])).toEqual({ command: 'help' });
+    expect(build(['--version'])).toEqual({ command: 'version' });
+    expect(build(['demo', '-i', '1s'])).toMatchObject({ command: 'demo', options: { intervalMs: 1000 } });
+  });
+
+  it.each([
+    [[], 'missing command'],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['watch', '--bogus'], 'unknown option --bogus'],
+    [['watch', '-s'], '--service needs a value'],
+    [['watch', '--json=yes', '-s', 'a=1'], '--json takes no value'],
+    [['watch'], 'at least one --service'],
+    [['watch', '-s', 'a=1', '-s', 'a=2'], 'duplicate service name "a"'],
+    [['watch', '-s', 'a=1', '--interval', '5'], '--interval "5": not a duration'],
+    [['watch', '-s', 'a=1', '--interval', '0s'], '--interval "0s": must be at least'],
+    [['watch', '-s', 'a=1', '--prometheus', '70000'], '--prometheus "70000"'],
+    [['watch', '-s', 'a=1', '--prometheus', 'localhost'], '--prometheus "localhost"'],
+    [['watch', '-s', 'a=1', '--otlp', 'nope'], '--otlp "nope": not a URL'],
+    [['watch', '-s', 'a=1', '--otlp', 'ftp://x'], '--otlp "ftp://x"'],
+    [['watch', '-s', 'a=1', '--restart', 'always'], '--restart is not an option of watch'],
+    [['watch', '-s', 'a=1', 'extra'], 'unexpected argument "extra"'],
+    [['run', '--once', '--', 'x'], '--once is not an option of run'],
+    [['run'], 'run needs a command after --'],
+    [['run', 'sleep', '1'], 'put the command after --'],
+    [['run', '--restart', 'sometimes', '--', 'x'], '--restart "sometimes"'],
+    [['run', '--health-interval', '1s', '--', 'x'], 'needs --health-cmd'],
+    [['run', '--health-cmd', "echo 'x", '--', 'x'], "unclosed ' quote"],
+    [['run', '--name', 'a b', '--', 'x'], '--name "a b"'],
+    [['demo', '-s', 'a=1'], '--service is not an option of demo'],
+  ])('%j -> %s', (argv, message) => {
+    expect(() => build(argv)).toThrow(UsageError);
+    expect(() => build(argv)).toThrow(message);
+  });
+});
+
+describe('config file', () => {
+  const config = JSON.stringify({
+    interval: '2s',
+    prometheus: 9300,
+    json: true,
+    services: { api: 'pidfile:/run/api.pid', db: 4242, worker: 'match:worker\\.js' },
+  });
+
+  it('supplies services and options', () => {
+    const command = watchOf(build(['watch', '--config', 'x.json'], config));
+    expect(command.options).toEqual({ intervalMs: 2000, prometheus: { host: '127.0.0.1', port: 9300 }, otlp: null, json: true });
+    expect(command.services.map((s) => s.name)).toEqual(['api', 'db', 'worker']);
+  });
+
+  it('loses to the flags: options and same-named services', () => {
+    const command = watchOf(build(['watch', '-c', 'x.json', '-i', '1s', '--prometheus', 'off', '-s', 'db=99'], config));
+    expect(command.options.intervalMs).toBe(1000);
+    expect(command.options.prometheus).toBeNull();
+    expect(command.options.json).toBe(true);
+    expect(command.services).toContainEqual({ name: 'db', target: { kind: 'pid', pid: 99 } });
+    expect(command.services.filter((s) => s.name === 'db')).toHaveLength(1);
+  });
+
+  it.each([
+    ['{', 'not valid JSON'],
+    ['[]', 'expected a JSON object'],
+    ['{"intervall": "5s"}', 'unknown key "intervall"'],
+    ['{"interval": 5}', '"interval": expected a string'],
+    ['{"interval": "5"}', 'not a duration'],
+    ['{"json": "yes"}', '"json": expected true or false'],
+    ['{"prometheus": "x:y"}', '"prometheus"'],
+    ['{"services": ["api=1"]}', '"services": expected an object'],
+    ['{"services": {"api": "abc"}}', 'pid "abc" is not a process id'],
+    ['{"services": {"a b": 1}}', 'service name "a b"'],
+    ['{"services": {"api": "match:("}}', 'invalid regular expression'],
+  ])('%s -> %s, naming the file', (text, message) => {
+    expect(() => build(['watch', '-s', 'x=1', '-c', 'procmetrics.json'], text)).toThrow(message);
+    expect(() => build(['watch', '-s', 'x=1', '-c', 'procmetrics.json'], text)).toThrow('--config "procmetrics.json"');
+  });
+
+  it('services are for watch only', () => {
+    expect(() => build(['run', '-c', 'x.json', '--', 'x'], config)).toThrow('"services" is only used by watch');
+  });
+});

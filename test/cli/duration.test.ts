@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration } from '../../src/cli/duration.js';
+import { UsageError } from '../../src/cli/errors.js';
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['5s', 5000],
+    ['1.5s', 1500],
+    ['1m', 60_000],
+    ['2h', 7_200_000],
+    [' 10s ', 10_000],
+  ])('%s is %i ms', (text, ms) => {
+    expect(parseDuration(text, '--interval')).toBe(ms);
+  });
+
+  it.each(['5', '5 s', '-1s', 's', '1d', '1e3ms', '', 'fast'])('refuses %j, naming the flag and value', (text) => {
+    expect(() => parseDuration(text, '--interval')).toThrow(UsageError);
+    expect(() => parseDuration(text, '--interval')).toThrow(`--interval ${JSON.stringify(text)}`);
+  });
+
+  it('refuses what is below the minimum', () => {
+    expect(() => parseDuration('50ms', '--interval', 100)).toThrow('must be at least 100ms');
+    expect(parseDuration('100ms', '--interval', 100)).toBe(100);
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [850, '850ms'],
+    [12_400, '12s'],
+    [185_000, '3m05s'],
+    [7_620_000, '2h07m'],
+    [273_600_000, '3d04h'],
+    [-1, '-'],
+  ])('%i ms reads %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});

@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProcessMetrics } from '../../src/domain/metrics.js';
+import { killAll, spawnIdle } from '../support/process.js';
+import { killAllCli, runCli } from './cli.js';
+
+afterEach(async () => {
+  await killAllCli();
+  await killAll();
+});
+
+/** A pid no process has: beyond the kernel's largest. */
+const MISSING_PID = 4_194_304;
+
+describe('procmetrics watch --once', () => {
+  it('prints one parseable JSON snapshot per target and exits 0', async () => {
+    const a = spawnIdle();
+    const b = spawnIdle();
+    const result = await runCli(['watch', '--once', '--json', '-s', `a=${a.pid}`, '-s', `b=${b.pid}`]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const snapshots = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as ProcessMetrics);
+    expect(snapshots.map((s) => [s.serviceName, s.pid, s.state])).toEqual([
+      ['a', a.pid, 'running'],
+      ['b', b.pid, 'running'],
+    ]);
+    expect(snapshots[0]?.memory.rss).toBeGreaterThan(0);
+  });
+
+  it('prints plain lines without --json', async () => {
+    const a = spawnIdle();
+    const result = await runCli(['watch', '--once', '-s', `a=${a.pid}`]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^\\S+ a pid=${a.pid} state=running health=ok cpu=[\\d.]+% rss=\\S+ `));
+  });
+
+  it('exits 1 when a target does not exist, after printing the ones that do', async () => {
+    const a = spawnIdle();
+    const result = await runCli(['watch', '--once', '--json', '-s', `a=${a.pid}`, '-s', `gone=${MISSING_PID}`, '-s', 'nomatch=match:^no such command line$']);
+    expect(result.code).toBe(1);
+    expect((JSON.parse(result.stdout.trim()) as ProcessMetrics).pid).toBe(a.pid);
+    expect(result.stderr).toContain(`procmetrics: --service gone=${MISSING_PID}: no process with pid ${MISSING_PID}`);
+    expect(result.stderr).toContain('procmetrics: --service nomatch=match:^no such command line$: no process matches');
+  });
+});

@@ -1,0 +1,105 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/process.js';
+import { freePort, isRunning, killAllCli, runCli, startCli, waitForSnapshot } from './cli.js';
+
+const quiet = ['--json', '--prometheus', 'off', '-i', '200ms'];
+let dir = '';
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'procmetrics-run-'));
+});
+
+afterEach(async () => {
+  await killAllCli();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A node one-liner as argv, so no shell quoting is involved. */
+const nodeScript = (source: string): string[] => [process.execPath, '-e', source];
+
+describe('procmetrics run', () => {
+  it('exits with the command exit code, and reports it as failed', async () => {
+    const result = await runCli(['run', '--name', 'three', ...quiet, '--', ...nodeScript('setTimeout(() => process.exit(3), 300)')]);
+    expect(result.code).toBe(3);
+    const snapshots = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { state: string; lastError: string; serviceName: string });
+    expect(snapshots.some((s) => s.state === 'running')).toBe(true);
+    expect(snapshots.at(-1)).toMatchObject({ serviceName: 'three', state: 'failed', lastError: 'exited with code 3' });
+  });
+
+  it('reports a command that cannot start, exit 127', async () => {
+    const result = await runCli(['run', ...quiet, '--', join(dir, 'no-such-program')]);
+    expect(result.code).toBe(127);
+    expect(result.stdout).toContain('cannot start: ENOENT');
+  });
+
+  it('--restart on-failure restarts with a growing restart count and a new pid', async () => {
+    const cli = startCli(['run', '--name', 'flaky', '--restart', 'on-failure', ...quiet, '--', ...nodeScript('setTimeout(() => process.exit(1), 150)')]);
+    const second = await waitForSnapshot(cli, (s) => s.restartCount >= 2 && s.pid > 0, 'restart count 2');
+    const pids = new Set(cli.snapshots().filter((s) => s.pid > 0).map((s) => s.pid));
+    expect(pids.size).toBeGreaterThanOrEqual(3);
+    expect(cli.snapshots().some((s) => s.state === 'failed' && s.lastError === 'exited with code 1')).toBe(true);
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+    expect(isRunning(second.pid)).toBe(false);
+  });
+
+  it('SIGTERM stops the command and everything it started; a clean exit gives 0', async () => {
+    const grandchildFile = join(dir, 'grandchild.pid');
+    const cli = startCli(['run', '--name', 'tree', ...quiet, '--', ...nodeScript(`
+      const { spawn } = require('node:child_process');
+      const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
+      require('node:fs').writeFileSync(${JSON.stringify(grandchildFile)}, String(sleeper.pid));
+      process.on('SIGTERM', () => process.exit(0));
+      setInterval(() => {}, 1000);
+    `)]);
+    const running = await waitForSnapshot(cli, (s) => s.state === 'running', 'running');
+    const grandchild = Number(await waitFor(() => existsSync(grandchildFile) && readFileSync(grandchildFile, 'utf8'), { what: 'grandchild pid' }));
+    expect(isRunning(grandchild)).toBe(true);
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect(isRunning(running.pid)).toBe(false);
+    await waitFor(() => !isRunning(grandchild), { what: 'the grandchild to be gone' });
+    expect(cli.snapshots().at(-1)).toMatchObject({ state: 'stopped' });
+  });
+
+  it('a command killed by the forwarded signal gives 128 + its number', async () => {
+    const cli = startCli(['run', ...quiet, '--', 'sleep', '1000']);
+    const running = await waitForSnapshot(cli, (s) => s.state === 'running', 'running');
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toEqual({ code: 130, signal: null });
+    expect(isRunning(running.pid)).toBe(false);
+  });
+
+  it('health follows the health command: starting and unhealthy until it passes', async () => {
+    const okFile = join(dir, 'ok');
+    const cli = startCli(['run', '--name', 'api', '--health-cmd', `test -f '${okFile}'`, '--health-interval', '200ms', ...quiet, '--', 'sleep', '1000']);
+    await waitForSnapshot(cli, (s) => s.state === 'starting', 'starting');
+    await waitForSnapshot(cli, (s) => s.pid > 0 && !s.healthy, 'unhealthy');
+    writeFileSync(okFile, '');
+    await waitForSnapshot(cli, (s) => s.state === 'running' && s.healthy, 'running and healthy');
+    rmSync(okFile);
+    const seen = cli.snapshots().length;
+    await waitFor(() => cli.snapshots().slice(seen).find((s) => !s.healthy), { what: 'unhealthy again' });
+  });
+
+  it('a taken port is exit 2 before anything is started', async () => {
+    const port = await freePort();
+    const blocker = createServer().listen(port, '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const marker = join(dir, 'started');
+      const result = await runCli(['run', '--prometheus', `127.0.0.1:${port}`, '--', ...nodeScript(`require('node:fs').writeFileSync(${JSON.stringify(marker)}, '')`)]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(`procmetrics: --prometheus 127.0.0.1:${port}: port already in use\n`);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+});

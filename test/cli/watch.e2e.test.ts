@@ -1,0 +1,81 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { killAll, spawnChild, spawnIdle, waitFor } from '../support/process.js';
+import { fetchMetrics, freePort, isRunning, killAllCli, startCli, waitForSnapshot } from './cli.js';
+
+afterEach(async () => {
+  await killAllCli();
+  await killAll();
+});
+
+describe('procmetrics watch', () => {
+  it('follows a pid, serves /metrics for it and leaves it alone on SIGTERM (exit 0)', async () => {
+    const idle = spawnIdle();
+    const port = await freePort();
+    const cli = startCli(['watch', '--service', `idle=${idle.pid}`, '-i', '200ms', '--json', '--prometheus', `127.0.0.1:${port}`]);
+
+    const first = await waitForSnapshot(cli, (s) => s.serviceName === 'idle' && s.pid === idle.pid, 'a snapshot of idle');
+    expect(first).toMatchObject({ state: 'running', restartCount: 0 });
+    expect(first.memory.rss).toBeGreaterThan(0);
+
+    const metrics = await waitFor(async () => {
+      const text = await fetchMetrics(port);
+      return text.includes('service_name="idle"') && text;
+    }, { what: 'idle in /metrics' });
+    expect(metrics).toMatch(new RegExp(`process_memory_usage\\{[^}]*service_name="idle"[^}]*process_pid="${idle.pid}"`));
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect(isRunning(idle.pid)).toBe(true);
+    await expect(fetchMetrics(port)).rejects.toThrow();
+  });
+
+  it('re-reads a pid file: an external restart is a restart with the new pid, a dead pid is stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procmetrics-'));
+    try {
+      const pidFile = join(dir, 'api.pid');
+      const before = spawnIdle();
+      writeFileSync(pidFile, `${before.pid}\n`);
+      const cli = startCli(['watch', '-s', `api=pidfile:${pidFile}`, '-i', '200ms', '--json', '--prometheus', 'off']);
+      await waitForSnapshot(cli, (s) => s.pid === before.pid && s.state === 'running', 'the first process');
+
+      const after = spawnIdle();
+      writeFileSync(pidFile, `${after.pid}\n`);
+      before.kill('SIGKILL');
+      const restarted = await waitForSnapshot(cli, (s) => s.pid === after.pid, 'the restarted process');
+      expect(restarted).toMatchObject({ state: 'running', restartCount: 1 });
+
+      after.kill('SIGKILL');
+      const stopped = await waitForSnapshot(cli, (s) => s.state === 'stopped', 'stopped');
+      expect(stopped.pid).toBe(0);
+      expect(stopped.lastError).toContain(`process ${after.pid} is not running`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds a process by pattern: stopped until it appears, then the oldest match', async () => {
+    // A sleep with a unique duration is a command line nothing else has.
+    const seconds = `${100_000 + Math.floor(Math.random() * 100_000)}.5`;
+    const pattern = `^sleep ${seconds.replace('.', '\\.')}$`;
+    const cli = startCli(['watch', '-s', `sleeper=match:${pattern}`, '-i', '200ms', '--json', '--prometheus', 'off']);
+
+    const absent = await waitForSnapshot(cli, (s) => s.state === 'stopped', 'stopped before it exists');
+    expect(absent.lastError).toContain('no process matches');
+
+    const oldest = spawnChild('sleep', [seconds]);
+    const found = await waitForSnapshot(cli, (s) => s.state === 'running', 'the match');
+    expect(found.pid).toBe(oldest.pid);
+    expect(found.restartCount).toBe(0);
+
+    // A younger match does not take over: the target stays on the oldest.
+    const younger = spawnChild('sleep', [seconds]);
+    const seenBefore = cli.snapshots().length;
+    await waitFor(() => cli.snapshots().length >= seenBefore + 3, { what: 'three more samples' });
+    const later = cli.snapshots().slice(seenBefore);
+    expect(later.every((s) => s.pid === oldest.pid && s.restartCount === 0)).toBe(true);
+    expect(later.some((s) => s.pid === younger.pid)).toBe(false);
+  });
+});
