@@ -73,15 +73,16 @@ export class ByteScanner {
     return this.pos >= this.end || this.bytes[this.pos] === NEWLINE;
   }
 
-  /** Index of the last `byte` before `end`, -1 when absent. */
+  /** Index of the last `byte` in [pos, end), -1 when absent (native search: lines can be long). */
   lastIndexOf(byte: number): number {
-    for (let i = this.end - 1; i >= this.pos; i--) if (this.bytes[i] === byte) return i;
-    return -1;
+    if (this.end <= this.pos) return -1;
+    const at = this.bytes.lastIndexOf(byte, this.end - 1);
+    return at >= this.pos ? at : -1;
   }
 
-  /** Index of the first `byte` from the cursor, -1 when absent. */
+  /** Index of the first `byte` in [pos, end), -1 when absent. */
   indexOf(byte: number): number {
-    for (let i = this.pos; i < this.end; i++) if (this.bytes[i] === byte) return i;
-    return -1;
+    const at = this.bytes.indexOf(byte, this.pos);
+    return at >= 0 && at < this.end ? at : -1;
   }
 }

@@ -92,7 +92,8 @@ export class ProcfsCollector implements Collector {
   private sweeps = 0;
   private closed = false;
   // One set of buffers and scratch records for every read: a sweep is synchronous per process.
-  private readonly smallBuffer = Buffer.allocUnsafe(4096);
+  // 1 KiB holds the first 24 fields of any stat line (the name is at most 64 bytes) and all of statm and io.
+  private readonly smallBuffer = Buffer.allocUnsafe(1024);
   private statusBuffer = Buffer.allocUnsafe(8192);
   private readonly stat = emptyProcStat();
   private readonly statm = emptyProcStatm();
