@@ -11,7 +11,6 @@
 // to choose the exporters yourself. Ctrl-C stops everything.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defaultCollector } from '../src/collectors/index.js';
 import { Tracker } from '../src/index.js';
 import { startTelemetry, type ExporterName } from '../src/otel/index.js';
 
@@ -56,7 +55,7 @@ function exporters(): ExporterName[] | undefined {
 }
 
 const telemetry = await startTelemetry({ exporters: exporters(), serviceName: 'example-supervisor' });
-const tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 1000 });
+const tracker = new Tracker(undefined, { meterProvider: telemetry.meterProvider, collectionInterval: 1000 });
 tracker.start();
 
 const children = new Map<string, ChildProcess>();
