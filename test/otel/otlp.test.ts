@@ -14,8 +14,8 @@ afterEach(async () => {
   await killAll();
 });
 
-async function receiver(port?: number): Promise<OtlpReceiver> {
-  const r = await startOtlpReceiver(port);
+async function receiver(port?: number, options?: { respond?: boolean }): Promise<OtlpReceiver> {
+  const r = await startOtlpReceiver(port, options);
   cleanup.push(() => r.close());
   return r;
 }
@@ -158,5 +158,19 @@ describe('OTLP gRPC export', () => {
     // Reported through diag as one line (not a JSON stack); diag.test.ts covers the rate limit.
     expect(logged[0]).toMatch(/export failed.*ECONNREFUSED/);
     expect(logged[0]).not.toContain('\n');
+  });
+
+  it('survives a receiver that never answers: exports time out, are reported, and shutdown still returns', async () => {
+    const r = await receiver(undefined, { respond: false });
+    const logged: string[] = [];
+    const log = (message: string) => void logged.push(message);
+    const telemetry = await telemetryTo(r.url, {
+      otlp: { exportIntervalMs: 200, exportTimeoutMs: 150 },
+      diagLogger: { error: log, warn: log, info: log, debug: log, verbose: log },
+    });
+    await trackedChild(telemetry);
+    await waitFor(() => r.received.length >= 2, { what: 'two export attempts' });
+    await waitFor(() => logged.some((m) => /export failed|timeout/i.test(m)), { what: 'a reported export timeout' });
+    await telemetry.shutdown();
   });
 });

@@ -130,8 +130,11 @@ function loadService(): grpc.ServiceDefinition {
   return service;
 }
 
-/** Starts a receiver on 127.0.0.1 (port 0: any free one). */
-export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
+/**
+ * Starts a receiver on 127.0.0.1 (port 0: any free one). `respond: false`
+ * records requests but never answers them: a collector that hangs.
+ */
+export async function startOtlpReceiver(port = 0, { respond = true }: { respond?: boolean } = {}): Promise<OtlpReceiver> {
   const server = new grpc.Server();
   const received: Received[] = [];
   server.addService(loadService(), {
@@ -139,7 +142,7 @@ export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
       const metadata: Record<string, string> = {};
       for (const [key, value] of Object.entries(call.metadata.getMap())) metadata[key] = String(value);
       received.push({ request: call.request, metadata });
-      callback(null, {});
+      if (respond) callback(null, {});
     },
   });
   const bound = await new Promise<number>((resolve, reject) =>
