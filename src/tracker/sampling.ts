@@ -10,7 +10,8 @@ import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from './co
 export class Sampler {
   /** pids whose previous two-method call has not settled yet (a hung collector). */
   readonly #pending = new Set<number>();
-  #batchPending = false;
+  /** The last sweep's collector work has not settled yet (it may have timed out). */
+  #sweepPending = false;
   #partialFailures = 0;
 
   constructor(private readonly collector: Collector) {}
@@ -20,13 +21,31 @@ export class Sampler {
     return this.#partialFailures;
   }
 
-  async sample(targets: readonly SampleTarget[], timeoutMs: number, signal?: AbortSignal): Promise<SampleOutcome[]> {
+  /**
+   * One tick's sweep. Work the collector never finished is not joined by more:
+   * while the last sweep (or a pid's last call) is still pending, its targets
+   * time out at once, so a hung collector cannot pile up work tick after tick.
+   */
+  async sweep(targets: readonly SampleTarget[], timeoutMs: number): Promise<SampleOutcome[]> {
     if (targets.length === 0) return [];
+    const signal = AbortSignal.timeout(timeoutMs);
+    const sample = this.collector.sample?.bind(this.collector);
+    if (!sample) return Promise.all(targets.map((target) => this.#sampleHalvesOnce(target, timeoutMs, signal)));
+    if (this.#sweepPending) return targets.map((t) => failure(new CollectionTimeoutError(t.pid, timeoutMs)));
+    this.#sweepPending = true;
+    return this.#sampleBatch(sample, targets, timeoutMs, signal, () => {
+      this.#sweepPending = false;
+    });
+  }
+
+  /** One process, outside the tick (track()); runs beside a sweep in flight. */
+  async sampleOne(target: SampleTarget, timeoutMs: number, signal?: AbortSignal): Promise<SampleOutcome> {
     const deadline = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
-    return this.collector.sample
-      ? this.#sampleBatch(this.collector.sample.bind(this.collector), targets, timeoutMs, combined)
-      : Promise.all(targets.map((target) => this.#sampleOne(target, timeoutMs, combined)));
+    const sample = this.collector.sample?.bind(this.collector);
+    if (!sample) return this.#sampleHalves(target, timeoutMs, combined);
+    const [outcome] = await this.#sampleBatch(sample, [target], timeoutMs, combined, () => {});
+    return outcome ?? failure(new Error('collector returned no outcome'));
   }
 
   async #sampleBatch(
@@ -34,14 +53,10 @@ export class Sampler {
     targets: readonly SampleTarget[],
     timeoutMs: number,
     signal: AbortSignal,
+    /** Runs when the collector's work has really ended, which may be after the timeout. */
+    settled: () => void,
   ): Promise<SampleOutcome[]> {
-    // A batch that never settled must not be joined by another one each tick:
-    // that would pile up work without bound.
-    if (this.#batchPending) return targets.map((t) => failure(new CollectionTimeoutError(t.pid, timeoutMs)));
-    this.#batchPending = true;
-    const running = settle(() => sample(targets, signal)).finally(() => {
-      this.#batchPending = false;
-    });
+    const running = settle(() => sample(targets, signal)).finally(settled);
     const result = await raceAbort(running, signal);
     if (result === ABORTED) return targets.map((t) => failure(abortReason(signal, t.pid, timeoutMs)));
     if (!result.ok) return targets.map(() => failure(result.error));
@@ -53,14 +68,25 @@ export class Sampler {
     return outcomes;
   }
 
-  async #sampleOne(target: SampleTarget, timeoutMs: number, signal: AbortSignal): Promise<SampleOutcome> {
+  /** The seed's two calls for one pid, unless that pid's last calls are still pending. */
+  async #sampleHalvesOnce(target: SampleTarget, timeoutMs: number, signal: AbortSignal): Promise<SampleOutcome> {
     const { pid } = target;
     if (this.#pending.has(pid)) return failure(new CollectionTimeoutError(pid, timeoutMs));
     this.#pending.add(pid);
+    return this.#sampleHalves(target, timeoutMs, signal, () => this.#pending.delete(pid));
+  }
+
+  async #sampleHalves(
+    target: SampleTarget,
+    timeoutMs: number,
+    signal: AbortSignal,
+    settled: () => void = () => {},
+  ): Promise<SampleOutcome> {
+    const { pid } = target;
     const running = Promise.all([
       settle(() => this.collector.collectCPU(pid, signal)),
       settle(() => this.collector.collectMemory(pid, signal)),
-    ]).finally(() => this.#pending.delete(pid));
+    ]).finally(settled);
     const result = await raceAbort(running, signal);
     if (result === ABORTED) return failure(abortReason(signal, pid, timeoutMs));
     if (result[0].ok && !result[1].ok) this.#partialFailures += 1;

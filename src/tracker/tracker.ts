@@ -198,9 +198,8 @@ export class Tracker implements ProcessTracker {
 
     // A fresh read: whatever the collector held for this pid may be a predecessor's.
     this.#collector.release?.(pid);
-    const [outcome] = await this.#sampler.sample([{ pid }], this.#sampleTimeoutMs(), options.signal);
+    const outcome = await this.#sampler.sampleOne({ pid }, this.#sampleTimeoutMs(), options.signal);
     if (this.#trackCalls.get(serviceName) === call) this.#trackCalls.delete(serviceName);
-    if (!outcome) throw new Error('collector returned no outcome');
     if (!outcome.ok) throw outcome.error;
     if (this.#closed) throw new TrackerClosedError('track');
     const newer = this.#trackCalls.has(serviceName);
@@ -365,7 +364,7 @@ export class Tracker implements ProcessTracker {
     const targets: SampleTarget[] = due.map(({ instance }) =>
       instance.processStartTime > 0 ? { pid: instance.pid, startTime: instance.processStartTime } : { pid: instance.pid },
     );
-    const outcomes = await this.#sampler.sample(targets, this.#sampleTimeoutMs());
+    const outcomes = await this.#sampler.sweep(targets, this.#sampleTimeoutMs());
     due.forEach(({ service, instance }, i) => {
       // Untracked, re-tracked or stopped while this tick ran: the result
       // describes a process the service no longer has.

@@ -19,7 +19,7 @@ class BatchFake extends FakeCollector implements Collector {
 
   async sample(targets: readonly SampleTarget[]): Promise<SampleOutcome[]> {
     this.batches.push([...targets]);
-    if (this.hangBatches) await new Promise(() => {});
+    if (this.hangBatches || targets.some((t) => this.hanging.has(t.pid))) await new Promise(() => {});
     const outcomes = targets.map((t): SampleOutcome => {
       const p = this.processes.get(t.pid);
       if (!p || (t.startTime !== undefined && t.startTime !== p.startTime)) {
@@ -117,8 +117,25 @@ describe('a collector with a batch path', () => {
   });
 });
 
-describe('concurrent track() of one name', () => {
-  it('lets the call made last win', async () => {
+describe('track() beside other sampling', () => {
+  it('succeeds while a tick\'s sweep is still in flight', async () => {
+    const fake = new BatchFake();
+    fake.add(9);
+    fake.add(10);
+    const tracker = newTracker(fake);
+    await tracker.track('slow', 9);
+    fake.hanging.add(9);
+    const before = fake.batches.length;
+    tracker.start();
+    await waitFor(() => fake.batches.length > before, { what: 'a sweep in flight' });
+    await tracker.track('b', 10);
+    fake.add(11);
+    fake.add(12);
+    await Promise.all([tracker.track('c', 11), tracker.track('d', 12)]);
+    expect(tracker.getAll().map((m) => m.serviceName)).toEqual(['b', 'c', 'd', 'slow']);
+  });
+
+  it('of one name lets the call made last win', async () => {
     const fake = new FakeCollector();
     fake.add(7);
     fake.add(8);
