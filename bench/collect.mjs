@@ -7,14 +7,14 @@
 //   SIZES=200,2000 ROUNDS=7 npm run bench:collect
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pidusage from 'pidusage';
 import { ProcfsCollector } from '../dist/collectors/index.js';
 
 const SIZES = (process.env.SIZES ?? '200,2000').split(',').map(Number);
-const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
 /** Sweeps per round: enough work per timing to dwarf the clock, little enough to stay polite on 2 cores. */
 const sweepsFor = (n) => Math.max(3, Math.round(5000 / n));
 
@@ -60,32 +60,64 @@ const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** ns per process per sweep over `sweeps` sweeps. */
+/**
+ * ns per process per sweep over `sweeps` sweeps: wall time, and CPU time of this
+ * process (all its threads, so pidusage's thread-pool reads count too).
+ */
 async function timeSweeps(sweep, sweeps, n) {
   globalThis.gc?.();
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < sweeps; i++) await sweep();
-  return Number(process.hrtime.bigint() - started) / sweeps / n;
+  const wall = Number(process.hrtime.bigint() - started) / sweeps / n;
+  const used = process.cpuUsage(cpu);
+  return { wall, cpu: ((used.user + used.system) * 1000) / sweeps / n };
 }
 
-/** Longest gap between two turns of the event loop while `work` runs, ms. */
+/**
+ * Longest gap between two turns of the event loop while `work` runs, ms, with the
+ * CPU time this process spent in that gap: on a busy machine a gap can be longer
+ * than the work done in it (the process was descheduled).
+ */
 async function longestBlock(work) {
   let last = performance.now();
-  let longest = 0;
+  let lastCpu = process.cpuUsage();
+  let longest = { wallMs: 0, cpuMs: 0 };
   let running = true;
   const tick = () => {
     const now = performance.now();
-    longest = Math.max(longest, now - last);
+    const cpu = process.cpuUsage();
+    if (now - last > longest.wallMs) {
+      longest = { wallMs: now - last, cpuMs: (cpu.user + cpu.system - lastCpu.user - lastCpu.system) / 1000 };
+    }
     last = now;
+    lastCpu = cpu;
     if (running) setImmediate(tick);
   };
   setImmediate(tick);
   last = performance.now();
+  lastCpu = process.cpuUsage();
   await work();
   running = false;
   // The gap that ends when the sweep's last stretch finishes.
   await new Promise((resolve) => setImmediate(resolve));
   return longest;
+}
+
+/** What any Node code pays: fs.readSync of stat and statm on held fds, nothing parsed. */
+function nodeFloor(pids, sweeps) {
+  const buffer = Buffer.allocUnsafe(1024);
+  const fds = pids.flatMap((pid) => [openSync(`/proc/${pid}/stat`, 'r'), openSync(`/proc/${pid}/statm`, 'r')]);
+  try {
+    const cpu = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < sweeps; i++) for (const fd of fds) readSync(fd, buffer, 0, buffer.length, 0);
+    const wall = Number(process.hrtime.bigint() - started) / sweeps / pids.length;
+    const used = process.cpuUsage(cpu);
+    return { wall, cpu: ((used.user + used.system) * 1000) / sweeps / pids.length };
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
 }
 
 function expectAllOk(outcomes, what) {
@@ -100,7 +132,7 @@ async function benchSize(n, haveFloor) {
   const sweeps = sweepsFor(n);
   const basic = new ProcfsCollector({ fields: 'basic' });
   const full = new ProcfsCollector({ fields: 'full' });
-  const rows = { floor: [], basic: [], full: [], pidusage: [] };
+  const rows = { floor: [], node: [], basic: [], full: [], pidusage: [] };
   let blocks = null;
   try {
     // Warm-up: fds opened, caches filled, code optimised.
@@ -110,18 +142,23 @@ async function benchSize(n, haveFloor) {
     for (let round = 0; round < ROUNDS; round++) {
       if (haveFloor) {
         const out = execFileSync(floorBinary, [String(sweeps), ...pids.map(String)], { encoding: 'utf8' });
-        rows.floor.push(Number(/floor_ns_per_pid (\d+)/.exec(out)[1]));
+        rows.floor.push({ wall: Number(/floor_ns_per_pid (\d+)/.exec(out)[1]), cpu: Number(/cpu_ns_per_pid (\d+)/.exec(out)[1]) });
       }
+      rows.node.push(nodeFloor(pids, sweeps));
       rows.basic.push(await timeSweeps(() => basic.sample(targets), sweeps, n));
       rows.full.push(await timeSweeps(() => full.sample(targets), sweeps, n));
       rows.pidusage.push(await timeSweeps(() => pidusage(pids), sweeps, n));
     }
     if (n >= 2000) {
+      // A fresh collector for the first-sweep figure; `full` gives its fds back first.
+      full.close();
       const cold = new ProcfsCollector({ fields: 'full' });
-      const coldFull = await longestBlock(() => cold.sample(targets));
-      const warmFull = [];
-      for (let i = 0; i < 5; i++) warmFull.push(await longestBlock(() => cold.sample(targets)));
-      blocks = { coldFull, warmFull: Math.max(...warmFull), warmBasic: await longestBlock(() => basic.sample(targets)) };
+      const checked = async () => expectAllOk(await cold.sample(targets), 'cold full');
+      const coldFull = await longestBlock(checked);
+      const warm = [];
+      for (let i = 0; i < 5; i++) warm.push(await longestBlock(checked));
+      const warmFull = warm.reduce((worst, block) => (block.wallMs > worst.wallMs ? block : worst));
+      blocks = { coldFull, warmFull, warmBasic: await longestBlock(() => basic.sample(targets)) };
       cold.close();
     }
   } finally {
@@ -147,34 +184,40 @@ console.log(`rounds: ${ROUNDS} (medians shown), sweeps per round: ${SIZES.map((n
 const results = [];
 for (const n of SIZES) results.push(await benchSize(n, haveFloor));
 
-console.log('| processes | way | ns per process per sweep | vs C floor | pidusage / this |');
-console.log('|---:|---|---:|---:|---:|');
+const medianOf = (rows, kind) => (rows.length === 0 ? undefined : median(rows.map((row) => row[kind])));
+console.log('| processes | way | wall ns per process per sweep | vs C floor | pidusage / this | CPU ns per process per sweep | vs C floor | pidusage / this |');
+console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
 for (const { n, rows } of results) {
-  const floor = haveFloor ? median(rows.floor) : undefined;
-  const pu = median(rows.pidusage);
   const line = (name, values) => {
-    const value = median(values);
-    console.log(`| ${n} | ${name} | ${fmt(value)} | ${ratio(value, floor)} | ${ratio(pu, value)} |`);
+    const cells = ['wall', 'cpu'].map((kind) => {
+      const value = medianOf(values, kind);
+      return `${fmt(value)} | ${ratio(value, medianOf(rows.floor, kind))} | ${ratio(medianOf(rows.pidusage, kind), value)}`;
+    });
+    console.log(`| ${n} | ${name} | ${cells.join(' | ')} |`);
   };
   if (haveFloor) line('C floor: held fds, pread stat+statm', rows.floor);
+  line('Node floor: held fds, fs.readSync stat+statm, no parsing', rows.node);
   line('ProcfsCollector, basic fields', rows.basic);
   line('ProcfsCollector, full fields', rows.full);
   line('pidusage 4.1.0, warm, array of pids', rows.pidusage);
 }
+const block = ({ wallMs, cpuMs }) => `${wallMs.toFixed(1)} ms (CPU ${cpuMs.toFixed(1)} ms)`;
 for (const { n, blocks } of results) {
   if (!blocks) continue;
-  console.log(
-    `\nlongest event-loop block during a ${n}-process sweep: ` +
-      `first (cold) full sweep ${blocks.coldFull.toFixed(1)} ms, ` +
-      `warm full sweeps ${blocks.warmFull.toFixed(1)} ms (worst of 5), warm basic sweep ${blocks.warmBasic.toFixed(1)} ms`,
-  );
+  console.log(`\nlongest event-loop block during a ${n}-process sweep, wall (CPU this process used in it):`);
+  console.log(`  first (cold) full sweep: ${block(blocks.coldFull)}`);
+  console.log(`  warm full sweeps, worst of 5: ${block(blocks.warmFull)}`);
+  console.log(`  warm basic sweep: ${block(blocks.warmBasic)}`);
 }
-const targets = results.map(({ n, rows }) => {
-  const basic = median(rows.basic);
-  const floor = haveFloor ? median(rows.floor) : undefined;
-  const pu = median(rows.pidusage);
-  const floorOk = floor === undefined ? 'no floor' : basic <= 1.5 * floor ? 'met' : 'MISSED';
-  const puOk = pu >= 2 * basic ? 'met' : 'MISSED';
-  return `${n}: basic within 1.5x of floor ${floorOk}; >= 2x faster than pidusage ${puOk}`;
-});
-console.log(`\ntargets: ${targets.join(' | ')}`);
+const targets = results.flatMap(({ n, rows }) =>
+  ['wall', 'cpu'].map((kind) => {
+    const basic = medianOf(rows.basic, kind);
+    const floor = medianOf(rows.floor, kind);
+    const pu = medianOf(rows.pidusage, kind);
+    const floorOk = floor === undefined ? 'no floor' : basic <= 1.5 * floor ? 'met' : 'MISSED';
+    const puOk = pu >= 2 * basic ? 'met' : 'MISSED';
+    return `${n} ${kind}: basic within 1.5x of floor ${floorOk}, >= 2x faster than pidusage ${puOk}`;
+  }),
+);
+console.log(`\ntargets:\n  ${targets.join('\n  ')}`);
+console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);

@@ -161,5 +161,7 @@ describe('ProcfsCollector over a fixture /proc', () => {
     expect(() => new ProcfsCollector({ fields: 'most' as 'full' })).toThrow(/fields/);
     expect(() => new ProcfsCollector({ chunkSize: 0 })).toThrow(/chunkSize/);
     expect(() => new ProcfsCollector({ forgetAfterSweeps: 1.5 })).toThrow(/forgetAfterSweeps/);
+    expect(() => new ProcfsCollector({ maxOpenFds: -1 })).toThrow(/maxOpenFds/);
+    expect(() => new ProcfsCollector({ chunkBudgetMs: Number.NaN })).toThrow(/chunkBudgetMs/);
   });
 });

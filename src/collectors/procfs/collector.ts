@@ -57,12 +57,14 @@ function isGone(error: unknown): boolean {
   return code === 'ESRCH' || code === 'ENOENT';
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+/** An option that must be a number of at least `min` (an integer unless `integer` is false). */
+function numberOption(name: string, value: number | undefined, fallback: number, min = 1, integer = true): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new InvalidArgumentValueError(`option ${name} must be an integer, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !(integer ? Number.isSafeInteger(value) : Number.isFinite(value))) {
+    const kind = integer ? 'an integer' : 'a finite number';
+    throw new InvalidArgumentValueError(`option ${name} must be ${kind}, got ${describeValue(value)}`);
   }
-  if (value < 1) throw new OutOfRangeError(`option ${name} must be at least 1, got ${value}`);
+  if (value < min) throw new OutOfRangeError(`option ${name} must be at least ${min}, got ${value}`);
   return value;
 }
 
@@ -89,6 +91,8 @@ export class ProcfsCollector implements Collector {
   private readonly cpuLimits: CpuLimitReader;
   private readonly followed = new Map<number, FollowedProcess>();
   private heldFds = 0;
+  /** maxOpenFds, lowered when the process's own fd limit is hit first. */
+  private fdCapacity: number;
   private sweeps = 0;
   private closed = false;
   // One set of buffers and scratch records for every read: a sweep is synchronous per process.
@@ -107,16 +111,16 @@ export class ProcfsCollector implements Collector {
     this.files = fields === 'full' ? FULL_FILES : BASIC_FILES;
     this.procRoot = (options.procRoot ?? '/proc').replace(/\/+$/, '');
     const machine = machineConstants();
-    this.clockTicksPerSecond = positiveInteger('clockTicksPerSecond', options.clockTicksPerSecond, machine.clockTicksPerSecond);
-    this.pageSizeBytes = positiveInteger('pageSizeBytes', options.pageSizeBytes, machine.pageSizeBytes);
-    this.maxOpenFds = Math.max(
-      0,
-      options.maxOpenFds ?? Math.min(16_384, Math.floor(readOpenFilesLimit() / 2)),
-    );
-    this.forgetAfterSweeps = positiveInteger('forgetAfterSweeps', options.forgetAfterSweeps, 3);
+    this.clockTicksPerSecond = numberOption('clockTicksPerSecond', options.clockTicksPerSecond, machine.clockTicksPerSecond);
+    this.pageSizeBytes = numberOption('pageSizeBytes', options.pageSizeBytes, machine.pageSizeBytes);
+    // Lazily, so an explicit cap spares reading /proc/self/limits.
+    const defaultMaxOpenFds = options.maxOpenFds === undefined ? Math.min(16_384, Math.floor(readOpenFilesLimit() / 2)) : 0;
+    this.maxOpenFds = numberOption('maxOpenFds', options.maxOpenFds, defaultMaxOpenFds, 0);
+    this.fdCapacity = this.maxOpenFds;
+    this.forgetAfterSweeps = numberOption('forgetAfterSweeps', options.forgetAfterSweeps, 3);
     this.chunks = {
-      chunkSize: positiveInteger('chunkSize', options.chunkSize, DEFAULT_CHUNK_SIZE),
-      chunkBudgetMs: options.chunkBudgetMs ?? 4,
+      chunkSize: numberOption('chunkSize', options.chunkSize, DEFAULT_CHUNK_SIZE),
+      chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 4, 0, false),
     };
     this.bootTimeMs = readBootTimeMs(this.procRoot);
     this.memTotalBytes = readMemTotalBytes(this.procRoot);
@@ -271,8 +275,16 @@ export class ProcfsCollector implements Collector {
 
   /** Holds the fds of a followed process when the cap allows; otherwise it is read by open/read/close. */
   private tryHold(followed: FollowedProcess): void {
-    if (this.heldFds + this.files.length > this.maxOpenFds) return;
-    this.heldFds += followed.hold(this.files);
+    if (this.heldFds + this.files.length > this.fdCapacity) return;
+    try {
+      this.heldFds += followed.hold(this.files);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EMFILE' && code !== 'ENFILE') throw error;
+      // The process ran out of fds before our cap did: hold no more than we have.
+      this.fdCapacity = this.heldFds;
+      this.errors.add('hold', error);
+    }
   }
 
   private readStatus(followed: FollowedProcess): ProcStatus | null {
