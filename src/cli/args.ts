@@ -25,6 +25,8 @@ export interface RunSpec {
   args: string[];
   restart: RestartPolicy;
   health: { argv: string[]; intervalMs: number } | null;
+  /** Added to (or replacing in) our own environment for the command. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export type Command =
@@ -41,6 +43,8 @@ export type CommandLine =
   | { command: 'watch' | 'run' | 'demo'; configPath: string | undefined; values: Values; rest: string[] };
 
 export const DEFAULT_INTERVAL_MS = 5000;
+/** The demo is watched by a person: a livelier default. */
+export const DEMO_INTERVAL_MS = 1000;
 export const DEFAULT_HEALTH_INTERVAL_MS = 10_000;
 const COMMANDS = ['watch', 'run', 'demo'] as const;
 type CommandName = (typeof COMMANDS)[number];
@@ -121,7 +125,7 @@ export function buildCommand(
     intervalMs:
       values.interval !== undefined
         ? parseDuration(values.interval, '--interval', MIN_INTERVAL_MS)
-        : (config.intervalMs ?? DEFAULT_INTERVAL_MS),
+        : (config.intervalMs ?? (line.command === 'demo' ? DEMO_INTERVAL_MS : DEFAULT_INTERVAL_MS)),
     prometheus:
       values.prometheus !== undefined
         ? parsePrometheus(values.prometheus)

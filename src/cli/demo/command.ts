@@ -4,15 +4,22 @@ import { Supervisor } from '../run/supervisor.js';
 import { openSession, type SessionIO } from '../session.js';
 
 /** The demo workloads, compiled next to this file; each is a plain Node script. */
-function workload(name: string, restart: RunSpec['restart'], args: string[] = []): RunSpec {
+function workload(
+  name: string,
+  restart: RunSpec['restart'],
+  args: string[] = [],
+  env: Record<string, string> = {},
+): RunSpec {
   const script = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
-  return { name, command: process.execPath, args: [...args, script], restart, health: null };
+  return { name, command: process.execPath, args: [...args, script], restart, health: null, env };
 }
 
 export const DEMO_SERVICES: readonly RunSpec[] = [
   workload('steady-cpu', 'on-failure'),
-  // --expose-gc lets the sawtooth hand its memory back the moment it lets go of it.
-  workload('sawtooth-memory', 'on-failure', ['--expose-gc']),
+  // --expose-gc lets the sawtooth hand its memory back the moment it lets go of it, and a
+  // fixed malloc mmap threshold makes glibc return freed blocks to the kernel: by default
+  // the threshold rises after the first free, and RSS would stay at the peak forever.
+  workload('sawtooth-memory', 'on-failure', ['--expose-gc'], { MALLOC_MMAP_THRESHOLD_: String(1024 * 1024) }),
   workload('crashy', 'always'),
 ];
 

@@ -62,6 +62,7 @@ export class SupervisedService {
     const child = spawn(this.spec.command, this.spec.args, {
       stdio: this.options.stdio ?? ['ignore', 2, 2],
       detached: true,
+      ...(this.spec.env ? { env: { ...process.env, ...this.spec.env } } : {}),
     });
     this.#child = child;
     let ended = false;

@@ -39,9 +39,10 @@ const COLUMNS: readonly Column[] = [
 
 const GAP = '  ';
 const SPARK_TITLE = 'CPU HISTORY';
+const SHORT_SPARK_TITLE = 'CPU';
 const MAX_SPARK_WIDTH = 40;
 /** Narrower than this, a sparkline says nothing; the column is left out. */
-const MIN_SPARK_WIDTH = 5;
+const MIN_SPARK_WIDTH = 6;
 
 /**
  * The live view as plain text, one string with `\n` between lines and no
@@ -68,7 +69,7 @@ export function renderTable(model: ViewModel): string {
     '',
     line(
       COLUMNS.map((column) => column.title),
-      SPARK_TITLE,
+      sparkWidth >= SPARK_TITLE.length ? SPARK_TITLE : SHORT_SPARK_TITLE,
     ),
     ...model.snapshots.map((snapshot, i) =>
       line(rows[i] ?? [], withSpark ? sparkline(model.history(snapshot.serviceName), sparkWidth) : ''),
