@@ -27,8 +27,11 @@ async function main(argv: readonly string[], io: SessionIO): Promise<number> {
   const stop = listenForStop(() => {
     // The shutdown overran its budget (or a second Ctrl-C): kill what is left and go.
     supervisor?.killAll();
+    if (process.stdout.isTTY) process.stdout.write(SHOW_CURSOR);
     process.exit(command.command === 'run' ? 1 : 0);
   });
+  // A reader that went away (`| head`) ends the command the orderly way, children included.
+  onStdoutGone = () => process.kill(process.pid, 'SIGTERM');
   try {
     switch (command.command) {
       // Loaded on demand: --help, --version and bad arguments answer without loading the OTel SDK.
@@ -61,9 +64,11 @@ async function readConfig(path: string): Promise<string> {
   }
 }
 
+const SHOW_CURSOR = '\x1b[?25h';
 const io: SessionIO = { stdout: process.stdout, stderr: process.stderr, env: process.env };
-// A reader that went away (`| head`) is not an error worth a stack trace.
-process.stdout.on('error', () => process.exit(0));
+/** Before anything runs there is nothing to stop: a closed stdout just ends us. */
+let onStdoutGone = (): void => process.exit(0);
+process.stdout.on('error', () => onStdoutGone());
 
 main(process.argv.slice(2), io).then(
   (code) => {

@@ -51,10 +51,11 @@ describe('procmetrics run', () => {
   it('SIGTERM stops the command and everything it started; a clean exit gives 0', async () => {
     const grandchildFile = join(dir, 'grandchild.pid');
     const cli = startCli(['run', '--name', 'tree', ...quiet, '--', ...nodeScript(`
+      process.on('SIGTERM', () => process.exit(0));
       const { spawn } = require('node:child_process');
       const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
+      // Written last: once the test sees it, the SIGTERM handler is in place.
       require('node:fs').writeFileSync(${JSON.stringify(grandchildFile)}, String(sleeper.pid));
-      process.on('SIGTERM', () => process.exit(0));
       setInterval(() => {}, 1000);
     `)]);
     const running = await waitForSnapshot(cli, (s) => s.state === 'running', 'running');
