@@ -59,7 +59,11 @@ describe('procmetrics run', () => {
       setInterval(() => {}, 1000);
     `)]);
     const running = await waitForSnapshot(cli, (s) => s.state === 'running', 'running');
-    const grandchild = Number(await waitFor(() => existsSync(grandchildFile) && readFileSync(grandchildFile, 'utf8'), { what: 'grandchild pid' }));
+    const grandchild = Number(
+      await waitFor(() => existsSync(grandchildFile) && /^\d+$/.exec(readFileSync(grandchildFile, 'utf8'))?.[0], {
+        what: 'grandchild pid',
+      }),
+    );
     expect(isRunning(grandchild)).toBe(true);
 
     cli.child.kill('SIGTERM');
