@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProcessMetrics } from '../../src/domain/metrics.js';
 import { killAll, spawnIdle } from '../support/process.js';
@@ -40,5 +43,25 @@ describe('procmetrics watch --once', () => {
     expect((JSON.parse(result.stdout.trim()) as ProcessMetrics).pid).toBe(a.pid);
     expect(result.stderr).toContain(`procmetrics: --service gone=${MISSING_PID}: no process with pid ${MISSING_PID}`);
     expect(result.stderr).toContain('procmetrics: --service nomatch=match:^no such command line$: no process matches');
+  });
+
+  it('takes services and options from a config file, flags winning', async () => {
+    const a = spawnIdle();
+    const b = spawnIdle();
+    const dir = mkdtempSync(join(tmpdir(), 'procmetrics-config-'));
+    try {
+      const config = join(dir, 'procmetrics.json');
+      writeFileSync(config, JSON.stringify({ json: false, services: { a: a.pid, b: `pidfile:${join(dir, 'b.pid')}` } }));
+      writeFileSync(join(dir, 'b.pid'), `${b.pid}\n`);
+      const result = await runCli(['watch', '--once', '--json', '--config', config, '-s', `a=${b.pid}`]);
+      expect(result.code).toBe(0);
+      const snapshots = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as ProcessMetrics);
+      expect(snapshots.map((s) => [s.serviceName, s.pid]).sort()).toEqual([
+        ['a', b.pid],
+        ['b', b.pid],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
