@@ -10,10 +10,10 @@ const MAX_RETRY_MS = 1000;
 
 /**
  * track() calls one at a time, each retried until it succeeds, the process is
- * gone, or the caller no longer wants it. The tracker reads one batch at a
- * time and fails a track() that arrives while a tick (or another track) is
- * reading; several services starting together would otherwise lose their
- * first sample and never be tracked.
+ * gone, or the caller no longer wants it. A first sample can time out on a
+ * busy machine (its budget is half the interval); a service that lost it
+ * would otherwise never be tracked. One at a time keeps a burst of starts
+ * (the demo's three, a config with dozens) from competing for the same budget.
  */
 export function trackQueue(tracker: ProcessTracker): TrackFn {
   let tail: Promise<unknown> = Promise.resolve();
