@@ -104,20 +104,17 @@ async function longestBlock(work) {
   return longest;
 }
 
-/** What any Node code pays: fs.readSync of stat and statm on held fds, nothing parsed. */
-function nodeFloor(pids, sweeps) {
+/**
+ * What any Node code pays: fs.readSync of stat and statm on fds held open (as the
+ * collector holds them), nothing parsed. Returns the timing function and a closer.
+ */
+function nodeFloor(pids) {
   const buffer = Buffer.allocUnsafe(1024);
   const fds = pids.flatMap((pid) => [openSync(`/proc/${pid}/stat`, 'r'), openSync(`/proc/${pid}/statm`, 'r')]);
-  try {
-    const cpu = process.cpuUsage();
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < sweeps; i++) for (const fd of fds) readSync(fd, buffer, 0, buffer.length, 0);
-    const wall = Number(process.hrtime.bigint() - started) / sweeps / pids.length;
-    const used = process.cpuUsage(cpu);
-    return { wall, cpu: ((used.user + used.system) * 1000) / sweeps / pids.length };
-  } finally {
-    for (const fd of fds) closeSync(fd);
-  }
+  const sweep = async () => {
+    for (const fd of fds) readSync(fd, buffer, 0, buffer.length, 0);
+  };
+  return { sweep, close: () => fds.forEach((fd) => closeSync(fd)) };
 }
 
 function expectAllOk(outcomes, what) {
@@ -132,6 +129,7 @@ async function benchSize(n, haveFloor) {
   const sweeps = sweepsFor(n);
   const basic = new ProcfsCollector({ fields: 'basic' });
   const full = new ProcfsCollector({ fields: 'full' });
+  const node = nodeFloor(pids);
   const rows = { floor: [], node: [], basic: [], full: [], pidusage: [] };
   let blocks = null;
   try {
@@ -139,16 +137,26 @@ async function benchSize(n, haveFloor) {
     expectAllOk(await basic.sample(targets), 'basic');
     expectAllOk(await full.sample(targets), 'full');
     await pidusage(pids);
+    const floorC = () => {
+      const out = execFileSync(floorBinary, [String(sweeps), ...pids.map(String)], { encoding: 'utf8' });
+      return { wall: Number(/floor_ns_per_pid (\d+)/.exec(out)[1]), cpu: Number(/cpu_ns_per_pid (\d+)/.exec(out)[1]) };
+    };
+    const ways = [
+      ...(haveFloor ? [['floor', floorC]] : []),
+      ['node', () => timeSweeps(node.sweep, sweeps, n)],
+      ['basic', () => timeSweeps(() => basic.sample(targets), sweeps, n)],
+      ['full', () => timeSweeps(() => full.sample(targets), sweeps, n)],
+      ['pidusage', () => timeSweeps(() => pidusage(pids), sweeps, n)],
+    ];
     for (let round = 0; round < ROUNDS; round++) {
-      if (haveFloor) {
-        const out = execFileSync(floorBinary, [String(sweeps), ...pids.map(String)], { encoding: 'utf8' });
-        rows.floor.push({ wall: Number(/floor_ns_per_pid (\d+)/.exec(out)[1]), cpu: Number(/cpu_ns_per_pid (\d+)/.exec(out)[1]) });
+      // Each round starts with a different way, so none always runs right after the
+      // kernel cleans up after another (closed files, an exited floor process).
+      for (let i = 0; i < ways.length; i++) {
+        const [name, measure] = ways[(round + i) % ways.length];
+        rows[name].push(await measure());
       }
-      rows.node.push(nodeFloor(pids, sweeps));
-      rows.basic.push(await timeSweeps(() => basic.sample(targets), sweeps, n));
-      rows.full.push(await timeSweeps(() => full.sample(targets), sweeps, n));
-      rows.pidusage.push(await timeSweeps(() => pidusage(pids), sweeps, n));
     }
+    node.close();
     if (n >= 2000) {
       // A fresh collector for the first-sweep figure; `full` gives its fds back first.
       full.close();

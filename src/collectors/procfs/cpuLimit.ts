@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { ErrorCounts } from '../errorCounts.js';
 import { parseCfsQuota, parseCgroupFile, parseCpuListCount, parseCpuMax, parseMountInfo } from './parseCgroup.js';
 import type { CgroupMembership, MountInfo } from './parseCgroup.js';
 import { ProcParseError } from './parseError.js';
 import { parseStatus } from './parseKeyValue.js';
+import { readSmallFile } from './readText.js';
 
 /** Where a cgroup hierarchy is mounted and which directory of it appears there. */
 interface Hierarchy {
@@ -149,7 +149,7 @@ export class CpuLimitReader {
    */
   private readText(path: string, source: string, mayBeMissing = false): string | undefined {
     try {
-      return readFileSync(path, 'latin1');
+      return readSmallFile(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (!(mayBeMissing && code === 'ENOENT')) this.errors.add(source, error);

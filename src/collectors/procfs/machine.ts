@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { totalmem, uptime } from 'node:os';
 import { parseBootTime, parseMemTotal, parseOpenFilesLimit } from './parseKeyValue.js';
 import { ProcParseError } from './parseError.js';
+import { readSmallFile } from './readText.js';
 
 /** Facts about the machine that do not change while it runs: read once, never per sample. */
 export interface MachineConstants {
@@ -42,7 +42,7 @@ export function machineConstants(): MachineConstants {
 
 function readParsed<T>(path: string, parse: (text: string) => T | ProcParseError): T | undefined {
   try {
-    const value = parse(readFileSync(path, 'latin1'));
+    const value = parse(readSmallFile(path));
     return value instanceof ProcParseError ? undefined : value;
   } catch {
     return undefined;
