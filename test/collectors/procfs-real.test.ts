@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, mkdtempSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -132,6 +132,27 @@ describe.runIf(linux)('ProcfsCollector on real processes', () => {
     await sleep(100);
     const affinity = await sampleOne(collector(), { pid });
     expect(affinity.cpusAvailable).toBe(1);
+  });
+
+  it('takes a CPU quota set on the cgroup of the process', async (context) => {
+    // cgroup v1 cpu controller, as on this project's CI machines; root may create a cgroup there.
+    const dir = `/sys/fs/cgroup/cpu/procmetrics-test-${process.pid}`;
+    try {
+      mkdirSync(dir);
+    } catch {
+      context.skip();
+    }
+    const child = spawnIdle();
+    try {
+      writeFileSync(`${dir}/cpu.cfs_period_us`, '100000');
+      writeFileSync(`${dir}/cpu.cfs_quota_us`, '50000');
+      writeFileSync(`${dir}/cgroup.procs`, String(child.pid));
+      const sample = await sampleOne(collector(), { pid: child.pid });
+      expect(sample.cpusAvailable).toBe(0.5);
+    } finally {
+      await killAndWait(child);
+      rmdirSync(dir);
+    }
   });
 
   it('reports an exited process as ProcessNotFoundError and drops its fds', async () => {
