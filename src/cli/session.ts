@@ -39,9 +39,8 @@ export async function openSession(options: CommonOptions, names: readonly string
     subscriberBufferSize: 1024,
   });
   const metricsUrl = telemetry?.prometheusUrl ?? null;
-  let output: Output | undefined;
-  const board = new Board(tracker, names, (snapshot) => output?.push(snapshot));
-  output = createOutput(io.stdout, {
+  const board = new Board(tracker, names);
+  const output: Output = createOutput(io.stdout, {
     json: options.json,
     tty: io.stdout.isTTY === true,
     intervalMs: options.intervalMs,

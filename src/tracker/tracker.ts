@@ -58,6 +58,8 @@ interface Service {
   snapshot: ProcessMetrics;
   /** The live process being sampled, or undefined once it is gone or stopped. */
   instance: Instance | undefined;
+  /** Whether any process was ever tracked under this name: the next track() is then a restart. */
+  hadProcess: boolean;
 }
 
 /** One process of a service: the (pid, start time) pair and its last reading. */
@@ -207,7 +209,7 @@ export class Tracker implements ProcessTracker {
 
     const sample = outcome.sample;
     const previous = this.#services.get(serviceName);
-    const status: ServiceStatus = previous
+    const status: ServiceStatus = previous?.hadProcess
       ? {
           ...previous.status,
           state: ProcessState.Running,
@@ -224,8 +226,27 @@ export class Tracker implements ProcessTracker {
     const baseline = lifetimeBaseline(sample);
     const instance: Instance = { pid, processStartTime: sample.startTime, startTime, baseline };
     const snapshot = snapshotFromSample(status, sample, baseline, startTime, this.#totalMemoryBytes);
-    this.#services.set(serviceName, { status, snapshot, instance });
+    this.#services.set(serviceName, { status, snapshot, instance, hadProcess: true });
     this.#publish(snapshot);
+  }
+
+  /**
+   * Makes a service known before it has a process (a pattern nothing matches
+   * yet, a command that died before its first sample), so that its state is
+   * published and exported. Its first track() is not a restart. False, and
+   * nothing changes, when the name is already known.
+   */
+  register(serviceName: string, state: ProcessState = ProcessState.Stopped, lastError = ''): boolean {
+    validateServiceName(serviceName);
+    validateState(state);
+    validateOptionalString(lastError, 'lastError');
+    if (this.#closed) throw new TrackerClosedError('register');
+    if (this.#services.has(serviceName)) return false;
+    const status: ServiceStatus = { serviceName, state, healthy: false, restartCount: 0, lastError };
+    const snapshot = idleSnapshot(status, Date.now());
+    this.#services.set(serviceName, { status, snapshot, instance: undefined, hadProcess: false });
+    this.#publish(snapshot);
+    return true;
   }
 
   /** Forgets a service; false when the name is unknown. */
@@ -291,7 +312,8 @@ export class Tracker implements ProcessTracker {
   /**
    * Records a state change, published at once. Stopped and failed mean no
    * process: pid 0, numbers zeroed, sampling stops until the next track().
-   * A non-empty `lastError` replaces the previous one. False for unknown names.
+   * A non-empty `lastError` replaces the previous one. Nothing is published
+   * when nothing changed. False for unknown names.
    */
   updateState(serviceName: string, state: ProcessState, lastError?: string): boolean {
     validateState(state);
@@ -303,6 +325,11 @@ export class Tracker implements ProcessTracker {
       state,
       lastError: lastError ? lastError : service.status.lastError,
     };
+    const unchanged =
+      status.state === service.status.state &&
+      status.lastError === service.status.lastError &&
+      (!isTerminal(state) || service.instance === undefined);
+    if (unchanged) return true;
     if (isTerminal(state)) this.#endInstance(service, status);
     else this.#setStatus(service, status);
     return true;

@@ -62,6 +62,7 @@ export interface ProcessTracker {
   stop(): Promise<void>;
   close(): Promise<void>;
   track(serviceName: string, pid: number, options?: TrackOptions): Promise<void>;
+  register(serviceName: string, state?: ProcessState, lastError?: string): boolean;
   untrack(serviceName: string): boolean;
   get(serviceName: string): ProcessMetrics | undefined;
   getAll(): ProcessMetrics[];

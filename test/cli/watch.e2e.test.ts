@@ -60,10 +60,14 @@ describe('procmetrics watch', () => {
     // A sleep with a unique duration is a command line nothing else has.
     const seconds = `${100_000 + Math.floor(Math.random() * 100_000)}.5`;
     const pattern = `^sleep ${seconds.replace('.', '\\.')}$`;
-    const cli = startCli(['watch', '-s', `sleeper=match:${pattern}`, '-i', '200ms', '--json', '--prometheus', 'off']);
+    const port = await freePort();
+    const cli = startCli(['watch', '-s', `sleeper=match:${pattern}`, '-i', '200ms', '--json', '--prometheus', `127.0.0.1:${port}`]);
 
     const absent = await waitForSnapshot(cli, (s) => s.state === 'stopped', 'stopped before it exists');
     expect(absent.lastError).toContain('no process matches');
+    // Known to the exporters too, before it has ever had a process.
+    const exported = await fetchMetrics(port);
+    expect(exported).toMatch(/procmetrics_service_state\{[^}]*service_name="sleeper"[^}]*process_state="stopped"[^}]*\} 1/);
 
     const oldest = spawnChild('sleep', [seconds]);
     const found = await waitForSnapshot(cli, (s) => s.state === 'running', 'the match');

@@ -104,6 +104,42 @@ describe('validation: bad input is a typed error and changes nothing', () => {
   });
 });
 
+describe('register', () => {
+  it('makes a service known before it has a process, published at once', async () => {
+    const fake = new FakeCollector();
+    const tracker = newTracker(fake);
+    const sub = tracker.subscribe();
+    expect(tracker.register('api', ProcessState.Stopped, 'nothing matches yet')).toBe(true);
+    const [m] = await drain(sub, 1);
+    expect(m).toMatchObject({ serviceName: 'api', pid: 0, state: 'stopped', lastError: 'nothing matches yet' });
+    expect(tracker.get('api')?.restartCount).toBe(0);
+  });
+
+  it('does not count the first process as a restart, but the second', async () => {
+    const fake = new FakeCollector();
+    fake.add(70);
+    fake.add(71);
+    const tracker = newTracker(fake);
+    tracker.register('api');
+    await tracker.track('api', 70);
+    expect(tracker.get('api')).toMatchObject({ pid: 70, state: 'running', restartCount: 0, healthy: true });
+    await tracker.track('api', 71);
+    expect(tracker.get('api')?.restartCount).toBe(1);
+  });
+
+  it('changes nothing for a known name, and validates like track()', async () => {
+    const fake = new FakeCollector();
+    fake.add(72);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 72);
+    expect(tracker.register('api', ProcessState.Failed)).toBe(false);
+    expect(tracker.get('api')).toMatchObject({ pid: 72, state: 'running' });
+    expect(() => tracker.register('')).toThrow(TypeError);
+    expect(() => tracker.register('x', 'gone' as ProcessState)).toThrow(RangeError);
+    expect(tracker.getAll()).toHaveLength(1);
+  });
+});
+
 describe('restarts', () => {
   it('clears the last error and measures CPU from the new process only', async () => {
     const fake = new FakeCollector();
@@ -177,6 +213,26 @@ describe('subscribers', () => {
       ['stopped', false, 0],
     ]);
     expect(seen[2]?.lastError).toBe('stopped by operator');
+  });
+
+  it('are not sent a snapshot when an update changes nothing', async () => {
+    const fake = new FakeCollector();
+    fake.add(43);
+    const tracker = newTracker(fake);
+    await tracker.track('api', 43);
+    const sub = tracker.subscribe({ bufferSize: 2 });
+    tracker.updateState('api', ProcessState.Running);
+    tracker.updateHealth('api', true);
+    tracker.updateState('api', ProcessState.Failed, 'boom');
+    tracker.updateState('api', ProcessState.Failed);
+    tracker.updateState('api', ProcessState.Failed, 'boom');
+    tracker.updateState('api', ProcessState.Failed, 'other');
+    expect(sub.dropped).toBe(0);
+    const seen = await drain(sub, 2);
+    expect(seen.map((m) => [m.state, m.lastError])).toEqual([
+      ['failed', 'boom'],
+      ['failed', 'other'],
+    ]);
   });
 
   it('drop the oldest snapshot when the buffer is full, and count it', async () => {
