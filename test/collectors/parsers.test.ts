@@ -14,6 +14,7 @@ import {
   parseStatm,
   parseStatus,
 } from '../../src/collectors/index.js';
+import { emptyProcStatus, parseStatusInto } from '../../src/collectors/procfs/parseStatus.js';
 
 /** Captured from `sleep 1000` on the development machine (kernel 6.18). */
 const REAL_STAT =
@@ -155,6 +156,28 @@ describe('parseStatus', () => {
   it('gives null for lines a kernel thread does not have', () => {
     const result = parseStatus('Name:\tkthreadd\nvoluntary_ctxt_switches:\t1\nnonvoluntary_ctxt_switches:\t0\n');
     expect(result).toMatchObject({ swapBytes: null, stackBytes: null, cpusAllowedList: null });
+  });
+
+  it('reads only the given length of a reused buffer, and the affinity list only when asked', () => {
+    const buffer = Buffer.alloc(4096, 0x20);
+    buffer.write(STATUS, 'latin1');
+    const shorter = 'Name:\tx\nvoluntary_ctxt_switches:\t8\nnonvoluntary_ctxt_switches:\t9\n';
+    buffer.write(shorter, 'latin1');
+    const out = emptyProcStatus();
+    expect(parseStatusInto(buffer, shorter.length, out, false)).toBeUndefined();
+    // The longer text still lies in the buffer past `length`: none of it may leak in.
+    expect(out).toEqual({
+      swapBytes: null,
+      stackBytes: null,
+      voluntaryContextSwitches: 8,
+      involuntaryContextSwitches: 9,
+      cpusAllowedList: null,
+    });
+    buffer.write(STATUS, 'latin1');
+    expect(parseStatusInto(buffer, STATUS.length, out, false)).toBeUndefined();
+    expect(out.cpusAllowedList).toBeNull();
+    expect(parseStatusInto(buffer, STATUS.length, out, true)).toBeUndefined();
+    expect(out.cpusAllowedList).toBe('0-1');
   });
 
   it.each([

@@ -10,9 +10,9 @@ import { FollowedProcess, IO, STAT, STATM, STATUS } from './followed.js';
 import type { ProcFile } from './followed.js';
 import { machineConstants, readBootTimeMs, readMemTotalBytes, readOpenFilesLimit } from './machine.js';
 import { ProcParseError } from './parseError.js';
-import { parseIo, parseStatus } from './parseKeyValue.js';
 import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './parseStat.js';
-import type { ProcStatus } from './parseKeyValue.js';
+import { emptyProcStatus, parseIoInto, parseStatusInto } from './parseStatus.js';
+import type { ProcIo, ProcStatus } from './parseStatus.js';
 
 /**
  * `basic`: what /proc/PID/stat and statm give (CPU times, start time, RSS, VMS,
@@ -101,6 +101,8 @@ export class ProcfsCollector implements Collector {
   private statusBuffer = Buffer.allocUnsafe(8192);
   private readonly stat = emptyProcStat();
   private readonly statm = emptyProcStatm();
+  private readonly status = emptyProcStatus();
+  private readonly io: ProcIo = { readBytes: 0, writeBytes: 0 };
 
   constructor(options: ProcfsCollectorOptions = {}) {
     const fields = options.fields ?? 'full';
@@ -233,7 +235,7 @@ export class ProcfsCollector implements Collector {
     }
     const page = this.pageSizeBytes;
     const full = this.fields === 'full';
-    const status = full ? this.readStatus(followed) : null;
+    const status = full ? this.readStatus(followed, followed.cpusAvailable === undefined) : null;
     const io = full ? this.readIo(followed) : null;
     if (followed.cpusAvailable === undefined) {
       followed.cpusAvailable = this.cpuLimits.read(pid, status ? status.cpusAllowedList : undefined);
@@ -287,7 +289,7 @@ export class ProcfsCollector implements Collector {
     }
   }
 
-  private readStatus(followed: FollowedProcess): ProcStatus | null {
+  private readStatus(followed: FollowedProcess, withCpuList: boolean): ProcStatus | null {
     try {
       let length = followed.read(STATUS, this.statusBuffer);
       while (length === this.statusBuffer.length) {
@@ -295,9 +297,9 @@ export class ProcfsCollector implements Collector {
         this.statusBuffer = Buffer.allocUnsafe(this.statusBuffer.length * 2);
         length = followed.read(STATUS, this.statusBuffer);
       }
-      const status = parseStatus(this.statusBuffer.toString('latin1', 0, length));
-      if (!(status instanceof ProcParseError)) return status;
-      this.errors.add('status', status);
+      const error = parseStatusInto(this.statusBuffer, length, this.status, withCpuList);
+      if (!error) return this.status;
+      this.errors.add('status', error);
     } catch (error) {
       if (isGone(error)) throw error;
       this.errors.add('status', error);
@@ -305,16 +307,15 @@ export class ProcfsCollector implements Collector {
     return null;
   }
 
-  private readIo(followed: FollowedProcess): { readBytes: number; writeBytes: number } | null {
+  private readIo(followed: FollowedProcess): ProcIo | null {
     if (followed.ioDenied !== null) {
       this.errors.addCode('io', followed.ioDenied);
       return null;
     }
     try {
-      const length = followed.read(IO, this.smallBuffer);
-      const io = parseIo(this.smallBuffer.toString('latin1', 0, length));
-      if (!(io instanceof ProcParseError)) return io;
-      this.errors.add('io', io);
+      const error = parseIoInto(this.smallBuffer, followed.read(IO, this.smallBuffer), this.io);
+      if (!error) return this.io;
+      this.errors.add('io', error);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // A missing io file with stat present means no task I/O accounting, not an exit.
@@ -327,7 +328,7 @@ export class ProcfsCollector implements Collector {
 
   /** Open fds of the process: st_size of /proc/PID/fd where the kernel reports it (6.2+), else a directory listing. */
   private countFds(followed: FollowedProcess): number | null {
-    const dir = `${followed.dir}fd`;
+    const dir = followed.fdDir;
     try {
       return this.fdCountByStat ? statSync(dir).size : readdirSync(dir).length;
     } catch (error) {

@@ -2,7 +2,7 @@ import type { ErrorCounts } from '../errorCounts.js';
 import { parseCfsQuota, parseCgroupFile, parseCpuListCount, parseCpuMax, parseMountInfo } from './parseCgroup.js';
 import type { CgroupMembership, MountInfo } from './parseCgroup.js';
 import { ProcParseError } from './parseError.js';
-import { parseStatus } from './parseKeyValue.js';
+import { parseStatus } from './parseStatus.js';
 import { readSmallFile } from './readText.js';
 
 /** Where a cgroup hierarchy is mounted and which directory of it appears there. */

@@ -17,6 +17,8 @@ export const FILE_NAMES = ['stat', 'statm', 'status', 'io'] as const;
 export class FollowedProcess {
   /** `<procRoot>/<pid>/` */
   readonly dir: string;
+  /** `<procRoot>/<pid>/fd` */
+  readonly fdDir: string;
   /** fds by ProcFile, -1 where not open; null when none are held (reads open and close). */
   fds: number[] | null = null;
   /** Start of the instance the caches belong to, ms since epoch; 0 before the first read. */
@@ -33,6 +35,7 @@ export class FollowedProcess {
     procRoot: string,
   ) {
     this.dir = `${procRoot}/${pid}/`;
+    this.fdDir = `${this.dir}fd`;
   }
 
   /** Reads a file from position 0 into `buffer`; throws the errno error. */

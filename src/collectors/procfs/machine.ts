@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { totalmem, uptime } from 'node:os';
-import { parseBootTime, parseMemTotal, parseOpenFilesLimit } from './parseKeyValue.js';
+import { parseBootTime, parseMemTotal, parseOpenFilesLimit } from './parseMachine.js';
 import { ProcParseError } from './parseError.js';
 import { readSmallFile } from './readText.js';
 

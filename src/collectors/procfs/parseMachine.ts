@@ -1,20 +1,5 @@
+/** Parsers for machine-wide files, read once per collector: /proc/stat, /proc/meminfo, /proc/PID/limits. */
 import { ProcParseError } from './parseError.js';
-
-/** The fields of /proc/PID/status this package uses; null when the kernel does not print them (kernel threads). */
-export interface ProcStatus {
-  swapBytes: number | null;
-  stackBytes: number | null;
-  voluntaryContextSwitches: number | null;
-  involuntaryContextSwitches: number | null;
-  /** Affinity in list form, e.g. `0-3,8`. */
-  cpusAllowedList: string | null;
-}
-
-/** /proc/PID/io storage counters, bytes. */
-export interface ProcIo {
-  readBytes: number;
-  writeBytes: number;
-}
 
 const KIB = 1024;
 
@@ -45,13 +30,6 @@ function numberAfter(text: string, prefix: string, file: string): number | null 
   return value;
 }
 
-function valueAfter(text: string, prefix: string): string | null {
-  const at = lineStart(text, prefix);
-  if (at < 0) return null;
-  const end = text.indexOf('\n', at);
-  return text.slice(at + prefix.length, end < 0 ? undefined : end).trim();
-}
-
 function wholeFile(text: string, file: string): ProcParseError | undefined {
   if (text.length === 0) return new ProcParseError(file, 'empty');
   if (!text.endsWith('\n')) return new ProcParseError(file, 'truncated (no final newline)');
@@ -62,36 +40,6 @@ function wholeFile(text: string, file: string): ProcParseError | undefined {
 function required(text: string, prefix: string, file: string): number | ProcParseError {
   const value = numberAfter(text, prefix, file);
   return value === null ? new ProcParseError(file, `no ${prefix.trim()} line`) : value;
-}
-
-/** Parses /proc/PID/status. */
-export function parseStatus(text: string): ProcStatus | ProcParseError {
-  const bad = wholeFile(text, 'status');
-  if (bad) return bad;
-  if (!text.startsWith('Name:')) return new ProcParseError('status', 'does not start with Name:');
-  const swapKiB = numberAfter(text, 'VmSwap:', 'status');
-  const stackKiB = numberAfter(text, 'VmStk:', 'status');
-  const voluntary = numberAfter(text, 'voluntary_ctxt_switches:', 'status');
-  const involuntary = numberAfter(text, 'nonvoluntary_ctxt_switches:', 'status');
-  for (const value of [swapKiB, stackKiB, voluntary, involuntary]) if (value instanceof ProcParseError) return value;
-  return {
-    swapBytes: typeof swapKiB === 'number' ? swapKiB * KIB : null,
-    stackBytes: typeof stackKiB === 'number' ? stackKiB * KIB : null,
-    voluntaryContextSwitches: voluntary as number | null,
-    involuntaryContextSwitches: involuntary as number | null,
-    cpusAllowedList: valueAfter(text, 'Cpus_allowed_list:'),
-  };
-}
-
-/** Parses /proc/PID/io. */
-export function parseIo(text: string): ProcIo | ProcParseError {
-  const bad = wholeFile(text, 'io');
-  if (bad) return bad;
-  const readBytes = required(text, 'read_bytes:', 'io');
-  if (readBytes instanceof ProcParseError) return readBytes;
-  const writeBytes = required(text, 'write_bytes:', 'io');
-  if (writeBytes instanceof ProcParseError) return writeBytes;
-  return { readBytes, writeBytes };
 }
 
 /** Boot time from /proc/stat `btime`, seconds since the epoch. */
