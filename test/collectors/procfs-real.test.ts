@@ -1,10 +1,10 @@
 import { mkdirSync, readdirSync, readlinkSync, mkdtempSync, rmdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessNotFoundError } from '../../src/domain/errors.js';
-import { ProcfsCollector, defaultCollector } from '../../src/collectors/index.js';
+import { ProcfsCollector, availableCpus, defaultCollector } from '../../src/collectors/index.js';
 import type { ProcessSample, SampleOutcome, SampleTarget } from '../../src/tracker/collector.js';
 import { killAll, killAndWait, spawnChild, spawnIdle } from '../support/process.js';
 import { ask, startWorkload } from './workloads.js';
@@ -132,6 +132,15 @@ describe.runIf(linux)('ProcfsCollector on real processes', () => {
     await sleep(100);
     const affinity = await sampleOne(collector(), { pid });
     expect(affinity.cpusAvailable).toBe(1);
+  });
+
+  it('tells how many CPUs this process may use, as it reads them for a child', async () => {
+    const own = availableCpus();
+    expect(own).toBeGreaterThan(0);
+    expect(own).toBeLessThanOrEqual(availableParallelism());
+    // A child inherits affinity and cgroup: the collector must read the same for it.
+    const child = spawnIdle();
+    expect((await sampleOne(collector(), { pid: child.pid })).cpusAvailable).toBe(own);
   });
 
   it('takes a CPU quota set on the cgroup of the process', async (context) => {
