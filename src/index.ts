@@ -10,3 +10,4 @@ export type {
 } from './tracker/types.js';
 export { Tracker } from './tracker/tracker.js';
 export { MAX_SERVICE_NAME_LENGTH } from './tracker/validate.js';
+export * from './collectors/index.js';

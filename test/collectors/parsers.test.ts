@@ -13,6 +13,7 @@ import {
   parseStat,
   parseStatm,
   parseStatus,
+  parseUptime,
 } from '../../src/collectors/index.js';
 import { emptyProcStatus, parseStatusInto } from '../../src/collectors/procfs/parseStatus.js';
 
@@ -212,6 +213,10 @@ describe('machine files', () => {
     expect(parseBootTime('cpu  1 2 3\nctxt 99\nbtime 1700000000\nprocesses 5\n')).toBe(1_700_000_000);
     expect(parseBootTime('cpu  1 2 3\n')).toBeInstanceOf(ProcParseError);
     expect(parseBootTime('')).toBeInstanceOf(ProcParseError);
+    expect(parseUptime('988.10 1353.09\n')).toBe(988.1);
+    expect(parseUptime('42 7\n')).toBe(42);
+    expect(parseUptime('')).toBeInstanceOf(ProcParseError);
+    expect(parseUptime('x 1\n')).toBeInstanceOf(ProcParseError);
   });
 
   it('reads MemTotal from /proc/meminfo in bytes', () => {

@@ -164,6 +164,16 @@ describe.runIf(linux)('ProcfsCollector on real processes', () => {
     }
   });
 
+  it('dates a process started a moment ago to within a few clock ticks', async () => {
+    const before = Date.now();
+    const idle = spawnIdle();
+    const after = Date.now();
+    const sample = await sampleOne(collector(), { pid: idle.pid });
+    // One-second boot-time resolution would put this up to 1000 ms early.
+    expect(sample.startTime).toBeGreaterThanOrEqual(before - 50);
+    expect(sample.startTime).toBeLessThanOrEqual(after + 50);
+  });
+
   it('reports an exited process as ProcessNotFoundError and drops its fds', async () => {
     const child = spawnIdle();
     const from = collector();

@@ -5,6 +5,6 @@ export { parseStat, parseStatm } from './parseStat.js';
 export type { ProcStat, ProcStatm } from './parseStat.js';
 export { parseStatus, parseIo } from './parseStatus.js';
 export type { ProcStatus, ProcIo } from './parseStatus.js';
-export { parseBootTime, parseMemTotal, parseOpenFilesLimit } from './parseMachine.js';
+export { parseBootTime, parseMemTotal, parseOpenFilesLimit, parseUptime } from './parseMachine.js';
 export { parseCpuListCount, parseCgroupFile, parseCpuMax, parseCfsQuota, parseMountInfo } from './parseCgroup.js';
 export type { CgroupMembership, MountInfo } from './parseCgroup.js';

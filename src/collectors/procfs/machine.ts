@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { totalmem, uptime } from 'node:os';
-import { parseBootTime, parseMemTotal, parseOpenFilesLimit } from './parseMachine.js';
+import { parseBootTime, parseMemTotal, parseOpenFilesLimit, parseUptime } from './parseMachine.js';
 import { ProcParseError } from './parseError.js';
 import { readSmallFile } from './readText.js';
 
@@ -49,10 +49,31 @@ function readParsed<T>(path: string, parse: (text: string) => T | ProcParseError
   }
 }
 
-/** Boot time, ms since epoch, from `btime` in <procRoot>/stat; else derived from os.uptime(). */
+const bootTimes = new Map<string, number>();
+
+/**
+ * Boot time, ms since epoch, read once per procfs root so that every collector
+ * computes the same start time for a process.
+ *
+ * `btime` in <procRoot>/stat is whole seconds, which would put every start time
+ * up to a second early (a process spawned a moment ago would show an uptime
+ * near one second). <procRoot>/uptime has centisecond resolution, so "now minus
+ * uptime" is used when it agrees with btime; when the two disagree (a clock
+ * stepped since boot), btime, the kernel's own figure, wins.
+ */
 export function readBootTimeMs(procRoot: string): number {
-  const seconds = readParsed(`${procRoot}/stat`, parseBootTime) ?? Math.round(Date.now() / 1000 - uptime());
-  return seconds * 1000;
+  const known = bootTimes.get(procRoot);
+  if (known !== undefined) return known;
+  const btimeMs = readParsed(`${procRoot}/stat`, parseBootTime);
+  const uptimeSeconds = readParsed(`${procRoot}/uptime`, parseUptime);
+  const fromUptimeMs = uptimeSeconds === undefined ? undefined : Date.now() - uptimeSeconds * 1000;
+  let bootMs: number;
+  if (btimeMs === undefined) bootMs = fromUptimeMs ?? Date.now() - uptime() * 1000;
+  else if (fromUptimeMs !== undefined && Math.abs(fromUptimeMs - btimeMs * 1000) < 1500) bootMs = fromUptimeMs;
+  else bootMs = btimeMs * 1000;
+  bootMs = Math.round(bootMs);
+  bootTimes.set(procRoot, bootMs);
+  return bootMs;
 }
 
 /** Total RAM, bytes, from <procRoot>/meminfo; else os.totalmem(). */

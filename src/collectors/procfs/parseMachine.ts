@@ -47,6 +47,13 @@ export function parseBootTime(text: string): number | ProcParseError {
   return wholeFile(text, 'stat') ?? required(text, 'btime ', 'stat');
 }
 
+/** Seconds since boot, the first field of /proc/uptime (e.g. `988.10 1353.09`). */
+export function parseUptime(text: string): number | ProcParseError {
+  const match = /^(\d+(?:\.\d+)?)\s/.exec(text);
+  if (!match?.[1]) return new ProcParseError('uptime', text.length === 0 ? 'empty file' : 'no seconds since boot');
+  return Number(match[1]);
+}
+
 /** MemTotal from /proc/meminfo, bytes. */
 export function parseMemTotal(text: string): number | ProcParseError {
   const bad = wholeFile(text, 'meminfo');
