@@ -2,7 +2,7 @@ import { totalmem } from 'node:os';
 import pidusage from 'pidusage';
 import { ProcessNotFoundError } from '../domain/errors.js';
 import type { ProcessCPU, ProcessMemory } from '../domain/metrics.js';
-import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../tracker/collector.js';
+import { UNKNOWN_EXTRAS, type Collector, type ProcessSample, type SampleOutcome, type SampleTarget } from '../tracker/collector.js';
 import { ErrorCounts, errorCode } from './errorCounts.js';
 import { cpuFromSample, memoryFromSample } from './fromSample.js';
 import { abortedError, checkPid } from './sweep.js';
@@ -120,14 +120,7 @@ export class PidusageCollector implements Collector {
       cpu: { user: stat.ctime / 1000, system: 0, childrenUser: 0, childrenSystem: 0 },
       cpusAvailable: null,
       memory: { rss: stat.memory, vms: null, shared: null, swap: null, data: null, stack: null },
-      numThreads: null,
-      numFDs: null,
-      readBytes: null,
-      writeBytes: null,
-      voluntaryContextSwitches: null,
-      involuntaryContextSwitches: null,
-      majorFaults: null,
-      minorFaults: null,
+      ...UNKNOWN_EXTRAS,
     };
     return { ok: true, sample };
   }

@@ -40,6 +40,18 @@ export interface ProcessSample {
   minorFaults: number | null;
 }
 
+/** The per-process extras of a sample, all unknown: for collectors that read only CPU and memory. */
+export const UNKNOWN_EXTRAS = {
+  numThreads: null,
+  numFDs: null,
+  readBytes: null,
+  writeBytes: null,
+  voluntaryContextSwitches: null,
+  involuntaryContextSwitches: null,
+  majorFaults: null,
+  minorFaults: null,
+} as const satisfies Partial<ProcessSample>;
+
 /** Which process to sample. `startTime` (ms since epoch), once known, pins the identity. */
 export interface SampleTarget {
   pid: number;

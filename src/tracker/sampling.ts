@@ -1,6 +1,6 @@
 import { CollectionTimeoutError, ProcessNotFoundError } from '../domain/errors.js';
 import type { ProcessCPU, ProcessMemory } from '../domain/metrics.js';
-import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from './collector.js';
+import { UNKNOWN_EXTRAS, type Collector, type ProcessSample, type SampleOutcome, type SampleTarget } from './collector.js';
 
 /**
  * Reads every target through the collector within `timeoutMs`. Never rejects:
@@ -145,14 +145,7 @@ function combineHalves(target: SampleTarget, cpu: Settled<ProcessCPU>, memory: S
     memory: m
       ? { rss: m.rss, vms: m.vms, shared: m.shared, swap: m.swap, data: m.data, stack: m.stack }
       : { rss: 0, vms: null, shared: null, swap: null, data: null, stack: null },
-    numThreads: null,
-    numFDs: null,
-    readBytes: null,
-    writeBytes: null,
-    voluntaryContextSwitches: null,
-    involuntaryContextSwitches: null,
-    majorFaults: null,
-    minorFaults: null,
+    ...UNKNOWN_EXTRAS,
   };
   return { ok: true, sample };
 }
