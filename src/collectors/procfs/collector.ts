@@ -36,7 +36,7 @@ export interface ProcfsCollectorOptions {
   forgetAfterSweeps?: number;
   /** Most processes read in one synchronous stretch (default 256). */
   chunkSize?: number;
-  /** A stretch also ends after this long, ms (default 4). */
+  /** A stretch also ends after this long, ms (default 2: room under a 10 ms stall for a GC pause or a busy host). */
   chunkBudgetMs?: number;
   /** Prefix for the cgroup mount points found in mountinfo (default ''): tests, or a host root mounted at /host. */
   hostRoot?: string;
@@ -122,7 +122,7 @@ export class ProcfsCollector implements Collector {
     this.forgetAfterSweeps = numberOption('forgetAfterSweeps', options.forgetAfterSweeps, 3);
     this.chunks = {
       chunkSize: numberOption('chunkSize', options.chunkSize, DEFAULT_CHUNK_SIZE),
-      chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 4, 0, false),
+      chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 2, 0, false),
     };
     this.bootTimeMs = readBootTimeMs(this.procRoot);
     this.memTotalBytes = readMemTotalBytes(this.procRoot);
