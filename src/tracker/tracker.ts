@@ -203,7 +203,10 @@ export class Tracker implements ProcessTracker {
     const outcome = await this.#sampler.sampleOne({ pid }, this.#sampleTimeoutMs(), options.signal);
     if (this.#trackCalls.get(serviceName) === call) this.#trackCalls.delete(serviceName);
     if (!outcome.ok) throw outcome.error;
-    if (this.#closed) throw new TrackerClosedError('track');
+    if (this.#closed) {
+      this.#collector.release?.(pid);
+      throw new TrackerClosedError('track');
+    }
     const newer = this.#trackCalls.has(serviceName);
     if (newer) return; // a later track() of the same name is under way and wins
 
