@@ -9,8 +9,9 @@ const workload = `
   const held = Buffer.alloc(64 * 1024 * 1024, 1);
   setInterval(() => { const end = Date.now() + 50; while (Date.now() < end); }, 100);
   setInterval(() => held[0]++, 1000);
+  process.on('disconnect', () => process.exit(0)); // the parent is gone: so are we
 `;
-const child = spawn(process.execPath, ['-e', workload], { stdio: 'inherit' });
+const child = spawn(process.execPath, ['-e', workload], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 if (child.pid === undefined) throw new Error('could not start the child process');
 
 const tracker = new Tracker(undefined, { collectionInterval: 1000, meterProvider: null });

@@ -1,4 +1,5 @@
 import { totalmem } from 'node:os';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { metrics } from '@opentelemetry/api';
 import { defaultCollector } from '../collectors/default.js';
 import {
@@ -45,6 +46,8 @@ import {
 const DEFAULT_INTERVAL_MS = 5000;
 const DEFAULT_BUFFER_SIZE = 64;
 const DEFAULT_MAX_SUBSCRIBERS = 64;
+/** Longest synchronous stretch of a tick's bookkeeping, ms, before it yields to the event loop. */
+const SLICE_MS = 2;
 
 /**
  * Two start times further apart than this belong to two different processes.
@@ -395,16 +398,24 @@ export class Tracker implements ProcessTracker {
       instance.processStartTime > 0 ? { pid: instance.pid, startTime: instance.processStartTime } : { pid: instance.pid },
     );
     const outcomes = await this.#sampler.sweep(targets, this.#sampleTimeoutMs());
-    due.forEach(({ service, instance }, i) => {
+    let sliceStarted = performance.now();
+    for (let i = 0; i < due.length; i++) {
+      // Thousands of snapshots, and what subscribers do with each, would
+      // otherwise hold the event loop for tens of ms in one stretch.
+      if (performance.now() - sliceStarted > SLICE_MS) {
+        await yieldToEventLoop();
+        sliceStarted = performance.now();
+      }
+      const { service, instance } = due[i] as (typeof due)[number];
       // Untracked, re-tracked or stopped while this tick ran: the result
       // describes a process the service no longer has.
-      if (this.#services.get(service.status.serviceName) !== service || service.instance !== instance) return;
+      if (this.#services.get(service.status.serviceName) !== service || service.instance !== instance) continue;
       const outcome = outcomes[i];
-      if (!outcome) return;
+      if (!outcome) continue;
       if (outcome.ok && isSameProcess(instance, outcome.sample)) this.#record(service, instance, outcome.sample);
       else if (outcome.ok || outcome.error instanceof ProcessNotFoundError) this.#exited(service, instance);
       else this.#countError(outcome.error);
-    });
+    }
   }
 
   #record(service: Service, instance: Instance, sample: ProcessSample): void {

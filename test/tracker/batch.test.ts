@@ -117,6 +117,36 @@ describe('a collector with a batch path', () => {
   });
 });
 
+describe('a tick over many services', () => {
+  it('gives the event loop turns while it records their snapshots', async () => {
+    const fake = new BatchFake();
+    const tracker = newTracker(fake);
+    const count = 20_000;
+    for (let pid = 1_000; pid < 1_000 + count; pid++) {
+      fake.add(pid);
+      await tracker.track(`svc-${pid}`, pid);
+    }
+    const sub = tracker.subscribe({ bufferSize: count });
+    let turns = 0;
+    let counting = true;
+    const countTurn = (): void => {
+      turns += 1;
+      if (counting) setImmediate(countTurn);
+    };
+    const sweepsBefore = fake.batches.length;
+    tracker.start();
+    await waitFor(() => fake.batches.length > sweepsBefore, { what: 'the sweep' });
+    const turnsAtSweep = turns;
+    setImmediate(countTurn);
+    await waitFor(() => tracker.stats().ticks >= 1, { what: 'the tick to end', intervalMs: 1 });
+    counting = false;
+    await tracker.stop();
+    expect(sub.dropped).toBe(0);
+    // Recording 20,000 snapshots takes well over one 2 ms slice; each slice ends in a turn.
+    expect(turns - turnsAtSweep).toBeGreaterThan(2);
+  });
+});
+
 describe('track() beside other sampling', () => {
   it('succeeds while a tick\'s sweep is still in flight', async () => {
     const fake = new BatchFake();
