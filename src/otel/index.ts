@@ -10,6 +10,7 @@ import { MeterProvider as SdkMeterProvider, type IMetricReader } from '@opentele
 import { resolveTelemetryConfig, type TelemetryOptions as ConfigOptions } from './config.js';
 import { rateLimitedDiagLogger } from './diag.js';
 import { isLiveSeries } from './live-series.js';
+import { METER_NAME } from './instruments.js';
 import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus.js';
 import { createConsoleReader, createOtlpReader, type LivenessCheck } from './readers.js';
 
@@ -84,6 +85,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   const sdkProvider = new SdkMeterProvider({
     resource: defaultResource().merge(resourceFromAttributes(config.resourceAttributes)),
     readers,
+    views: [{ meterName: METER_NAME, aggregationCardinalityLimit: config.cardinalityLimit }],
   });
   provider = sdkProvider;
   const registered = options.registerGlobal === true && metrics.setGlobalMeterProvider(sdkProvider);

@@ -46,6 +46,7 @@ describe('environment variables', () => {
         temporality: 'delta',
       },
       resourceAttributes: { 'deployment.environment.name': 'prod', 'service.name': 'supervisor' },
+      cardinalityLimit: 50_000,
     });
   });
 

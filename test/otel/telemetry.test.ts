@@ -6,7 +6,8 @@ import { defaultCollector } from '../../src/collectors/index.js';
 import { Tracker } from '../../src/index.js';
 import { startTelemetry, type Telemetry, type TelemetryOptions } from '../../src/otel/index.js';
 import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
-import { SEMCONV_PROCESS_METRICS } from './support.js';
+import { FakeSource, SEMCONV_PROCESS_METRICS, fakeSnapshot } from './support.js';
+import { instrumentTracker } from '../../src/otel/instruments.js';
 import { samplesOf, scrape } from './exposition.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -84,6 +85,18 @@ describe('Prometheus endpoint', () => {
     );
     expect(samplesOf(samples, 'process_memory_usage', { service_name: 'api' })[0]?.labels['process_pid']).toBe(String(second.pid));
     expect(samplesOf(samples, 'procmetrics_service_restarts_total', { service_name: 'api' })[0]?.value).toBe(1);
+  });
+
+  it('exports every series of 1,500 services, past the SDK default of 2,000 per instrument', async () => {
+    const telemetry = await start();
+    const source = new FakeSource();
+    for (let i = 0; i < 1500; i++) source.set(fakeSnapshot({ serviceName: `svc-${i}`, pid: 10_000 + i }));
+    const dispose = instrumentTracker(source, telemetry.meterProvider);
+    cleanup.push(async () => dispose());
+    const samples = await scrape(telemetry.prometheusUrl as string);
+    // Two cpu.mode series per service: 3,000 for one instrument.
+    expect(samplesOf(samples, 'process_cpu_time_total').length).toBe(3000);
+    expect(samples.some((s) => Object.keys(s.labels).some((label) => label.startsWith('otel_metric_overflow')))).toBe(false);
   });
 
   it('answers 404 off /metrics', async () => {
