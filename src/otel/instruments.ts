@@ -9,11 +9,10 @@ import {
 } from '@opentelemetry/api';
 import { OutOfRangeError, describeValue } from '../domain/errors.js';
 import type { ProcessMetrics } from '../domain/metrics.js';
-import { isTerminal } from '../domain/state.js';
 import type { TrackerStats } from '../tracker/types.js';
+import { AttributeSets } from './attribute-sets.js';
 import { ObservedSeries, registerObservedSeries } from './live-series.js';
 import { METRICS, type MetricRow, type ReadContext, type Reading, type TrackerView } from './metric-table.js';
-import { ATTR_PROCESS_HEALTHY, ATTR_PROCESS_PID, ATTR_PROCESS_STATE, ATTR_SERVICE_NAME } from './semconv.js';
 import { PACKAGE_VERSION } from './version.js';
 
 /** The instrumentation scope of every procmetrics instrument. */
@@ -56,7 +55,14 @@ function createInstrument(meter: Meter, row: MetricRow): Instrument {
 }
 
 /** Emits the data points of one reading; unknown (null) and non-finite values are left out. */
-function observeReading<T>(reading: Reading<T>, subject: T, context: ReadContext, base: Attributes, emit: Emit): void {
+function observeReading<T>(
+  reading: Reading<T>,
+  subject: T,
+  context: ReadContext,
+  base: Attributes,
+  sets: AttributeSets,
+  emit: Emit,
+): void {
   const emitIfKnown = (value: number | null, attributes: Attributes): void => {
     if (value !== null && Number.isFinite(value)) emit(value, attributes);
   };
@@ -64,25 +70,13 @@ function observeReading<T>(reading: Reading<T>, subject: T, context: ReadContext
     emitIfKnown(reading(subject, context), base);
   } else if ('values' in reading) {
     for (const [value, read] of Object.entries(reading.values)) {
-      emitIfKnown(read(subject, context), { ...base, [reading.attribute]: value });
+      emitIfKnown(read(subject, context), sets.variant(base, reading.attribute, value));
     }
   } else {
-    for (const [value, count] of reading.entries(subject)) emitIfKnown(count, { ...base, [reading.attribute]: value });
+    for (const [value, count] of reading.entries(subject)) {
+      emitIfKnown(count, sets.variant(base, reading.attribute, value));
+    }
   }
-}
-
-/** A live process: its process.* series exist. Stopped, failed and pid-less services have none. */
-function hasLiveProcess(snapshot: Readonly<ProcessMetrics>): boolean {
-  return snapshot.pid > 0 && !isTerminal(snapshot.state);
-}
-
-function processAttributes(snapshot: Readonly<ProcessMetrics>): Attributes {
-  return {
-    [ATTR_SERVICE_NAME]: snapshot.serviceName,
-    [ATTR_PROCESS_PID]: snapshot.pid,
-    [ATTR_PROCESS_STATE]: snapshot.state,
-    [ATTR_PROCESS_HEALTHY]: snapshot.healthy,
-  };
 }
 
 function resolveFallbackCpus(value: number | undefined): number {
@@ -109,6 +103,7 @@ export function instrumentTracker(
   const meter = meterProvider.getMeter(METER_NAME, PACKAGE_VERSION);
   const rows = METRICS.map((row) => ({ row, instrument: createInstrument(meter, row) }));
   const observed = new ObservedSeries();
+  const sets = new AttributeSets();
 
   const batch = (result: BatchObservableResult): void => {
     observed.begin();
@@ -119,19 +114,20 @@ export function instrumentTracker(
       };
       return { row, emit };
     });
+    sets.begin();
     source.forEachSnapshot((snapshot) => {
-      const perProcess = hasLiveProcess(snapshot) ? processAttributes(snapshot) : undefined;
-      const perService: Attributes = { [ATTR_SERVICE_NAME]: snapshot.serviceName };
+      const { perProcess, perService } = sets.forService(snapshot);
       for (const { row, emit } of observers) {
         if (row.subject === 'tracker') continue;
         const base = row.subject === 'process' ? perProcess : perService;
-        if (base !== undefined) observeReading(row.read, snapshot, context, base, emit);
+        if (base !== undefined) observeReading(row.read, snapshot, context, base, sets, emit);
       }
     });
     const view: TrackerView = { stats: source.stats(), errorCounts: source.collectorErrorCounts() };
     for (const { row, emit } of observers) {
-      if (row.subject === 'tracker') observeReading(row.read, view, context, {}, emit);
+      if (row.subject === 'tracker') observeReading(row.read, view, context, sets.none, sets, emit);
     }
+    sets.commit();
     observed.commit();
   };
 

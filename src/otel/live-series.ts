@@ -13,12 +13,18 @@ import type { Attributes } from '@opentelemetry/api';
  * procmetrics meter.
  */
 
+/** The attribute half of series keys, per attributes object (the callback reuses its objects). */
+const attributeKeys = new WeakMap<Attributes, string>();
+
 /** A stable key for one series of one instrument (attribute order does not matter). */
 export function seriesKey(instrumentName: string, attributes: Attributes): string {
-  const keys = Object.keys(attributes).sort();
-  let key = instrumentName;
-  for (const name of keys) key += `\u0000${name}\u0001${String(attributes[name])}`;
-  return key;
+  let suffix = attributeKeys.get(attributes);
+  if (suffix === undefined) {
+    suffix = '';
+    for (const name of Object.keys(attributes).sort()) suffix += `\u0000${name}\u0001${String(attributes[name])}`;
+    attributeKeys.set(attributes, suffix);
+  }
+  return instrumentName + suffix;
 }
 
 /** What one instrumentTracker registration observed in its latest callback. */
