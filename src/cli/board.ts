@@ -14,14 +14,9 @@ export class Board {
     readonly names: readonly string[],
   ) {}
 
-  /** The service has no process. The tracker publishes the change, if any. */
+  /** The service has no process. The tracker publishes the change, and nothing when nothing changed. */
   setDown(serviceName: string, state: ProcessState, lastError: string): void {
-    const current = this.tracker.get(serviceName);
-    if (current === undefined) {
-      this.tracker.register(serviceName, state, lastError);
-    } else if (current.state !== state || current.pid !== 0 || (lastError !== '' && current.lastError !== lastError)) {
-      this.tracker.updateState(serviceName, state, lastError);
-    }
+    if (!this.tracker.updateState(serviceName, state, lastError)) this.tracker.register(serviceName, state, lastError);
   }
 
   /** The latest snapshot of every service, in the order of `names`. */

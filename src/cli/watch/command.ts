@@ -2,6 +2,7 @@ import { ProcessNotFoundError } from '../../domain/errors.js';
 import { Tracker } from '../../tracker/tracker.js';
 import { defaultCollector } from '../../collectors/index.js';
 import type { CommonOptions } from '../args.js';
+import { Board } from '../board.js';
 import { TargetNotFoundError, UsageError } from '../errors.js';
 import { openSession, type SessionIO } from '../session.js';
 import { createOutput } from '../view/output.js';
@@ -74,9 +75,10 @@ async function once(command: WatchCommand, first: ReadonlyMap<string, Resolution
         missing.push(`--service ${service.name}=${describeTarget(service.target)}: process ${resolution.pid} exited`);
       }
     }
-    const snapshots = tracker.getAll();
-    const byName = new Map(snapshots.map((snapshot) => [snapshot.serviceName, snapshot]));
-    const ordered = command.services.flatMap((service) => byName.get(service.name) ?? []);
+    const ordered = new Board(
+      tracker,
+      command.services.map((service) => service.name),
+    ).all();
     const output = createOutput(io.stdout, {
       json: command.options.json,
       tty: false,
