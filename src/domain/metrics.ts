@@ -63,7 +63,13 @@ export interface ProcessMetrics {
   /** 0 when not running. */
   pid: number;
   state: ProcessState;
+  /**
+   * True while the service is running and its health check, if it has one,
+   * passes; with no check, healthy means running. Never true in any other state.
+   */
   healthy: boolean;
+  /** Why the last health check failed (exit code, timed out, cannot start, stderr tail); '' otherwise. */
+  healthError: string;
   cpu: ProcessCPU;
   memory: ProcessMemory;
   numFDs: number | null;

@@ -1,14 +1,26 @@
 import { cpuPercent, ratePerSecond, type ProcessMetrics } from '../domain/metrics.js';
-import type { ProcessState } from '../domain/state.js';
+import { ProcessState } from '../domain/state.js';
 import type { ProcessSample } from './collector.js';
 
 /** What a service is, apart from its numbers. */
 export interface ServiceStatus {
   serviceName: string;
   state: ProcessState;
+  /** The health the supervisor last reported (true until told otherwise); see `isHealthy`. */
   healthy: boolean;
   restartCount: number;
   lastError: string;
+  /** Why the last health check failed; '' when it passed or there is none. */
+  healthError: string;
+}
+
+/**
+ * A service is healthy while it runs and the supervisor has not reported it
+ * unhealthy: with no health check, healthy means running. Starting, stopping,
+ * stopped and failed services are never healthy.
+ */
+export function isHealthy(status: ServiceStatus): boolean {
+  return status.healthy && status.state === ProcessState.Running;
 }
 
 /** The previous reading of one process instance, for rates. */
@@ -65,9 +77,10 @@ export function snapshotFromSample(
     // which at thousands of services would be most of a tick.
     serviceName: status.serviceName,
     state: status.state,
-    healthy: status.healthy,
+    healthy: isHealthy(status),
     restartCount: status.restartCount,
     lastError: status.lastError,
+    healthError: status.healthError,
     pid: sample.pid,
     cpu: {
       pid: sample.pid,
@@ -114,9 +127,10 @@ export function idleSnapshot(status: ServiceStatus, now: number): ProcessMetrics
   return {
     serviceName: status.serviceName,
     state: status.state,
-    healthy: status.healthy,
+    healthy: isHealthy(status),
     restartCount: status.restartCount,
     lastError: status.lastError,
+    healthError: status.healthError,
     pid: 0,
     cpu: {
       pid: 0,
@@ -151,7 +165,7 @@ export function idleSnapshot(status: ServiceStatus, now: number): ProcessMetrics
 /** The same snapshot with new status fields and timestamp (uptime follows the clock). */
 export function withStatus(snapshot: ProcessMetrics, status: ServiceStatus, now: number): ProcessMetrics {
   const uptime = snapshot.pid > 0 && snapshot.startTime > 0 ? Math.max(0, now - snapshot.startTime) : 0;
-  return { ...snapshot, ...status, uptime, timestamp: now };
+  return { ...snapshot, ...status, healthy: isHealthy(status), uptime, timestamp: now };
 }
 
 /** A copy the caller may mutate freely. */

@@ -69,5 +69,5 @@ export interface ProcessTracker {
   subscribe(options?: SubscribeOptions): Subscription;
   unsubscribe(subscription: Subscription): void;
   updateState(serviceName: string, state: ProcessState, lastError?: string): boolean;
-  updateHealth(serviceName: string, healthy: boolean): boolean;
+  updateHealth(serviceName: string, healthy: boolean, reason?: string): boolean;
 }

@@ -9,7 +9,7 @@ import { idleSnapshot } from '../../src/tracker/snapshot.js';
 const T0 = Date.UTC(2024, 4, 1, 10, 0, 0);
 
 function running(serviceName: string, pid: number, cpuPercent: number, rssBytes: number, extra: Partial<ProcessMetrics> = {}): ProcessMetrics {
-  const idle = idleSnapshot({ serviceName, state: 'running', healthy: true, restartCount: 0, lastError: '' }, T0);
+  const idle = idleSnapshot({ serviceName, state: 'running', healthy: true, restartCount: 0, lastError: '', healthError: '' }, T0);
   return {
     ...idle,
     pid,
@@ -24,7 +24,7 @@ function running(serviceName: string, pid: number, cpuPercent: number, rssBytes:
 }
 
 const api = running('api', 4242, 25.04, 48 * 1024 * 1024, { restartCount: 2 });
-const down = idleSnapshot({ serviceName: 'worker', state: 'failed', healthy: false, restartCount: 1, lastError: 'exited with code 3' }, T0);
+const down = idleSnapshot({ serviceName: 'worker', state: 'failed', healthy: false, restartCount: 1, lastError: 'exited with code 3', healthError: '' }, T0);
 
 describe('sparkline', () => {
   it('maps 0..100 % of a core onto eight blocks, oldest first', () => {
@@ -94,6 +94,11 @@ describe('plain lines', () => {
     expect(formatPlainLine(down)).toBe(
       '2024-05-01T10:00:00.000Z worker pid=- state=failed health=- cpu=- rss=- threads=- fds=- uptime=- restarts=1 error="exited with code 3"',
     );
+  });
+
+  it('says why a health check failed', () => {
+    const sick = { ...api, healthy: false, healthError: 'timed out after 1s' };
+    expect(formatPlainLine(sick)).toMatch(/ health=unhealthy .* health_error="timed out after 1s"$/);
   });
 });
 

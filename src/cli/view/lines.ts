@@ -27,5 +27,6 @@ export function formatPlainLine(snapshot: ProcessMetrics): string {
     `restarts=${snapshot.restartCount}`,
   ];
   if (snapshot.lastError !== '') fields.push(`error=${JSON.stringify(snapshot.lastError)}`);
+  if (snapshot.healthError !== '') fields.push(`health_error=${JSON.stringify(snapshot.healthError)}`);
   return fields.join(' ');
 }

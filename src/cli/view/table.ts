@@ -75,8 +75,11 @@ export function renderTable(model: ViewModel): string {
       line(rows[i] ?? [], withSpark ? sparkline(model.history(snapshot.serviceName), sparkWidth) : ''),
     ),
   ];
-  const errors = model.snapshots.filter((s) => s.lastError !== '');
-  if (errors.length > 0) lines.push('', ...errors.map((s) => `${s.serviceName}: ${s.lastError}`));
+  const errors = model.snapshots.flatMap((s) => [
+    ...(s.lastError !== '' ? [`${s.serviceName}: ${s.lastError}`] : []),
+    ...(s.healthError !== '' ? [`${s.serviceName}: health check: ${s.healthError}`] : []),
+  ]);
+  if (errors.length > 0) lines.push('', ...errors);
   if (model.footer !== undefined) lines.push('', model.footer);
   return lines.map((text) => cut(text, model.width)).join('\n');
 }
