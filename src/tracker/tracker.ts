@@ -180,11 +180,12 @@ export class Tracker implements ProcessTracker {
     if (this.#closed) return this.#loop;
     this.#closed = true;
     await this.stop();
+    // Before the services go: a pipeline keeps their last state for its final export.
+    this.#uninstrument();
     for (const channel of [...this.#subscribers]) channel.close();
     for (const service of this.#services.values()) this.#release(service);
     this.#services.clear();
     this.#trackCalls.clear();
-    this.#uninstrument();
     if (this.#ownsCollector) await this.#collector.close?.();
   }
 
@@ -222,7 +223,7 @@ export class Tracker implements ProcessTracker {
           restartCount: previous.status.restartCount + 1,
           lastError: '',
         }
-      : { serviceName, state: ProcessState.Running, healthy: true, restartCount: 0, lastError: '' };
+      : { serviceName, state: ProcessState.Running, healthy: true, restartCount: 0, lastError: '', healthError: '' };
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
@@ -248,7 +249,7 @@ export class Tracker implements ProcessTracker {
     validateOptionalString(lastError, 'lastError');
     if (this.#closed) throw new TrackerClosedError('register');
     if (this.#services.has(serviceName)) return false;
-    const status: ServiceStatus = { serviceName, state, healthy: false, restartCount: 0, lastError };
+    const status: ServiceStatus = { serviceName, state, healthy: true, restartCount: 0, lastError, healthError: '' };
     const snapshot = idleSnapshot(status, Date.now());
     this.#services.set(serviceName, { status, snapshot, instance: undefined, hadProcess: false });
     this.#publish(snapshot);
@@ -341,12 +342,21 @@ export class Tracker implements ProcessTracker {
     return true;
   }
 
-  /** Records a health change, published at once. False for unknown names. */
-  updateHealth(serviceName: string, healthy: boolean): boolean {
+  /**
+   * Records the verdict of a health check, published at once when it changes.
+   * `reason` says why a failed check failed (kept in `healthError`; cleared
+   * when a check passes). A service only counts as healthy while it is
+   * running. False for unknown names.
+   */
+  updateHealth(serviceName: string, healthy: boolean, reason?: string): boolean {
     validateBoolean(healthy, 'healthy');
+    validateOptionalString(reason, 'reason');
     const service = this.#services.get(serviceName);
     if (!service) return false;
-    if (service.status.healthy !== healthy) this.#setStatus(service, { ...service.status, healthy });
+    const healthError = healthy ? '' : (reason ?? '');
+    if (service.status.healthy !== healthy || service.status.healthError !== healthError) {
+      this.#setStatus(service, { ...service.status, healthy, healthError });
+    }
     return true;
   }
 
