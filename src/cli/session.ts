@@ -59,11 +59,9 @@ export async function openSession(options: CommonOptions, names: readonly string
     subscription.close();
     await pumped;
     output.close(board.all());
+    // The pipeline keeps the closed tracker's final states for the export its shutdown makes.
     await tracker.close();
-    if (telemetry) {
-      await telemetry.forceFlush().catch(() => undefined);
-      await telemetry.shutdown().catch(() => undefined);
-    }
+    await telemetry?.shutdown().catch(() => undefined);
   };
   return {
     tracker,

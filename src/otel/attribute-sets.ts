@@ -1,84 +1,97 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ProcessMetrics } from '../domain/metrics.js';
-import { isTerminal } from '../domain/state.js';
-import { ATTR_PROCESS_HEALTHY, ATTR_PROCESS_PID, ATTR_PROCESS_STATE, ATTR_SERVICE_NAME } from './semconv.js';
+import type { Identity } from './metric-table.js';
+import { ATTR_PROCMETRICS_HEALTHY, ATTR_PROCMETRICS_STATE, ATTR_SERVICE_NAME } from './semconv.js';
 
-/** The attributes of one service's data points while its pid, state and health stay the same. */
-interface ServiceSets {
-  pid: number;
+/** The attribute objects of one service, and what a user of the cache keeps beside them. */
+export interface ServiceSets<Extra> {
   state: string;
   healthy: boolean;
-  /** service.name, process.pid, process.state, process.healthy; undefined without a live process. */
-  perProcess: Attributes | undefined;
-  /** service.name alone. */
-  perService: Attributes;
+  generation: number;
+  /** service.name */
+  readonly service: Attributes;
+  /** service.name, procmetrics.state, procmetrics.healthy */
+  status: Attributes;
+  /** `identity|attribute|value` -> base plus that attribute. */
+  variants: Map<string, Attributes>;
+  readonly extra: Extra;
 }
 
+const NONE: Attributes = Object.freeze({});
+
 /**
- * Attribute objects reused from one collection to the next. A scrape observes
- * some twenty data points per service; building their attribute objects anew
- * each time was a good part of a scrape's garbage. A service's sets are
- * rebuilt only when its pid, state or health changes, and sets of services no
- * longer seen are let go at the end of the collection.
+ * Attribute objects reused from one collection to the next: a collection
+ * observes some twenty data points per service, and building their attribute
+ * objects anew each time was most of its garbage. A service's sets are rebuilt
+ * only when its state or health changes, and sets of services a collection did
+ * not see are let go by `sweep()`, so the cache follows the live set.
  */
-export class AttributeSets {
-  #previous = new Map<string, ServiceSets>();
-  #current = new Map<string, ServiceSets>();
-  /** base object -> "attribute\0value" -> base plus that attribute. */
-  readonly #variants = new WeakMap<Attributes, Map<string, Attributes>>();
-  /** The base of data points with no identifying attribute (the tracker's own). */
-  readonly none: Attributes = {};
+export class AttributeSets<Extra = undefined> {
+  readonly #services = new Map<string, ServiceSets<Extra>>();
+  readonly #trackerVariants = new Map<string, Attributes>();
+  #generation = 0;
 
+  constructor(private readonly createExtra: () => Extra) {}
+
+  /** Starts a collection. */
   begin(): void {
-    this.#current = new Map();
+    this.#generation += 1;
   }
 
-  /** Lets go of the sets of services not seen in this collection. */
-  commit(): void {
-    this.#previous = this.#current;
+  /** Lets go of the services the current collection did not see. */
+  sweep(): void {
+    for (const [name, sets] of this.#services) if (sets.generation !== this.#generation) this.#services.delete(name);
   }
 
-  forService(snapshot: Readonly<ProcessMetrics>): ServiceSets {
+  forService(snapshot: Readonly<ProcessMetrics>): ServiceSets<Extra> {
     const name = snapshot.serviceName;
-    let sets = this.#current.get(name) ?? this.#previous.get(name);
-    if (!sets || sets.pid !== snapshot.pid || sets.state !== snapshot.state || sets.healthy !== snapshot.healthy) {
+    let sets = this.#services.get(name);
+    if (sets === undefined) {
+      const service = { [ATTR_SERVICE_NAME]: name };
       sets = {
-        pid: snapshot.pid,
         state: snapshot.state,
         healthy: snapshot.healthy,
-        perProcess: hasLiveProcess(snapshot)
-          ? {
-              [ATTR_SERVICE_NAME]: name,
-              [ATTR_PROCESS_PID]: snapshot.pid,
-              [ATTR_PROCESS_STATE]: snapshot.state,
-              [ATTR_PROCESS_HEALTHY]: snapshot.healthy,
-            }
-          : undefined,
-        perService: sets?.perService ?? { [ATTR_SERVICE_NAME]: name },
+        generation: this.#generation,
+        service,
+        status: withStatus(service, snapshot),
+        variants: new Map(),
+        extra: this.createExtra(),
       };
+      this.#services.set(name, sets);
+    } else if (sets.state !== snapshot.state || sets.healthy !== snapshot.healthy) {
+      sets.state = snapshot.state;
+      sets.healthy = snapshot.healthy;
+      sets.status = withStatus(sets.service, snapshot);
+      sets.variants = new Map();
     }
-    this.#current.set(name, sets);
+    sets.generation = this.#generation;
     return sets;
   }
 
-  /** `base` plus `attribute: value`, the same object every time for the same three. */
-  variant(base: Attributes, attribute: string, value: string): Attributes {
-    let byValue = this.#variants.get(base);
-    if (!byValue) {
-      byValue = new Map();
-      this.#variants.set(base, byValue);
-    }
-    const key = `${attribute}\u0000${value}`;
-    let attributes = byValue.get(key);
-    if (!attributes) {
-      attributes = { ...base, [attribute]: value };
-      byValue.set(key, attributes);
-    }
-    return attributes;
+  /** The attributes of one data point of a service: its identity's base, plus the row's dimension if any. */
+  pointOf(sets: ServiceSets<Extra>, identity: Identity, dimension: string | undefined, value: string | undefined): Attributes {
+    const base = identity === 'status' ? sets.status : identity === 'service' ? sets.service : NONE;
+    if (dimension === undefined || value === undefined) return base;
+    return variant(sets.variants, `${identity}|${dimension}|${value}`, base, dimension, value);
+  }
+
+  /** The attributes of one data point of the tracker's own metrics. */
+  trackerPoint(dimension: string | undefined, value: string | undefined): Attributes {
+    if (dimension === undefined || value === undefined) return NONE;
+    return variant(this.#trackerVariants, `${dimension}|${value}`, NONE, dimension, value);
   }
 }
 
-/** A live process: its process.* series exist. Stopped, failed and pid-less services have none. */
-export function hasLiveProcess(snapshot: Readonly<ProcessMetrics>): boolean {
-  return snapshot.pid > 0 && !isTerminal(snapshot.state);
+function withStatus(service: Attributes, snapshot: Readonly<ProcessMetrics>): Attributes {
+  return { ...service, [ATTR_PROCMETRICS_STATE]: snapshot.state, [ATTR_PROCMETRICS_HEALTHY]: snapshot.healthy };
+}
+
+function variant(cache: Map<string, Attributes>, key: string, base: Attributes, dimension: string, value: string): Attributes {
+  let attributes = cache.get(key);
+  if (attributes === undefined) {
+    attributes = { ...base, [dimension]: value };
+    // Dynamic dimensions (error kinds) are few; the cap keeps a runaway source from growing it.
+    if (cache.size < 1024) cache.set(key, attributes);
+  }
+  return attributes;
 }

@@ -42,14 +42,6 @@ export interface TelemetryOptions {
   serviceName?: string;
   /** More Resource attributes, over OTEL_RESOURCE_ATTRIBUTES. */
   resourceAttributes?: Record<string, string>;
-  /**
-   * Most series (attribute sets) kept per procmetrics instrument (default
-   * 50,000). The SDK's own default, 2,000, is reached by `process.cpu.time`
-   * alone at 1,000 services (two cpu.mode series each); past the limit the
-   * SDK folds new series into one `otel.metric.overflow` series. The SDK never
-   * forgets a series it has seen, so this also bounds its memory.
-   */
-  cardinalityLimit?: number;
   /** Where OTEL_* variables are read (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -66,7 +58,6 @@ export interface TelemetryConfig {
   };
   /** Resource attributes, service.name included. */
   resourceAttributes: Record<string, string>;
-  cardinalityLimit: number;
 }
 
 const EXPORTERS: readonly ExporterName[] = ['prometheus', 'otlp', 'console'];
@@ -165,6 +156,5 @@ export function resolveTelemetryConfig(options: TelemetryOptions = {}): Telemetr
         'cumulative',
     },
     resourceAttributes,
-    cardinalityLimit: checkInteger('options.cardinalityLimit', opts['cardinalityLimit'], 1, 10_000_000) ?? 50_000,
   };
 }

@@ -6,20 +6,47 @@
 import { DiagConsoleLogger, DiagLogLevel, diag, metrics, type DiagLogger, type MeterProvider } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider as SdkMeterProvider, type IMetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider as SdkMeterProvider, type IMetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { resolveTelemetryConfig, type TelemetryOptions as ConfigOptions } from './config.js';
 import { rateLimitedDiagLogger } from './diag.js';
-import { isLiveSeries } from './live-series.js';
-import { METER_NAME } from './instruments.js';
+import { ExpositionWriter } from './exposition.js';
+import { resolveFallbackCpus, type InstrumentOptions } from './instruments.js';
+import { SnapshotMetricProducer, type ProducerTemporality } from './producer.js';
 import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus.js';
-import { createConsoleReader, createOtlpReader, type LivenessCheck } from './readers.js';
+import { createConsoleReader, createOtlpReader } from './readers.js';
+import { SourceSet, registerPipeline, type SnapshotSource } from './sources.js';
+import { compileTable } from './walk.js';
 
 export type { ExporterName, TemporalityPreference, TelemetryConfig } from './config.js';
 export { resolveTelemetryConfig } from './config.js';
-export { PrometheusListenError } from './prometheus.js';
+export { PrometheusListenError, ENDPOINT_LIMITS } from './prometheus.js';
 export { rateLimitedDiagLogger, type RateLimitOptions } from './diag.js';
-export { METRICS, type MetricRow, type InstrumentKind, type Subject } from './metric-table.js';
+export { METRICS, identityOf, type MetricRow, type InstrumentKind, type Subject, type Identity } from './metric-table.js';
+export { prometheusName } from './prometheus-names.js';
 export { instrumentTracker, METER_NAME, type SnapshotSource, type InstrumentOptions } from './instruments.js';
+
+export interface ProducerOptions extends InstrumentOptions {
+  /** `delta` reports counters as the change since the previous export (default `cumulative`). */
+  temporality?: ProducerTemporality;
+}
+
+/**
+ * The tracker's metrics as a MetricProducer, for a reader of your own
+ * (`new PeriodicExportingMetricReader({ exporter, metricProducers: [createMetricProducer(tracker)] })`,
+ * or `new PrometheusExporter({ metricProducers: [...] })`): each collection
+ * holds exactly the live services' series, and nothing is kept for services
+ * that are gone. Give that tracker `meterProvider: null`, so its metrics do
+ * not also arrive through instruments.
+ */
+export function createMetricProducer(tracker: SnapshotSource, options: ProducerOptions = {}): MetricProducer {
+  const sources = new SourceSet();
+  sources.add(tracker);
+  const consumer = sources.consumer();
+  const context = { fallbackCpus: resolveFallbackCpus(options.fallbackCpus) };
+  return new SnapshotMetricProducer(compileTable(), context, () => sources.gather(consumer), {
+    temporality: options.temporality ?? 'cumulative',
+  });
+}
 
 export interface TelemetryOptions extends ConfigOptions {
   /**
@@ -64,30 +91,34 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   const diagLogger = options.diagLogger === undefined ? new DiagConsoleLogger() : options.diagLogger;
   if (diagLogger !== null) installDiag(diagLogger);
 
-  let provider: SdkMeterProvider | undefined;
-  const isLive: LivenessCheck = (name, attributes) => provider !== undefined && isLiveSeries(provider, name, attributes);
+  const sources = new SourceSet();
+  const table = compileTable();
+  const context = { fallbackCpus: resolveFallbackCpus(undefined) };
+  const resource = defaultResource().merge(resourceFromAttributes(config.resourceAttributes));
+  const producer = (temporality: ProducerTemporality): MetricProducer => {
+    const consumer = sources.consumer();
+    return new SnapshotMetricProducer(table, context, () => sources.gather(consumer), { temporality });
+  };
 
   let prometheus: PrometheusEndpoint | undefined;
   const readers: IMetricReader[] = [];
   try {
     // First, so a taken port fails before anything else has started.
     if (config.exporters.includes('prometheus')) {
-      prometheus = await startPrometheusEndpoint(config.prometheus.host, config.prometheus.port, isLive);
+      const writer = new ExpositionWriter(table, context, resource.attributes);
+      prometheus = await startPrometheusEndpoint(config.prometheus.host, config.prometheus.port, { sources, writer });
       readers.push(prometheus.reader);
     }
-    if (config.exporters.includes('otlp')) readers.push(createOtlpReader(config.otlp, isLive));
-    if (config.exporters.includes('console')) readers.push(createConsoleReader(config.otlp, isLive));
+    if (config.exporters.includes('otlp')) readers.push(createOtlpReader(config.otlp, producer));
+    if (config.exporters.includes('console')) readers.push(createConsoleReader(config.otlp, producer));
   } catch (error) {
     await prometheus?.close();
     throw error;
   }
 
-  const sdkProvider = new SdkMeterProvider({
-    resource: defaultResource().merge(resourceFromAttributes(config.resourceAttributes)),
-    readers,
-    views: [{ meterName: METER_NAME, aggregationCardinalityLimit: config.cardinalityLimit }],
-  });
-  provider = sdkProvider;
+  const sdkProvider = new SdkMeterProvider({ resource, readers });
+  // Trackers given this provider join the pipeline instead of creating instruments on it.
+  registerPipeline(sdkProvider, sources);
   const registered = options.registerGlobal === true && metrics.setGlobalMeterProvider(sdkProvider);
 
   let shuttingDown: Promise<void> | undefined;

@@ -9,23 +9,15 @@ import {
 } from '@opentelemetry/api';
 import { OutOfRangeError, describeValue } from '../domain/errors.js';
 import type { ProcessMetrics } from '../domain/metrics.js';
-import type { TrackerStats } from '../tracker/types.js';
-import { AttributeSets } from './attribute-sets.js';
-import { ObservedSeries, registerObservedSeries } from './live-series.js';
-import { METRICS, type MetricRow, type ReadContext, type Reading, type TrackerView } from './metric-table.js';
+import { AttributeSets, type ServiceSets } from './attribute-sets.js';
+import { METER_NAME } from './meter.js';
+import type { MetricRow, ReadContext, TrackerView } from './metric-table.js';
+import { pipelineOf, type SnapshotSource } from './sources.js';
 import { PACKAGE_VERSION } from './version.js';
+import { compileTable, visitSnapshot, visitTracker, type CompiledRow } from './walk.js';
 
-/** The instrumentation scope of every procmetrics instrument. */
-export const METER_NAME = 'procmetrics';
-
-/** What the instruments read from. The Tracker implements it. */
-export interface SnapshotSource {
-  /** Visits the tracker's cached snapshots (every tracked service, any state); no I/O, no copies: do not mutate. */
-  forEachSnapshot(visit: (snapshot: Readonly<ProcessMetrics>) => void): void;
-  stats(): TrackerStats;
-  /** Collector read failures by kind, e.g. 'io:EACCES' -> n. */
-  collectorErrorCounts(): ReadonlyMap<string, number>;
-}
+export { METER_NAME } from './meter.js';
+export type { SnapshotSource } from './sources.js';
 
 export interface InstrumentOptions {
   /**
@@ -35,10 +27,9 @@ export interface InstrumentOptions {
   fallbackCpus?: number;
 }
 
-type Instrument = Observable<Attributes>;
-type Emit = (value: number, attributes: Attributes) => void;
+type Snapshot = Readonly<ProcessMetrics>;
 
-function createInstrument(meter: Meter, row: MetricRow): Instrument {
+function createInstrument(meter: Meter, row: MetricRow): Observable<Attributes> {
   const options = {
     description: row.description,
     unit: row.unit,
@@ -54,32 +45,7 @@ function createInstrument(meter: Meter, row: MetricRow): Instrument {
   }
 }
 
-/** Emits the data points of one reading; unknown (null) and non-finite values are left out. */
-function observeReading<T>(
-  reading: Reading<T>,
-  subject: T,
-  context: ReadContext,
-  base: Attributes,
-  sets: AttributeSets,
-  emit: Emit,
-): void {
-  const emitIfKnown = (value: number | null, attributes: Attributes): void => {
-    if (value !== null && Number.isFinite(value)) emit(value, attributes);
-  };
-  if (typeof reading === 'function') {
-    emitIfKnown(reading(subject, context), base);
-  } else if ('values' in reading) {
-    for (const [value, read] of Object.entries(reading.values)) {
-      emitIfKnown(read(subject, context), sets.variant(base, reading.attribute, value));
-    }
-  } else {
-    for (const [value, count] of reading.entries(subject)) {
-      emitIfKnown(count, sets.variant(base, reading.attribute, value));
-    }
-  }
-}
-
-function resolveFallbackCpus(value: number | undefined): number {
+export function resolveFallbackCpus(value: number | undefined): number {
   if (value === undefined) return availableParallelism();
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new OutOfRangeError(`options.fallbackCpus must be a positive finite number, got ${describeValue(value)}`);
@@ -88,57 +54,55 @@ function resolveFallbackCpus(value: number | undefined): number {
 }
 
 /**
- * Registers every procmetrics instrument on `meterProvider` with one batch
- * observable callback that reads the source's cached snapshots (no I/O, so a
- * scrape costs the same however often it comes). Returns the disposer, which
- * removes the callback; the instruments stay registered (the API cannot remove
- * them) but report nothing.
+ * Makes a tracker's metrics reach `meterProvider`:
+ * - a provider that `startTelemetry` built: the tracker joins that pipeline,
+ *   whose Prometheus writer and OTLP producer read its snapshots directly;
+ * - any other provider (the application's own SDK): observable instruments,
+ *   one per table row, observed from the cached snapshots in one batch
+ *   callback, so a collection does no I/O. The SDK keeps every attribute set it
+ *   has seen (and exports stale ones at their last value); our identity rule
+ *   bounds them to services x states x health, with no pid among them.
+ * Returns the disposer: it leaves the pipeline, or removes the callback (the
+ * API cannot remove instruments; they report nothing after).
  */
 export function instrumentTracker(
   source: SnapshotSource,
   meterProvider: MeterProvider,
   options: InstrumentOptions = {},
 ): () => void {
-  const context: ReadContext = { fallbackCpus: resolveFallbackCpus(options.fallbackCpus) };
+  const fallbackCpus = resolveFallbackCpus(options.fallbackCpus);
+  const pipeline = pipelineOf(meterProvider);
+  if (pipeline !== undefined) return pipeline.add(source);
+
+  const context: ReadContext = { fallbackCpus };
+  const table = compileTable();
   const meter = meterProvider.getMeter(METER_NAME, PACKAGE_VERSION);
-  const rows = METRICS.map((row) => ({ row, instrument: createInstrument(meter, row) }));
-  const observed = new ObservedSeries();
-  const sets = new AttributeSets();
+  const instruments = table.rows.map((row) => createInstrument(meter, row));
+  const sets = new AttributeSets(() => undefined);
 
   const batch = (result: BatchObservableResult): void => {
-    observed.begin();
-    const observers = rows.map(({ row, instrument }) => {
-      const emit: Emit = (value, attributes) => {
-        result.observe(instrument, row.valueType === 'int' ? Math.trunc(value) : value, attributes);
-        observed.add(row.name, attributes);
-      };
-      return { row, emit };
-    });
+    let current: ServiceSets<undefined> | undefined;
+    const onService = (row: CompiledRow<Snapshot>, dimensionValue: string | undefined, value: number): void => {
+      const attributes = sets.pointOf(current as ServiceSets<undefined>, row.identity, row.dimension, dimensionValue);
+      result.observe(instruments[row.index] as Observable<Attributes>, value, attributes);
+    };
+    const onTracker = (row: CompiledRow<TrackerView>, dimensionValue: string | undefined, value: number): void => {
+      result.observe(instruments[row.index] as Observable<Attributes>, value, sets.trackerPoint(row.dimension, dimensionValue));
+    };
     sets.begin();
     source.forEachSnapshot((snapshot) => {
-      const { perProcess, perService } = sets.forService(snapshot);
-      for (const { row, emit } of observers) {
-        if (row.subject === 'tracker') continue;
-        const base = row.subject === 'process' ? perProcess : perService;
-        if (base !== undefined) observeReading(row.read, snapshot, context, base, sets, emit);
-      }
+      current = sets.forService(snapshot);
+      visitSnapshot(table, snapshot, context, onService);
     });
-    const view: TrackerView = { stats: source.stats(), errorCounts: source.collectorErrorCounts() };
-    for (const { row, emit } of observers) {
-      if (row.subject === 'tracker') observeReading(row.read, view, context, sets.none, sets, emit);
-    }
-    sets.commit();
-    observed.commit();
+    visitTracker(table, { stats: source.stats(), errorCounts: source.collectorErrorCounts() }, context, onTracker);
+    sets.sweep();
   };
 
-  const instruments = rows.map((r) => r.instrument);
   meter.addBatchObservableCallback(batch, instruments);
-  const unregister = registerObservedSeries(meterProvider, observed);
   let disposed = false;
   return () => {
     if (disposed) return;
     disposed = true;
     meter.removeBatchObservableCallback(batch, instruments);
-    unregister();
   };
 }

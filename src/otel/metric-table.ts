@@ -1,24 +1,49 @@
 import type { ProcessMetrics } from '../domain/metrics.js';
-import { ProcessState } from '../domain/state.js';
+import { ProcessState, isTerminal } from '../domain/state.js';
 import type { TrackerStats } from '../tracker/types.js';
 import * as sc from './semconv.js';
 
 /**
- * Every metric procmetrics exports, one row each. `instruments.ts` creates and
- * observes them in one loop over this table: adding a metric is adding a row.
+ * Every metric procmetrics exports, one row each. The Prometheus writer, the
+ * OTLP producer and the observable instruments all walk this table: adding a
+ * metric is adding a row.
  */
 
 /** Observable instrument kinds (OTel API names: ObservableCounter, ObservableUpDownCounter, ObservableGauge). */
 export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge';
 
 /**
- * What a row reads and which attributes its data points carry:
+ * What a row reads:
  * - `process`: a snapshot of a service with a live process (pid > 0, not stopped
- *   or failed); attributes service.name, process.pid, process.state, process.healthy.
- * - `service`: a snapshot of any tracked service, in any state; attribute service.name.
- * - `tracker`: the tracker itself, once per collection; no identifying attribute.
+ *   or failed);
+ * - `service`: a snapshot of any tracked service, in any state;
+ * - `tracker`: the tracker itself, once per collection.
  */
 export type Subject = 'process' | 'service' | 'tracker';
+
+/**
+ * Which identifying attributes a data point carries besides its row's own
+ * dimension (cpu.mode, disk.io.direction, ...):
+ * - `none`: nothing (the tracker's own metrics);
+ * - `service`: service.name;
+ * - `status`: service.name, procmetrics.state and procmetrics.healthy.
+ */
+export type Identity = 'none' | 'service' | 'status';
+
+/**
+ * The identity rule. Counters carry service.name alone, so that a change of
+ * state or health, or a restart, continues the same series and rate() across
+ * it is right (a restart is a counter reset, which rate() handles). Gauges of a
+ * live process carry state and health too, so memory can be sliced by them;
+ * their series come and go with the state, which costs a gauge nothing. The
+ * pid is never an identifying attribute: it would add series with every
+ * restart for good. `procmetrics.service.pid` carries it as a value.
+ */
+export function identityOf(row: Pick<MetricRow, 'subject' | 'kind'>): Identity {
+  if (row.subject === 'tracker') return 'none';
+  if (row.subject === 'service' || row.kind === 'counter') return 'service';
+  return 'status';
+}
 
 /** What the tracker rows read: taken once per collection. */
 export interface TrackerView {
@@ -44,6 +69,7 @@ export type Reading<T> =
   | { readonly attribute: string; readonly entries: (subject: T) => Iterable<readonly [string, number]> };
 
 interface RowBase {
+  /** The OpenTelemetry name; Prometheus sees `prometheusName(row)`. */
   readonly name: string;
   readonly kind: InstrumentKind;
   /** UCUM unit as OTel expects it: s, By, 1, {thread}... */
@@ -58,6 +84,11 @@ export type MetricRow =
   | (RowBase & { readonly subject: 'tracker'; readonly read: Reading<TrackerView> });
 
 type Snapshot = Readonly<ProcessMetrics>;
+
+/** A live process: its `process` rows have data points. Stopped, failed and pid-less services have none. */
+export function hasLiveProcess(snapshot: Snapshot): boolean {
+  return snapshot.pid > 0 && !isTerminal(snapshot.state);
+}
 
 /** Percent of one core -> fraction of the CPUs the process may use (0..1). */
 function utilization(percent: number, snapshot: Snapshot, context: ReadContext): number {
@@ -174,23 +205,33 @@ export const METRICS: readonly MetricRow[] = [
   {
     name: 'procmetrics.service.state',
     kind: 'gauge',
-    unit: '1',
+    unit: '{service}',
     valueType: 'int',
     subject: 'service',
     description: 'Lifecycle state of the service: 1 for its current state, 0 for the four others.',
     read: {
-      attribute: sc.ATTR_PROCESS_STATE,
+      attribute: sc.ATTR_PROCMETRICS_STATE,
       values: Object.fromEntries(Object.values(ProcessState).map((state) => [state, oneIfState(state)])),
     },
   },
   {
     name: 'procmetrics.service.healthy',
     kind: 'gauge',
-    unit: '1',
+    unit: '{service}',
     valueType: 'int',
     subject: 'service',
-    description: 'Health of the service as the supervisor last reported it: 1 healthy, 0 not.',
+    description:
+      'Health of the service: 1 while it is running and its health check (if it has one) passes, 0 otherwise.',
     read: (s) => (s.healthy ? 1 : 0),
+  },
+  {
+    name: 'procmetrics.service.pid',
+    kind: 'gauge',
+    unit: '{pid}',
+    valueType: 'int',
+    subject: 'service',
+    description: 'Process id of the service while it has a live process; no data point otherwise.',
+    read: (s) => (hasLiveProcess(s) ? s.pid : null),
   },
   {
     name: 'procmetrics.service.restarts',

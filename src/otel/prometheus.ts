@@ -1,11 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import type { CollectionResult, MetricReader } from '@opentelemetry/sdk-metrics';
-
-type CollectionOptions = Parameters<MetricReader['collect']>[0];
-import { dropStaleSeries, type LivenessCheck } from './readers.js';
+import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { MetricReader } from '@opentelemetry/sdk-metrics';
+import { EXPOSITION_CONTENT_TYPE, type ExpositionWriter } from './exposition.js';
+import type { SourceSet } from './sources.js';
 
 /** The Prometheus endpoint could not listen; `code` is the system error's (EADDRINUSE, EACCES, ...). */
 export class PrometheusListenError extends Error {
@@ -27,44 +26,67 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** The OTel exporter, minus stale series (its collect() is what every scrape calls). */
-class LivePrometheusExporter extends PrometheusExporter {
-  constructor(private readonly isLive: LivenessCheck) {
-    // Our own server listens: the exporter's logs listen errors and resolves anyway.
-    super({ preventServerStart: true });
-  }
-
-  override async collect(options?: CollectionOptions): Promise<CollectionResult> {
-    const result = await super.collect(options);
-    return { ...result, resourceMetrics: dropStaleSeries(result.resourceMetrics, this.isLive) };
-  }
+/**
+ * Collects what applications record on the pipeline's MeterProvider with
+ * instruments of their own; the procmetrics series do not go through it.
+ */
+class PullReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
 }
 
+/** Limits on what the endpoint holds for its clients. */
+export const ENDPOINT_LIMITS = {
+  /** Connections held at once; past it the longest-idle one is closed (or the new one, if none is idle). */
+  maxConnections: 64,
+  /** A connection with no request in flight is closed after this long, ms. */
+  idleTimeoutMs: 15_000,
+  /** Time to receive a request's headers, ms. */
+  headersTimeoutMs: 5_000,
+  /** Time to receive a whole request, ms. */
+  requestTimeoutMs: 10_000,
+} as const;
+
 export interface PrometheusEndpoint {
-  readonly reader: PrometheusExporter;
+  readonly reader: MetricReader;
   /** http://host:port/metrics with the port actually bound. */
   readonly url: string;
+  /** The exposition a scrape would get now. */
+  collect(): Promise<string>;
   close(): Promise<void>;
 }
 
 const METRICS_PATH = '/metrics';
 
+export interface EndpointParts {
+  readonly sources: SourceSet;
+  readonly writer: ExpositionWriter;
+}
+
 /**
- * Serves the exposition on host:port/metrics. Resolves once listening; rejects
- * with PrometheusListenError when the port cannot be bound. The server is
- * unref'd, as the OTel exporter's own: telemetry never keeps a process alive.
+ * Serves the exposition on host:port/metrics. Scrapes that arrive while one
+ * is being written share it: a hundred at once cost one collection. Resolves
+ * once listening; rejects with PrometheusListenError when the port cannot be
+ * bound. The server is unref'd: telemetry never keeps a process alive.
  */
-export async function startPrometheusEndpoint(host: string, port: number, isLive: LivenessCheck): Promise<PrometheusEndpoint> {
-  const reader = new LivePrometheusExporter(isLive);
-  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const path = (request.url ?? '').split('?')[0];
-    if (request.method === 'GET' && path === METRICS_PATH) {
-      reader.getMetricsRequestHandler(request, response);
-    } else {
-      response.statusCode = 404;
-      response.end();
-    }
-  });
+export async function startPrometheusEndpoint(host: string, port: number, parts: EndpointParts): Promise<PrometheusEndpoint> {
+  const reader = new PullReader();
+  const consumer = parts.sources.consumer();
+  const serializer = new PrometheusSerializer(undefined, false, undefined, true);
+
+  const collectOnce = async (): Promise<string> => {
+    const text = await parts.writer.write(parts.sources.gather(consumer));
+    const { resourceMetrics } = await reader.collect();
+    const hasOthers = resourceMetrics.scopeMetrics.some((scope) => scope.metrics.length > 0);
+    return hasOthers ? text + serializer.serialize(resourceMetrics) : text;
+  };
+  let inFlight: Promise<string> | undefined;
+  const collect = (): Promise<string> =>
+    (inFlight ??= collectOnce().finally(() => {
+      inFlight = undefined;
+    }));
+
+  const server = serve(collect);
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => reject(new PrometheusListenError(host, port, error));
     server.once('error', onError);
@@ -80,10 +102,60 @@ export async function startPrometheusEndpoint(host: string, port: number, isLive
   return {
     reader,
     url: `http://${formatHostPort(host, bound)}${METRICS_PATH}`,
+    collect,
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       })),
   };
+}
+
+function serve(collect: () => Promise<string>): Server {
+  const busy = new WeakSet<Socket>();
+  const server = createServer(
+    {
+      headersTimeout: ENDPOINT_LIMITS.headersTimeoutMs,
+      requestTimeout: ENDPOINT_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: ENDPOINT_LIMITS.idleTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+    },
+    (request: IncomingMessage, response: ServerResponse) => {
+      const socket = request.socket;
+      busy.add(socket);
+      response.once('close', () => busy.delete(socket));
+      const path = (request.url ?? '').split('?')[0];
+      if (path !== METRICS_PATH || (request.method !== 'GET' && request.method !== 'HEAD')) {
+        response.writeHead(path === METRICS_PATH ? 405 : 404).end();
+        return;
+      }
+      collect().then(
+        (text) => {
+          response.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+          response.end(request.method === 'HEAD' ? undefined : text);
+        },
+        (error: unknown) => {
+          diag.error(`Prometheus collection failed: ${error instanceof Error ? error.message : String(error)}`);
+          response.writeHead(500).end();
+        },
+      );
+    },
+  );
+  // A connection that sends nothing never reaches the request timeouts: close it when idle.
+  server.timeout = ENDPOINT_LIMITS.idleTimeoutMs;
+  const open = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    if (open.size <= ENDPOINT_LIMITS.maxConnections) return;
+    let victim: Socket = socket;
+    for (const candidate of open) {
+      if (!busy.has(candidate) && candidate !== socket) {
+        victim = candidate;
+        break;
+      }
+    }
+    victim.destroy();
+  });
+  return server;
 }

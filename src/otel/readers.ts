@@ -1,4 +1,3 @@
-import type { Attributes } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import {
@@ -6,37 +5,12 @@ import {
   ConsoleMetricExporter,
   InstrumentType,
   PeriodicExportingMetricReader,
-  type MetricData,
+  type MetricProducer,
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { Metadata } from '@grpc/grpc-js';
 import type { TelemetryConfig, TemporalityPreference } from './config.js';
-import { METER_NAME } from './instruments.js';
-
-/** Answers whether a data point of the procmetrics meter was observed in the latest callback. */
-export type LivenessCheck = (instrumentName: string, attributes: Attributes) => boolean;
-
-/**
- * Drops the data points of the procmetrics meter that its latest callback did
- * not observe (see live-series.ts for why the SDK keeps them), and metrics left
- * without points. Other meters pass through untouched.
- */
-export function dropStaleSeries(metrics: ResourceMetrics, isLive: LivenessCheck): ResourceMetrics {
-  return {
-    resource: metrics.resource,
-    scopeMetrics: metrics.scopeMetrics.map((scope) => {
-      if (scope.scope.name !== METER_NAME) return scope;
-      const kept: MetricData[] = [];
-      for (const metric of scope.metrics) {
-        const name = metric.descriptor.name;
-        const points = (metric.dataPoints as ReadonlyArray<{ attributes: Attributes }>).filter((p) => isLive(name, p.attributes));
-        if (points.length > 0) kept.push({ ...metric, dataPoints: points } as MetricData);
-      }
-      return { scope: scope.scope, metrics: kept };
-    }),
-  };
-}
 
 /**
  * The OTel temporality table for OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE:
@@ -53,36 +27,37 @@ export function temporalityFor(preference: TemporalityPreference, type: Instrume
   return deltaTypes.includes(type) ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
 }
 
-/** A push exporter that filters stale series out before the real exporter sees them. */
-function filteringExporter(
-  inner: PushMetricExporter,
-  isLive: LivenessCheck,
-  preference: TemporalityPreference,
-): PushMetricExporter {
+/** The exporter with the temporality the preference asks of the SDK's instruments. */
+function withTemporality(inner: PushMetricExporter, preference: TemporalityPreference): PushMetricExporter {
   return {
-    export: (metrics: ResourceMetrics, done: (result: ExportResult) => void) =>
-      inner.export(dropStaleSeries(metrics, isLive), done),
+    export: (metrics: ResourceMetrics, done: (result: ExportResult) => void) => inner.export(metrics, done),
     forceFlush: () => inner.forceFlush(),
     shutdown: () => inner.shutdown(),
     selectAggregationTemporality: (type) => temporalityFor(preference, type),
   };
 }
 
-export function createOtlpReader(config: TelemetryConfig['otlp'], isLive: LivenessCheck): PeriodicExportingMetricReader {
+/** The procmetrics series of a push reader, built by our producer rather than by SDK instruments. */
+export type ProducerFactory = (temporality: 'cumulative' | 'delta') => MetricProducer;
+
+export function createOtlpReader(config: TelemetryConfig['otlp'], producer: ProducerFactory): PeriodicExportingMetricReader {
   const metadata = new Metadata();
   for (const [key, value] of Object.entries(config.headers)) metadata.set(key, value);
   const exporter = new OTLPMetricExporter({ url: config.url, metadata, timeoutMillis: config.exportTimeoutMs });
   return new PeriodicExportingMetricReader({
-    exporter: filteringExporter(exporter, isLive, config.temporality),
+    exporter: withTemporality(exporter, config.temporality),
     exportIntervalMillis: config.exportIntervalMs,
     exportTimeoutMillis: config.exportTimeoutMs,
+    // Observable counters are delta only under the `delta` preference (see temporalityFor).
+    metricProducers: [producer(config.temporality === 'delta' ? 'delta' : 'cumulative')],
   });
 }
 
-export function createConsoleReader(config: TelemetryConfig['otlp'], isLive: LivenessCheck): PeriodicExportingMetricReader {
+export function createConsoleReader(config: TelemetryConfig['otlp'], producer: ProducerFactory): PeriodicExportingMetricReader {
   return new PeriodicExportingMetricReader({
-    exporter: filteringExporter(new ConsoleMetricExporter(), isLive, 'cumulative'),
+    exporter: withTemporality(new ConsoleMetricExporter(), 'cumulative'),
     exportIntervalMillis: config.exportIntervalMs,
     exportTimeoutMillis: config.exportTimeoutMs,
+    metricProducers: [producer('cumulative')],
   });
 }

@@ -26,9 +26,9 @@ export const ATTR_SYSTEM_PAGING_FAULT_TYPE = 'system.paging.fault.type';
 export const ATTR_ERROR_TYPE = 'error.type';
 
 /**
- * Our own attribute names. `process.state` and `process.healthy` are not in
- * the conventions; they carry the supervisor's view of the service, which the
- * conventions have no word for.
+ * Our own attribute names, under the project's namespace: the supervisor's
+ * view of a service, which the conventions have no word for. (The
+ * conventions' `process.state` is the OS scheduler state, something else.)
  */
-export const ATTR_PROCESS_STATE = 'process.state';
-export const ATTR_PROCESS_HEALTHY = 'process.healthy';
+export const ATTR_PROCMETRICS_STATE = 'procmetrics.state';
+export const ATTR_PROCMETRICS_HEALTHY = 'procmetrics.healthy';

@@ -24,7 +24,8 @@ describe('procmetrics watch', () => {
       const text = await fetchMetrics(port);
       return text.includes('service_name="idle"') && text;
     }, { what: 'idle in /metrics' });
-    expect(metrics).toMatch(new RegExp(`process_memory_usage\\{[^}]*service_name="idle"[^}]*process_pid="${idle.pid}"`));
+    expect(metrics).toMatch(/process_memory_usage_bytes\{[^}]*service_name="idle"[^}]*procmetrics_state="running"/);
+    expect(metrics).toContain(`procmetrics_service_pid{service_name="idle"} ${idle.pid}\n`);
 
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
@@ -67,7 +68,7 @@ describe('procmetrics watch', () => {
     expect(absent.lastError).toContain('no process matches');
     // Known to the exporters too, before it has ever had a process.
     const exported = await fetchMetrics(port);
-    expect(exported).toMatch(/procmetrics_service_state\{[^}]*service_name="sleeper"[^}]*process_state="stopped"[^}]*\} 1/);
+    expect(exported).toMatch(/procmetrics_service_state\{[^}]*service_name="sleeper"[^}]*procmetrics_state="stopped"[^}]*\} 1/);
 
     const oldest = spawnChild('sleep', [seconds]);
     const found = await waitForSnapshot(cli, (s) => s.state === 'running', 'the match');

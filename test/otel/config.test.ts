@@ -46,7 +46,6 @@ describe('environment variables', () => {
         temporality: 'delta',
       },
       resourceAttributes: { 'deployment.environment.name': 'prod', 'service.name': 'supervisor' },
-      cardinalityLimit: 50_000,
     });
   });
 

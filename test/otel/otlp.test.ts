@@ -84,15 +84,15 @@ describe('OTLP gRPC export', () => {
     const cpu = points.filter((p) => p.name === 'process.cpu.time');
     expect(cpu.map((p) => p.attributes['cpu.mode']).sort()).toEqual(['system', 'user']);
     for (const p of points.filter((q) => q.name.startsWith('process.'))) {
-      expect(p.attributes).toMatchObject({
-        'service.name': 'worker',
-        'process.pid': child.pid,
-        'process.state': 'running',
-        'process.healthy': true,
-      });
+      expect(p.attributes['service.name']).toBe('worker');
+      expect(p.attributes).not.toHaveProperty('process.pid');
+      const counter = METRICS.find((row) => row.name === p.name)?.kind === 'counter';
+      if (counter) expect(p.attributes, p.name).not.toHaveProperty('procmetrics.state');
+      else expect(p.attributes, p.name).toMatchObject({ 'procmetrics.state': 'running', 'procmetrics.healthy': true });
     }
     const rss = points.find((p) => p.name === 'process.memory.usage');
     expect(rss?.value).toBeGreaterThan(0);
+    expect(points.find((p) => p.name === 'procmetrics.service.pid')?.value).toBe(child.pid);
   });
 
   it('sends the headers as gRPC metadata', async () => {
@@ -132,6 +132,18 @@ describe('OTLP gRPC export', () => {
     await trackedChild(telemetry);
     await telemetry.shutdown();
     expect(lastPoints(r).some((p) => p.name === 'process.memory.usage')).toBe(true);
+  });
+
+  it('exports the final states once more after the tracker is closed, as the pipeline shuts down', async () => {
+    const r = await receiver();
+    const telemetry = await telemetryTo(r.url);
+    const { tracker } = await trackedChild(telemetry, 'api');
+    await telemetry.forceFlush();
+    tracker.updateState('api', 'stopped');
+    await tracker.close();
+    await telemetry.shutdown();
+    const state = lastPoints(r).filter((p) => p.name === 'procmetrics.service.state' && p.value === 1);
+    expect(state.map((p) => [p.attributes['service.name'], p.attributes['procmetrics.state']])).toEqual([['api', 'stopped']]);
   });
 
   it('delivers once a receiver that was down at start comes up', async () => {

@@ -1,15 +1,16 @@
 // A real Prometheus scrapes our endpoint; promtool lints our exposition.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCollector } from '../../src/collectors/index.js';
 import { Tracker } from '../../src/index.js';
 import { startTelemetry, type Telemetry } from '../../src/otel/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
+import { startWorkload } from '../collectors/workloads.js';
+import { freePort } from '../support/net.js';
 
 function onPath(binary: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${binary}`]).status === 0;
@@ -26,15 +27,6 @@ if (!installed) {
   } else {
     console.warn('skipping the real-Prometheus tests: prometheus/promtool not on PATH (apt-get install prometheus)');
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 interface VectorResult {
@@ -104,41 +96,66 @@ describe.skipIf(!installed)('real Prometheus', () => {
       return result.length > 0 && result;
     }, { timeoutMs: 30_000, intervalMs: 250, what: promql });
 
-  it('stores the CPU and memory series of a tracked child with its identity labels, and follows state changes', async () => {
+  it('stores the series of a tracked child under Prometheus names, and follows state and health changes', async () => {
     const child = spawnIdle();
     await tracker.track('db', child.pid);
-    const pid = String(child.pid);
 
-    const [memory] = await queryUntilFound(`process_memory_usage{service_name="db"}`);
-    expect(memory?.metric).toMatchObject({
-      job: 'procmetrics',
-      service_name: 'db',
-      process_pid: pid,
-      process_state: 'running',
-      process_healthy: 'true',
-    });
+    const [memory] = await queryUntilFound(`process_memory_usage_bytes{service_name="db"}`);
+    expect(memory?.metric).toMatchObject({ job: 'procmetrics', service_name: 'db', procmetrics_state: 'running', procmetrics_healthy: 'true' });
+    expect(memory?.metric).not.toHaveProperty('process_pid');
     expect(Number(memory?.value[1])).toBeGreaterThan(0);
+    const [pid] = await queryUntilFound(`procmetrics_service_pid{service_name="db"}`);
+    expect(Number(pid?.value[1])).toBe(child.pid);
 
-    const cpu = await queryUntilFound(`process_cpu_time_total{service_name="db"}`);
-    expect(cpu.map((r) => r.metric['cpu_mode']).sort()).toEqual(['system', 'user']);
-    for (const r of cpu) expect(r.metric).toMatchObject({ process_pid: pid, process_state: 'running', process_healthy: 'true' });
+    const cpu = await queryUntilFound(`process_cpu_time_seconds_total{service_name="db"}`);
+    expect(cpu.map((r) => Object.keys(r.metric).sort())).toEqual([
+      ['__name__', 'cpu_mode', 'instance', 'job', 'service_name'],
+      ['__name__', 'cpu_mode', 'instance', 'job', 'service_name'],
+    ]);
 
-    tracker.updateHealth('db', false);
-    await queryUntilFound(`process_memory_usage{service_name="db", process_healthy="false"}`);
+    tracker.updateHealth('db', false, 'exited with code 1');
+    await queryUntilFound(`process_memory_usage_bytes{service_name="db", procmetrics_healthy="false"}`);
+    await queryUntilFound(`procmetrics_service_healthy{service_name="db"} == 0`);
     // The old series ended with the scrape that no longer had it (a staleness marker).
-    await waitFor(async () => (await query(`process_memory_usage{service_name="db", process_healthy="true"}`)).length === 0, {
+    await waitFor(async () => (await query(`process_memory_usage_bytes{service_name="db", procmetrics_healthy="true"}`)).length === 0, {
       timeoutMs: 15_000,
       intervalMs: 250,
       what: 'the healthy="true" series to go stale',
     });
 
     tracker.updateState('db', 'failed', 'crashed');
-    await queryUntilFound(`procmetrics_service_state{service_name="db", process_state="failed"} == 1`);
-    await waitFor(async () => (await query(`process_memory_usage{service_name="db"}`)).length === 0, {
+    await queryUntilFound(`procmetrics_service_state{service_name="db", procmetrics_state="failed"} == 1`);
+    await waitFor(async () => (await query(`process_memory_usage_bytes{service_name="db"}`)).length === 0, {
       timeoutMs: 15_000,
       intervalMs: 250,
       what: 'the process series of a failed service to go stale',
     });
+  });
+
+  it('keeps one CPU series per mode across health flips and a restart, and rate() reads the CPU the process used', async () => {
+    const duty = 30;
+    const first = await startWorkload('burn.mjs', [String(duty)]);
+    await tracker.track('burn', first.pid);
+    await queryUntilFound(`process_cpu_time_seconds_total{service_name="burn"}`);
+    await sleep(3000);
+    tracker.updateHealth('burn', false, 'timed out');
+    await sleep(1500);
+    tracker.updateHealth('burn', true);
+    await killAndWait(first);
+    const second = await startWorkload('burn.mjs', [String(duty)]);
+    await tracker.track('burn', second.pid);
+    await sleep(1500);
+    tracker.updateHealth('burn', false, 'timed out');
+    await sleep(6000);
+
+    const series = await query(`count_over_time(process_cpu_time_seconds_total{service_name="burn"}[1m])`);
+    expect(series.map((r) => r.metric['cpu_mode']).sort()).toEqual(['system', 'user']);
+    // Over a window that holds the restart and the health flips, rate() handles the reset and sees one process at 30 %.
+    const [rate] = await query(`sum(rate(process_cpu_time_seconds_total{service_name="burn"}[12s]))`);
+    expect(Number(rate?.value[1])).toBeGreaterThan(((duty - 10) / 100));
+    expect(Number(rate?.value[1])).toBeLessThan(((duty + 10) / 100));
+    const [restarts] = await query(`procmetrics_service_restarts_total{service_name="burn"}`);
+    expect(Number(restarts?.value[1])).toBe(1);
   });
 
   it('serves an exposition promtool parses, whose only lint findings are the semconv *.count names', async () => {

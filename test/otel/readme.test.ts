@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { METRICS } from '../../src/otel/metric-table.js';
+import { prometheusName } from '../../src/otel/prometheus-names.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const section = readme.slice(readme.indexOf('<!-- section:otel -->'), readme.indexOf('<!-- /section:otel -->'));
@@ -11,7 +12,7 @@ describe('README OpenTelemetry section', () => {
       const line = section.split('\n').find((l) => l.startsWith(`| \`${row.name}\` |`));
       expect(line, row.name).toBeDefined();
       expect(line, row.name).toContain(`| \`${row.unit}\` |`);
-      const promName = row.name.replaceAll('.', '_') + (row.kind === 'counter' ? '_total' : '');
+      const promName = prometheusName(row.name, row.unit, row.kind);
       expect(line, row.name).toContain(`\`${promName}\``);
       const kind = { counter: 'sum, monotonic', updowncounter: 'sum, non-monotonic', gauge: 'gauge' }[row.kind];
       expect(line, row.name).toContain(`| ${kind} |`);

@@ -13,6 +13,7 @@ export function fakeSnapshot(overrides: Partial<ProcessMetrics> = {}): ProcessMe
     pid,
     state: 'running',
     healthy: true,
+    healthError: '',
     cpu: {
       pid,
       timestamp: now,

@@ -1,14 +1,15 @@
 // startTelemetry with its Prometheus endpoint, through the real Tracker, collector and child processes.
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultCollector } from '../../src/collectors/index.js';
 import { Tracker } from '../../src/index.js';
-import { startTelemetry, type Telemetry, type TelemetryOptions } from '../../src/otel/index.js';
+import { ENDPOINT_LIMITS, startTelemetry, type Telemetry, type TelemetryOptions } from '../../src/otel/index.js';
 import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
 import { FakeSource, SEMCONV_PROCESS_METRICS, fakeSnapshot } from './support.js';
 import { instrumentTracker } from '../../src/otel/instruments.js';
-import { samplesOf, scrape } from './exposition.js';
+import { parseExposition, samplesOf, scrape } from './exposition.js';
+import { collectGarbage } from '../support/gc.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -29,11 +30,22 @@ function track(telemetry: Telemetry): Tracker {
   return tracker;
 }
 
-/** The Prometheus name of an OTel metric: dots to underscores, _total on counters. */
-const promName = (name: string, counter: boolean) => name.replaceAll('.', '_') + (counter ? '_total' : '');
+/** The Prometheus names of the semconv process metrics, spelled out so that a naming slip in src fails. */
+const PROMETHEUS_NAMES: Record<(typeof SEMCONV_PROCESS_METRICS)[number], { name: string; counter: boolean }> = {
+  'process.cpu.time': { name: 'process_cpu_time_seconds_total', counter: true },
+  'process.cpu.utilization': { name: 'process_cpu_utilization_ratio', counter: false },
+  'process.memory.usage': { name: 'process_memory_usage_bytes', counter: false },
+  'process.memory.virtual': { name: 'process_memory_virtual_bytes', counter: false },
+  'process.disk.io': { name: 'process_disk_io_bytes_total', counter: true },
+  'process.thread.count': { name: 'process_thread_count', counter: false },
+  'process.unix.file_descriptor.count': { name: 'process_unix_file_descriptor_count', counter: false },
+  'process.context_switches': { name: 'process_context_switches_total', counter: true },
+  'process.paging.faults': { name: 'process_paging_faults_total', counter: true },
+  'process.uptime': { name: 'process_uptime_seconds', counter: false },
+};
 
 describe('Prometheus endpoint', () => {
-  it('binds loopback on a free port when asked for port 0 and serves the tracked child', async () => {
+  it('binds loopback on a free port when asked for port 0 and serves the tracked child under Prometheus names', async () => {
     const telemetry = await start();
     expect(telemetry.prometheusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     expect(telemetry.prometheusUrl).not.toMatch(/:0\//);
@@ -42,61 +54,141 @@ describe('Prometheus endpoint', () => {
     await tracker.track('worker', child.pid);
 
     const samples = await scrape(telemetry.prometheusUrl!);
-    const labels = { service_name: 'worker', process_pid: String(child.pid), process_state: 'running', process_healthy: 'true' };
-    for (const name of SEMCONV_PROCESS_METRICS) {
-      const counter = ['process.cpu.time', 'process.disk.io', 'process.context_switches', 'process.paging.faults'].includes(name);
-      expect(samplesOf(samples, promName(name, counter), labels).length, name).toBeGreaterThan(0);
+    const gaugeLabels = { service_name: 'worker', procmetrics_state: 'running', procmetrics_healthy: 'true' };
+    for (const { name, counter } of Object.values(PROMETHEUS_NAMES)) {
+      const found = samplesOf(samples, name, { service_name: 'worker' });
+      expect(found.length, name).toBeGreaterThan(0);
+      for (const sample of found) {
+        if (counter) expect(Object.keys(sample.labels), name).not.toContain('procmetrics_state');
+        else expect(sample.labels, name).toMatchObject(gaugeLabels);
+        expect(Object.keys(sample.labels), name).not.toContain('process_pid');
+      }
     }
-    const [rss] = samplesOf(samples, 'process_memory_usage', labels);
-    expect(rss?.value).toBeGreaterThan(0);
+    expect(samplesOf(samples, 'process_memory_usage_bytes', gaugeLabels)[0]?.value).toBeGreaterThan(0);
+    expect(samplesOf(samples, 'procmetrics_service_pid', { service_name: 'worker' })[0]?.value).toBe(child.pid);
   });
 
-  it('drops the process series of a failed or untracked service from the next scrape, keeps its state', async () => {
+  it('drops the process series of a failed or untracked service from the next scrape, keeps its state, reports it unhealthy', async () => {
     const telemetry = await start();
     const tracker = track(telemetry);
     const [a, b] = [spawnIdle(), spawnIdle()];
     await tracker.track('a', a.pid);
     await tracker.track('b', b.pid);
-    expect(samplesOf(await scrape(telemetry.prometheusUrl!), 'process_memory_usage')).toHaveLength(2);
+    expect(samplesOf(await scrape(telemetry.prometheusUrl!), 'process_memory_usage_bytes')).toHaveLength(2);
 
     await killAndWait(a);
     tracker.updateState('a', 'failed', 'exit code 137');
     tracker.untrack('b');
     const samples = await scrape(telemetry.prometheusUrl!);
     expect(samples.filter((s) => s.name.startsWith('process_'))).toEqual([]);
-    expect(samplesOf(samples, 'procmetrics_service_state', { service_name: 'a', process_state: 'failed' })[0]?.value).toBe(1);
+    expect(samplesOf(samples, 'procmetrics_service_state', { service_name: 'a', procmetrics_state: 'failed' })[0]?.value).toBe(1);
+    expect(samplesOf(samples, 'procmetrics_service_healthy', { service_name: 'a' })[0]?.value).toBe(0);
+    expect(samplesOf(samples, 'procmetrics_service_pid', { service_name: 'a' })).toEqual([]);
     expect(samplesOf(samples, 'procmetrics_service_state', { service_name: 'b' })).toEqual([]);
   });
 
-  it('starts a new series with the new pid when a service restarts, and counts the restart', async () => {
+  it('keeps the counter series of a restarted service, shows the new pid and counts the restart', async () => {
     const telemetry = await start();
     const tracker = track(telemetry);
     const first = spawnIdle();
     await tracker.track('api', first.pid);
+    const counters = (samples: Awaited<ReturnType<typeof scrape>>): string[] =>
+      samples.filter((s) => s.name.startsWith('process_') && s.name.endsWith('_total')).map((s) => `${s.name}${JSON.stringify(s.labels)}`).sort();
+    const before = counters(await scrape(telemetry.prometheusUrl!));
+    expect(before.length).toBeGreaterThan(4);
     await killAndWait(first);
     const second = spawnIdle();
     await tracker.track('api', second.pid);
-    const samples = await waitFor(
-      async () => {
-        const s = await scrape(telemetry.prometheusUrl!);
-        return samplesOf(s, 'process_memory_usage', { service_name: 'api' }).length === 1 && s;
-      },
-      { what: 'one memory series for api' },
-    );
-    expect(samplesOf(samples, 'process_memory_usage', { service_name: 'api' })[0]?.labels['process_pid']).toBe(String(second.pid));
+    tracker.updateHealth('api', false, 'exited with code 1');
+    const samples = await scrape(telemetry.prometheusUrl!);
+    expect(counters(samples)).toEqual(before);
+    expect(samplesOf(samples, 'procmetrics_service_pid', { service_name: 'api' })[0]?.value).toBe(second.pid);
     expect(samplesOf(samples, 'procmetrics_service_restarts_total', { service_name: 'api' })[0]?.value).toBe(1);
+    expect(samplesOf(samples, 'process_memory_usage_bytes', { service_name: 'api' }).map((s) => s.labels['procmetrics_healthy'])).toEqual([
+      'false',
+    ]);
   });
 
-  it('exports every series of 1,500 services, past the SDK default of 2,000 per instrument', async () => {
+  it('exports every series of 1,500 services', async () => {
     const telemetry = await start();
     const source = new FakeSource();
     for (let i = 0; i < 1500; i++) source.set(fakeSnapshot({ serviceName: `svc-${i}`, pid: 10_000 + i }));
     const dispose = instrumentTracker(source, telemetry.meterProvider);
     cleanup.push(async () => dispose());
     const samples = await scrape(telemetry.prometheusUrl as string);
-    // Two cpu.mode series per service: 3,000 for one instrument.
-    expect(samplesOf(samples, 'process_cpu_time_total').length).toBe(3000);
+    // Two cpu.mode series per service.
+    expect(samplesOf(samples, 'process_cpu_time_seconds_total').length).toBe(3000);
     expect(samples.some((s) => Object.keys(s.labels).some((label) => label.startsWith('otel_metric_overflow')))).toBe(false);
+  });
+
+  it('lets a hundred concurrent scrapes share one collection', async () => {
+    const telemetry = await start();
+    const source = new FakeSource();
+    for (let i = 0; i < 2000; i++) source.set(fakeSnapshot({ serviceName: `svc-${i}`, pid: 10_000 + i }));
+    // Only writing the exposition reads a snapshot's thread count: count the writes by it.
+    let writes = 0;
+    const watched = fakeSnapshot({ serviceName: 'watched' });
+    Object.defineProperty(watched, 'numThreads', { get: () => ((writes += 1), 3) });
+    source.set(watched);
+    const dispose = instrumentTracker(source, telemetry.meterProvider);
+    cleanup.push(async () => dispose());
+    const bodies = await Promise.all(Array.from({ length: 100 }, async () => (await fetch(telemetry.prometheusUrl!)).text()));
+    for (const body of bodies) expect(body.split('\n').filter((l) => l.startsWith('process_cpu_time_seconds_total{')).length).toBe(4002);
+    expect(writes).toBe(1);
+    // A new sample is a new snapshot object, and the next scrape writes anew.
+    source.set(fakeSnapshot({ serviceName: 'svc-0', pid: 10_000, numThreads: 9 }));
+    const samples = await scrape(telemetry.prometheusUrl!);
+    expect(samplesOf(samples, 'process_thread_count', { service_name: 'svc-0' })[0]?.value).toBe(9);
+    expect(writes).toBe(2);
+  });
+
+  it('closes idle connections past its cap and still answers scrapes', async () => {
+    const telemetry = await start();
+    const url = new URL(telemetry.prometheusUrl!);
+    const sockets = await Promise.all(
+      Array.from({ length: ENDPOINT_LIMITS.maxConnections * 3 }, async () => {
+        const socket = connect(Number(url.port), url.hostname);
+        socket.on('error', () => undefined);
+        await once(socket, 'connect');
+        return socket;
+      }),
+    );
+    cleanup.push(async () => sockets.forEach((s) => s.destroy()));
+    const response = await fetch(telemetry.prometheusUrl!);
+    expect(response.status).toBe(200);
+    await response.text();
+    await waitFor(() => sockets.filter((s) => !s.destroyed && !s.readableEnded).length <= ENDPOINT_LIMITS.maxConnections, {
+      what: 'the endpoint to hold at most its cap of connections',
+    });
+  });
+
+  it('after a churn of 20,000 names (100 live) holds exactly the live series, and heap returns near its start', async () => {
+    const gc = collectGarbage();
+    const telemetry = await start();
+    const tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider });
+    cleanup.push(() => tracker.close());
+    const round = async (r: number): Promise<string> => {
+      for (let i = 0; i < 100; i++) tracker.register(`churn-${r}-${i}`, i % 2 === 0 ? 'failed' : 'stopped');
+      const text = await (await fetch(telemetry.prometheusUrl!)).text();
+      if (r < 199) for (let i = 0; i < 100; i++) tracker.untrack(`churn-${r}-${i}`);
+      return text;
+    };
+    await round(-1);
+    for (let i = 0; i < 100; i++) tracker.untrack(`churn--1-${i}`);
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
+    let last = '';
+    for (let r = 0; r < 200; r++) last = await round(r);
+    const samples = parseExposition(last);
+    const states = samplesOf(samples, 'procmetrics_service_state');
+    expect(new Set(states.map((s) => s.labels['service_name'])).size).toBe(100);
+    expect(states.every((s) => s.labels['service_name']!.startsWith('churn-199-'))).toBe(true);
+    expect(states).toHaveLength(500);
+    expect(last).not.toContain('overflow');
+    for (let i = 0; i < 100; i++) tracker.untrack(`churn-199-${i}`);
+    await fetch(telemetry.prometheusUrl!).then((r) => r.text());
+    gc();
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(10 * 1024 * 1024);
   });
 
   it('answers 404 off /metrics', async () => {

@@ -1,0 +1,197 @@
+import type { AttributeValue } from '@opentelemetry/api';
+import type { ProcessMetrics } from '../domain/metrics.js';
+import type { ReadContext, TrackerView } from './metric-table.js';
+import { prometheusName, prometheusType, sanitizeName } from './prometheus-names.js';
+import { ATTR_PROCMETRICS_HEALTHY, ATTR_PROCMETRICS_STATE, ATTR_SERVICE_NAME } from './semconv.js';
+import type { Gathered } from './sources.js';
+import { visitSnapshot, visitTracker, type CompiledRow, type CompiledTable } from './walk.js';
+
+/**
+ * The Prometheus text exposition (format 0.0.4), written straight from the
+ * trackers' snapshots through the metric table. No SDK aggregation and no
+ * attribute sets are kept: a scrape holds exactly the live services' series,
+ * and memory follows the live set.
+ *
+ * Label text is cached per service while its state and health stay the same,
+ * and the work is cut into slices of `sliceMs` with the event loop served
+ * between them, so a scrape of thousands of services never stalls ticks.
+ */
+
+export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+type Snapshot = Readonly<ProcessMetrics>;
+
+/** A service's label text, kept while its state and health stay the same. */
+interface ServiceLabels {
+  state: string;
+  healthy: boolean;
+  /** The last collection that saw it; older entries are let go. */
+  generation: number;
+  /** service_name="..." */
+  readonly service: string;
+  /** service_name, procmetrics_state, procmetrics_healthy. */
+  status: string;
+}
+
+/** Backslash, double quote and newline escaped, as label values require. */
+export function escapeLabelValue(value: string): string {
+  return /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`)) : value;
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function label(name: string, value: AttributeValue): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return `${sanitizeName(name)}="${escapeLabelValue(text)}"`;
+}
+
+const SERVICE_LABEL = sanitizeName(ATTR_SERVICE_NAME);
+const STATE_LABEL = sanitizeName(ATTR_PROCMETRICS_STATE);
+const HEALTHY_LABEL = sanitizeName(ATTR_PROCMETRICS_HEALTHY);
+
+function statusLabels(service: string, snapshot: Snapshot): string {
+  return `${service},${STATE_LABEL}="${snapshot.state}",${HEALTHY_LABEL}="${snapshot.healthy}"`;
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** How often the slice clock is read, in services. */
+const SERVICES_PER_CHECK = 32;
+
+export interface ExpositionOptions {
+  /** Longest stretch of work before the event loop gets a turn, ms (default 5). */
+  sliceMs?: number;
+}
+
+export class ExpositionWriter {
+  readonly #labels = new Map<string, ServiceLabels>();
+  /** Per row: dimension value -> `name="value"` text. */
+  readonly #dimensionText: Map<string, string>[];
+  readonly #headers: string[];
+  readonly #targetInfo: string;
+  readonly #sliceMs: number;
+  #generation = 0;
+  /** The previous collection: its snapshots, tracker figures and text, reused while none of them changed. */
+  #last: { snapshots: readonly Snapshot[]; view: string; text: string } | undefined;
+
+  constructor(
+    private readonly table: CompiledTable,
+    private readonly context: ReadContext,
+    resourceAttributes: Readonly<Record<string, AttributeValue | undefined>>,
+    options: ExpositionOptions = {},
+  ) {
+    this.#sliceMs = options.sliceMs ?? 5;
+    this.#dimensionText = table.rows.map(() => new Map());
+    this.#headers = table.rows.map((row) => {
+      const name = prometheusName(row.name, row.unit, row.kind);
+      return `# HELP ${name} ${escapeHelp(row.description)}\n# TYPE ${name} ${prometheusType(row.kind)}\n`;
+    });
+    const resource = Object.entries(resourceAttributes)
+      .filter((entry): entry is [string, AttributeValue] => entry[1] !== undefined)
+      .map(([name, value]) => label(name, value))
+      .join(',');
+    this.#targetInfo = `# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info{${resource}} 1\n`;
+  }
+
+  /**
+   * The exposition of what was gathered, target_info first. Snapshots are
+   * replaced, never changed, when a tracker samples: when every one is the
+   * same object as last time and the tracker figures are the same, so is the
+   * text, and scrapes between two ticks cost a comparison.
+   */
+  async write(gathered: Gathered): Promise<string> {
+    const view = viewKey(gathered.view);
+    const last = this.#last;
+    if (last !== undefined && last.view === view && sameItems(last.snapshots, gathered.snapshots)) return last.text;
+    const text = await this.#write(gathered);
+    this.#last = { snapshots: gathered.snapshots, view, text };
+    return text;
+  }
+
+  async #write(gathered: Gathered): Promise<string> {
+    const generation = ++this.#generation;
+    const bodies: string[] = this.table.rows.map(() => '');
+    let labels: ServiceLabels | undefined;
+
+    const line = <T>(row: CompiledRow<T>, base: string, dimensionValue: string | undefined, value: number): void => {
+      let text = base;
+      if (dimensionValue !== undefined) {
+        const dimension = this.#dimension(row, dimensionValue);
+        text = text === '' ? dimension : `${text},${dimension}`;
+      }
+      bodies[row.index] += text === '' ? `${row.prometheusName} ${formatValue(value)}\n` : `${row.prometheusName}{${text}} ${formatValue(value)}\n`;
+    };
+    const onService = (row: CompiledRow<Snapshot>, dimensionValue: string | undefined, value: number): void => {
+      const current = labels as ServiceLabels;
+      line(row, row.identity === 'status' ? current.status : current.service, dimensionValue, value);
+    };
+    const onTracker = (row: CompiledRow<TrackerView>, dimensionValue: string | undefined, value: number): void =>
+      line(row, '', dimensionValue, value);
+
+    let sliceStart = performance.now();
+    const { snapshots } = gathered;
+    for (let i = 0; i < snapshots.length; i++) {
+      const snapshot = snapshots[i] as Snapshot;
+      labels = this.#labelsOf(snapshot, generation);
+      visitSnapshot(this.table, snapshot, this.context, onService);
+      if (i % SERVICES_PER_CHECK === SERVICES_PER_CHECK - 1 && performance.now() - sliceStart > this.#sliceMs) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
+    }
+    visitTracker(this.table, gathered.view, this.context, onTracker);
+
+    for (const [name, entry] of this.#labels) if (entry.generation !== generation) this.#labels.delete(name);
+
+    let text = this.#targetInfo;
+    bodies.forEach((body, index) => {
+      if (body !== '') text += this.#headers[index] + body;
+    });
+    return text;
+  }
+
+  #labelsOf(snapshot: Snapshot, generation: number): ServiceLabels {
+    let entry = this.#labels.get(snapshot.serviceName);
+    if (entry === undefined) {
+      const service = `${SERVICE_LABEL}="${escapeLabelValue(snapshot.serviceName)}"`;
+      entry = { state: snapshot.state, healthy: snapshot.healthy, generation, service, status: statusLabels(service, snapshot) };
+      this.#labels.set(snapshot.serviceName, entry);
+    } else if (entry.state !== snapshot.state || entry.healthy !== snapshot.healthy) {
+      entry.state = snapshot.state;
+      entry.healthy = snapshot.healthy;
+      entry.status = statusLabels(entry.service, snapshot);
+    }
+    entry.generation = generation;
+    return entry;
+  }
+
+  #dimension<T>(row: CompiledRow<T>, value: string): string {
+    const cache = this.#dimensionText[row.index] as Map<string, string>;
+    let text = cache.get(value);
+    if (text === undefined) {
+      text = label(row.dimension as string, value);
+      // Dynamic dimensions (error kinds) are few; the cap keeps a runaway source from growing it.
+      if (cache.size < 1024) cache.set(value, text);
+    }
+    return text;
+  }
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function viewKey(view: TrackerView): string {
+  return JSON.stringify(view.stats) + JSON.stringify([...view.errorCounts]);
+}
+
+/** Numbers as Prometheus reads them: integers plainly, +Inf/-Inf/NaN spelled out. */
+export function formatValue(value: number): string {
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}

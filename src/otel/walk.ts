@@ -1,0 +1,101 @@
+import type { ProcessMetrics } from '../domain/metrics.js';
+import {
+  METRICS,
+  hasLiveProcess,
+  identityOf,
+  type Identity,
+  type MetricRow,
+  type Read,
+  type ReadContext,
+  type Reading,
+  type TrackerView,
+} from './metric-table.js';
+import { prometheusName } from './prometheus-names.js';
+
+type Snapshot = Readonly<ProcessMetrics>;
+
+/** A table row made ready for walking: identity, names and readers worked out once. */
+export interface CompiledRow<T> {
+  /** Position in METRICS; a row's data points are grouped under it. */
+  readonly index: number;
+  readonly row: MetricRow;
+  readonly identity: Identity;
+  readonly prometheusName: string;
+  /** The row's own dimension attribute (cpu.mode, disk.io.direction, ...), if it has one. */
+  readonly dimension: string | undefined;
+  readonly single: Read<T> | undefined;
+  readonly values: ReadonlyArray<readonly [string, Read<T>]> | undefined;
+  readonly entries: ((subject: T) => Iterable<readonly [string, number]>) | undefined;
+  readonly int: boolean;
+}
+
+/** One data point: the row, the value of its dimension (undefined without one), the number. */
+export type PointVisitor<T> = (row: CompiledRow<T>, dimensionValue: string | undefined, value: number) => void;
+
+function compile<T>(row: MetricRow, index: number, reading: Reading<T>): CompiledRow<T> {
+  const base = {
+    index,
+    row,
+    identity: identityOf(row),
+    prometheusName: prometheusName(row.name, row.unit, row.kind),
+    int: row.valueType === 'int',
+  };
+  if (typeof reading === 'function') {
+    return { ...base, dimension: undefined, single: reading, values: undefined, entries: undefined };
+  }
+  if ('values' in reading) {
+    return { ...base, dimension: reading.attribute, single: undefined, values: Object.entries(reading.values), entries: undefined };
+  }
+  return { ...base, dimension: reading.attribute, single: undefined, values: undefined, entries: reading.entries };
+}
+
+/** The table, split by what each row reads. */
+export interface CompiledTable {
+  readonly rows: readonly MetricRow[];
+  readonly services: ReadonlyArray<CompiledRow<Snapshot>>;
+  readonly tracker: ReadonlyArray<CompiledRow<TrackerView>>;
+}
+
+export function compileTable(rows: readonly MetricRow[] = METRICS): CompiledTable {
+  const services: CompiledRow<Snapshot>[] = [];
+  const tracker: CompiledRow<TrackerView>[] = [];
+  rows.forEach((row, index) => {
+    if (row.subject === 'tracker') tracker.push(compile(row, index, row.read));
+    else services.push(compile(row, index, row.read));
+  });
+  return { rows, services, tracker };
+}
+
+function visitRow<T>(row: CompiledRow<T>, subject: T, context: ReadContext, visit: PointVisitor<T>): void {
+  const emit = (dimensionValue: string | undefined, value: number | null): void => {
+    if (value === null || !Number.isFinite(value)) return; // unknown: left out, never reported as 0
+    visit(row, dimensionValue, row.int ? Math.trunc(value) : value);
+  };
+  if (row.single !== undefined) emit(undefined, row.single(subject, context));
+  else if (row.values !== undefined) for (const [value, read] of row.values) emit(value, read(subject, context));
+  else if (row.entries !== undefined) for (const [value, count] of row.entries(subject)) emit(value, count);
+}
+
+/** Every data point of one service: `process` rows only while it has a live process. */
+export function visitSnapshot(
+  table: CompiledTable,
+  snapshot: Snapshot,
+  context: ReadContext,
+  visit: PointVisitor<Snapshot>,
+): void {
+  const live = hasLiveProcess(snapshot);
+  for (const row of table.services) {
+    if (row.row.subject === 'process' && !live) continue;
+    visitRow(row, snapshot, context, visit);
+  }
+}
+
+/** Every data point of the tracker's own metrics. */
+export function visitTracker(
+  table: CompiledTable,
+  view: TrackerView,
+  context: ReadContext,
+  visit: PointVisitor<TrackerView>,
+): void {
+  for (const row of table.tracker) visitRow(row, view, context, visit);
+}

@@ -1,0 +1,303 @@
+import type { Attributes } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ExpositionWriter } from '../../src/otel/exposition.js';
+import { createMetricProducer } from '../../src/otel/index.js';
+import { instrumentTracker } from '../../src/otel/instruments.js';
+import { METRICS, identityOf } from '../../src/otel/metric-table.js';
+import { prometheusName } from '../../src/otel/prometheus-names.js';
+import { SourceSet } from '../../src/otel/sources.js';
+import { compileTable } from '../../src/otel/walk.js';
+import { parseExposition, type Sample } from './exposition.js';
+import { FakeSource, ManualReader, SEMCONV_PROCESS_METRICS, fakeSnapshot, flatten, pointsOf, type Point } from './support.js';
+
+/**
+ * The three ways out of the metric table (the Prometheus writer, the OTLP
+ * producer, observable instruments on a MeterProvider of the user's) must
+ * carry the same series with the same values. The rules are checked on the
+ * producer's points, and the other two are compared with it.
+ */
+
+let source: FakeSource;
+let producerReader: ManualReader;
+let producerProvider: MeterProvider;
+let sdkReader: ManualReader;
+let sdkProvider: MeterProvider;
+let dispose: () => void;
+let writer: ExpositionWriter;
+let sources: SourceSet;
+let consumer: object;
+
+beforeEach(() => {
+  source = new FakeSource();
+  producerReader = new ManualReader({ metricProducers: [createMetricProducer(source, { fallbackCpus: 4 })] });
+  producerProvider = new MeterProvider({ readers: [producerReader] });
+  sdkReader = new ManualReader();
+  sdkProvider = new MeterProvider({ readers: [sdkReader] });
+  dispose = instrumentTracker(source, sdkProvider, { fallbackCpus: 4 });
+  sources = new SourceSet();
+  sources.add(source);
+  consumer = sources.consumer();
+  writer = new ExpositionWriter(compileTable(), { fallbackCpus: 4 }, { 'service.name': 'supervisor' }, { sliceMs: 1 });
+});
+
+afterEach(async () => {
+  dispose();
+  await producerProvider.shutdown();
+  await sdkProvider.shutdown();
+});
+
+async function produced(): Promise<Point[]> {
+  return flatten((await producerReader.collect()).resourceMetrics);
+}
+
+async function exposition(): Promise<Sample[]> {
+  return parseExposition(await writer.write(sources.gather(consumer)));
+}
+
+/** A point as the Prometheus writer must show it. */
+function asSample(point: Point): Sample {
+  const row = METRICS.find((r) => r.name === point.name)!;
+  const labels: Record<string, string> = {};
+  for (const [key, value] of Object.entries(point.attributes)) labels[key.replace(/\./g, '_')] = String(value);
+  return { name: prometheusName(row.name, row.unit, row.kind), labels, value: point.value };
+}
+
+const byKey = <T extends { name: string }>(items: T[], labels: (item: T) => Attributes | Record<string, string>): string[] =>
+  items.map((i) => `${i.name}${JSON.stringify(Object.entries(labels(i)).sort())}=${JSON.stringify((i as { value?: unknown }).value)}`).sort();
+
+function mixedFleet(): void {
+  source.set(fakeSnapshot({ serviceName: 'api', restartCount: 2 }));
+  source.set(fakeSnapshot({ serviceName: 'worker', pid: 5151, state: 'starting', healthy: false, numFDs: null }));
+  source.set(fakeSnapshot({ serviceName: 'down', pid: 0, state: 'failed', healthy: false, restartCount: 5 }));
+  source.errorCounts.set('io:EACCES', 3);
+}
+
+describe('one table, three ways out', () => {
+  it('the Prometheus writer shows exactly the producer points, under Prometheus names', async () => {
+    mixedFleet();
+    const samples = (await exposition()).filter((s) => s.name !== 'target_info');
+    expect(byKey(samples, (s) => s.labels)).toEqual(byKey((await produced()).map(asSample), (s) => s.labels));
+  });
+
+  it('instruments on a MeterProvider of the user carry the same series and values as the producer', async () => {
+    mixedFleet();
+    const sdk = flatten((await sdkReader.collect()).resourceMetrics);
+    expect(byKey(sdk, (p) => p.attributes)).toEqual(byKey(await produced(), (p) => p.attributes));
+  });
+
+  it('the writer adds target_info from the resource, and one HELP and TYPE per family', async () => {
+    mixedFleet();
+    const text = await writer.write(sources.gather(consumer));
+    expect(text).toMatch(/^# HELP target_info .*\n# TYPE target_info gauge\ntarget_info\{service_name="supervisor"\} 1\n/);
+    for (const row of METRICS) {
+      const name = prometheusName(row.name, row.unit, row.kind);
+      expect(text.split(`# TYPE ${name} `).length - 1, name).toBeLessThanOrEqual(1);
+    }
+    expect(text).toContain('# TYPE process_cpu_time_seconds_total counter\n');
+    expect(text).toContain('# TYPE process_memory_usage_bytes gauge\n');
+  });
+});
+
+describe('identity', () => {
+  it('counters carry service.name and their own dimension only; gauges add state and health; no pid anywhere', async () => {
+    mixedFleet();
+    const points = await produced();
+    for (const p of points) {
+      const row = METRICS.find((r) => r.name === p.name)!;
+      const keys = Object.keys(p.attributes).sort();
+      expect(keys, p.name).not.toContain('process.pid');
+      const identity = identityOf(row);
+      const expected =
+        identity === 'none' ? [] : identity === 'service' ? ['service.name'] : ['procmetrics.healthy', 'procmetrics.state', 'service.name'];
+      expect(keys.filter((k) => expected.includes(k)), p.name).toEqual(expected);
+    }
+    expect(pointsOf(points, 'process.cpu.time', { 'service.name': 'api' }).map((p) => Object.keys(p.attributes).sort())).toEqual([
+      ['cpu.mode', 'service.name'],
+      ['cpu.mode', 'service.name'],
+    ]);
+    expect(pointsOf(points, 'process.memory.usage', { 'service.name': 'worker' })[0]?.attributes).toEqual({
+      'service.name': 'worker',
+      'procmetrics.state': 'starting',
+      'procmetrics.healthy': false,
+    });
+  });
+
+  it('a health flip, a state change and a restart keep every counter series the same', async () => {
+    const counters = async (): Promise<string[]> =>
+      (await exposition()).filter((s) => s.name.endsWith('_total') && s.name.startsWith('process_')).map((s) => `${s.name}${JSON.stringify(s.labels)}`).sort();
+    source.set(fakeSnapshot({ serviceName: 'api', pid: 100 }));
+    const before = await counters();
+    expect(before.length).toBeGreaterThan(4);
+    source.set(fakeSnapshot({ serviceName: 'api', pid: 100, healthy: false }));
+    expect(await counters()).toEqual(before);
+    source.set(fakeSnapshot({ serviceName: 'api', pid: 100, state: 'stopping', healthy: false }));
+    expect(await counters()).toEqual(before);
+    source.set(fakeSnapshot({ serviceName: 'api', pid: 101, restartCount: 1 }));
+    expect(await counters()).toEqual(before);
+  });
+
+  it('the pid is the value of procmetrics.service.pid while there is a live process', async () => {
+    mixedFleet();
+    const points = await produced();
+    expect(pointsOf(points, 'procmetrics.service.pid', { 'service.name': 'worker' }).map((p) => p.value)).toEqual([5151]);
+    expect(pointsOf(points, 'procmetrics.service.pid', { 'service.name': 'down' })).toEqual([]);
+  });
+
+  it('never exports lastError or healthError text', async () => {
+    source.set(fakeSnapshot({ serviceName: 'api', lastError: 'boom', healthError: 'exited with code 7' }));
+    const text = await writer.write(sources.gather(consumer));
+    expect(text).not.toContain('boom');
+    expect(text).not.toContain('exited');
+  });
+});
+
+describe('values', () => {
+  it('exports every semconv process metric of a running service, with the kind and unit of its row', async () => {
+    source.set(fakeSnapshot());
+    source.errorCounts.set('io:EACCES', 3);
+    const points = await produced();
+    for (const name of SEMCONV_PROCESS_METRICS) expect(pointsOf(points, name).length, name).toBeGreaterThan(0);
+    for (const row of METRICS) {
+      const mine = pointsOf(points, row.name);
+      expect(mine.length, row.name).toBeGreaterThan(0);
+      for (const p of mine) {
+        expect(p.unit, row.name).toBe(row.unit);
+        const expected =
+          row.kind === 'gauge' ? { type: 'gauge', monotonic: undefined } : { type: 'sum', monotonic: row.kind === 'counter' };
+        expect({ type: p.type, monotonic: p.monotonic }, row.name).toEqual(expected);
+      }
+    }
+  });
+
+  it('reads values and dimension attributes from the snapshot', async () => {
+    source.set(fakeSnapshot());
+    const points = await produced();
+    const one = (name: string, match = {}): number => {
+      const found = pointsOf(points, name, match);
+      expect(found, `${name} ${JSON.stringify(match)}`).toHaveLength(1);
+      return found[0]!.value;
+    };
+    expect(one('process.cpu.time', { 'cpu.mode': 'user' })).toBe(1.5);
+    expect(one('process.cpu.time', { 'cpu.mode': 'system' })).toBe(0.25);
+    // 50 % of one core on a process allowed 2 CPUs is a quarter of what it may use.
+    expect(one('process.cpu.utilization', { 'cpu.mode': 'user' })).toBeCloseTo(0.25);
+    expect(one('process.cpu.utilization', { 'cpu.mode': 'system' })).toBeCloseTo(0.125);
+    expect(one('process.memory.usage')).toBe(10_485_760);
+    expect(one('process.memory.virtual')).toBe(104_857_600);
+    expect(one('process.disk.io', { 'disk.io.direction': 'read' })).toBe(4096);
+    expect(one('process.disk.io', { 'disk.io.direction': 'write' })).toBe(8192);
+    expect(one('process.thread.count')).toBe(3);
+    expect(one('process.unix.file_descriptor.count')).toBe(12);
+    expect(one('process.context_switches', { 'process.context_switch.type': 'voluntary' })).toBe(100);
+    expect(one('process.context_switches', { 'process.context_switch.type': 'involuntary' })).toBe(7);
+    expect(one('process.paging.faults', { 'system.paging.fault.type': 'major' })).toBe(2);
+    expect(one('process.paging.faults', { 'system.paging.fault.type': 'minor' })).toBe(900);
+    expect(one('process.uptime')).toBe(60);
+  });
+
+  it('falls back to the given CPU count when the snapshot does not know it', async () => {
+    const snapshot = fakeSnapshot();
+    source.set({ ...snapshot, cpu: { ...snapshot.cpu, cpusAvailable: null, userPercent: 100 } });
+    const [user] = pointsOf(await produced(), 'process.cpu.utilization', { 'cpu.mode': 'user' });
+    expect(user?.value).toBeCloseTo(0.25);
+  });
+
+  it('leaves out data points whose value is unknown (null)', async () => {
+    source.set(fakeSnapshot({ numFDs: null, readBytes: null, majorFaults: null, memory: { ...fakeSnapshot().memory, vms: null } }));
+    const points = await produced();
+    expect(pointsOf(points, 'process.unix.file_descriptor.count')).toEqual([]);
+    expect(pointsOf(points, 'process.memory.virtual')).toEqual([]);
+    expect(pointsOf(points, 'process.disk.io', { 'disk.io.direction': 'read' })).toEqual([]);
+    expect(pointsOf(points, 'process.disk.io', { 'disk.io.direction': 'write' })).toHaveLength(1);
+  });
+
+  it('reports state, health and restarts per service.name for services in any state', async () => {
+    mixedFleet();
+    const points = await produced();
+    const state = (service: string): Record<string, number> =>
+      Object.fromEntries(
+        pointsOf(points, 'procmetrics.service.state', { 'service.name': service }).map((p) => [p.attributes['procmetrics.state'], p.value]),
+      );
+    expect(state('down')).toEqual({ stopped: 0, starting: 0, running: 0, stopping: 0, failed: 1 });
+    expect(state('api')).toEqual({ stopped: 0, starting: 0, running: 1, stopping: 0, failed: 0 });
+    expect(pointsOf(points, 'procmetrics.service.healthy', { 'service.name': 'down' })[0]?.value).toBe(0);
+    expect(pointsOf(points, 'procmetrics.service.restarts', { 'service.name': 'down' }).map((p) => [p.value, p.attributes])).toEqual([
+      [5, { 'service.name': 'down' }],
+    ]);
+    // A failed service has no process, so no process.* series.
+    expect(points.filter((p) => p.name.startsWith('process.') && p.attributes['service.name'] === 'down')).toEqual([]);
+  });
+
+  it('reports the tracker itself, with read errors by kind', async () => {
+    source.trackerStats = { ...source.trackerStats, ticks: 9, lastTickDurationMs: 250, collectionErrors: 4, collectionTimeouts: 1 };
+    source.errorCounts.set('io:EACCES', 3).set('fd:EMFILE', 1);
+    const points = await produced();
+    expect(pointsOf(points, 'procmetrics.tracker.ticks')[0]?.value).toBe(9);
+    expect(pointsOf(points, 'procmetrics.tracker.tick.duration')[0]?.value).toBe(0.25);
+    expect(pointsOf(points, 'procmetrics.tracker.sample.errors', { 'error.type': 'timeout' })[0]?.value).toBe(1);
+    expect(pointsOf(points, 'procmetrics.tracker.sample.errors', { 'error.type': 'other' })[0]?.value).toBe(3);
+    expect(pointsOf(points, 'procmetrics.tracker.read.errors', { 'error.type': 'io:EACCES' })[0]?.value).toBe(3);
+    expect(pointsOf(points, 'procmetrics.tracker.read.errors', { 'error.type': 'fd:EMFILE' })[0]?.value).toBe(1);
+  });
+
+  it('label values keep quotes, backslashes, newlines, braces and unicode exactly', async () => {
+    const name = 'we"ird\\na{m}=e ünï 🚀';
+    source.set(fakeSnapshot({ serviceName: name }));
+    source.errorCounts.set('io:"x"\n', 1);
+    const samples = await exposition();
+    expect(samples.filter((s) => s.name === 'process_memory_usage_bytes').map((s) => s.labels['service_name'])).toEqual([name]);
+    expect(samples.find((s) => s.name === 'procmetrics_tracker_read_errors_total')?.labels['error_type']).toBe('io:"x"\n');
+  });
+});
+
+describe('exact series', () => {
+  it('a stopped, failed or untracked service loses its process series at the next collection, in every way out', async () => {
+    for (const name of ['a', 'b', 'c']) source.set(fakeSnapshot({ serviceName: name }));
+    await produced();
+    await exposition();
+    source.set(fakeSnapshot({ serviceName: 'a', pid: 0, state: 'stopped' }));
+    source.set(fakeSnapshot({ serviceName: 'b', state: 'failed' }));
+    source.snapshots.delete('c');
+    const points = await produced();
+    expect(points.filter((p) => p.name.startsWith('process.'))).toEqual([]);
+    expect(pointsOf(points, 'procmetrics.service.state', { 'service.name': 'c' })).toEqual([]);
+    expect((await exposition()).filter((s) => s.name.startsWith('process_') || s.labels['service_name'] === 'c')).toEqual([]);
+  });
+
+  it('a cumulative process counter starts at the process start time, so a restart is a reset', async () => {
+    const started = Date.now() - 30_000;
+    source.set(fakeSnapshot({ serviceName: 'api', startTime: started }));
+    const { resourceMetrics } = await producerReader.collect();
+    const cpu = resourceMetrics.scopeMetrics[0]!.metrics.find((m) => m.descriptor.name === 'process.cpu.time')!;
+    const [seconds, nanos] = cpu.dataPoints[0]!.startTime;
+    expect(seconds * 1000 + nanos / 1e6).toBeCloseTo(started, 0);
+  });
+
+  it('delta temporality reports what changed since the previous export, and a restart from zero', async () => {
+    const reader = new ManualReader({ metricProducers: [createMetricProducer(source, { temporality: 'delta' })] });
+    const provider = new MeterProvider({ readers: [reader] });
+    const user = async (): Promise<number | undefined> =>
+      pointsOf(flatten((await reader.collect()).resourceMetrics), 'process.cpu.time', { 'cpu.mode': 'user' })[0]?.value;
+    const base = fakeSnapshot({ serviceName: 'api' });
+    source.set({ ...base, cpu: { ...base.cpu, user: 10 } });
+    expect(await user()).toBe(10);
+    source.set({ ...base, cpu: { ...base.cpu, user: 12.5 } });
+    expect(await user()).toBe(2.5);
+    source.set({ ...base, pid: 999, startTime: base.startTime + 5000, cpu: { ...base.cpu, user: 1 } });
+    expect(await user()).toBe(1);
+    await provider.shutdown();
+  });
+
+  it('instruments stop observing once disposed (the SDK itself keeps what it last saw)', async () => {
+    source.set(fakeSnapshot({ serviceName: 'api' }));
+    const memory = async (): Promise<number[]> =>
+      pointsOf(flatten((await sdkReader.collect()).resourceMetrics), 'process.memory.usage').map((p) => p.value);
+    expect(await memory()).toEqual([10_485_760]);
+    dispose();
+    source.set(fakeSnapshot({ serviceName: 'api', memory: { ...fakeSnapshot().memory, rss: 1 } }));
+    source.set(fakeSnapshot({ serviceName: 'other' }));
+    expect(await memory()).not.toContain(1);
+    expect((await memory()).length).toBeLessThanOrEqual(1);
+  });
+});
