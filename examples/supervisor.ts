@@ -5,7 +5,7 @@
 //
 // Three services: `web` burns a little CPU, `worker` holds memory and writes a
 // file, `flaky` crashes every few seconds and is restarted (watch
-// procmetrics_service_restarts_total and process_pid change). Set
+// procmetrics_service_restarts_total and procmetrics_service_pid change). Set
 // OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://127.0.0.1:4317, see
 // examples/otel-collector.yaml) to push OTLP as well, or OTEL_METRICS_EXPORTER
 // to choose the exporters yourself. Ctrl-C stops everything.
