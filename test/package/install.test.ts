@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchMetrics, freePort, killAllCli, startProcess, waitForSnapshot } from '../cli/cli.js';
 import { REPO_ROOT, run } from './run.js';
 
 /**
@@ -75,7 +76,8 @@ beforeAll(async () => {
   await run('npm', ['install', ...NPM_QUIET, tarball], project);
 }, INSTALL_TIMEOUT_MS);
 
-afterAll(() => {
+afterAll(async () => {
+  await killAllCli();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -91,6 +93,17 @@ describe('the packed package', () => {
   it('installs a working command: npx procmetrics --version prints the version', async () => {
     const { stdout } = await run('npx', ['--no', '--', 'procmetrics', '--version'], project);
     expect(stdout.trim()).toBe(pkg.version);
+  });
+
+  it('runs a command under the installed bin and serves its metrics through the SDK', async () => {
+    const port = await freePort();
+    const bin = join(project, 'node_modules', '.bin', 'procmetrics');
+    const args = ['run', '--name', 'sleeper', '--prometheus', `127.0.0.1:${port}`, '--otlp', 'off', '--json'];
+    const cli = startProcess(bin, [...args, '-i', '200ms', '--', 'sleep', '30']);
+    await waitForSnapshot(cli, (s) => s.serviceName === 'sleeper' && s.state === 'running', 'sleeper running');
+    expect(await fetchMetrics(port)).toContain('="sleeper"');
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 143, signal: null });
   });
 
   it('imports as ESM, tracks its own process and serves its metrics through the SDK', async () => {
