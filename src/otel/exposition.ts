@@ -4,7 +4,7 @@ import type { ReadContext, TrackerView } from './metric-table.js';
 import { prometheusName, prometheusType, sanitizeName } from './prometheus-names.js';
 import { ATTR_PROCMETRICS_HEALTHY, ATTR_PROCMETRICS_STATE, ATTR_SERVICE_NAME } from './semconv.js';
 import type { Gathered } from './sources.js';
-import { visitSnapshot, visitTracker, type CompiledRow, type CompiledTable } from './walk.js';
+import { visitServiceRow, visitTrackerRow, type CompiledRow, type CompiledTable } from './walk.js';
 
 /**
  * The Prometheus text exposition (format 0.0.4), written straight from the
@@ -74,7 +74,7 @@ export class ExpositionWriter {
   readonly #sliceMs: number;
   #generation = 0;
   /** The previous collection: its snapshots, tracker figures and text, reused while none of them changed. */
-  #last: { snapshots: readonly Snapshot[]; view: string; text: string } | undefined;
+  #last: { snapshots: readonly Snapshot[]; view: string; bytes: Buffer } | undefined;
 
   constructor(
     private readonly table: CompiledTable,
@@ -96,60 +96,68 @@ export class ExpositionWriter {
   }
 
   /**
-   * The exposition of what was gathered, target_info first. Snapshots are
-   * replaced, never changed, when a tracker samples: when every one is the
-   * same object as last time and the tracker figures are the same, so is the
-   * text, and scrapes between two ticks cost a comparison.
+   * The exposition of what was gathered, target_info first, as UTF-8 bytes.
+   * Snapshots are replaced, never changed, when a tracker samples: when every
+   * one is the same object as last time and the tracker figures are the same,
+   * so is the text, and scrapes between two ticks cost a comparison.
    */
-  async write(gathered: Gathered): Promise<string> {
+  async write(gathered: Gathered): Promise<Buffer> {
     const view = viewKey(gathered.view);
     const last = this.#last;
-    if (last !== undefined && last.view === view && sameItems(last.snapshots, gathered.snapshots)) return last.text;
-    const text = await this.#write(gathered);
-    this.#last = { snapshots: gathered.snapshots, view, text };
-    return text;
+    if (last !== undefined && last.view === view && sameItems(last.snapshots, gathered.snapshots)) return last.bytes;
+    const bytes = await this.#write(gathered);
+    this.#last = { snapshots: gathered.snapshots, view, bytes };
+    return bytes;
   }
 
-  async #write(gathered: Gathered): Promise<string> {
+  /**
+   * Family by family (a family's lines must stand together), service by
+   * service within it. Text goes to bytes in blocks of about 64 KiB as it is
+   * made, so no giant string is ever built and flattened in one go.
+   */
+  async #write(gathered: Gathered): Promise<Buffer> {
     const generation = ++this.#generation;
-    const bodies: string[] = this.table.rows.map(() => '');
-    let labels: ServiceLabels | undefined;
+    const { snapshots } = gathered;
+    // Filled during the first family, inside its slices.
+    const labels: ServiceLabels[] = new Array(snapshots.length);
 
-    const line = <T>(row: CompiledRow<T>, base: string, dimensionValue: string | undefined, value: number): void => {
+    const out = new ByteBlocks();
+    out.add(this.#targetInfo);
+    let header = '';
+    let base = '';
+    const line = <T>(row: CompiledRow<T>, dimensionValue: string | undefined, value: number): void => {
+      if (header !== '') {
+        out.add(header);
+        header = '';
+      }
       let text = base;
       if (dimensionValue !== undefined) {
         const dimension = this.#dimension(row, dimensionValue);
         text = text === '' ? dimension : `${text},${dimension}`;
       }
-      bodies[row.index] += text === '' ? `${row.prometheusName} ${formatValue(value)}\n` : `${row.prometheusName}{${text}} ${formatValue(value)}\n`;
+      out.add(text === '' ? `${row.prometheusName} ${formatValue(value)}\n` : `${row.prometheusName}{${text}} ${formatValue(value)}\n`);
     };
-    const onService = (row: CompiledRow<Snapshot>, dimensionValue: string | undefined, value: number): void => {
-      const current = labels as ServiceLabels;
-      line(row, row.identity === 'status' ? current.status : current.service, dimensionValue, value);
-    };
-    const onTracker = (row: CompiledRow<TrackerView>, dimensionValue: string | undefined, value: number): void =>
-      line(row, '', dimensionValue, value);
 
     let sliceStart = performance.now();
-    const { snapshots } = gathered;
-    for (let i = 0; i < snapshots.length; i++) {
-      const snapshot = snapshots[i] as Snapshot;
-      labels = this.#labelsOf(snapshot, generation);
-      visitSnapshot(this.table, snapshot, this.context, onService);
-      if (i % SERVICES_PER_CHECK === SERVICES_PER_CHECK - 1 && performance.now() - sliceStart > this.#sliceMs) {
-        await yieldToEventLoop();
-        sliceStart = performance.now();
+    for (const row of this.table.services) {
+      header = this.#headers[row.index] as string;
+      for (let i = 0; i < snapshots.length; i++) {
+        const entry = (labels[i] ??= this.#labelsOf(snapshots[i] as Snapshot, generation));
+        base = row.identity === 'status' ? entry.status : entry.service;
+        visitServiceRow(row, snapshots[i] as Snapshot, this.context, line);
+        if (i % SERVICES_PER_CHECK === SERVICES_PER_CHECK - 1 && performance.now() - sliceStart > this.#sliceMs) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+        }
       }
     }
-    visitTracker(this.table, gathered.view, this.context, onTracker);
-
     for (const [name, entry] of this.#labels) if (entry.generation !== generation) this.#labels.delete(name);
-
-    let text = this.#targetInfo;
-    bodies.forEach((body, index) => {
-      if (body !== '') text += this.#headers[index] + body;
-    });
-    return text;
+    base = '';
+    for (const row of this.table.tracker) {
+      header = this.#headers[row.index] as string;
+      visitTrackerRow(row, gathered.view, this.context, line);
+    }
+    return out.finish();
   }
 
   #labelsOf(snapshot: Snapshot, generation: number): ServiceLabels {
@@ -176,6 +184,28 @@ export class ExpositionWriter {
       if (cache.size < 1024) cache.set(value, text);
     }
     return text;
+  }
+}
+
+/** Text turned into bytes in blocks as it comes. */
+class ByteBlocks {
+  readonly #blocks: Buffer[] = [];
+  #pending = '';
+
+  add(text: string): void {
+    this.#pending += text;
+    if (this.#pending.length >= 65_536) this.#flush();
+  }
+
+  finish(): Buffer {
+    this.#flush();
+    return Buffer.concat(this.#blocks);
+  }
+
+  #flush(): void {
+    if (this.#pending === '') return;
+    this.#blocks.push(Buffer.from(this.#pending, 'utf8'));
+    this.#pending = '';
   }
 }
 

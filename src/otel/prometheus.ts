@@ -51,8 +51,8 @@ export interface PrometheusEndpoint {
   readonly reader: MetricReader;
   /** http://host:port/metrics with the port actually bound. */
   readonly url: string;
-  /** The exposition a scrape would get now. */
-  collect(): Promise<string>;
+  /** The exposition a scrape would get now, UTF-8. */
+  collect(): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -74,14 +74,14 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
   const consumer = parts.sources.consumer();
   const serializer = new PrometheusSerializer(undefined, false, undefined, true);
 
-  const collectOnce = async (): Promise<string> => {
-    const text = await parts.writer.write(parts.sources.gather(consumer));
+  const collectOnce = async (): Promise<Buffer> => {
+    const ours = await parts.writer.write(parts.sources.gather(consumer));
     const { resourceMetrics } = await reader.collect();
     const hasOthers = resourceMetrics.scopeMetrics.some((scope) => scope.metrics.length > 0);
-    return hasOthers ? text + serializer.serialize(resourceMetrics) : text;
+    return hasOthers ? Buffer.concat([ours, Buffer.from(serializer.serialize(resourceMetrics))]) : ours;
   };
-  let inFlight: Promise<string> | undefined;
-  const collect = (): Promise<string> =>
+  let inFlight: Promise<Buffer> | undefined;
+  const collect = (): Promise<Buffer> =>
     (inFlight ??= collectOnce().finally(() => {
       inFlight = undefined;
     }));
@@ -111,7 +111,7 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
   };
 }
 
-function serve(collect: () => Promise<string>): Server {
+function serve(collect: () => Promise<Buffer>): Server {
   const busy = new WeakSet<Socket>();
   const server = createServer(
     {
@@ -130,9 +130,9 @@ function serve(collect: () => Promise<string>): Server {
         return;
       }
       collect().then(
-        (text) => {
-          response.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
-          response.end(request.method === 'HEAD' ? undefined : text);
+        (bytes) => {
+          response.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE, 'content-length': bytes.length });
+          response.end(request.method === 'HEAD' ? undefined : bytes);
         },
         (error: unknown) => {
           diag.error(`Prometheus collection failed: ${error instanceof Error ? error.message : String(error)}`);

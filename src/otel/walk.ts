@@ -76,6 +76,21 @@ function visitRow<T>(row: CompiledRow<T>, subject: T, context: ReadContext, visi
   else if (row.entries !== undefined) for (const [value, count] of row.entries(subject)) emit(value, count);
 }
 
+/** The data points of one row for one service: none for a `process` row without a live process. */
+export function visitServiceRow(
+  row: CompiledRow<Snapshot>,
+  snapshot: Snapshot,
+  context: ReadContext,
+  visit: PointVisitor<Snapshot>,
+): void {
+  if (row.row.subject === 'process' && !hasLiveProcess(snapshot)) return;
+  visitRow(row, snapshot, context, visit);
+}
+
+export function visitTrackerRow(row: CompiledRow<TrackerView>, view: TrackerView, context: ReadContext, visit: PointVisitor<TrackerView>): void {
+  visitRow(row, view, context, visit);
+}
+
 /** Every data point of one service: `process` rows only while it has a live process. */
 export function visitSnapshot(
   table: CompiledTable,

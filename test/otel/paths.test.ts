@@ -52,7 +52,7 @@ async function produced(): Promise<Point[]> {
 }
 
 async function exposition(): Promise<Sample[]> {
-  return parseExposition(await writer.write(sources.gather(consumer)));
+  return parseExposition(String(await writer.write(sources.gather(consumer))));
 }
 
 /** A point as the Prometheus writer must show it. */
@@ -88,7 +88,7 @@ describe('one table, three ways out', () => {
 
   it('the writer adds target_info from the resource, and one HELP and TYPE per family', async () => {
     mixedFleet();
-    const text = await writer.write(sources.gather(consumer));
+    const text = String(await writer.write(sources.gather(consumer)));
     expect(text).toMatch(/^# HELP target_info .*\n# TYPE target_info gauge\ntarget_info\{service_name="supervisor"\} 1\n/);
     for (const row of METRICS) {
       const name = prometheusName(row.name, row.unit, row.kind);
@@ -146,7 +146,7 @@ describe('identity', () => {
 
   it('never exports lastError or healthError text', async () => {
     source.set(fakeSnapshot({ serviceName: 'api', lastError: 'boom', healthError: 'exited with code 7' }));
-    const text = await writer.write(sources.gather(consumer));
+    const text = String(await writer.write(sources.gather(consumer)));
     expect(text).not.toContain('boom');
     expect(text).not.toContain('exited');
   });
