@@ -67,6 +67,12 @@ async function resolve(
   }
 }
 
+/** Whether the process that had this pid and start time still runs (a zombie does not). */
+export async function stillRunning(identity: { pid: number; startTicks: number }): Promise<boolean> {
+  const entry = await readProcEntry(identity.pid, false);
+  return entry !== null && entry.state !== 'Z' && entry.startTicks === identity.startTicks;
+}
+
 async function byPid(pid: number, reason: string): Promise<Resolution> {
   const entry = await readProcEntry(pid, false);
   return entry && entry.state !== 'Z'
