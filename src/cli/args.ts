@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { MIN_INTERVAL_MS, type ConfigFile } from './config-file.js';
+import type { ConfigFile } from './config-file.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_PROMETHEUS, parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
-import { UsageError, quoteArg } from './errors.js';
+import { UsageError, quoteArg, quoteValue } from './errors.js';
 import { splitCommand } from './run/split-command.js';
 import { parseServiceArg, validateServiceName, type WatchService } from './watch/target.js';
 
@@ -99,7 +99,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (values.help === true || name === 'help') return { command: 'help' };
   if (name === undefined) throw new UsageError('missing command: watch, run or demo (see procmetrics --help)');
   if (!(COMMANDS as readonly string[]).includes(name)) {
-    throw new UsageError(`unknown command ${JSON.stringify(name)}: expected watch, run or demo`);
+    throw new UsageError(`unknown command ${quoteValue(name)}: expected watch, run or demo`);
   }
   const command = name as CommandName;
   for (const option of Object.keys(values) as OptionName[]) {
@@ -107,7 +107,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   }
   if (extra.length > 0) {
     const hint = command === 'run' ? ' (put the command after --)' : '';
-    throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}${hint}`);
+    throw new UsageError(`unexpected argument ${quoteValue(extra[0] ?? '')}${hint}`);
   }
   if (command !== 'run' && dashDash >= 0) throw new UsageError(`${command} takes no command after --`);
   return { command, configPath: values.config, values, rest };
@@ -124,7 +124,7 @@ export function buildCommand(
   const options: CommonOptions = {
     intervalMs:
       values.interval !== undefined
-        ? parseDuration(values.interval, '--interval', MIN_INTERVAL_MS)
+        ? parseDuration(values.interval, '--interval')
         : (config.intervalMs ?? (line.command === 'demo' ? DEMO_INTERVAL_MS : DEFAULT_INTERVAL_MS)),
     prometheus:
       values.prometheus !== undefined
@@ -136,7 +136,7 @@ export function buildCommand(
     json: values.json ?? config.json ?? false,
   };
   if (line.command !== 'watch' && config.services !== undefined) {
-    throw new UsageError(`--config ${JSON.stringify(line.configPath)}: "services" is only used by watch`);
+    throw new UsageError(`--config ${quoteValue(line.configPath ?? '')}: "services" is only used by watch`);
   }
   switch (line.command) {
     case 'watch':
@@ -161,7 +161,7 @@ function watchServices(values: Values, config: ConfigFile): WatchService[] {
     const raw = values.service?.[index] ?? service.name;
     const first = seen.get(service.name);
     if (first !== undefined) {
-      throw new UsageError(`${quoteArg('--service', raw)}: duplicate service name ${JSON.stringify(service.name)} (also ${JSON.stringify(first)})`);
+      throw new UsageError(`${quoteArg('--service', raw)}: duplicate service name ${quoteValue(service.name)} (also ${quoteValue(first)})`);
     }
     seen.set(service.name, raw);
   }
@@ -195,7 +195,7 @@ function runSpec(values: Values, rest: string[]): RunSpec {
     if (!split.ok) throw new UsageError(`${quoteArg('--health-cmd', healthCmd)}: ${split.reason}`);
     const intervalMs =
       healthInterval !== undefined
-        ? parseDuration(healthInterval, '--health-interval', MIN_INTERVAL_MS)
+        ? parseDuration(healthInterval, '--health-interval')
         : DEFAULT_HEALTH_INTERVAL_MS;
     health = { argv: split.argv, intervalMs };
   }
@@ -213,12 +213,14 @@ function describeParseError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   // "Option '-s, --service <value>' argument missing": name the long form.
-  const option = /'(?:-\w, )?(-[^' ]+)/.exec(message)?.[1];
+  const found = /'(?:-\w, )?(-[^' ]+)/.exec(message)?.[1];
+  // An unknown option is the user's text: quoted unless plain, so it cannot break the line.
+  const option = found === undefined || /^-{1,2}[A-Za-z0-9-]+$/.test(found) ? found : quoteValue(found);
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
     return `unknown option ${option} (see procmetrics --help)`;
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
     return /does not take/.test(message) ? `${option} takes no value` : `${option} needs a value`;
   }
-  return message.split('. ')[0] ?? message;
+  return quoteValue(message.split('. ')[0] ?? message).slice(1, -1);
 }

@@ -1,6 +1,6 @@
 import { parseDuration } from './duration.js';
 import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
-import { UsageError } from './errors.js';
+import { UsageError, quoteValue } from './errors.js';
 import { parseTarget, validateServiceName, type WatchService } from './watch/target.js';
 
 /**
@@ -24,24 +24,23 @@ const KEYS = ['interval', 'prometheus', 'otlp', 'json', 'services'] as const;
 
 /** Validates the parsed JSON of a config file; `file` is only used in messages. */
 export function parseConfigFile(text: string, file: string): ConfigFile {
-  const where = `--config ${JSON.stringify(file)}`;
+  const where = `--config ${quoteValue(file)}`;
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`${where}: not valid JSON: ${reason}`);
+  } catch {
+    throw new UsageError(`${where}: not valid JSON ${describeJsonError(text)}`);
   }
   if (!isRecord(data)) throw new UsageError(`${where}: expected a JSON object at the top level`);
   for (const key of Object.keys(data)) {
     if (!(KEYS as readonly string[]).includes(key)) {
-      throw new UsageError(`${where}: unknown key ${JSON.stringify(key)} (known: ${KEYS.join(', ')})`);
+      throw new UsageError(`${where}: unknown key ${quoteValue(key)} (known: ${KEYS.join(', ')})`);
     }
   }
-  const at = (key: string): string => `${where}: ${JSON.stringify(key)}`;
+  const at = (key: string): string => `${where}: ${quoteValue(key)}`;
   const config: ConfigFile = {};
   if (data.interval !== undefined) {
-    config.intervalMs = parseDuration(expectString(data.interval, at('interval')), at('interval'), MIN_INTERVAL_MS);
+    config.intervalMs = parseDuration(expectString(data.interval, at('interval')), at('interval'));
   }
   if (data.prometheus !== undefined) {
     const value = typeof data.prometheus === 'number' ? String(data.prometheus) : data.prometheus;
@@ -56,9 +55,6 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
   return config;
 }
 
-/** Shared with the command line so both refuse the same intervals. */
-export const MIN_INTERVAL_MS = 100;
-
 function parseServices(value: unknown, where: string): WatchService[] {
   if (!isRecord(value)) {
     throw new UsageError(`${where}: expected an object of NAME: TARGET, e.g. {"api": "pidfile:/run/api.pid"}`);
@@ -72,8 +68,49 @@ function parseServices(value: unknown, where: string): WatchService[] {
 }
 
 function expectString(value: unknown, where: string): string {
-  if (typeof value !== 'string') throw new UsageError(`${where}: expected a string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string') throw new UsageError(`${where}: expected a string, got ${typeName(value)}`);
   return value;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/**
+ * Where JSON.parse gave up, as `at line L column C` (or `(it ends early)`).
+ * JSON.parse's own messages quote the text around the error, and the file
+ * may be anything (`--config /etc/shadow`), so they are never shown. The
+ * place is found as the shortest prefix that already fails for a reason
+ * other than ending early: parsing reads left to right, so every longer
+ * prefix fails there too, and a binary search finds it.
+ */
+export function describeJsonError(text: string): string {
+  const failsBefore = (end: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, end));
+      return false;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : '';
+      if (/Unexpected end of JSON input/.test(message)) return false;
+      const position = /at position (\d+)/.exec(message)?.[1];
+      return position === undefined || Number(position) < end;
+    }
+  };
+  if (!failsBefore(text.length)) return '(it ends early)';
+  let low = 0;
+  let high = text.length;
+  while (low + 1 < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (failsBefore(middle)) high = middle;
+    else low = middle;
+  }
+  // text[high - 1] is the first character the parser could not take.
+  const before = text.slice(0, high - 1);
+  const line = before.split('\n').length;
+  const column = high - 1 - before.lastIndexOf('\n');
+  return `at line ${line} column ${column}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

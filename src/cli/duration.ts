@@ -1,21 +1,32 @@
 import { UsageError, quoteArg } from './errors.js';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+/** Digits are capped so that a thousand-digit amount is refused by shape, not by arithmetic. */
+const DURATION = /^(\d{1,12}(?:\.\d{1,6})?)(ms|s|m|h)$/;
 
 /**
- * `500ms`, `5s`, `1.5s`, `1m`, `2h` -> milliseconds. A bare number is refused:
- * `5` could mean seconds or milliseconds, and guessing wrong is a 1000x error.
+ * The one range every duration option (`--interval`, `--health-interval`, the
+ * config file's `interval`) must fall in, ms. Below 100 ms a sample costs more
+ * than it tells; above a day a timer is no longer a schedule (and Node's timers
+ * overflow past about 24.8 days).
  */
-export function parseDuration(text: string, flag: string, minMs = 1): number {
+export const DURATION_LIMITS_MS = { min: 100, max: 24 * 3_600_000 } as const;
+
+/**
+ * `500ms`, `5s`, `1.5s`, `1m`, `2h` -> milliseconds, within DURATION_LIMITS_MS.
+ * A bare number is refused: `5` could mean seconds or milliseconds, and
+ * guessing wrong is a 1000x error.
+ */
+export function parseDuration(text: string, flag: string): number {
   const match = DURATION.exec(text.trim());
   if (match === null) {
     throw new UsageError(`${quoteArg(flag, text)}: not a duration (use e.g. 500ms, 5s, 1m)`);
   }
   const [, amount = '', unit = 'ms'] = match;
   const ms = Math.round(Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS]);
-  if (ms < minMs) {
-    throw new UsageError(`${quoteArg(flag, text)}: must be at least ${formatDuration(minMs)}`);
+  const { min, max } = DURATION_LIMITS_MS;
+  if (!(ms >= min && ms <= max)) {
+    throw new UsageError(`${quoteArg(flag, text)}: must be between ${formatDuration(min)} and ${max / UNIT_MS.h}h`);
   }
   return ms;
 }

@@ -19,16 +19,31 @@ export function parsePrometheus(text: string, flag = '--prometheus'): HostPort |
   const host = bracketed?.[1] ?? plain?.[1] ?? DEFAULT_PROMETHEUS.host;
   const portText = bracketed?.[2] ?? plain?.[2];
   const port = Number(portText);
-  if (portText === undefined || !Number.isInteger(port) || port < 1 || port > 65_535) {
+  if (portText === undefined || portText.length > 5 || !Number.isInteger(port) || port < 1 || port > 65_535) {
     throw new UsageError(`${quoteArg(flag, text)}: expected [HOST:]PORT with PORT 1-65535, or off`);
+  }
+  const hostShape = bracketed ? IPV6 : HOST_NAME;
+  if (!hostShape.test(host)) {
+    throw new UsageError(`${quoteArg(flag, text)}: HOST must be a host name, an IPv4 address or a [bracketed] IPv6 address`);
   }
   return { host, port };
 }
+
+/** A DNS name or an IPv4 address: letters, digits, dots and dashes, at most 253. */
+const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+/** An IPv6 address, optionally with a zone (`fe80::1%eth0`). */
+const IPV6 = /^[0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9_.-]{1,15})?$/;
+/** Longest OTLP URL accepted, in characters. */
+const MAX_URL_LENGTH = 2048;
 
 /** `--otlp` value: an http(s) URL, or `off` (null). */
 export function parseOtlp(text: string, flag = '--otlp'): string | null {
   const value = text.trim();
   if (value === 'off') return null;
+  // The URL parser drops control characters and takes any length; a URL with either was not meant.
+  if (value.length > MAX_URL_LENGTH || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new UsageError(`${quoteArg(flag, text)}: not a URL (at most ${MAX_URL_LENGTH} characters, no control characters)`);
+  }
   let url: URL;
   try {
     url = new URL(value);

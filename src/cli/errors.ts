@@ -23,7 +23,19 @@ export function isCliError(error: unknown): error is CliError {
   return error instanceof UsageError || error instanceof TargetNotFoundError;
 }
 
-/** `--flag "value"`: how every message names the argument it is about. */
+/** Longest part of a value quoted in a message, in characters: the message stays one readable line. */
+const QUOTED_MAX = 120;
+
+/**
+ * `--flag "value"`: how every message names the argument it is about. JSON
+ * quoting escapes control characters, so a value cannot break the line or
+ * drive the terminal; a long value is cut, with how long it was.
+ */
 export function quoteArg(flag: string, value: string): string {
-  return `${flag} ${JSON.stringify(value)}`;
+  return `${flag} ${quoteValue(value)}`;
+}
+
+export function quoteValue(value: string): string {
+  if (value.length <= QUOTED_MAX) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, QUOTED_MAX))}... (${value.length} characters)`;
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { readFile } from 'node:fs/promises';
 import { PACKAGE_VERSION } from '../otel/version.js';
 import { buildCommand, parseCommandLine } from './args.js';
 import { parseConfigFile } from './config-file.js';
-import { UsageError, isCliError } from './errors.js';
+import { UsageError, isCliError, quoteValue } from './errors.js';
 import { HELP } from './help.js';
+import { readRegularFile } from './read-regular.js';
 import type { Supervisor } from './run/supervisor.js';
 import type { SessionIO } from './session.js';
 import { listenForStop } from './signals.js';
@@ -55,13 +55,15 @@ async function main(argv: readonly string[], io: SessionIO): Promise<number> {
   }
 }
 
+/** A config file is a few hundred bytes; anything past this is not one. */
+const CONFIG_MAX_BYTES = 1024 * 1024;
+
 async function readConfig(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new UsageError(`--config ${JSON.stringify(path)}: cannot read (${code})`);
-  }
+  const read = await readRegularFile(path, CONFIG_MAX_BYTES);
+  const where = `--config ${quoteValue(path)}`;
+  if (!read.ok) throw new UsageError(`${where}: cannot read (${read.problem})`);
+  if (read.sizeBytes > CONFIG_MAX_BYTES) throw new UsageError(`${where}: larger than 1 MiB, not a config file`);
+  return read.head.toString('utf8');
 }
 
 const SHOW_CURSOR = '\x1b[?25h';

@@ -94,7 +94,7 @@ describe('command line', () => {
     [['watch'], 'at least one --service'],
     [['watch', '-s', 'a=1', '-s', 'a=2'], 'duplicate service name "a"'],
     [['watch', '-s', 'a=1', '--interval', '5'], '--interval "5": not a duration'],
-    [['watch', '-s', 'a=1', '--interval', '0s'], '--interval "0s": must be at least'],
+    [['watch', '-s', 'a=1', '--interval', '0s'], '--interval "0s": must be between 100ms and 24h'],
     [['watch', '-s', 'a=1', '--prometheus', '70000'], '--prometheus "70000"'],
     [['watch', '-s', 'a=1', '--prometheus', 'localhost'], '--prometheus "localhost"'],
     [['watch', '-s', 'a=1', '--otlp', 'nope'], '--otlp "nope": not a URL'],

@@ -37,7 +37,7 @@ describe('bad input: one line on stderr naming the problem, exit 2, nothing star
     ['duplicate service name', () => ['watch', '-s', self, '-s', 'me=1'], () => 'duplicate service name "me"'],
     ['pid that is not a number', () => ['watch', '-s', 'api=12x'], () => 'pid "12x" is not a process id'],
     ['unreadable pid file', () => ['watch', '-s', `api=pidfile:${join(dir, 'missing.pid')}`], () => `cannot read pid file ${join(dir, 'missing.pid')}: ENOENT`],
-    ['pid file without a pid', () => ['watch', '-s', `api=pidfile:${join(dir, 'garbage.pid')}`], () => 'holds "not a pid", not a pid'],
+    ['pid file without a pid', () => ['watch', '-s', `api=pidfile:${join(dir, 'garbage.pid')}`], () => `pid file ${join(dir, 'garbage.pid')} does not hold a pid`],
     ['invalid regex', () => ['watch', '-s', 'api=match:(unclosed'], () => '--service "api=match:(unclosed": invalid regular expression'],
     ['port in use', () => ['watch', '-s', self, '--prometheus', `127.0.0.1:${takenPort}`], () => `--prometheus 127.0.0.1:${takenPort}: port already in use`],
     ['bad interval', () => ['watch', '-s', self, '--interval', 'soon'], () => '--interval "soon": not a duration'],

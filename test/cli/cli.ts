@@ -32,11 +32,13 @@ export function startProcess(command: string, args: readonly string[], env: Node
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  // Listened for from the start: 'close' often follows 'exit' in the same turn.
+  const closed = once(child, 'close');
   const exited = (async () => {
     const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
     live.delete(child);
     // The rest of its output; bounded, since a child it left behind may hold the pipes open.
-    await Promise.race([once(child, 'close'), sleep(STREAM_DRAIN_MS)]);
+    await Promise.race([closed, sleep(STREAM_DRAIN_MS)]);
     return { code, signal };
   })();
   return {

@@ -19,9 +19,16 @@ describe('parseDuration', () => {
     expect(() => parseDuration(text, '--interval')).toThrow(`--interval ${JSON.stringify(text)}`);
   });
 
-  it('refuses what is below the minimum', () => {
-    expect(() => parseDuration('50ms', '--interval', 100)).toThrow('must be at least 100ms');
-    expect(parseDuration('100ms', '--interval', 100)).toBe(100);
+  it('holds every duration between 100ms and 24h, both ends included', () => {
+    expect(() => parseDuration('50ms', '--interval')).toThrow('must be between 100ms and 24h');
+    expect(parseDuration('100ms', '--interval')).toBe(100);
+    expect(parseDuration('24h', '--health-interval')).toBe(86_400_000);
+    expect(() => parseDuration('24.001h', '--health-interval')).toThrow('--health-interval "24.001h": must be between 100ms and 24h');
+    expect(() => parseDuration('600h', '--interval')).toThrow('must be between');
+  });
+
+  it('refuses amounts too long to mean anything, by their shape', () => {
+    expect(() => parseDuration(`${'9'.repeat(400)}ms`, '--interval')).toThrow('not a duration');
   });
 });
 

@@ -41,7 +41,7 @@ export async function demo(
   const supervisor = new Supervisor(DEMO_SERVICES, session.tracker, session.track, session.board);
   onSupervisor(supervisor);
   try {
-    supervisor.start();
+    await supervisor.start();
     await Promise.race([supervisor.finished(), stopRequested]);
     await supervisor.stop('SIGTERM');
   } finally {

@@ -22,10 +22,12 @@ export async function run(
   onSupervisor: (supervisor: Supervisor) => void,
 ): Promise<number> {
   const session = await openSession(command.options, [command.spec.name], io);
-  const supervisor = new Supervisor([command.spec], session.tracker, session.track, session.board);
+  const supervisor = new Supervisor([command.spec], session.tracker, session.track, session.board, {
+    notice: (text) => io.stderr.write(`procmetrics: ${text}\n`),
+  });
   onSupervisor(supervisor);
   try {
-    supervisor.start();
+    await supervisor.start();
     const ended = await Promise.race([
       supervisor.finished(),
       stopRequested.then((signal) => supervisor.stop(signal)),

@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
+import { killGroup } from './process-group.js';
 
 /**
  * Runs a health command every interval, one at a time, and reports whether it
  * exited 0. A check that outlives its interval is killed and counts as failed:
  * a hung probe is an unhealthy service, not a reason to stop probing.
+ * Each check leads its own process group, killed whole when the check ends,
+ * times out, or the service stops.
  */
 export class HealthCheck {
   #timer: NodeJS.Timeout | undefined;
@@ -42,10 +45,10 @@ export class HealthCheck {
 
   #runOnce(): { kill: () => void; done: Promise<void> } {
     const [command = '', ...args] = this.argv;
-    const child = spawn(command, args, { stdio: 'ignore' });
-    const kill = (): void => {
-      child.kill('SIGKILL');
-    };
+    // Its own process group: `sh -c '...'` starts grandchildren, and a timeout or a
+    // shutdown must take them too, not just the direct child.
+    const child = spawn(command, args, { stdio: 'ignore', detached: true });
+    const kill = (): void => killGroup(child.pid, 'SIGKILL');
     const timeout = setTimeout(kill, this.intervalMs);
     const done = new Promise<void>((resolve) => {
       let settled = false;
@@ -53,6 +56,8 @@ export class HealthCheck {
         if (settled) return;
         settled = true;
         clearTimeout(timeout);
+        // Whatever the check left running in its group goes with it: a probe has no business outliving itself.
+        kill();
         if (!this.#stopped) this.report(healthy);
         resolve();
       };

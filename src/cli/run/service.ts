@@ -7,6 +7,8 @@ import type { TrackFn } from '../track-queue.js';
 import { nextQuickExits, restartDelayMs, type BackoffPolicy } from './backoff.js';
 import { describeExit, exitStatusOf, isCleanExit, shouldRestart, type ExitStatus } from './exit-status.js';
 import { HealthCheck } from './health.js';
+import { createCgroup, type CommandCgroup } from './cgroup.js';
+import { killGroup } from './process-group.js';
 
 export interface ServiceOptions {
   backoff: BackoffPolicy;
@@ -17,6 +19,8 @@ export interface ServiceOptions {
    * that our stdout carries nothing but metrics (--json lines, the live view).
    */
   stdio?: StdioOptions;
+  /** Told once when the command cannot have a cgroup of its own, and why. */
+  notice?: (text: string) => void;
 }
 
 /**
@@ -25,10 +29,15 @@ export interface ServiceOptions {
  *
  * The child leads its own process group, and signals go to the whole group:
  * whatever it started goes down with it, and a Ctrl-C at the terminal reaches
- * it once (through us) rather than twice.
+ * it once (through us) rather than twice. Where a cgroup can be made, the
+ * child is also born in one of its own, which whatever it starts cannot
+ * leave (setsid included): after each exit everything left in it is killed,
+ * and it is removed when the service is finished.
  */
 export class SupervisedService {
   #child: ChildProcess | undefined;
+  /** undefined: not tried yet; null: none could be made (the process group is all there is). */
+  #cgroup: CommandCgroup | null | undefined;
   /** The track() of the current child; an exit waits for it so the two never race. */
   #tracking: Promise<void> = Promise.resolve();
   #health: HealthCheck | undefined;
@@ -59,11 +68,21 @@ export class SupervisedService {
   start(): void {
     if (this.#stopping) return;
     const startedAt = Date.now();
-    const child = spawn(this.spec.command, this.spec.args, {
-      stdio: this.options.stdio ?? ['ignore', 2, 2],
-      detached: true,
-      ...(this.spec.env ? { env: { ...process.env, ...this.spec.env } } : {}),
-    });
+    const spawnChild = (): ChildProcess =>
+      spawn(this.spec.command, this.spec.args, {
+        stdio: this.options.stdio ?? ['ignore', 2, 2],
+        detached: true,
+        ...(this.spec.env ? { env: { ...process.env, ...this.spec.env } } : {}),
+      });
+    const cgroup = this.#ownCgroup();
+    let child: ChildProcess;
+    try {
+      child = cgroup ? cgroup.spawnInside(spawnChild) : spawnChild();
+    } catch (error) {
+      // Entering the cgroup failed (it was removed under us, a read-only /sys): the group alone will do.
+      this.#dropCgroup(error);
+      child = spawnChild();
+    }
     this.#child = child;
     let ended = false;
     const end = (status: ExitStatus): void => {
@@ -104,21 +123,59 @@ export class SupervisedService {
     if (child && isAlive(child)) {
       await this.#tracking;
       this.tracker.updateState(this.spec.name, ProcessState.Stopping);
-      killGroup(child, signal);
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), this.options.stopGraceMs);
+      killGroupOf(child, signal);
+      const timer = setTimeout(() => killGroupOf(child, 'SIGKILL'), this.options.stopGraceMs);
       timer.unref();
       await this.finished;
       clearTimeout(timer);
     } else {
       await this.#exiting;
-      this.#finish(this.#lastExit);
+      await this.#finishWith(this.#lastExit);
     }
     return this.finished;
   }
 
+  /** The service will not run again: its cgroup goes, then `finished` resolves. */
+  async #finishWith(status: ExitStatus | undefined): Promise<void> {
+    const cgroup = this.#cgroup;
+    this.#cgroup = null;
+    await cgroup?.remove();
+    this.#finish(status);
+  }
+
   /** Sends a signal to the child's process group (not a stop: the policy decides what follows). */
   signal(signal: NodeJS.Signals): void {
-    if (this.#child && isAlive(this.#child)) killGroup(this.#child, signal);
+    if (this.#child && isAlive(this.#child)) killGroupOf(this.#child, signal);
+  }
+
+  /** Last resort on a forced exit: SIGKILL the group and, synchronously, everything in the cgroup. */
+  killNow(): void {
+    this.signal('SIGKILL');
+    this.#cgroup?.signalAll('SIGKILL');
+  }
+
+  /** The command's cgroup, if it has one: where its accounting can be read. */
+  get cgroup(): CommandCgroup | undefined {
+    return this.#cgroup ?? undefined;
+  }
+
+  #ownCgroup(): CommandCgroup | null {
+    if (this.#cgroup === undefined) {
+      const made = createCgroup(this.spec.name);
+      if ('problem' in made) this.#dropCgroup(made.problem);
+      else this.#cgroup = made;
+    }
+    return this.#cgroup ?? null;
+  }
+
+  #dropCgroup(why: unknown): void {
+    const reason = typeof why === 'string' ? why : ((why as NodeJS.ErrnoException).code ?? String(why));
+    const dropped = this.#cgroup;
+    this.#cgroup = null;
+    void dropped?.remove();
+    this.options.notice?.(
+      `${this.spec.name}: no cgroup of its own (${reason}); a process it starts in a new session (setsid) can outlive it`,
+    );
   }
 
   async #onHealth(child: ChildProcess, healthy: boolean): Promise<void> {
@@ -134,16 +191,18 @@ export class SupervisedService {
     this.#health = undefined;
     await this.#tracking;
     this.#lastExit = status;
-    if (child.pid !== undefined) killGroup(child, 'SIGKILL'); // leftovers of the group die with their leader
+    if (child.pid !== undefined) killGroupOf(child, 'SIGKILL'); // leftovers of the group die with their leader
+    // ... and so does whatever left the group: a cgroup cannot be left.
+    await this.#cgroup?.empty();
     const name = this.spec.name;
     if (this.#stopping) {
       this.board.setDown(name, ProcessState.Stopped, isCleanExit(status) ? '' : describeExit(status));
-      this.#finish(status);
+      await this.#finishWith(status);
       return;
     }
     this.board.setDown(name, isCleanExit(status) ? ProcessState.Stopped : ProcessState.Failed, describeExit(status));
     if (!shouldRestart(this.spec.restart, status)) {
-      this.#finish(status);
+      await this.#finishWith(status);
       return;
     }
     this.#quickExits = nextQuickExits(this.#quickExits, uptimeMs, this.options.backoff);
@@ -155,11 +214,6 @@ function isAlive(child: ChildProcess): boolean {
   return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
 }
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // ESRCH: the whole group is already gone.
-  }
+function killGroupOf(child: ChildProcess, signal: NodeJS.Signals): void {
+  killGroup(child.pid, signal);
 }

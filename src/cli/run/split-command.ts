@@ -1,3 +1,6 @@
+/** Longest health command accepted, in characters: one a person wrote on a command line. */
+export const MAX_COMMAND_LENGTH = 4096;
+
 /**
  * Splits a `--health-cmd` string into argv without a shell, the way a POSIX
  * shell would split words but with no expansion at all:
@@ -15,6 +18,9 @@
  * Returns the words, or a message saying why the text cannot be split.
  */
 export function splitCommand(text: string): { ok: true; argv: string[] } | { ok: false; reason: string } {
+  if (text.length > MAX_COMMAND_LENGTH) return { ok: false, reason: `longer than ${MAX_COMMAND_LENGTH} characters` };
+  // Tabs and newlines separate words; any other control character is a mistake, not a program name.
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) return { ok: false, reason: 'holds a control character' };
   const argv: string[] = [];
   let word = '';
   let inWord = false;

@@ -3,6 +3,7 @@ import type { RunSpec } from '../args.js';
 import type { Board } from '../board.js';
 import type { TrackFn } from '../track-queue.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
+import { sweepOrphanCgroups } from './cgroup.js';
 import type { ExitStatus } from './exit-status.js';
 import { SupervisedService, type ServiceOptions } from './service.js';
 
@@ -24,7 +25,12 @@ export class Supervisor {
     this.services = specs.map((spec) => new SupervisedService(spec, tracker, track, board, full));
   }
 
-  start(): void {
+  /**
+   * Starts every service, after emptying the cgroups that procmetrics
+   * processes killed without a chance to clean up left behind.
+   */
+  async start(): Promise<void> {
+    await sweepOrphanCgroups();
     for (const service of this.services) service.start();
   }
 
@@ -38,8 +44,8 @@ export class Supervisor {
     return Promise.all(this.services.map((service) => service.stop(signal)));
   }
 
-  /** Last resort when shutdown overruns: SIGKILL every group now. */
+  /** Last resort when shutdown overruns: SIGKILL every group and cgroup now. */
   killAll(): void {
-    for (const service of this.services) service.signal('SIGKILL');
+    for (const service of this.services) service.killNow();
   }
 }

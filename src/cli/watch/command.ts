@@ -50,6 +50,11 @@ export async function watch(command: WatchCommand, io: SessionIO, stopRequested:
   } finally {
     await watcher.stop();
     await session.close();
+    // Counted all along, told once: a pid file that is often unusable is worth knowing about.
+    for (const [name, problems] of watcher.readProblems()) {
+      const times = problems.count === 1 ? 'once' : `${problems.count} times`;
+      io.stderr.write(`procmetrics: ${name}: pid file unusable ${times} while its process ran on (last: ${problems.last})\n`);
+    }
   }
   return 0;
 }

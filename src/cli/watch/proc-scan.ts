@@ -1,6 +1,14 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { ProcParseError } from '../../collectors/procfs/parseError.js';
 import { parseStat } from '../../collectors/procfs/parseStat.js';
+import { readRegularFile } from '../read-regular.js';
+
+/**
+ * Bytes of each command line a `match:` sees. Any local user chooses command
+ * lines (up to megabytes); a pattern is judged on this prefix only, which
+ * bounds a scan's cost whatever runs on the machine.
+ */
+export const COMMAND_LINE_MAX_BYTES = 4096;
 
 /** A process as the resolvers see it: who, since when, started how. */
 export interface ProcEntry {
@@ -48,12 +56,19 @@ export async function readProcEntry(pid: number, withCommandLine = true): Promis
   try {
     const stat = parseStat(await readFile(`/proc/${pid}/stat`));
     if (stat instanceof ProcParseError) return null;
-    const commandLine = withCommandLine ? commandLineOf(await readFile(`/proc/${pid}/cmdline`, 'utf8')) : '';
+    const commandLine = withCommandLine ? await readCommandLine(pid) : '';
+    if (commandLine === null) return null;
     return { pid, ppid: stat.ppid, startTicks: stat.startTicks, commandLine, state: stat.state };
   } catch {
     // ENOENT/ESRCH: it exited between readdir and read, the normal race of a /proc walk.
     return null;
   }
+}
+
+/** The first COMMAND_LINE_MAX_BYTES of a command line, or null when the process is gone. */
+async function readCommandLine(pid: number): Promise<string | null> {
+  const read = await readRegularFile(`/proc/${pid}/cmdline`, COMMAND_LINE_MAX_BYTES);
+  return read.ok ? commandLineOf(read.head.toString('utf8')) : null;
 }
 
 /** Every process visible in /proc. */

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../read-regular.js';
 import { pickOldest, readProcEntry, scanProc, type ProcEntry } from './proc-scan.js';
 import type { TargetSpec, WatchService } from './target.js';
 
@@ -9,6 +9,12 @@ import type { TargetSpec, WatchService } from './target.js';
 export type Resolution =
   | { found: true; pid: number; startTicks: number }
   | { found: false; problem: 'unreadable' | 'invalid' | 'gone'; reason: string };
+
+/**
+ * Bytes of a pid file that are read: a pid and its newline fit many times over,
+ * and a file that is gigabytes long costs no more than one that is not.
+ */
+export const PID_FILE_MAX_BYTES = 64;
 
 /** A pid file holds a decimal pid on its first line; anything else is refused. */
 export function parsePidFile(text: string): number | null {
@@ -43,18 +49,13 @@ async function resolve(
     case 'pid':
       return byPid(target.pid, `no process with pid ${target.pid}`);
     case 'pidfile': {
-      let text: string;
-      try {
-        text = await readFile(target.path, 'utf8');
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? String(error);
-        return { found: false, problem: 'unreadable', reason: `cannot read pid file ${target.path}: ${code}` };
+      const read = await readRegularFile(target.path, PID_FILE_MAX_BYTES);
+      if (!read.ok) {
+        return { found: false, problem: 'unreadable', reason: `cannot read pid file ${target.path}: ${read.problem}` };
       }
-      const pid = parsePidFile(text);
-      if (pid === null) {
-        const shown = JSON.stringify(text.trim().slice(0, 40));
-        return { found: false, problem: 'invalid', reason: `pid file ${target.path} holds ${shown}, not a pid` };
-      }
+      // What the file holds is never shown: it may be a link to something secret.
+      const pid = parsePidFile(read.head.toString('utf8'));
+      if (pid === null) return { found: false, problem: 'invalid', reason: `pid file ${target.path} does not hold a pid` };
       return byPid(pid, `pid file ${target.path}: process ${pid} is not running`);
     }
     case 'match': {
@@ -64,6 +65,12 @@ async function resolve(
         : { found: false, problem: 'gone', reason: `no process matches /${target.pattern.source}/` };
     }
   }
+}
+
+/** Whether the process that had this pid and start time still runs (a zombie does not). */
+export async function stillRunning(identity: { pid: number; startTicks: number }): Promise<boolean> {
+  const entry = await readProcEntry(identity.pid, false);
+  return entry !== null && entry.state !== 'Z' && entry.startTicks === identity.startTicks;
 }
 
 async function byPid(pid: number, reason: string): Promise<Resolution> {

@@ -1,4 +1,5 @@
-import { UsageError, quoteArg } from '../errors.js';
+import { UsageError, quoteArg, quoteValue } from '../errors.js';
+import { compilePattern } from './pattern.js';
 
 /** What `--service NAME=TARGET` points at. */
 export type TargetSpec =
@@ -17,7 +18,7 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export function validateServiceName(name: string, flag: string, raw: string): string {
   if (!NAME.test(name)) {
     throw new UsageError(
-      `${quoteArg(flag, raw)}: service name ${JSON.stringify(name)} must be 1-64 of A-Z a-z 0-9 _ . -`,
+      `${quoteArg(flag, raw)}: service name ${quoteValue(name)} must be 1-64 of A-Z a-z 0-9 _ . -`,
     );
   }
   return name;
@@ -42,12 +43,9 @@ export function parseTarget(text: string, flag: string, raw: string = text): Tar
   if (text.startsWith('match:')) {
     const source = text.slice('match:'.length);
     if (source === '') throw new UsageError(`${quoteArg(flag, raw)}: match: needs a regular expression`);
-    try {
-      return { kind: 'match', pattern: new RegExp(source) };
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new UsageError(`${quoteArg(flag, raw)}: invalid regular expression: ${reason}`);
-    }
+    const pattern = compilePattern(source);
+    if (!(pattern instanceof RegExp)) throw new UsageError(`${quoteArg(flag, raw)}: ${pattern.problem}`);
+    return { kind: 'match', pattern };
   }
   return { kind: 'pid', pid: parsePid(text, flag, raw) };
 }
@@ -56,7 +54,7 @@ export function parseTarget(text: string, flag: string, raw: string = text): Tar
 export function parsePid(text: string, flag: string, raw: string = text): number {
   const pid = /^[1-9]\d{0,9}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(pid) || pid > 4_194_304) {
-    throw new UsageError(`${quoteArg(flag, raw)}: pid ${JSON.stringify(text)} is not a process id`);
+    throw new UsageError(`${quoteArg(flag, raw)}: pid ${quoteValue(text)} is not a process id`);
   }
   return pid;
 }

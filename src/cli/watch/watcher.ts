@@ -2,12 +2,14 @@ import { ProcessNotFoundError } from '../../domain/errors.js';
 import { ProcessState } from '../../domain/state.js';
 import type { Board } from '../board.js';
 import type { TrackFn } from '../track-queue.js';
-import { resolveAll, type Resolution } from './resolve.js';
+import { nextPidFileStep, sameIdentity, type Identity } from './pid-file-rule.js';
+import { resolveAll, stillRunning, type Resolution } from './resolve.js';
 import type { WatchService } from './target.js';
 
-interface Identity {
-  pid: number;
-  startTicks: number;
+/** Reads of a pid file that failed while its process ran on: how many, and the latest reason. */
+export interface ReadProblems {
+  count: number;
+  last: string;
 }
 
 /**
@@ -16,11 +18,15 @@ interface Identity {
  * tracker sees itself.
  * Pid files and patterns are resolved again every interval, so a service
  * restarted by someone else shows up as a restart (new pid, restartCount + 1)
- * and one that is gone as stopped.
+ * and one that is gone as stopped. Pid files follow nextPidFileStep: a bad
+ * read while the process runs on is counted, not a stop.
  */
 export class Watcher {
   readonly #current = new Map<string, Identity>();
   readonly #downReason = new Map<string, string>();
+  /** A pid file's new process, seen once while the old one still runs. */
+  readonly #pending = new Map<string, Identity>();
+  readonly #problems = new Map<string, ReadProblems>();
   #timer: NodeJS.Timeout | undefined;
   #busy: Promise<void> | undefined;
   #stopped = false;
@@ -59,28 +65,61 @@ export class Watcher {
     if (!this.#stopped) await this.#apply(services, resolutions);
   }
 
+  /** Per service, the pid file reads that failed while its process ran on. */
+  readProblems(): ReadonlyMap<string, ReadProblems> {
+    return this.#problems;
+  }
+
   async #apply(services: readonly WatchService[], resolutions: ReadonlyMap<string, Resolution>): Promise<void> {
     await Promise.all(
-      services.map(async ({ name }) => {
+      services.map(async ({ name, target }) => {
         const resolution = resolutions.get(name);
         if (resolution === undefined) return;
         const current = this.#current.get(name);
-        if (resolution.found) {
-          if (current?.pid === resolution.pid && current.startTicks === resolution.startTicks) return;
-          try {
-            await this.track(name, resolution.pid, () => !this.#stopped);
-            this.#current.set(name, { pid: resolution.pid, startTicks: resolution.startTicks });
-            this.#downReason.delete(name);
-          } catch (error) {
-            // Gone between resolving and sampling: it is simply not there (yet).
-            if (error instanceof ProcessNotFoundError) this.#down(name, `process ${resolution.pid} exited`);
-            // Anything else (a slow first read) is left for the next interval to try again.
+        if (target.kind === 'pidfile') {
+          const lastAlive = current !== undefined && (await stillRunning(current));
+          const step = nextPidFileStep(resolution, current, lastAlive, this.#pending.get(name));
+          if (step.action !== 'keep' || step.pending === undefined) this.#pending.delete(name);
+          if (step.action === 'keep') {
+            if (step.pending !== undefined) this.#pending.set(name, step.pending);
+            if (step.problem !== undefined) this.#countProblem(name, step.problem);
+          } else if (step.action === 'follow') {
+            await this.#follow(name, step.identity);
+          } else {
+            this.#down(name, step.reason);
           }
           return;
         }
-        this.#down(name, resolution.reason);
+        if (!resolution.found) {
+          this.#down(name, resolution.reason);
+          return;
+        }
+        const found = { pid: resolution.pid, startTicks: resolution.startTicks };
+        if (current === undefined || !sameIdentity(current, found)) await this.#follow(name, found);
       }),
     );
+  }
+
+  async #follow(name: string, identity: Identity): Promise<void> {
+    try {
+      await this.track(name, identity.pid, () => !this.#stopped);
+      this.#current.set(name, identity);
+      this.#downReason.delete(name);
+    } catch (error) {
+      // Gone between resolving and sampling: it is simply not there (yet).
+      if (error instanceof ProcessNotFoundError) this.#down(name, `process ${identity.pid} exited`);
+      // Anything else (a slow first read) is left for the next interval to try again.
+    }
+  }
+
+  #countProblem(name: string, reason: string): void {
+    const problems = this.#problems.get(name);
+    if (problems) {
+      problems.count += 1;
+      problems.last = reason;
+    } else {
+      this.#problems.set(name, { count: 1, last: reason });
+    }
   }
 
   /** Reported once per disappearance (and again only if the reason changes), not every interval. */

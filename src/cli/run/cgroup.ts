@@ -1,0 +1,194 @@
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProcParseError } from '../../collectors/procfs/parseError.js';
+import { parseStat } from '../../collectors/procfs/parseStat.js';
+
+/**
+ * A cgroup of its own for one supervised command: everything the command
+ * starts is born in it and cannot leave it (setsid, double forks and daemons
+ * included), so killing every pid in it leaves nothing behind. Its directory
+ * (`path`, under `hierarchy`) is also where its accounting can be read.
+ */
+export interface CommandCgroup {
+  /** 2: the unified hierarchy; 1: a v1 hierarchy (pids or cpu). */
+  readonly version: 1 | 2;
+  /** The cgroup's directory, e.g. /sys/fs/cgroup/unified/procmetrics/123-4567-4026531836-api. */
+  readonly path: string;
+  /**
+   * Runs `start` (a synchronous spawn) with this process inside the cgroup for
+   * just that long, so the child is in it from its first instruction: moving
+   * it in after the fact would race with whatever it forks first.
+   */
+  spawnInside<T>(start: () => T): T;
+  /** The processes in it now (never this process). */
+  pids(): number[];
+  /** One synchronous pass of `signal` to every process in it: the last resort on a forced exit. */
+  signalAll(signal: NodeJS.Signals): void;
+  /** SIGKILLs everything in it until it is empty (bounded: about 2 s). True when it is empty. */
+  empty(): Promise<boolean>;
+  /** Empties it and removes its directory. */
+  remove(): Promise<void>;
+}
+
+const BASE = 'procmetrics';
+/** A process may be mid-fork when it is killed; this many passes of kill-and-look, 20 ms apart. */
+const EMPTY_PASSES = 100;
+
+interface Hierarchy {
+  version: 1 | 2;
+  /** Mount point, e.g. /sys/fs/cgroup/unified. */
+  mount: string;
+  /** This process's cgroup inside it, e.g. / or /system.slice/x.service. */
+  own: string;
+}
+
+/** cgroup v2 first (it has cgroup.kill and is what most hosts run), else the v1 pids or cpu hierarchy. */
+function findHierarchy(): Hierarchy | string {
+  let mounts: string[][];
+  let memberships: string[];
+  try {
+    mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((line) => line.split(' '));
+    memberships = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  } catch {
+    return 'cannot read /proc/self/mounts or /proc/self/cgroup';
+  }
+  const v2 = mounts.find((fields) => fields[2] === 'cgroup2');
+  const v2Own = memberships.find((line) => line.startsWith('0::'));
+  if (v2?.[1] !== undefined && v2Own !== undefined) return { version: 2, mount: v2[1], own: v2Own.slice(3) };
+  for (const controller of ['pids', 'cpu']) {
+    const v1 = mounts.find((fields) => fields[2] === 'cgroup' && (fields[3] ?? '').split(',').includes(controller));
+    const own = memberships.map((line) => line.split(':')).find((parts) => (parts[1] ?? '').split(',').includes(controller));
+    if (v1?.[1] !== undefined && own?.[2] !== undefined) return { version: 1, mount: v1[1], own: own[2] };
+  }
+  return 'no cgroup hierarchy is mounted';
+}
+
+/** `pid-startTicks-pidNamespace`: names this process unambiguously, even after its pid is reused. */
+function ownerTag(pid: number): string | undefined {
+  try {
+    const stat = parseStat(readFileSync(`/proc/${pid}/stat`));
+    if (stat instanceof ProcParseError) return undefined;
+    const namespace = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[1];
+    return namespace === undefined ? undefined : `${pid}-${stat.startTicks}-${namespace}`;
+  } catch {
+    return undefined;
+  }
+}
+
+let sequence = 0;
+
+/**
+ * Makes a cgroup for the command called `label`, or says why none can be made
+ * (not root, no writable hierarchy, a read-only /sys in a container).
+ */
+export function createCgroup(label: string): CommandCgroup | { problem: string } {
+  const hierarchy = findHierarchy();
+  if (typeof hierarchy === 'string') return { problem: hierarchy };
+  const owner = ownerTag(process.pid);
+  if (owner === undefined) return { problem: 'cannot read /proc/self' };
+  const path = join(hierarchy.mount, BASE, `${owner}-${label}-${++sequence}`);
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (error) {
+    return { problem: `cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? 'failed'}` };
+  }
+  return cgroupAt(path, hierarchy);
+}
+
+function cgroupAt(path: string, hierarchy: Hierarchy): CommandCgroup {
+  const procs = join(path, 'cgroup.procs');
+  const home = join(hierarchy.mount, hierarchy.own, 'cgroup.procs');
+  const pids = (): number[] => {
+    try {
+      return readFileSync(procs, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map(Number)
+        .filter((pid) => pid !== process.pid);
+    } catch {
+      return [];
+    }
+  };
+  const signalAll = (signal: NodeJS.Signals): void => {
+    if (signal === 'SIGKILL' && hierarchy.version === 2) {
+      try {
+        writeFileSync(join(path, 'cgroup.kill'), '1'); // kernel 5.14+: the whole cgroup at once, forks included
+      } catch {
+        // Older kernel: the pass below does it pid by pid.
+      }
+    }
+    for (const pid of pids()) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // ESRCH: it exited meanwhile.
+      }
+    }
+  };
+  const empty = async (): Promise<boolean> => {
+    for (let pass = 0; pass < EMPTY_PASSES; pass++) {
+      if (pids().length === 0) return true;
+      signalAll('SIGKILL');
+      await sleep(20);
+    }
+    return pids().length === 0;
+  };
+  return {
+    version: hierarchy.version,
+    path,
+    spawnInside: <T>(start: () => T): T => {
+      writeFileSync(procs, String(process.pid));
+      try {
+        return start();
+      } finally {
+        // Back home at once: nothing of ours may be killed with the command.
+        writeFileSync(home, String(process.pid));
+      }
+    },
+    pids,
+    signalAll,
+    empty,
+    remove: async () => {
+      await empty();
+      await removeDirectory(path);
+    },
+  };
+}
+
+/** A cgroup with no processes may still be busy for a moment while the last exits are accounted. */
+async function removeDirectory(path: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      rmdirSync(path);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      await sleep(20);
+    }
+  }
+}
+
+/**
+ * Empties and removes the cgroups of procmetrics processes that are gone
+ * without cleaning up (SIGKILL, a crash, the OOM killer): what they supervised
+ * dies here. Only cgroups made in this pid namespace are judged, since an
+ * owner pid means nothing in another. Returns how many were swept.
+ */
+export async function sweepOrphanCgroups(): Promise<number> {
+  const hierarchy = findHierarchy();
+  const self = ownerTag(process.pid);
+  if (typeof hierarchy === 'string' || self === undefined) return 0;
+  const namespace = self.split('-')[2];
+  const base = join(hierarchy.mount, BASE);
+  if (!existsSync(base)) return 0;
+  let swept = 0;
+  for (const name of readdirSync(base)) {
+    const owner = /^(\d+)-(\d+)-(\d+)-/.exec(name);
+    if (owner === null || owner[3] !== namespace) continue;
+    if (ownerTag(Number(owner[1])) === `${owner[1]}-${owner[2]}-${owner[3]}`) continue; // its owner still runs
+    await cgroupAt(join(base, name), hierarchy).remove();
+    swept += 1;
+  }
+  return swept;
+}
