@@ -93,6 +93,15 @@ describe('procmetrics run', () => {
     await waitFor(() => cli.snapshots().slice(seen).find((s) => !s.healthy), { what: 'unhealthy again' });
   });
 
+  it('says why a health check fails: its exit and the last line of its stderr, or its timeout', async () => {
+    const failing = startCli(['run', '--name', 'db', '--health-cmd', `sh -c 'echo "no route to db" >&2; exit 3'`, '--health-interval', '200ms', ...quiet, '--', 'sleep', '1000']);
+    const sick = await waitForSnapshot(failing, (s) => s.healthError !== '' && s.pid > 0, 'a failed check');
+    expect(sick).toMatchObject({ healthy: false, healthError: 'exited with code 3: no route to db' });
+    const hanging = startCli(['run', '--name', 'slow', '--health-cmd', 'sleep 30', '--health-interval', '300ms', ...quiet, '--', 'sleep', '1000']);
+    const slow = await waitForSnapshot(hanging, (s) => s.healthError !== '', 'a timed-out check');
+    expect(slow).toMatchObject({ healthy: false, healthError: 'timed out after 0.3s' });
+  });
+
   it('a taken port is exit 2 before anything is started', async () => {
     const port = await freePort();
     const blocker = createServer().listen(port, '127.0.0.1');

@@ -6,7 +6,7 @@ import type { Board } from '../board.js';
 import type { TrackFn } from '../track-queue.js';
 import { nextQuickExits, restartDelayMs, type BackoffPolicy } from './backoff.js';
 import { describeExit, exitStatusOf, isCleanExit, shouldRestart, type ExitStatus } from './exit-status.js';
-import { HealthCheck } from './health.js';
+import { HealthCheck, type HealthVerdict } from './health.js';
 import { createCgroup, type CommandCgroup } from './cgroup.js';
 import { killGroup } from './process-group.js';
 
@@ -107,7 +107,7 @@ export class SupervisedService {
     );
     if (this.spec.health) {
       const { argv, intervalMs } = this.spec.health;
-      this.#health = new HealthCheck(argv, intervalMs, (healthy) => void this.#onHealth(child, healthy));
+      this.#health = new HealthCheck(argv, intervalMs, (verdict) => void this.#onHealth(child, verdict));
       this.#health.start();
     }
   }
@@ -178,10 +178,10 @@ export class SupervisedService {
     );
   }
 
-  async #onHealth(child: ChildProcess, healthy: boolean): Promise<void> {
+  async #onHealth(child: ChildProcess, { healthy, reason }: HealthVerdict): Promise<void> {
     await this.#tracking;
     if (this.#child !== child || !isAlive(child)) return;
-    this.tracker.updateHealth(this.spec.name, healthy);
+    this.tracker.updateHealth(this.spec.name, healthy, reason);
     const state = this.tracker.get(this.spec.name)?.state;
     if (healthy && state === ProcessState.Starting) this.tracker.updateState(this.spec.name, ProcessState.Running);
   }
