@@ -1,10 +1,7 @@
-import { totalmem } from 'node:os';
 import pidusage from 'pidusage';
 import { ProcessNotFoundError } from '../domain/errors.js';
-import type { ProcessCPU, ProcessMemory } from '../domain/metrics.js';
 import { UNKNOWN_EXTRAS, type Collector, type ProcessSample, type SampleOutcome, type SampleTarget } from '../tracker/collector.js';
 import { ErrorCounts, errorCode } from './errorCounts.js';
-import { cpuFromSample, memoryFromSample } from './fromSample.js';
 import { abortedError, checkPid } from './sweep.js';
 
 type PidusageStat = pidusage.Status;
@@ -72,14 +69,6 @@ export class PidusageCollector implements Collector {
     });
   }
 
-  async collectCPU(pid: number, signal?: AbortSignal): Promise<ProcessCPU> {
-    return cpuFromSample(await this.sampleOne(pid, signal));
-  }
-
-  async collectMemory(pid: number, signal?: AbortSignal): Promise<ProcessMemory> {
-    return memoryFromSample(await this.sampleOne(pid, signal), totalmem());
-  }
-
   release(pid: number): void {
     this.startTimes.delete(pid);
   }
@@ -95,13 +84,6 @@ export class PidusageCollector implements Collector {
    */
   close(): void {
     this.startTimes.clear();
-  }
-
-  private async sampleOne(pid: number, signal: AbortSignal | undefined): Promise<ProcessSample> {
-    const [outcome] = await this.sample([{ pid }], signal);
-    if (!outcome) throw new ProcessNotFoundError(pid);
-    if (!outcome.ok) throw outcome.error;
-    return outcome.sample;
   }
 
   private toOutcome(target: SampleTarget, stat: PidusageStat): SampleOutcome {

@@ -1,14 +1,12 @@
 import { readdirSync, statSync, statfsSync } from 'node:fs';
 import { OutOfRangeError, InvalidArgumentValueError, ProcessNotFoundError, describeValue } from '../../domain/errors.js';
-import type { ProcessCPU, ProcessMemory } from '../../domain/metrics.js';
 import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../../tracker/collector.js';
 import { ErrorCounts } from '../errorCounts.js';
-import { cpuFromSample, memoryFromSample } from '../fromSample.js';
-import { abortedError, checkPid, sweepInChunks } from '../sweep.js';
+import { checkPid, sweepInChunks } from '../sweep.js';
 import { CpuLimitReader } from './cpuLimit.js';
 import { FollowedProcess, IO, STAT, STATM, STATUS } from './followed.js';
 import type { ProcFile } from './followed.js';
-import { machineConstants, readBootTimeMs, readMemTotalBytes, readOpenFilesLimit } from './machine.js';
+import { machineConstants, readBootTimeMs, readOpenFilesLimit } from './machine.js';
 import { ProcParseError } from './parseError.js';
 import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './parseStat.js';
 import { emptyProcStatus, parseIoInto, parseStatusInto } from './parseStatus.js';
@@ -82,7 +80,6 @@ export class ProcfsCollector implements Collector {
   private readonly clockTicksPerSecond: number;
   private readonly pageSizeBytes: number;
   private readonly bootTimeMs: number;
-  private readonly memTotalBytes: number;
   private readonly forgetAfterSweeps: number;
   private readonly chunks: { chunkSize: number; chunkBudgetMs: number };
   private readonly files: readonly ProcFile[];
@@ -125,7 +122,6 @@ export class ProcfsCollector implements Collector {
       chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 2, 0, false),
     };
     this.bootTimeMs = readBootTimeMs(this.procRoot);
-    this.memTotalBytes = readMemTotalBytes(this.procRoot);
     this.cpuLimits = new CpuLimitReader(this.procRoot, options.hostRoot ?? '', this.errors);
     this.fdCountByStat = fields === 'full' && this.kernelCountsFdsInStat();
   }
@@ -137,14 +133,6 @@ export class ProcfsCollector implements Collector {
     const outcomes = await sweepInChunks(targets, (target) => this.readOne(target, keep), this.chunks, signal);
     this.forgetAbsent();
     return outcomes;
-  }
-
-  async collectCPU(pid: number, signal?: AbortSignal): Promise<ProcessCPU> {
-    return cpuFromSample(this.sampleNow(pid, signal));
-  }
-
-  async collectMemory(pid: number, signal?: AbortSignal): Promise<ProcessMemory> {
-    return memoryFromSample(this.sampleNow(pid, signal), this.memTotalBytes);
   }
 
   release(pid: number): void {
@@ -167,14 +155,6 @@ export class ProcfsCollector implements Collector {
   /** Fds currently held open (for tests and self-monitoring). */
   get openFdCount(): number {
     return this.heldFds;
-  }
-
-  /** One process outside any sweep: uses what a sweep holds for it, holds nothing new. */
-  private sampleNow(pid: number, signal: AbortSignal | undefined): ProcessSample {
-    if (signal?.aborted) throw abortedError(pid, signal, 0);
-    const outcome = this.readOne({ pid }, false);
-    if (!outcome.ok) throw outcome.error;
-    return outcome.sample;
   }
 
   private readOne(target: SampleTarget, keep: boolean): SampleOutcome {
