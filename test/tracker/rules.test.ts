@@ -484,3 +484,31 @@ describe('ticks', () => {
     expect(tracker.get('api')?.state).toBe('stopped');
   });
 });
+
+describe('identity: pid and start time', () => {
+  it('tracks a pid with the start time the caller resolved', async () => {
+    const idle = spawnIdle();
+    const probe = newTracker();
+    await probe.track('probe', idle.pid);
+    const startTime = probe.get('probe')?.startTime as number;
+    const tracker = newTracker();
+    await tracker.track('api', idle.pid, { startTime });
+    expect(tracker.get('api')).toMatchObject({ pid: idle.pid, startTime, state: 'running' });
+  });
+
+  it('refuses a pid now held by a process that started at another time (a reused pid)', async () => {
+    const idle = spawnIdle();
+    const tracker = newTracker();
+    const startedEarlier = Date.now() - 3_600_000;
+    const error = await tracker.track('api', idle.pid, { startTime: startedEarlier }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProcessNotFoundError);
+    expect(tracker.get('api')).toBeUndefined();
+  });
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, '1700000000000', null])('startTime %j', async (startTime) => {
+    const tracker = newTracker();
+    const attempt = tracker.track('api', process.pid, { startTime: startTime as number });
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    expect(tracker.getAll()).toEqual([]);
+  });
+});

@@ -7,7 +7,8 @@ import type { WatchService } from './target.js';
 
 interface Identity {
   pid: number;
-  startTicks: number;
+  /** ms since epoch. */
+  startTime: number;
 }
 
 /**
@@ -66,10 +67,12 @@ export class Watcher {
         if (resolution === undefined) return;
         const current = this.#current.get(name);
         if (resolution.found) {
-          if (current?.pid === resolution.pid && current.startTicks === resolution.startTicks) return;
+          if (current?.pid === resolution.pid && current.startTime === resolution.startTime) return;
           try {
-            await this.track(name, resolution.pid, () => !this.#stopped);
-            this.#current.set(name, { pid: resolution.pid, startTicks: resolution.startTicks });
+            // The start time rides along: a pid reused before the tracker reads it is refused, not tracked.
+            const { pid, startTime } = resolution;
+            await this.track(name, pid, { startTime, stillWanted: () => !this.#stopped });
+            this.#current.set(name, { pid, startTime });
             this.#downReason.delete(name);
           } catch (error) {
             // Gone between resolving and sampling: it is simply not there (yet).
@@ -78,6 +81,8 @@ export class Watcher {
           }
           return;
         }
+        // Failing to look is not the process being gone: try again next interval.
+        if (resolution.problem === 'error') return;
         this.#down(name, resolution.reason);
       }),
     );

@@ -8,6 +8,7 @@ import { FollowedProcess, IO, STAT, STATM, STATUS } from './followed.js';
 import type { ProcFile } from './followed.js';
 import { machineConstants, readBootTimeMs, readOpenFilesLimit } from './machine.js';
 import { ProcParseError } from './parseError.js';
+import { isGone, startTimeMs } from './processTable.js';
 import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './parseStat.js';
 import { emptyProcStatus, parseIoInto, parseStatusInto } from './parseStatus.js';
 import type { ProcIo, ProcStatus } from './parseStatus.js';
@@ -49,11 +50,6 @@ export const DEFAULT_CHUNK_SIZE = 256;
 const PROC_SUPER_MAGIC = 0x9fa0;
 const BASIC_FILES: readonly ProcFile[] = [STAT, STATM];
 const FULL_FILES: readonly ProcFile[] = [STAT, STATM, STATUS, IO];
-
-function isGone(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ESRCH' || code === 'ENOENT';
-}
 
 /** An option that must be a number of at least `min` (an integer unless `integer` is false). */
 function numberOption(name: string, value: number | undefined, fallback: number, min = 1, integer = true): number {
@@ -201,7 +197,7 @@ export class ProcfsCollector implements Collector {
     }
     if (stat.state === 'Z' || stat.state === 'X') return this.notFound(pid, 'has exited (zombie)');
     const ticks = this.clockTicksPerSecond;
-    const startTime = Math.round(this.bootTimeMs + (stat.startTicks * 1000) / ticks);
+    const startTime = startTimeMs(this.bootTimeMs, stat.startTicks, ticks);
     if (followed.startTimeMs !== startTime) followed.forgetInstance(startTime);
     if (pinned && target.startTime !== startTime) {
       return this.notFound(pid, `pid now belongs to a process started at ${new Date(startTime).toISOString()}`);
