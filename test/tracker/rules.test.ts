@@ -8,9 +8,12 @@ import {
   SubscriberLimitError,
   Tracker,
   TrackerClosedError,
+  type Collector,
   type ProcessMetrics,
   type Subscription,
+  type TrackerOptions,
 } from '../../src/index.js';
+import type { MeterProvider } from '@opentelemetry/api';
 import { GatedCollector, TableCollector, gate } from '../support/fake-collector.js';
 import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
 import { trackerFactory } from '../support/trackers.js';
@@ -510,5 +513,150 @@ describe('identity: pid and start time', () => {
     const attempt = tracker.track('api', process.pid, { startTime: startTime as number });
     await expect(attempt).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     expect(tracker.getAll()).toEqual([]);
+  });
+});
+
+describe('a supervisor whose process is gone before its first sample', () => {
+  it('still counts the start with countStartIfGone, and only then', async () => {
+    const tracker = newTracker();
+    const sub = tracker.subscribe();
+    for (let start = 0; start < 3; start++) {
+      const crashed = spawnIdle();
+      await killAndWait(crashed); // exits before track() reads it
+      await expect(tracker.track('api', crashed.pid, { countStartIfGone: true })).rejects.toBeInstanceOf(
+        ProcessNotFoundError,
+      );
+      expect(tracker.get('api')).toMatchObject({ state: 'starting', pid: 0, restartCount: start });
+      tracker.updateState('api', ProcessState.Failed, 'exited with code 1');
+    }
+    const seen = await drain(sub, 6);
+    expect(seen.map((m) => [m.state, m.restartCount])).toEqual([
+      ['starting', 0], ['failed', 0], ['starting', 1], ['failed', 1], ['starting', 2], ['failed', 2],
+    ]);
+    const gone = spawnIdle();
+    await killAndWait(gone);
+    await expect(tracker.track('api', gone.pid)).rejects.toBeInstanceOf(ProcessNotFoundError);
+    expect(tracker.get('api')?.restartCount).toBe(2);
+  });
+
+  it('refuses a countStartIfGone that is not a boolean', async () => {
+    const tracker = newTracker();
+    await expect(tracker.track('api', process.pid, { countStartIfGone: 'yes' as unknown as boolean })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+  });
+});
+
+describe('library validation: typed errors with a code, nothing changed', () => {
+  it.each([
+    ['options null', () => new Tracker(undefined, null as unknown as TrackerOptions)],
+    ['options a string', () => new Tracker(undefined, 'fast' as unknown as TrackerOptions)],
+    ['a collector that is not one', () => new Tracker({} as unknown as Collector)],
+    ['a collector null', () => new Tracker(null as unknown as Collector)],
+    ['a meterProvider that is not one', () => new Tracker(undefined, { meterProvider: {} as unknown as MeterProvider })],
+    ['a meterProvider string', () => new Tracker(undefined, { meterProvider: 'otel' as unknown as MeterProvider })],
+  ])('new Tracker with %s', (_what, make) => {
+    expect(make).toThrow(TypeError);
+    try {
+      make();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    }
+  });
+
+  it('track(name, pid, null) and subscribe(null) are typed errors', async () => {
+    const tracker = newTracker();
+    await expect(tracker.track('api', process.pid, null as unknown as object)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringContaining('options') as unknown,
+    });
+    expect(() => tracker.subscribe(null as unknown as object)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(tracker.getAll()).toEqual([]);
+    expect(tracker.stats().subscribers).toBe(0);
+  });
+
+  it.each([42, undefined, null, {}, Symbol('api')])('a name %s to untrack/get/updateState/updateHealth', async (name) => {
+    const tracker = newTracker();
+    await tracker.track('api', process.pid);
+    const before = tracker.getAll();
+    const bad = name as unknown as string;
+    const calls = [
+      () => tracker.untrack(bad),
+      () => tracker.get(bad),
+      () => tracker.updateState(bad, ProcessState.Failed),
+      () => tracker.updateHealth(bad, false),
+    ];
+    for (const call of calls) expect(call).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(tracker.getAll()).toEqual(before);
+  });
+
+  it('two names differing only in lone surrogates can never both be tracked', async () => {
+    const tracker = newTracker();
+    await expect(tracker.track('api\ud800', process.pid)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(() => tracker.register('api\udfff')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(tracker.getAll()).toEqual([]);
+  });
+});
+
+describe('one exit, one failed event', () => {
+  it("a supervisor's failed after the tick's refines lastError without a second event", async () => {
+    const idle = spawnIdle();
+    const tracker = newTracker();
+    await tracker.track('api', idle.pid);
+    const sub = tracker.subscribe();
+    const seen: ProcessMetrics[] = [];
+    const reading = (async () => {
+      for await (const m of sub) seen.push(m);
+    })();
+    await killAndWait(idle);
+    tracker.start();
+    await waitFor(() => tracker.get('api')?.state === 'failed', { what: 'the tick to see the exit' });
+    tracker.updateState('api', ProcessState.Failed, 'exited with code 1');
+    tracker.updateState('api', ProcessState.Failed);
+    expect(tracker.get('api')).toMatchObject({ state: 'failed', lastError: 'exited with code 1', pid: 0 });
+    await waitFor(() => tracker.stats().ticks >= 3, { what: 'more ticks' });
+    await tracker.stop();
+    await new Promise((r) => setImmediate(r));
+    sub.close();
+    await reading;
+    const failed = seen.filter((m) => m.state === 'failed').map((m) => m.lastError);
+    expect(failed).toEqual([`process ${idle.pid} exited`]);
+  });
+
+  it("the tick publishes nothing once the supervisor has reported the exit", async () => {
+    const idle = spawnIdle();
+    const tracker = newTracker();
+    await tracker.track('api', idle.pid);
+    const seen: ProcessMetrics[] = [];
+    const sub = tracker.subscribe();
+    await killAndWait(idle);
+    tracker.updateState('api', ProcessState.Failed, 'exited with code 1');
+    tracker.start();
+    await waitFor(() => tracker.stats().ticks >= 3, { what: 'three ticks' });
+    await tracker.stop();
+    for (const m of await drain(sub, 1)) seen.push(m);
+    expect(seen.map((m) => [m.state, m.lastError])).toEqual([['failed', 'exited with code 1']]);
+    expect(tracker.stats().processExits).toBe(0);
+  });
+});
+
+describe('subscribe({ replay: true })', () => {
+  it('delivers the current snapshot of every service first, then live changes', async () => {
+    const tracker = newTracker();
+    await tracker.track('web', spawnIdle().pid);
+    tracker.register('api', ProcessState.Stopped, 'not started');
+    const live = tracker.subscribe();
+    const replayed = tracker.subscribe({ replay: true });
+    tracker.updateHealth('web', false);
+    const first = await drain(replayed, 3);
+    expect(first.map((m) => [m.serviceName, m.state, m.healthy])).toEqual([
+      ['api', 'stopped', false],
+      ['web', 'running', true],
+      ['web', 'running', false],
+    ]);
+    expect((await drain(live, 1)).map((m) => m.serviceName)).toEqual(['web']);
+    expect(() => tracker.subscribe({ replay: 'yes' as unknown as boolean })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
   });
 });
