@@ -22,17 +22,26 @@ export class Sampler {
     if (targets.length === 0) return [];
     if (this.#sweepPending) return targets.map((t) => failure(new CollectionTimeoutError(t.pid, timeoutMs)));
     this.#sweepPending = true;
-    return this.#sample(targets, timeoutMs, AbortSignal.timeout(timeoutMs), () => {
-      this.#sweepPending = false;
-    });
+    const budget = deadline(timeoutMs);
+    try {
+      return await this.#sample(targets, timeoutMs, budget.signal, () => {
+        this.#sweepPending = false;
+      });
+    } finally {
+      budget.clear();
+    }
   }
 
   /** One target outside the tick (track()); runs beside a sweep in flight. */
   async sampleOne(target: SampleTarget, timeoutMs: number, signal?: AbortSignal): Promise<SampleOutcome> {
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
-    const [outcome] = await this.#sample([target], timeoutMs, combined, () => {});
-    return outcome ?? failure(new Error('collector returned no outcome'));
+    const budget = deadline(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, budget.signal]) : budget.signal;
+    try {
+      const [outcome] = await this.#sample([target], timeoutMs, combined, () => {});
+      return outcome ?? failure(new Error('collector returned no outcome'));
+    } finally {
+      budget.clear();
+    }
   }
 
   async #sample(
@@ -53,6 +62,18 @@ export class Sampler {
     }
     return outcomes.map((outcome: unknown, i) => checkOutcome(outcome, targets[i] as SampleTarget));
   }
+}
+
+/**
+ * A signal that aborts with a TimeoutError after `timeoutMs`, and a way to
+ * drop its timer once the work is done: unlike AbortSignal.timeout(), a burst
+ * of calls leaves no timers behind.
+ */
+function deadline(timeoutMs: number): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('sample timed out', 'TimeoutError')), timeoutMs);
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };

@@ -1,5 +1,12 @@
 import { readdirSync, statSync, statfsSync } from 'node:fs';
-import { OutOfRangeError, InvalidArgumentValueError, ProcessNotFoundError, describeValue } from '../../domain/errors.js';
+import {
+  InvalidArgumentTypeError,
+  InvalidArgumentValueError,
+  OutOfRangeError,
+  ProcessNotFoundError,
+  describeValue,
+} from '../../domain/errors.js';
+import { validateOptions } from '../../tracker/validate.js';
 import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../../tracker/collector.js';
 import { ErrorCounts } from '../errorCounts.js';
 import { checkPid, sweepInChunks } from '../sweep.js';
@@ -62,6 +69,16 @@ function numberOption(name: string, value: number | undefined, fallback: number,
   return value;
 }
 
+/** A path option: a non-empty string (empty allowed where it means "no prefix"). */
+function pathOption(name: string, value: unknown, fallback: string, emptyAllowed = false): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') {
+    throw new InvalidArgumentTypeError(`option ${name} must be a string, got ${describeValue(value)}`);
+  }
+  if (value === '' && !emptyAllowed) throw new InvalidArgumentValueError(`option ${name} must not be empty`);
+  return value;
+}
+
 /**
  * Linux collector over /proc. Identity is (pid, start time): the fds of each
  * followed process stay open and are re-read with pread every sweep, so a
@@ -98,13 +115,14 @@ export class ProcfsCollector implements Collector {
   private readonly io: ProcIo = { readBytes: 0, writeBytes: 0 };
 
   constructor(options: ProcfsCollectorOptions = {}) {
-    const fields = options.fields ?? 'full';
+    validateOptions(options, 'options');
+    const fields = options.fields === undefined ? 'full' : options.fields;
     if (fields !== 'basic' && fields !== 'full') {
       throw new InvalidArgumentValueError(`option fields must be 'basic' or 'full', got ${describeValue(fields)}`);
     }
     this.fields = fields;
     this.files = fields === 'full' ? FULL_FILES : BASIC_FILES;
-    this.procRoot = (options.procRoot ?? '/proc').replace(/\/+$/, '');
+    this.procRoot = pathOption('procRoot', options.procRoot, '/proc').replace(/\/+$/, '');
     const machine = machineConstants();
     this.clockTicksPerSecond = numberOption('clockTicksPerSecond', options.clockTicksPerSecond, machine.clockTicksPerSecond);
     this.pageSizeBytes = numberOption('pageSizeBytes', options.pageSizeBytes, machine.pageSizeBytes);
@@ -118,7 +136,7 @@ export class ProcfsCollector implements Collector {
       chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 2, 0, false),
     };
     this.bootTimeMs = readBootTimeMs(this.procRoot);
-    this.cpuLimits = new CpuLimitReader(this.procRoot, options.hostRoot ?? '', this.errors);
+    this.cpuLimits = new CpuLimitReader(this.procRoot, pathOption('hostRoot', options.hostRoot, '', true), this.errors);
     this.fdCountByStat = fields === 'full' && this.kernelCountsFdsInStat();
   }
 
