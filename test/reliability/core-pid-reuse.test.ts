@@ -49,11 +49,12 @@ describe.skipIf(!canSteerPids())(`pid reuse, ${CYCLES} cycles`, () => {
       // started within one tick cannot be told apart by anyone, so start the next one later.
       await sleep(Math.max(0, oldStart + 30 - Date.now()));
       const successor = await spawnAt(old.pid);
-      if (!successor) continue;
-      reused += 1;
       // The tick sees the old process gone, whatever now runs at its pid.
       await waitFor(() => tracker.get(name)?.state === 'failed', { what: `cycle ${cycle}: the exit` });
       expect(tracker.get(name)).toMatchObject({ pid: 0, lastError: `process ${old.pid} exited` });
+      // Rarely another process on the machine takes the pid first; then there is no reuse to test.
+      if (!successor) continue;
+      reused += 1;
       // A caller that resolved the old identity is refused, not handed the successor.
       const error = await tracker.track(name, old.pid, { startTime: oldStart }).catch((e: unknown) => e);
       if (error instanceof ProcessNotFoundError) refusedByStartTime += 1;
@@ -64,6 +65,6 @@ describe.skipIf(!canSteerPids())(`pid reuse, ${CYCLES} cycles`, () => {
     report('pid-reuse', { cycles: CYCLES, reused, refusedByStartTime, processExits: tracker.stats().processExits });
     expect(reused).toBeGreaterThan(CYCLES / 2);
     expect(refusedByStartTime).toBe(reused);
-    expect(tracker.stats().processExits).toBe(reused);
+    expect(tracker.stats().processExits).toBe(CYCLES);
   }, 120_000);
 });
