@@ -1,5 +1,5 @@
 export * from './domain/index.js';
-export type { Collector, ProcessSample, SampleOutcome, SampleTarget } from './tracker/collector.js';
+export type { Collector, PerPidCollector, ProcessSample, SampleOutcome, SampleTarget } from './tracker/collector.js';
 export type {
   ProcessTracker,
   SubscribeOptions,

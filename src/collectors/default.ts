@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import type { Collector } from '../tracker/collector.js';
+import { validateOptions } from '../tracker/validate.js';
 import { PidusageCollector } from './pidusage.js';
 import { ProcfsCollector } from './procfs/collector.js';
 import type { ProcfsCollectorOptions } from './procfs/collector.js';
@@ -22,6 +23,7 @@ function procfsReadable(): boolean {
  * An explicit `procRoot` always selects the /proc collector.
  */
 export function defaultCollector(options: DefaultCollectorOptions = {}): Collector {
+  validateOptions(options, 'options');
   if (options.procRoot !== undefined || (process.platform === 'linux' && procfsReadable())) {
     return new ProcfsCollector(options);
   }

@@ -1,10 +1,8 @@
-import { totalmem } from 'node:os';
 import pidusage from 'pidusage';
-import { ProcessNotFoundError } from '../domain/errors.js';
-import type { ProcessCPU, ProcessMemory } from '../domain/metrics.js';
+import { OutOfRangeError, ProcessNotFoundError, describeValue } from '../domain/errors.js';
+import { validateOptions } from '../tracker/validate.js';
 import { UNKNOWN_EXTRAS, type Collector, type ProcessSample, type SampleOutcome, type SampleTarget } from '../tracker/collector.js';
 import { ErrorCounts, errorCode } from './errorCounts.js';
-import { cpuFromSample, memoryFromSample } from './fromSample.js';
 import { abortedError, checkPid } from './sweep.js';
 
 type PidusageStat = pidusage.Status;
@@ -12,7 +10,7 @@ type PidusageStat = pidusage.Status;
 export interface PidusageCollectorOptions {
   /**
    * How far two readings of a start time may differ and still be the same
-   * process, ms (default 2000). `ps` prints elapsed time in whole seconds, so
+   * process, ms (default 2000, at most a day). `ps` prints elapsed time in whole seconds, so
    * `timestamp - elapsed` moves by up to a second between samples.
    */
   startTimeToleranceMs?: number;
@@ -43,7 +41,13 @@ export class PidusageCollector implements Collector {
   private readonly errors = new ErrorCounts();
 
   constructor(options: PidusageCollectorOptions = {}) {
-    this.toleranceMs = options.startTimeToleranceMs ?? 2000;
+    validateOptions(options, 'options');
+    const tolerance = options.startTimeToleranceMs;
+    // Past a day, two processes at one pid could no longer be told apart.
+    if (tolerance !== undefined && (typeof tolerance !== 'number' || !(tolerance >= 0 && tolerance <= 86_400_000))) {
+      throw new OutOfRangeError(`option startTimeToleranceMs must be 0 to 86400000 ms, got ${describeValue(tolerance)}`);
+    }
+    this.toleranceMs = tolerance ?? 2000;
   }
 
   async sample(targets: readonly SampleTarget[], signal?: AbortSignal): Promise<SampleOutcome[]> {
@@ -72,14 +76,6 @@ export class PidusageCollector implements Collector {
     });
   }
 
-  async collectCPU(pid: number, signal?: AbortSignal): Promise<ProcessCPU> {
-    return cpuFromSample(await this.sampleOne(pid, signal));
-  }
-
-  async collectMemory(pid: number, signal?: AbortSignal): Promise<ProcessMemory> {
-    return memoryFromSample(await this.sampleOne(pid, signal), totalmem());
-  }
-
   release(pid: number): void {
     this.startTimes.delete(pid);
   }
@@ -95,13 +91,6 @@ export class PidusageCollector implements Collector {
    */
   close(): void {
     this.startTimes.clear();
-  }
-
-  private async sampleOne(pid: number, signal: AbortSignal | undefined): Promise<ProcessSample> {
-    const [outcome] = await this.sample([{ pid }], signal);
-    if (!outcome) throw new ProcessNotFoundError(pid);
-    if (!outcome.ok) throw outcome.error;
-    return outcome.sample;
   }
 
   private toOutcome(target: SampleTarget, stat: PidusageStat): SampleOutcome {

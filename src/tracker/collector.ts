@@ -52,33 +52,39 @@ export const UNKNOWN_EXTRAS = {
   minorFaults: null,
 } as const satisfies Partial<ProcessSample>;
 
-/** Which process to sample. `startTime` (ms since epoch), once known, pins the identity. */
+/**
+ * What the tracker asks a collector to read: an identity the collector resolves
+ * and reports as one sample. Today that is one process, the pid pinned to one
+ * instance by its start time once known; it is an object (not a bare pid) so
+ * that a target can grow to name a process tree or a cgroup, summed by the
+ * collector, without another change to the port.
+ */
 export interface SampleTarget {
   pid: number;
+  /** Process start, ms since epoch; a process at `pid` that started at another time is not this target. */
   startTime?: number;
 }
 
 export type SampleOutcome = { ok: true; sample: ProcessSample } | { ok: false; error: Error };
 
 /**
- * The port through which the tracker reads processes.
+ * The port through which the tracker reads processes: one batch call per tick.
+ * A process that does not exist (or whose pid now belongs to another process)
+ * is reported with a `ProcessNotFoundError`; any other failure (EMFILE, EACCES,
+ * a parse error) is an error of the collector, which the tracker counts and
+ * never reads as an exit.
  *
- * The two methods of the seed are the minimum: a collector that only has them
- * works, sampled service by service. A collector that also implements `sample`
- * is sampled in one sweep per tick, which is how the /proc collector reaches its
- * speed. Either way, a process that does not exist (or whose pid now belongs to
- * another process) must be reported with a `ProcessNotFoundError`.
+ * A collector that only has the original per-pid pair, `collectCPU` and
+ * `collectMemory`, is accepted too: see `PerPidCollector`.
  */
 export interface Collector {
-  collectCPU(pid: number, signal?: AbortSignal): Promise<ProcessCPU>;
-  collectMemory(pid: number, signal?: AbortSignal): Promise<ProcessMemory>;
-
   /**
    * Samples every target in one sweep; outcomes in the same order as targets.
-   * A target whose `startTime` no longer matches the process at that pid is a
-   * `ProcessNotFoundError`. Must not reject as a whole for one bad pid.
+   * Must not reject as a whole for one bad target. When `signal` aborts, settle
+   * promptly with what was read and a timeout for the rest: the tracker waits
+   * one turn of the event loop for that, then counts every target as timed out.
    */
-  sample?(targets: readonly SampleTarget[], signal?: AbortSignal): Promise<SampleOutcome[]>;
+  sample(targets: readonly SampleTarget[], signal?: AbortSignal): Promise<SampleOutcome[]>;
 
   /** The tracker no longer follows this pid: drop anything held for it (fds, history). */
   release?(pid: number): void;
@@ -90,5 +96,19 @@ export interface Collector {
   errorCounts?(): ReadonlyMap<string, number>;
 
   /** Releases everything the collector holds. */
+  close?(): void | Promise<void>;
+}
+
+/**
+ * The original contract: CPU and memory of one pid per call. The tracker
+ * adapts it to `Collector` (see `perPidCollector`); CPU percentages it returns
+ * are ignored, since the tracker computes them from two samples of the same
+ * process. Either call may reject with `ProcessNotFoundError`.
+ */
+export interface PerPidCollector {
+  collectCPU(pid: number, signal?: AbortSignal): Promise<ProcessCPU>;
+  collectMemory(pid: number, signal?: AbortSignal): Promise<ProcessMemory>;
+  release?(pid: number): void;
+  errorCounts?(): ReadonlyMap<string, number>;
   close?(): void | Promise<void>;
 }

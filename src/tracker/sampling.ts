@@ -1,97 +1,79 @@
-import { CollectionTimeoutError, ProcessNotFoundError } from '../domain/errors.js';
-import type { ProcessCPU, ProcessMemory } from '../domain/metrics.js';
-import { UNKNOWN_EXTRAS, type Collector, type ProcessSample, type SampleOutcome, type SampleTarget } from './collector.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { CollectionTimeoutError } from '../domain/errors.js';
+import type { Collector, SampleOutcome, SampleTarget } from './collector.js';
 
 /**
- * Reads every target through the collector within `timeoutMs`. Never rejects:
+ * Reads targets through the collector within a time budget. Never rejects:
  * each target gets an outcome, and a collector that throws or hangs costs only
  * the targets it was asked about, this time.
  */
 export class Sampler {
-  /** pids whose previous two-method call has not settled yet (a hung collector). */
-  readonly #pending = new Set<number>();
-  /** The last sweep's collector work has not settled yet (it may have timed out). */
+  /** The last tick's sweep has not settled yet (it timed out and the collector never finished). */
   #sweepPending = false;
-  #partialFailures = 0;
 
   constructor(private readonly collector: Collector) {}
 
-  /** Samples that lost their memory half (the CPU half stood). */
-  get partialFailures(): number {
-    return this.#partialFailures;
-  }
-
   /**
    * One tick's sweep. Work the collector never finished is not joined by more:
-   * while the last sweep (or a pid's last call) is still pending, its targets
-   * time out at once, so a hung collector cannot pile up work tick after tick.
+   * while the last sweep is still pending, every target times out at once, so
+   * a hung collector cannot pile up work tick after tick.
    */
   async sweep(targets: readonly SampleTarget[], timeoutMs: number): Promise<SampleOutcome[]> {
     if (targets.length === 0) return [];
-    const signal = AbortSignal.timeout(timeoutMs);
-    const sample = this.collector.sample?.bind(this.collector);
-    if (!sample) return Promise.all(targets.map((target) => this.#sampleHalvesOnce(target, timeoutMs, signal)));
     if (this.#sweepPending) return targets.map((t) => failure(new CollectionTimeoutError(t.pid, timeoutMs)));
     this.#sweepPending = true;
-    return this.#sampleBatch(sample, targets, timeoutMs, signal, () => {
-      this.#sweepPending = false;
-    });
+    const budget = deadline(timeoutMs);
+    try {
+      return await this.#sample(targets, timeoutMs, budget.signal, () => {
+        this.#sweepPending = false;
+      });
+    } finally {
+      budget.clear();
+    }
   }
 
-  /** One process, outside the tick (track()); runs beside a sweep in flight. */
+  /** One target outside the tick (track()); runs beside a sweep in flight. */
   async sampleOne(target: SampleTarget, timeoutMs: number, signal?: AbortSignal): Promise<SampleOutcome> {
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
-    const sample = this.collector.sample?.bind(this.collector);
-    if (!sample) return this.#sampleHalves(target, timeoutMs, combined);
-    const [outcome] = await this.#sampleBatch(sample, [target], timeoutMs, combined, () => {});
-    return outcome ?? failure(new Error('collector returned no outcome'));
+    const budget = deadline(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, budget.signal]) : budget.signal;
+    try {
+      const [outcome] = await this.#sample([target], timeoutMs, combined, () => {});
+      return outcome ?? failure(new Error('collector returned no outcome'));
+    } finally {
+      budget.clear();
+    }
   }
 
-  async #sampleBatch(
-    sample: NonNullable<Collector['sample']>,
+  async #sample(
     targets: readonly SampleTarget[],
     timeoutMs: number,
     signal: AbortSignal,
     /** Runs when the collector's work has really ended, which may be after the timeout. */
     settled: () => void,
   ): Promise<SampleOutcome[]> {
-    const running = settle(() => sample(targets, signal)).finally(settled);
-    const result = await raceAbort(running, signal);
+    const running = settle(() => this.collector.sample(targets, signal)).finally(settled);
+    const result = await withinBudget(running, signal);
     if (result === ABORTED) return targets.map((t) => failure(abortReason(signal, t.pid, timeoutMs)));
     if (!result.ok) return targets.map(() => failure(result.error));
-    const outcomes = result.value;
+    const outcomes: unknown = result.value;
     if (!Array.isArray(outcomes) || outcomes.length !== targets.length) {
       const error = new Error(`collector.sample returned ${describeLength(outcomes)} outcomes for ${targets.length} targets`);
       return targets.map(() => failure(error));
     }
-    return outcomes;
+    return outcomes.map((outcome: unknown, i) => checkOutcome(outcome, targets[i] as SampleTarget));
   }
+}
 
-  /** The seed's two calls for one pid, unless that pid's last calls are still pending. */
-  async #sampleHalvesOnce(target: SampleTarget, timeoutMs: number, signal: AbortSignal): Promise<SampleOutcome> {
-    const { pid } = target;
-    if (this.#pending.has(pid)) return failure(new CollectionTimeoutError(pid, timeoutMs));
-    this.#pending.add(pid);
-    return this.#sampleHalves(target, timeoutMs, signal, () => this.#pending.delete(pid));
-  }
-
-  async #sampleHalves(
-    target: SampleTarget,
-    timeoutMs: number,
-    signal: AbortSignal,
-    settled: () => void = () => {},
-  ): Promise<SampleOutcome> {
-    const { pid } = target;
-    const running = Promise.all([
-      settle(() => this.collector.collectCPU(pid, signal)),
-      settle(() => this.collector.collectMemory(pid, signal)),
-    ]).finally(settled);
-    const result = await raceAbort(running, signal);
-    if (result === ABORTED) return failure(abortReason(signal, pid, timeoutMs));
-    if (result[0].ok && !result[1].ok) this.#partialFailures += 1;
-    return combineHalves(target, result[0], result[1]);
-  }
+/**
+ * A signal that aborts with a TimeoutError after `timeoutMs`, and a way to
+ * drop its timer once the work is done: unlike AbortSignal.timeout(), a burst
+ * of calls leaves no timers behind.
+ */
+function deadline(timeoutMs: number): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('sample timed out', 'TimeoutError')), timeoutMs);
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
@@ -106,12 +88,26 @@ async function settle<T>(run: () => Promise<T>): Promise<Settled<T>> {
   }
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
-  if (signal.aborted) return Promise.resolve(ABORTED);
+/**
+ * The collector's result, or ABORTED. A collector that honours the signal
+ * gets one turn of the event loop after it fires to hand back what it read,
+ * so the processes it did reach are not counted as timed out.
+ */
+function withinBudget<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
+  let done = false;
+  const result = promise.then((value) => {
+    done = true;
+    return value;
+  });
+  if (signal.aborted) return Promise.race([result, nextTurn(ABORTED)]);
   return new Promise((resolve) => {
-    const onAbort = (): void => resolve(ABORTED);
+    const onAbort = (): void => {
+      void nextTurn().then(() => {
+        if (!done) resolve(ABORTED);
+      });
+    };
     signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then((value) => {
+    void result.then((value) => {
       signal.removeEventListener('abort', onAbort);
       resolve(value);
     });
@@ -124,30 +120,14 @@ function abortReason(signal: AbortSignal, pid: number, timeoutMs: number): Error
   return asError(reason);
 }
 
-/**
- * Builds one sample from the seed's two calls. A process reported gone by
- * either half is gone; otherwise the CPU half is required (without it no rate
- * can be computed) and a failed memory half leaves memory unknown.
- */
-function combineHalves(target: SampleTarget, cpu: Settled<ProcessCPU>, memory: Settled<ProcessMemory>): SampleOutcome {
-  for (const half of [cpu, memory]) {
-    if (!half.ok && half.error instanceof ProcessNotFoundError) return failure(half.error);
+/** A collector's outcome as the tracker can use it; anything malformed is an error of the collector. */
+function checkOutcome(outcome: unknown, target: SampleTarget): SampleOutcome {
+  if (typeof outcome === 'object' && outcome !== null) {
+    const o = outcome as { ok?: unknown; error?: unknown; sample?: unknown };
+    if (o.ok === false) return failure(asError(o.error));
+    if (o.ok === true && typeof o.sample === 'object' && o.sample !== null) return outcome as SampleOutcome;
   }
-  if (!cpu.ok) return failure(cpu.error);
-  const c = cpu.value;
-  const m = memory.ok ? memory.value : undefined;
-  const sample: ProcessSample = {
-    pid: target.pid,
-    timestamp: c.timestamp || Date.now(),
-    startTime: c.startTime,
-    cpu: { user: c.user, system: c.system, childrenUser: c.childrenUser, childrenSystem: c.childrenSystem },
-    cpusAvailable: c.cpusAvailable ?? null,
-    memory: m
-      ? { rss: m.rss, vms: m.vms, shared: m.shared, swap: m.swap, data: m.data, stack: m.stack }
-      : { rss: 0, vms: null, shared: null, swap: null, data: null, stack: null },
-    ...UNKNOWN_EXTRAS,
-  };
-  return { ok: true, sample };
+  return failure(new Error(`collector.sample returned a malformed outcome for pid ${target.pid}`));
 }
 
 function failure(error: Error): SampleOutcome {

@@ -3,7 +3,6 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { metrics } from '@opentelemetry/api';
 import { defaultCollector } from '../collectors/default.js';
 import {
-  InvalidArgumentTypeError,
   ProcessNotFoundError,
   SubscriberLimitError,
   TrackerClosedError,
@@ -11,7 +10,8 @@ import {
 import type { ProcessMetrics } from '../domain/metrics.js';
 import { instrumentTracker } from '../otel/instruments.js';
 import { ProcessState, isTerminal } from '../domain/state.js';
-import type { Collector, ProcessSample, SampleTarget } from './collector.js';
+import type { Collector, PerPidCollector, ProcessSample, SampleTarget } from './collector.js';
+import { isBatchCollector, perPidCollector } from './per-pid.js';
 import { Sampler } from './sampling.js';
 import {
   baselineOf,
@@ -36,7 +36,13 @@ import {
   intervalOption,
   positiveIntegerOption,
   validateBoolean,
+  validateCollector,
+  validateMeterProvider,
+  validateName,
+  validateOptionalBoolean,
   validateOptionalString,
+  validateOptions,
+  validateStartTime,
   validatePid,
   validateServiceName,
   validateSignal,
@@ -63,10 +69,17 @@ interface Service {
   instance: Instance | undefined;
   /** Whether any process was ever tracked under this name: the next track() is then a restart. */
   hadProcess: boolean;
+  /**
+   * A tick saw the current process exit and published `failed`: a supervisor's
+   * own report of the same exit then refines lastError without a second event.
+   */
+  exitPublished: boolean;
 }
 
 /** One process of a service: the (pid, start time) pair and its last reading. */
 interface Instance {
+  /** What the collector is asked to read each tick. */
+  target: SampleTarget;
   pid: number;
   /** From the collector, ms since epoch; 0 when the collector cannot tell. */
   processStartTime: number;
@@ -117,19 +130,17 @@ export class Tracker implements ProcessTracker {
    * @param collector how processes are read; default `defaultCollector()`
    *   (/proc on Linux, pidusage elsewhere).
    */
-  constructor(collector?: Collector, options: TrackerOptions = {}) {
-    if (
-      collector !== undefined &&
-      (typeof collector?.collectCPU !== 'function' || typeof collector.collectMemory !== 'function')
-    ) {
-      throw new InvalidArgumentTypeError('collector must implement collectCPU(pid) and collectMemory(pid)');
-    }
+  constructor(collector?: Collector | PerPidCollector, options: TrackerOptions = {}) {
+    validateCollector(collector);
+    validateOptions(options, 'options');
+    validateMeterProvider(options.meterProvider, 'options.meterProvider');
     this.#intervalMs = intervalOption(options.collectionInterval, 'collectionInterval', DEFAULT_INTERVAL_MS);
     this.#bufferSize = positiveIntegerOption(options.subscriberBufferSize, 'subscriberBufferSize', DEFAULT_BUFFER_SIZE);
     this.#maxSubscribers = positiveIntegerOption(options.maxSubscribers, 'maxSubscribers', DEFAULT_MAX_SUBSCRIBERS);
     const meterProvider = options.meterProvider === undefined ? metrics.getMeterProvider() : options.meterProvider;
     this.#ownsCollector = collector === undefined;
-    this.#collector = collector ?? defaultCollector();
+    this.#collector =
+      collector === undefined ? defaultCollector() : isBatchCollector(collector) ? collector : perPidCollector(collector);
     this.#sampler = new Sampler(this.#collector);
     this.#uninstrument = meterProvider ? instrumentTracker(this, meterProvider) : () => {};
   }
@@ -192,38 +203,44 @@ export class Tracker implements ProcessTracker {
   /**
    * Starts following `pid` as `serviceName`, sampling it once before resolving
    * so that get() has real numbers at once. Tracking a known name again is a
-   * restart. Rejects, tracking nothing, when the process does not exist.
+   * restart. Rejects, tracking nothing, when the process does not exist (or,
+   * with `options.startTime`, when the process at `pid` started at another
+   * time: the pid was reused).
    */
   async track(serviceName: string, pid: number, options: TrackOptions = {}): Promise<void> {
     validateServiceName(serviceName);
     validatePid(pid);
+    validateOptions(options, 'options');
     validateSignal(options.signal, 'options.signal');
+    validateStartTime(options.startTime, 'options.startTime');
+    validateOptionalBoolean(options.countStartIfGone, 'options.countStartIfGone');
     if (this.#closed) throw new TrackerClosedError('track');
     const call = ++this.#trackSeq;
     this.#trackCalls.set(serviceName, call);
 
+    const target: SampleTarget = options.startTime === undefined ? { pid } : { pid, startTime: options.startTime };
     // A fresh read: whatever the collector held for this pid may be a predecessor's.
     this.#collector.release?.(pid);
-    const outcome = await this.#sampler.sampleOne({ pid }, this.#sampleTimeoutMs(), options.signal);
-    if (this.#trackCalls.get(serviceName) === call) this.#trackCalls.delete(serviceName);
-    if (!outcome.ok) throw outcome.error;
+    let outcome = await this.#sampler.sampleOne(target, this.#sampleTimeoutMs(), options.signal);
+    if (outcome.ok && options.startTime !== undefined && !sameStart(options.startTime, outcome.sample.startTime)) {
+      outcome = { ok: false, error: new ProcessNotFoundError(pid, 'pid now belongs to another process') };
+    }
+    const latest = this.#trackCalls.get(serviceName) === call;
+    if (latest) this.#trackCalls.delete(serviceName);
+    if (!outcome.ok) {
+      const gone = outcome.error instanceof ProcessNotFoundError;
+      if (gone && options.countStartIfGone && latest && !this.#closed) this.#startedAndGone(serviceName);
+      throw outcome.error;
+    }
     if (this.#closed) {
       this.#collector.release?.(pid);
       throw new TrackerClosedError('track');
     }
-    const newer = this.#trackCalls.has(serviceName);
-    if (newer) return; // a later track() of the same name is under way and wins
+    if (!latest) return; // a later track() of the same name is under way and wins
 
     const sample = outcome.sample;
     const previous = this.#services.get(serviceName);
-    const status: ServiceStatus = previous?.hadProcess
-      ? {
-          ...previous.status,
-          state: ProcessState.Running,
-          restartCount: previous.status.restartCount + 1,
-          lastError: '',
-        }
-      : { serviceName, state: ProcessState.Running, healthy: true, restartCount: 0, lastError: '', healthError: '' };
+    const status = this.#startedStatus(serviceName, previous, ProcessState.Running);
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
@@ -231,9 +248,37 @@ export class Tracker implements ProcessTracker {
     // follows within milliseconds would otherwise divide clock-tick-sized
     // CPU deltas by a tiny window and show 0 % or a spike.
     const baseline = lifetimeBaseline(sample);
-    const instance: Instance = { pid, processStartTime: sample.startTime, startTime, baseline };
+    const processStartTime = sample.startTime;
+    const instance: Instance = {
+      target: processStartTime > 0 ? { pid, startTime: processStartTime } : { pid },
+      pid,
+      processStartTime,
+      startTime,
+      baseline,
+    };
     const snapshot = snapshotFromSample(status, sample, baseline, startTime, this.#totalMemoryBytes);
-    this.#services.set(serviceName, { status, snapshot, instance, hadProcess: true });
+    this.#services.set(serviceName, { status, snapshot, instance, hadProcess: true, exitPublished: false });
+    this.#publish(snapshot);
+  }
+
+  /** The status of a service whose new process has just started. */
+  #startedStatus(serviceName: string, previous: Service | undefined, state: ProcessState): ServiceStatus {
+    return previous?.hadProcess
+      ? { ...previous.status, state, restartCount: previous.status.restartCount + 1, lastError: '' }
+      : { serviceName, state, healthy: true, restartCount: 0, lastError: '', healthError: '' };
+  }
+
+  /**
+   * A process the caller started was gone before its first sample: the start
+   * still counts (a crash loop faster than sampling is still a crash loop).
+   * Published as `starting` with no pid; the caller reports the exit.
+   */
+  #startedAndGone(serviceName: string): void {
+    const previous = this.#services.get(serviceName);
+    if (previous) this.#release(previous);
+    const status = this.#startedStatus(serviceName, previous, ProcessState.Starting);
+    const snapshot = idleSnapshot(status, Date.now());
+    this.#services.set(serviceName, { status, snapshot, instance: undefined, hadProcess: true, exitPublished: false });
     this.#publish(snapshot);
   }
 
@@ -251,13 +296,14 @@ export class Tracker implements ProcessTracker {
     if (this.#services.has(serviceName)) return false;
     const status: ServiceStatus = { serviceName, state, healthy: true, restartCount: 0, lastError, healthError: '' };
     const snapshot = idleSnapshot(status, Date.now());
-    this.#services.set(serviceName, { status, snapshot, instance: undefined, hadProcess: false });
+    this.#services.set(serviceName, { status, snapshot, instance: undefined, hadProcess: false, exitPublished: false });
     this.#publish(snapshot);
     return true;
   }
 
   /** Forgets a service; false when the name is unknown. */
   untrack(serviceName: string): boolean {
+    validateName(serviceName);
     const service = this.#services.get(serviceName);
     if (!service) return false;
     this.#services.delete(serviceName);
@@ -266,6 +312,7 @@ export class Tracker implements ProcessTracker {
   }
 
   get(serviceName: string): ProcessMetrics | undefined {
+    validateName(serviceName);
     const service = this.#services.get(serviceName);
     return service && copySnapshot(service.snapshot);
   }
@@ -286,6 +333,8 @@ export class Tracker implements ProcessTracker {
   }
 
   subscribe(options: SubscribeOptions = {}): Subscription {
+    validateOptions(options, 'options');
+    validateOptionalBoolean(options.replay, 'options.replay');
     const bufferSize = positiveIntegerOption(options.bufferSize, 'options.bufferSize', this.#bufferSize);
     validateSignal(options.signal, 'options.signal');
     if (this.#closed) throw new TrackerClosedError('subscribe');
@@ -308,6 +357,7 @@ export class Tracker implements ProcessTracker {
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     this.#subscribers.add(channel);
+    if (options.replay) for (const snapshot of this.getAll()) channel.push(snapshot);
     return channel;
   }
 
@@ -320,13 +370,23 @@ export class Tracker implements ProcessTracker {
    * Records a state change, published at once. Stopped and failed mean no
    * process: pid 0, numbers zeroed, sampling stops until the next track().
    * A non-empty `lastError` replaces the previous one. Nothing is published
-   * when nothing changed. False for unknown names.
+   * when nothing changed. An exit is published once: when a tick has already
+   * published `failed` for it, `failed` with a reason only replaces lastError
+   * (seen by get() and exporters) without a second event. False for unknown names.
    */
   updateState(serviceName: string, state: ProcessState, lastError?: string): boolean {
+    validateName(serviceName);
     validateState(state);
     validateOptionalString(lastError, 'lastError');
     const service = this.#services.get(serviceName);
     if (!service) return false;
+    if (state === ProcessState.Failed && service.exitPublished && service.status.state === ProcessState.Failed) {
+      if (lastError) {
+        service.status = { ...service.status, lastError };
+        service.snapshot = { ...service.snapshot, lastError };
+      }
+      return true;
+    }
     const status: ServiceStatus = {
       ...service.status,
       state,
@@ -349,6 +409,7 @@ export class Tracker implements ProcessTracker {
    * running. False for unknown names.
    */
   updateHealth(serviceName: string, healthy: boolean, reason?: string): boolean {
+    validateName(serviceName);
     validateBoolean(healthy, 'healthy');
     validateOptionalString(reason, 'reason');
     const service = this.#services.get(serviceName);
@@ -363,7 +424,6 @@ export class Tracker implements ProcessTracker {
   stats(): TrackerStats {
     return {
       ...this.#stats,
-      collectionErrors: this.#stats.collectionErrors + this.#sampler.partialFailures,
       subscribers: this.#subscribers.size,
       services: this.#services.size,
     };
@@ -404,9 +464,7 @@ export class Tracker implements ProcessTracker {
     for (const service of this.#services.values()) {
       if (service.instance) due.push({ service, instance: service.instance });
     }
-    const targets: SampleTarget[] = due.map(({ instance }) =>
-      instance.processStartTime > 0 ? { pid: instance.pid, startTime: instance.processStartTime } : { pid: instance.pid },
-    );
+    const targets: SampleTarget[] = due.map(({ instance }) => instance.target);
     const outcomes = await this.#sampler.sweep(targets, this.#sampleTimeoutMs());
     let sliceStarted = performance.now();
     for (let i = 0; i < due.length; i++) {
@@ -450,16 +508,19 @@ export class Tracker implements ProcessTracker {
     this.#stats.processExits += 1;
     const state = service.status.state === ProcessState.Stopping ? ProcessState.Stopped : ProcessState.Failed;
     this.#endInstance(service, { ...service.status, state, lastError: `process ${instance.pid} exited` });
+    service.exitPublished = state === ProcessState.Failed;
   }
 
   #endInstance(service: Service, status: ServiceStatus): void {
     this.#release(service);
+    service.exitPublished = false;
     service.status = status;
     service.snapshot = idleSnapshot(status, Date.now());
     this.#publish(service.snapshot);
   }
 
   #setStatus(service: Service, status: ServiceStatus): void {
+    service.exitPublished = false;
     service.status = status;
     service.snapshot = withStatus(service.snapshot, status, Date.now());
     this.#publish(service.snapshot);
@@ -487,8 +548,13 @@ export class Tracker implements ProcessTracker {
 }
 
 function isSameProcess(instance: Instance, sample: ProcessSample): boolean {
-  if (instance.processStartTime <= 0 || sample.startTime <= 0) return true;
-  return Math.abs(instance.processStartTime - sample.startTime) <= START_TIME_TOLERANCE_MS;
+  return sameStart(instance.processStartTime, sample.startTime);
+}
+
+/** Two start times (ms) of the same process; an unknown (0) one matches anything. */
+function sameStart(a: number, b: number): boolean {
+  if (a <= 0 || b <= 0) return true;
+  return Math.abs(a - b) <= START_TIME_TOLERANCE_MS;
 }
 
 function compareNames(a: string, b: string): number {

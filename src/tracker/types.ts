@@ -20,9 +20,29 @@ export interface TrackerOptions {
 export interface TrackOptions {
   /** Aborts the first sample; the service is then not tracked. */
   signal?: AbortSignal;
+  /**
+   * When the process started, ms since epoch, as the caller resolved it (e.g.
+   * from /proc/PID/stat): a different process now at `pid` (the pid was
+   * reused) is refused with ProcessNotFoundError instead of tracked.
+   */
+  startTime?: number;
+  /**
+   * The caller started this process itself (a supervisor): when it is gone
+   * before its first sample, the start still counts (restartCount as for any
+   * start, state `starting`, pid 0) and track() rejects with
+   * ProcessNotFoundError as usual; the caller then reports the exit with
+   * updateState(). Without it such a start is not recorded.
+   */
+  countStartIfGone?: boolean;
 }
 
 export interface SubscribeOptions {
+  /**
+   * Receive the current snapshot of every service (sorted by name) first, then
+   * the live stream: a late subscriber starts from the whole picture. Services
+   * beyond the buffer size are dropped as usual (oldest first).
+   */
+  replay?: boolean;
   /** Overrides the tracker's `subscriberBufferSize` for this subscription. */
   bufferSize?: number;
   /** Aborting it ends the subscription. */

@@ -13,8 +13,10 @@ export const MAX_SERVICE_NAME_LENGTH = 256;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 // C0 and C1 control characters, DEL included: they break log lines and label values.
-// eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+// A surrogate not in a pair: not well-formed UTF-16. Encoded as UTF-8 it becomes U+FFFD,
+// so two names differing only there would export the same label value.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export function validateServiceName(name: unknown, argument = 'serviceName'): asserts name is string {
   if (typeof name !== 'string') {
@@ -30,6 +32,61 @@ export function validateServiceName(name: unknown, argument = 'serviceName'): as
   }
   if (CONTROL_CHARACTERS.test(name)) {
     throw new InvalidArgumentValueError(`${argument} must not contain control characters; got ${describeValue(name)}`);
+  }
+  if (LONE_SURROGATE.test(name)) {
+    throw new InvalidArgumentValueError(
+      `${argument} must be well-formed UTF-16 (no lone surrogates); got ${describeValue(name)}`,
+    );
+  }
+}
+
+/** A name to look up: any string (an invalid one is simply unknown), but a string. */
+export function validateName(name: unknown, argument = 'serviceName'): asserts name is string {
+  if (typeof name !== 'string') {
+    throw new InvalidArgumentTypeError(`${argument} must be a string; got ${describeValue(name)}`);
+  }
+}
+
+/** An options bag: undefined (defaults) or a plain object, never null or a primitive. */
+export function validateOptions(value: unknown, argument: string): void {
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw new InvalidArgumentTypeError(`${argument} must be an object; got ${describeValue(value)}`);
+  }
+}
+
+export function validateOptionalBoolean(value: unknown, argument: string): asserts value is boolean | undefined {
+  if (value !== undefined) validateBoolean(value, argument);
+}
+
+/** A process start time, ms since epoch: positive and finite. */
+export function validateStartTime(value: unknown, argument: string): asserts value is number | undefined {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > Number.MAX_SAFE_INTEGER) {
+    throw new OutOfRangeError(`${argument} must be a positive number of ms since epoch; got ${describeValue(value)}`);
+  }
+}
+
+/** A collector: undefined (the default), the batch port, or the per-pid pair. */
+export function validateCollector(value: unknown): void {
+  if (value === undefined) return;
+  const candidate = value as { sample?: unknown; collectCPU?: unknown; collectMemory?: unknown } | null;
+  const usable =
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    (typeof candidate.sample === 'function' ||
+      (typeof candidate.collectCPU === 'function' && typeof candidate.collectMemory === 'function'));
+  if (!usable) {
+    throw new InvalidArgumentTypeError(
+      `collector must implement sample(targets), or collectCPU(pid) and collectMemory(pid); got ${describeValue(value)}`,
+    );
+  }
+}
+
+/** undefined (the global one), null (none) or an object with getMeter(). */
+export function validateMeterProvider(value: unknown, argument: string): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'object' || typeof (value as { getMeter?: unknown }).getMeter !== 'function') {
+    throw new InvalidArgumentTypeError(`${argument} must be a MeterProvider (with getMeter()) or null; got ${describeValue(value)}`);
   }
 }
 

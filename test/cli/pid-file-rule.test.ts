@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { nextPidFileStep } from '../../src/cli/watch/pid-file-rule.js';
 import type { Resolution } from '../../src/cli/watch/resolve.js';
 
-const last = { pid: 100, startTicks: 5000 };
-const other = { pid: 200, startTicks: 6000 };
-const names = (identity: { pid: number; startTicks: number }): Resolution => ({ found: true, ...identity });
+const last = { pid: 100, startTime: 5000 };
+const other = { pid: 200, startTime: 6000 };
+const names = (identity: { pid: number; startTime: number }): Resolution => ({ found: true, ...identity });
 const empty: Resolution = { found: false, problem: 'invalid', reason: 'pid file /run/a.pid does not hold a pid' };
 const deadPid: Resolution = { found: false, problem: 'gone', reason: 'pid file /run/a.pid: process 12 is not running' };
 
@@ -31,5 +31,11 @@ describe('the pid file rule', () => {
     expect(nextPidFileStep(empty, last, false, undefined)).toEqual({ action: 'down', reason: 'pid file /run/a.pid does not hold a pid' });
     expect(nextPidFileStep(deadPid, undefined, false, undefined)).toMatchObject({ action: 'down' });
     expect(nextPidFileStep(names(other), undefined, false, undefined)).toEqual({ action: 'follow', identity: other });
+  });
+
+  it('a failure to look (EMFILE on /proc) changes nothing, followed process or not', () => {
+    const cannotLook: Resolution = { found: false, problem: 'error', reason: 'cannot read the process table: EMFILE' };
+    expect(nextPidFileStep(cannotLook, last, false, undefined)).toMatchObject({ action: 'keep', problem: expect.stringContaining('EMFILE') });
+    expect(nextPidFileStep(cannotLook, undefined, false, undefined)).toMatchObject({ action: 'keep' });
   });
 });

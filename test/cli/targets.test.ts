@@ -54,10 +54,10 @@ describe('pid files', () => {
 });
 
 describe('match: the oldest matching process', () => {
-  const entry = (pid: number, startTicks: number, commandLine: string, state = 'S'): ProcEntry => ({
+  const entry = (pid: number, startTime: number, commandLine: string, state = 'S'): ProcEntry => ({
     pid,
     ppid: 1,
-    startTicks,
+    startTime,
     commandLine,
     state,
   });

@@ -33,16 +33,19 @@ describe('PidusageCollector', () => {
   it('keeps a stable start time and rejects a target pinned to another one', async () => {
     const child = spawnIdle();
     const collector = new PidusageCollector();
-    const first = await collector.collectCPU(child.pid);
-    const second = await collector.collectCPU(child.pid);
-    expect(second.startTime).toBe(first.startTime);
+    const [one] = await collector.sample([{ pid: child.pid }]);
+    const [two] = await collector.sample([{ pid: child.pid }]);
+    if (!one?.ok || !two?.ok) throw new Error('both samples should succeed');
+    const first = one.sample;
+    expect(two.sample.startTime).toBe(first.startTime);
     const [outcome] = await collector.sample([{ pid: child.pid, startTime: first.startTime - 3_600_000 }]);
     expect(outcome?.ok === false && outcome.error).toBeInstanceOf(ProcessNotFoundError);
   });
 
-  it('rejects the seed API with ProcessNotFoundError for a process that is gone', async () => {
+  it('reports a process that is gone with ProcessNotFoundError', async () => {
     const child = spawnIdle();
     await killAndWait(child);
-    await expect(new PidusageCollector().collectMemory(child.pid)).rejects.toBeInstanceOf(ProcessNotFoundError);
+    const [outcome] = await new PidusageCollector().sample([{ pid: child.pid }]);
+    expect(outcome?.ok === false && outcome.error).toBeInstanceOf(ProcessNotFoundError);
   });
 });

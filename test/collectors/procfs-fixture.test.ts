@@ -138,16 +138,6 @@ describe('ProcfsCollector over a fixture /proc', () => {
     });
   });
 
-  it('gives the seed API the same numbers, with percentages left to the tracker', async () => {
-    const collector = fixtureCollector();
-    const cpu = await collector.collectCPU(100);
-    expect(cpu).toMatchObject({ pid: 100, user: 2.5, system: 0.5, usagePercent: 0, cpusAvailable: 1.5 });
-    const memory = await collector.collectMemory(100);
-    expect(memory.rss).toBe(452 * PAGE);
-    expect(memory.usagePercent).toBeCloseTo(((452 * PAGE) / (8_000_000 * 1024)) * 100, 9);
-    await expect(collector.collectCPU(999)).rejects.toBeInstanceOf(ProcessNotFoundError);
-  });
-
   it('holds fds up to the cap, then reads by open/read/close', async () => {
     const collector = fixtureCollector(FIXTURE, { fields: 'basic', maxOpenFds: 2 });
     const outcomes = await collector.sample([{ pid: 100 }, { pid: 200 }, { pid: 400 }]);

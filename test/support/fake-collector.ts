@@ -1,6 +1,62 @@
-import { ProcessNotFoundError, type Collector, type ProcessCPU, type ProcessMemory } from '../../src/index.js';
+import {
+  ProcessNotFoundError,
+  ProcfsCollector,
+  type Collector,
+  type ProcessSample,
+  type SampleOutcome,
+  type SampleTarget,
+} from '../../src/index.js';
 
-/** A process as the fake collector sees it; CPU in seconds, memory in bytes. */
+/**
+ * The production collector (/proc) with hooks for what real processes cannot
+ * be made to show on demand: a sweep held at a gate, a hang, a throw, a wrong
+ * answer. The data it returns is real.
+ */
+export class GatedCollector implements Collector {
+  readonly inner = new ProcfsCollector();
+  readonly sweeps: SampleTarget[][] = [];
+  readonly released: number[] = [];
+  /** When set, every sweep waits for it first. */
+  gate: Promise<void> | undefined;
+  /** Sweeps that include one of these pids never settle. */
+  readonly hanging = new Set<number>();
+  /** When set, every sweep rejects with it. */
+  throws: Error | undefined;
+  /** Return one outcome too few. */
+  wrongLength = false;
+  inFlight = 0;
+  maxInFlight = 0;
+
+  sweepsOf(pid: number): number {
+    return this.sweeps.filter((targets) => targets.some((t) => t.pid === pid)).length;
+  }
+
+  async sample(targets: readonly SampleTarget[], signal?: AbortSignal): Promise<SampleOutcome[]> {
+    this.sweeps.push([...targets]);
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (targets.some((t) => this.hanging.has(t.pid))) await new Promise(() => {});
+      if (this.gate) await this.gate;
+      if (this.throws) throw this.throws;
+      const outcomes = await this.inner.sample(targets, signal);
+      return this.wrongLength ? outcomes.slice(1) : outcomes;
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  release(pid: number): void {
+    this.released.push(pid);
+    this.inner.release(pid);
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+}
+
+/** A process as the table collector sees it; CPU in seconds, memory in bytes. */
 export interface FakeProcess {
   user: number;
   system: number;
@@ -10,19 +66,13 @@ export interface FakeProcess {
 }
 
 /**
- * A collector over an in-memory process table, for behaviour that real
- * processes cannot be made to show on demand: a hang, a failure, a recycled pid.
- * Each method can be made to wait on a gate the test opens.
+ * A batch collector over an in-memory process table, for arithmetic that needs
+ * exact numbers (CPU seconds, start times) and for a pid handed to another
+ * process on demand.
  */
-export class FakeCollector implements Collector {
+export class TableCollector implements Collector {
   readonly processes = new Map<number, FakeProcess>();
-  readonly calls: { method: 'cpu' | 'memory'; pid: number }[] = [];
-  /** pids whose calls never settle. */
-  readonly hanging = new Set<number>();
-  /** When set, every call waits for it first. */
-  gate: Promise<void> | undefined;
-  inFlight = 0;
-  maxInFlight = 0;
+  sweeps = 0;
 
   add(pid: number, process: Partial<FakeProcess> = {}): FakeProcess {
     const entry = { user: 0, system: 0, rss: 1024, startTime: 0, ...process };
@@ -30,46 +80,35 @@ export class FakeCollector implements Collector {
     return entry;
   }
 
-  callsFor(pid: number): number {
-    return this.calls.filter((call) => call.pid === pid).length;
+  async sample(targets: readonly SampleTarget[]): Promise<SampleOutcome[]> {
+    this.sweeps += 1;
+    return targets.map((t): SampleOutcome => {
+      const p = this.processes.get(t.pid);
+      if (!p || (t.startTime !== undefined && p.startTime !== 0 && t.startTime !== p.startTime)) {
+        return { ok: false, error: new ProcessNotFoundError(t.pid) };
+      }
+      return { ok: true, sample: sampleOf(t.pid, p) };
+    });
   }
+}
 
-  async collectCPU(pid: number): Promise<ProcessCPU> {
-    const p = await this.#read('cpu', pid);
-    return {
-      pid,
-      timestamp: Date.now(),
-      user: p.user,
-      system: p.system,
-      childrenUser: 0,
-      childrenSystem: 0,
-      startTime: p.startTime,
-      usagePercent: 0,
-      userPercent: 0,
-      systemPercent: 0,
-      cpusAvailable: null,
-    };
-  }
-
-  async collectMemory(pid: number): Promise<ProcessMemory> {
-    const p = await this.#read('memory', pid);
-    return { pid, timestamp: Date.now(), rss: p.rss, vms: null, shared: null, swap: null, data: null, stack: null, usagePercent: 0 };
-  }
-
-  async #read(method: 'cpu' | 'memory', pid: number): Promise<FakeProcess> {
-    this.calls.push({ method, pid });
-    this.inFlight += 1;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    try {
-      if (this.hanging.has(pid)) await new Promise(() => {});
-      if (this.gate) await this.gate;
-      const p = this.processes.get(pid);
-      if (!p) throw new ProcessNotFoundError(pid);
-      return { ...p };
-    } finally {
-      this.inFlight -= 1;
-    }
-  }
+function sampleOf(pid: number, p: FakeProcess): ProcessSample {
+  return {
+    pid,
+    timestamp: Date.now(),
+    startTime: p.startTime,
+    cpu: { user: p.user, system: p.system, childrenUser: 0, childrenSystem: 0 },
+    cpusAvailable: 2,
+    memory: { rss: p.rss, vms: 2 * p.rss, shared: 0, swap: 0, data: 0, stack: 0 },
+    numThreads: 3,
+    numFDs: 4,
+    readBytes: 100,
+    writeBytes: 200,
+    voluntaryContextSwitches: 5,
+    involuntaryContextSwitches: 6,
+    majorFaults: 7,
+    minorFaults: 8,
+  };
 }
 
 /** A promise and the function that resolves it. */

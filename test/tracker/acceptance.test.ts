@@ -1,14 +1,13 @@
-// The original tracker's black-box acceptance list, kept in spirit.
-import { describe, expect, it } from 'vitest';
-import { ProcessState, Tracker, cpuPercent, type ProcessMetrics, type Subscription } from '../../src/index.js';
-import { FakeCollector } from '../support/fake-collector.js';
-import { waitFor } from '../support/process.js';
+// The original tracker's black-box acceptance list, kept in spirit, run
+// through the production path: the /proc collector on real child processes.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProcessState, cpuPercent, type ProcessMetrics, type Subscription } from '../../src/index.js';
+import { GatedCollector } from '../support/fake-collector.js';
+import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
 import { trackerFactory } from '../support/trackers.js';
 
-const makeTracker = trackerFactory({ collectionInterval: 50 });
-function newTracker(collector: FakeCollector, collectionInterval = 50): Tracker {
-  return makeTracker(collector, { collectionInterval });
-}
+const newTracker = trackerFactory({ collectionInterval: 50 });
+afterEach(killAll);
 
 async function nextMatching(sub: Subscription, match: (m: ProcessMetrics) => boolean): Promise<ProcessMetrics> {
   for await (const m of sub) if (match(m)) return m;
@@ -17,29 +16,24 @@ async function nextMatching(sub: Subscription, match: (m: ProcessMetrics) => boo
 
 describe('tracking', () => {
   it('tracks a new service as running, healthy, restart count 0', async () => {
-    const fake = new FakeCollector();
-    fake.add(100);
-    const tracker = newTracker(fake);
-    await tracker.track('api', 100);
+    const { pid } = spawnIdle();
+    const tracker = newTracker();
+    await tracker.track('api', pid);
     const m = tracker.get('api');
-    expect(m).toMatchObject({ serviceName: 'api', pid: 100, state: 'running', healthy: true, restartCount: 0, lastError: '' });
+    expect(m).toMatchObject({ serviceName: 'api', pid, state: 'running', healthy: true, restartCount: 0, lastError: '' });
   });
 
   it('counts tracking the same name with a new pid as a restart', async () => {
-    const fake = new FakeCollector();
-    fake.add(100);
-    fake.add(101);
-    const tracker = newTracker(fake);
-    await tracker.track('api', 100);
-    await tracker.track('api', 101);
-    expect(tracker.get('api')).toMatchObject({ pid: 101, restartCount: 1, state: 'running' });
+    const [first, second] = [spawnIdle(), spawnIdle()];
+    const tracker = newTracker();
+    await tracker.track('api', first.pid);
+    await tracker.track('api', second.pid);
+    expect(tracker.get('api')).toMatchObject({ pid: second.pid, restartCount: 1, state: 'running' });
   });
 
   it('forgets an untracked service', async () => {
-    const fake = new FakeCollector();
-    fake.add(100);
-    const tracker = newTracker(fake);
-    await tracker.track('api', 100);
+    const tracker = newTracker();
+    await tracker.track('api', spawnIdle().pid);
     expect(tracker.get('api')).toBeDefined();
     expect(tracker.untrack('api')).toBe(true);
     expect(tracker.get('api')).toBeUndefined();
@@ -47,37 +41,33 @@ describe('tracking', () => {
   });
 
   it.each([0, 1, 2])('getAll returns every one of %i services, sorted by name', async (count) => {
-    const fake = new FakeCollector();
-    const tracker = newTracker(fake);
+    const tracker = newTracker();
     const names = ['web', 'api'].slice(0, count);
-    for (const [i, name] of names.entries()) {
-      fake.add(200 + i);
-      await tracker.track(name, 200 + i);
-    }
+    for (const name of names) await tracker.track(name, spawnIdle().pid);
     expect(tracker.getAll().map((m) => m.serviceName)).toEqual([...names].sort());
   });
 });
 
 describe('subscriptions', () => {
   it.each([1, 3])('delivers collected updates with the right name and pid to %i subscribers', async (count) => {
-    const fake = new FakeCollector();
-    fake.add(300);
-    const tracker = newTracker(fake);
-    await tracker.track('api', 300);
+    const { pid } = spawnIdle();
+    const collector = new GatedCollector();
+    const tracker = newTracker(collector);
+    await tracker.track('api', pid);
     const subs = Array.from({ length: count }, () => tracker.subscribe());
-    const before = fake.calls.length;
+    const before = collector.sweeps.length;
     tracker.start();
-    const received = await Promise.all(subs.map((s) => nextMatching(s, (m) => m.timestamp > 0 && fake.calls.length > before)));
-    for (const m of received) expect(m).toMatchObject({ serviceName: 'api', pid: 300 });
+    const received = await Promise.all(subs.map((s) => nextMatching(s, () => collector.sweeps.length > before)));
+    for (const m of received) expect(m).toMatchObject({ serviceName: 'api', pid });
   });
 });
 
 describe('state and health', () => {
-  async function tracked(): Promise<Tracker> {
-    const fake = new FakeCollector();
-    fake.add(400);
-    const tracker = newTracker(fake);
-    await tracker.track('api', 400);
+  let pid = 0;
+  async function tracked(): Promise<ReturnType<typeof newTracker>> {
+    pid = spawnIdle().pid;
+    const tracker = newTracker();
+    await tracker.track('api', pid);
     return tracker;
   }
 
@@ -90,7 +80,7 @@ describe('state and health', () => {
   it('running keeps the pid', async () => {
     const tracker = await tracked();
     tracker.updateState('api', ProcessState.Running);
-    expect(tracker.get('api')).toMatchObject({ state: 'running', pid: 400 });
+    expect(tracker.get('api')).toMatchObject({ state: 'running', pid });
   });
 
   it('stopped clears the pid and zeroes CPU and memory', async () => {
@@ -120,10 +110,9 @@ describe('state and health', () => {
 
 describe('lifecycle', () => {
   it('start twice, stop twice and stop without start are harmless', async () => {
-    const fake = new FakeCollector();
-    const idle = newTracker(fake);
+    const idle = newTracker();
     await idle.stop();
-    const tracker = newTracker(fake);
+    const tracker = newTracker();
     tracker.start();
     tracker.start();
     expect(tracker.running).toBe(true);
@@ -133,26 +122,27 @@ describe('lifecycle', () => {
   });
 
   it('collects CPU and memory each tick and keeps the service running', async () => {
-    const fake = new FakeCollector();
-    fake.add(500);
-    const tracker = newTracker(fake);
-    await tracker.track('api', 500);
+    const collector = new GatedCollector();
+    const tracker = newTracker(collector);
+    await tracker.track('api', spawnIdle().pid);
+    const sub = tracker.subscribe();
     tracker.start();
-    await waitFor(() => fake.calls.filter((c) => c.method === 'memory').length >= 3, { what: 'three memory reads' });
+    const seen: ProcessMetrics[] = [];
+    for await (const m of sub) if (seen.push(m) === 3) break;
     await tracker.stop();
-    expect(fake.calls.filter((c) => c.method === 'cpu').length).toBeGreaterThanOrEqual(3);
+    expect(collector.sweeps.length).toBeGreaterThanOrEqual(4); // track() and three ticks
+    for (const m of seen) expect(m.memory.rss).toBeGreaterThan(0);
     expect(tracker.get('api')?.state).toBe('running');
   });
 
   it('marks a service failed when the collector cannot find its process', async () => {
-    const fake = new FakeCollector();
-    fake.add(600);
-    const tracker = newTracker(fake);
-    await tracker.track('api', 600);
-    fake.processes.delete(600);
+    const idle = spawnIdle();
+    const tracker = newTracker();
+    await tracker.track('api', idle.pid);
+    await killAndWait(idle);
     tracker.start();
     await waitFor(() => tracker.get('api')?.state === 'failed', { what: 'state failed' });
-    expect(tracker.get('api')).toMatchObject({ pid: 0, lastError: 'process 600 exited' });
+    expect(tracker.get('api')).toMatchObject({ pid: 0, lastError: `process ${idle.pid} exited` });
   });
 });
 

@@ -98,7 +98,9 @@ export class SupervisedService {
     if (child.pid === undefined) return;
 
     const pid = child.pid;
-    this.#tracking = this.track(this.spec.name, pid, () => this.#child === child && isAlive(child)).then(
+    // Every start counts, even one whose process is gone before its first sample.
+    const stillWanted = (): boolean => this.#child === child && isAlive(child);
+    this.#tracking = this.track(this.spec.name, pid, { stillWanted, countStartIfGone: true }).then(
       () => {
         if (this.#health) this.tracker.updateState(this.spec.name, ProcessState.Starting);
       },

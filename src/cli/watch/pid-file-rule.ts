@@ -3,7 +3,8 @@ import type { Resolution } from './resolve.js';
 /** One process: a pid the kernel hands to a new process is a different identity. */
 export interface Identity {
   pid: number;
-  startTicks: number;
+  /** ms since epoch. */
+  startTime: number;
 }
 
 /** What a pid file target does after one read of its file. */
@@ -30,6 +31,8 @@ export function nextPidFileStep(
   lastAlive: boolean,
   pending: Identity | undefined,
 ): PidFileStep {
+  // Failing to look (EMFILE, EACCES on /proc) says nothing about any process.
+  if (!read.found && read.problem === 'error') return { action: 'keep', pending, problem: read.reason };
   if (last === undefined || !lastAlive) {
     return read.found ? { action: 'follow', identity: identityOf(read) } : { action: 'down', reason: read.reason };
   }
@@ -41,9 +44,9 @@ export function nextPidFileStep(
 }
 
 export function sameIdentity(a: Identity, b: Identity): boolean {
-  return a.pid === b.pid && a.startTicks === b.startTicks;
+  return a.pid === b.pid && a.startTime === b.startTime;
 }
 
 function identityOf(read: Resolution & { found: true }): Identity {
-  return { pid: read.pid, startTicks: read.startTicks };
+  return { pid: read.pid, startTime: read.startTime };
 }

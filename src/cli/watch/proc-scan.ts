@@ -1,6 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
-import { ProcParseError } from '../../collectors/procfs/parseError.js';
-import { parseStat } from '../../collectors/procfs/parseStat.js';
+import { ProcessTable, isGone } from '../../collectors/procfs/processTable.js';
 import { readRegularFile } from '../read-regular.js';
 
 /**
@@ -14,8 +12,8 @@ export const COMMAND_LINE_MAX_BYTES = 4096;
 export interface ProcEntry {
   pid: number;
   ppid: number;
-  /** Start time in clock ticks after boot: enough to order processes and to tell a reused pid. */
-  startTicks: number;
+  /** Start time, ms since epoch, as the collector reads it: orders processes and tells a reused pid. */
+  startTime: number;
   /** /proc/PID/cmdline with the NUL separators turned into spaces; '' for kernel threads and zombies. */
   commandLine: string;
   /** One-letter kernel state (R, S, Z, ...). */
@@ -44,38 +42,43 @@ export function pickOldest(
     // A /g or /y pattern keeps lastIndex between test() calls; reset it so every line is judged alone.
     pattern.lastIndex = 0;
     if (!pattern.test(entry.commandLine)) continue;
-    if (best === undefined || entry.startTicks < best.startTicks || (entry.startTicks === best.startTicks && entry.pid < best.pid)) {
+    if (best === undefined || entry.startTime < best.startTime || (entry.startTime === best.startTime && entry.pid < best.pid)) {
       best = entry;
     }
   }
   return best;
 }
 
-/** One process from /proc, or null when it is gone (or unreadable). */
-export async function readProcEntry(pid: number, withCommandLine = true): Promise<ProcEntry | null> {
-  try {
-    const stat = parseStat(await readFile(`/proc/${pid}/stat`));
-    if (stat instanceof ProcParseError) return null;
-    const commandLine = withCommandLine ? await readCommandLine(pid) : '';
-    if (commandLine === null) return null;
-    return { pid, ppid: stat.ppid, startTicks: stat.startTicks, commandLine, state: stat.state };
-  } catch {
-    // ENOENT/ESRCH: it exited between readdir and read, the normal race of a /proc walk.
-    return null;
+let defaultTable: ProcessTable | undefined;
+
+/** The process table of /proc, made on first use. */
+export function procTable(): ProcessTable {
+  return (defaultTable ??= new ProcessTable());
+}
+
+/**
+ * One process, or null when it is gone. Other failures (EMFILE, EACCES) are
+ * thrown: a process that cannot be read is not a process that exited.
+ */
+export async function readProcEntry(pid: number, withCommandLine = true, table = procTable()): Promise<ProcEntry | null> {
+  const identity = table.identity(pid);
+  if (identity === null) return null;
+  let commandLine = '';
+  if (withCommandLine) {
+    const read = await readRegularFile(table.path(pid, 'cmdline'), COMMAND_LINE_MAX_BYTES);
+    if (!read.ok) {
+      // It exited between its stat and its cmdline, the normal race of a /proc walk.
+      if (isGone({ code: read.problem })) return null;
+      throw Object.assign(new Error(`cannot read ${table.path(pid, 'cmdline')}: ${read.problem}`), { code: read.problem });
+    }
+    commandLine = commandLineOf(read.head.toString('utf8'));
   }
+  return { pid, ppid: identity.ppid, startTime: identity.startTime, commandLine, state: identity.state };
 }
 
-/** The first COMMAND_LINE_MAX_BYTES of a command line, or null when the process is gone. */
-async function readCommandLine(pid: number): Promise<string | null> {
-  const read = await readRegularFile(`/proc/${pid}/cmdline`, COMMAND_LINE_MAX_BYTES);
-  return read.ok ? commandLineOf(read.head.toString('utf8')) : null;
-}
-
-/** Every process visible in /proc. */
-export async function scanProc(): Promise<ProcEntry[]> {
-  const names = await readdir('/proc');
-  const pids = names.filter((name) => /^\d+$/.test(name)).map(Number);
-  const entries = await Promise.all(pids.map((pid) => readProcEntry(pid)));
+/** Every process in the table; one that exits during the walk is left out. */
+export async function scanProc(table = procTable()): Promise<ProcEntry[]> {
+  const entries = await Promise.all(table.pids().map((pid) => readProcEntry(pid, true, table)));
   return entries.filter((entry): entry is ProcEntry => entry !== null);
 }
 
@@ -85,7 +88,7 @@ export async function selfAndAncestors(): Promise<Set<number>> {
   let pid = process.pid;
   while (pid > 0 && !pids.has(pid)) {
     pids.add(pid);
-    const entry = await readProcEntry(pid, false);
+    const entry = await readProcEntry(pid, false).catch(() => null);
     if (entry === null) break;
     pid = entry.ppid;
   }

@@ -3,12 +3,14 @@ import { pickOldest, readProcEntry, scanProc, type ProcEntry } from './proc-scan
 import type { TargetSpec, WatchService } from './target.js';
 
 /**
- * Where a target points right now. `startTicks` with the pid names one process:
- * a pid the kernel handed to a new process is a different identity.
+ * Where a target points right now. `startTime` (ms since epoch) with the pid
+ * names one process: a pid the kernel handed to a new process is a different
+ * identity. `error` is a failure to look (EMFILE, EACCES), which says nothing
+ * about the process.
  */
 export type Resolution =
-  | { found: true; pid: number; startTicks: number }
-  | { found: false; problem: 'unreadable' | 'invalid' | 'gone'; reason: string };
+  | { found: true; pid: number; startTime: number }
+  | { found: false; problem: 'unreadable' | 'invalid' | 'gone' | 'error'; reason: string };
 
 /**
  * Bytes of a pid file that are read: a pid and its newline fit many times over,
@@ -35,7 +37,10 @@ export async function resolveAll(
   let scan: Promise<ProcEntry[]> | undefined;
   const entries = (): Promise<ProcEntry[]> => (scan ??= scanProc());
   const results = await Promise.all(
-    services.map(async (service) => [service.name, await resolve(service.target, excluded, entries)] as const),
+    services.map(async (service) => {
+      const resolution = await resolve(service.target, excluded, entries).catch(lookFailed);
+      return [service.name, resolution] as const;
+    }),
   );
   return new Map(results);
 }
@@ -61,21 +66,34 @@ async function resolve(
     case 'match': {
       const entry = pickOldest(await entries(), target.pattern, excluded);
       return entry
-        ? { found: true, pid: entry.pid, startTicks: entry.startTicks }
+        ? { found: true, pid: entry.pid, startTime: entry.startTime }
         : { found: false, problem: 'gone', reason: `no process matches /${target.pattern.source}/` };
     }
   }
 }
 
-/** Whether the process that had this pid and start time still runs (a zombie does not). */
-export async function stillRunning(identity: { pid: number; startTicks: number }): Promise<boolean> {
-  const entry = await readProcEntry(identity.pid, false);
-  return entry !== null && entry.state !== 'Z' && entry.startTicks === identity.startTicks;
+/**
+ * Whether the process that had this pid and start time still runs (a zombie
+ * does not). When /proc cannot be read (EMFILE), it is taken to run on: a
+ * failure to look must not invent a stop.
+ */
+export async function stillRunning(identity: { pid: number; startTime: number }): Promise<boolean> {
+  try {
+    const entry = await readProcEntry(identity.pid, false);
+    return entry !== null && entry.state !== 'Z' && entry.startTime === identity.startTime;
+  } catch {
+    return true;
+  }
 }
 
 async function byPid(pid: number, reason: string): Promise<Resolution> {
   const entry = await readProcEntry(pid, false);
   return entry && entry.state !== 'Z'
-    ? { found: true, pid, startTicks: entry.startTicks }
+    ? { found: true, pid, startTime: entry.startTime }
     : { found: false, problem: 'gone', reason };
+}
+
+function lookFailed(error: unknown): Resolution {
+  const code = (error as NodeJS.ErrnoException).code ?? String(error);
+  return { found: false, problem: 'error', reason: `cannot read the process table: ${code}` };
 }

@@ -91,10 +91,11 @@ export class Watcher {
           return;
         }
         if (!resolution.found) {
-          this.#down(name, resolution.reason);
+          // Failing to look is not the process being gone: try again next interval.
+          if (resolution.problem !== 'error') this.#down(name, resolution.reason);
           return;
         }
-        const found = { pid: resolution.pid, startTicks: resolution.startTicks };
+        const found = { pid: resolution.pid, startTime: resolution.startTime };
         if (current === undefined || !sameIdentity(current, found)) await this.#follow(name, found);
       }),
     );
@@ -102,7 +103,8 @@ export class Watcher {
 
   async #follow(name: string, identity: Identity): Promise<void> {
     try {
-      await this.track(name, identity.pid, () => !this.#stopped);
+      // The start time rides along: a pid reused before the tracker reads it is refused, not tracked.
+      await this.track(name, identity.pid, { startTime: identity.startTime, stillWanted: () => !this.#stopped });
       this.#current.set(name, identity);
       this.#downReason.delete(name);
     } catch (error) {

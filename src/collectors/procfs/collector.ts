@@ -1,15 +1,21 @@
 import { readdirSync, statSync, statfsSync } from 'node:fs';
-import { OutOfRangeError, InvalidArgumentValueError, ProcessNotFoundError, describeValue } from '../../domain/errors.js';
-import type { ProcessCPU, ProcessMemory } from '../../domain/metrics.js';
+import {
+  InvalidArgumentTypeError,
+  InvalidArgumentValueError,
+  OutOfRangeError,
+  ProcessNotFoundError,
+  describeValue,
+} from '../../domain/errors.js';
+import { validateOptions } from '../../tracker/validate.js';
 import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../../tracker/collector.js';
 import { ErrorCounts } from '../errorCounts.js';
-import { cpuFromSample, memoryFromSample } from '../fromSample.js';
-import { abortedError, checkPid, sweepInChunks } from '../sweep.js';
+import { checkPid, sweepInChunks } from '../sweep.js';
 import { CpuLimitReader } from './cpuLimit.js';
 import { FollowedProcess, IO, STAT, STATM, STATUS } from './followed.js';
 import type { ProcFile } from './followed.js';
-import { machineConstants, readBootTimeMs, readMemTotalBytes, readOpenFilesLimit } from './machine.js';
+import { machineConstants, readBootTimeMs, readOpenFilesLimit } from './machine.js';
 import { ProcParseError } from './parseError.js';
+import { isGone, startTimeMs } from './processTable.js';
 import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './parseStat.js';
 import { emptyProcStatus, parseIoInto, parseStatusInto } from './parseStatus.js';
 import type { ProcIo, ProcStatus } from './parseStatus.js';
@@ -52,11 +58,6 @@ const PROC_SUPER_MAGIC = 0x9fa0;
 const BASIC_FILES: readonly ProcFile[] = [STAT, STATM];
 const FULL_FILES: readonly ProcFile[] = [STAT, STATM, STATUS, IO];
 
-function isGone(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ESRCH' || code === 'ENOENT';
-}
-
 /** An option that must be a number of at least `min` (an integer unless `integer` is false). */
 function numberOption(name: string, value: number | undefined, fallback: number, min = 1, integer = true): number {
   if (value === undefined) return fallback;
@@ -65,6 +66,16 @@ function numberOption(name: string, value: number | undefined, fallback: number,
     throw new InvalidArgumentValueError(`option ${name} must be ${kind}, got ${describeValue(value)}`);
   }
   if (value < min) throw new OutOfRangeError(`option ${name} must be at least ${min}, got ${value}`);
+  return value;
+}
+
+/** A path option: a non-empty string (empty allowed where it means "no prefix"). */
+function pathOption(name: string, value: unknown, fallback: string, emptyAllowed = false): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') {
+    throw new InvalidArgumentTypeError(`option ${name} must be a string, got ${describeValue(value)}`);
+  }
+  if (value === '' && !emptyAllowed) throw new InvalidArgumentValueError(`option ${name} must not be empty`);
   return value;
 }
 
@@ -82,7 +93,6 @@ export class ProcfsCollector implements Collector {
   private readonly clockTicksPerSecond: number;
   private readonly pageSizeBytes: number;
   private readonly bootTimeMs: number;
-  private readonly memTotalBytes: number;
   private readonly forgetAfterSweeps: number;
   private readonly chunks: { chunkSize: number; chunkBudgetMs: number };
   private readonly files: readonly ProcFile[];
@@ -105,13 +115,14 @@ export class ProcfsCollector implements Collector {
   private readonly io: ProcIo = { readBytes: 0, writeBytes: 0 };
 
   constructor(options: ProcfsCollectorOptions = {}) {
-    const fields = options.fields ?? 'full';
+    validateOptions(options, 'options');
+    const fields = options.fields === undefined ? 'full' : options.fields;
     if (fields !== 'basic' && fields !== 'full') {
       throw new InvalidArgumentValueError(`option fields must be 'basic' or 'full', got ${describeValue(fields)}`);
     }
     this.fields = fields;
     this.files = fields === 'full' ? FULL_FILES : BASIC_FILES;
-    this.procRoot = (options.procRoot ?? '/proc').replace(/\/+$/, '');
+    this.procRoot = pathOption('procRoot', options.procRoot, '/proc').replace(/\/+$/, '');
     const machine = machineConstants();
     this.clockTicksPerSecond = numberOption('clockTicksPerSecond', options.clockTicksPerSecond, machine.clockTicksPerSecond);
     this.pageSizeBytes = numberOption('pageSizeBytes', options.pageSizeBytes, machine.pageSizeBytes);
@@ -125,8 +136,7 @@ export class ProcfsCollector implements Collector {
       chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 2, 0, false),
     };
     this.bootTimeMs = readBootTimeMs(this.procRoot);
-    this.memTotalBytes = readMemTotalBytes(this.procRoot);
-    this.cpuLimits = new CpuLimitReader(this.procRoot, options.hostRoot ?? '', this.errors);
+    this.cpuLimits = new CpuLimitReader(this.procRoot, pathOption('hostRoot', options.hostRoot, '', true), this.errors);
     this.fdCountByStat = fields === 'full' && this.kernelCountsFdsInStat();
   }
 
@@ -137,14 +147,6 @@ export class ProcfsCollector implements Collector {
     const outcomes = await sweepInChunks(targets, (target) => this.readOne(target, keep), this.chunks, signal);
     this.forgetAbsent();
     return outcomes;
-  }
-
-  async collectCPU(pid: number, signal?: AbortSignal): Promise<ProcessCPU> {
-    return cpuFromSample(this.sampleNow(pid, signal));
-  }
-
-  async collectMemory(pid: number, signal?: AbortSignal): Promise<ProcessMemory> {
-    return memoryFromSample(this.sampleNow(pid, signal), this.memTotalBytes);
   }
 
   release(pid: number): void {
@@ -167,14 +169,6 @@ export class ProcfsCollector implements Collector {
   /** Fds currently held open (for tests and self-monitoring). */
   get openFdCount(): number {
     return this.heldFds;
-  }
-
-  /** One process outside any sweep: uses what a sweep holds for it, holds nothing new. */
-  private sampleNow(pid: number, signal: AbortSignal | undefined): ProcessSample {
-    if (signal?.aborted) throw abortedError(pid, signal, 0);
-    const outcome = this.readOne({ pid }, false);
-    if (!outcome.ok) throw outcome.error;
-    return outcome.sample;
   }
 
   private readOne(target: SampleTarget, keep: boolean): SampleOutcome {
@@ -221,7 +215,7 @@ export class ProcfsCollector implements Collector {
     }
     if (stat.state === 'Z' || stat.state === 'X') return this.notFound(pid, 'has exited (zombie)');
     const ticks = this.clockTicksPerSecond;
-    const startTime = Math.round(this.bootTimeMs + (stat.startTicks * 1000) / ticks);
+    const startTime = startTimeMs(this.bootTimeMs, stat.startTicks, ticks);
     if (followed.startTimeMs !== startTime) followed.forgetInstance(startTime);
     if (pinned && target.startTime !== startTime) {
       return this.notFound(pid, `pid now belongs to a process started at ${new Date(startTime).toISOString()}`);

@@ -1,6 +1,8 @@
 export { ProcfsCollector, DEFAULT_CHUNK_SIZE } from './collector.js';
 export type { ProcfsCollectorOptions, ProcfsFields } from './collector.js';
 export { ProcParseError } from './parseError.js';
+export { ProcessTable } from './processTable.js';
+export type { ProcessIdentity } from './processTable.js';
 export { parseStat, parseStatm } from './parseStat.js';
 export type { ProcStat, ProcStatm } from './parseStat.js';
 export { parseStatus, parseIo } from './parseStatus.js';
