@@ -80,6 +80,11 @@ export class PidusageCollector implements Collector {
     this.startTimes.delete(pid);
   }
 
+  /** pidusage opens and closes what it reads: nothing is held between sweeps. */
+  openFds(): number {
+    return 0;
+  }
+
   errorCounts(): ReadonlyMap<string, number> {
     return this.errors.snapshot();
   }

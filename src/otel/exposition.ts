@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@opentelemetry/api';
 import type { ProcessMetrics } from '../domain/metrics.js';
-import type { ReadContext, TrackerView } from './metric-table.js';
+import type { HistogramValue, ReadContext, TrackerView } from './metric-table.js';
 import { prometheusName, prometheusType, sanitizeName } from './prometheus-names.js';
 import { ATTR_PROCMETRICS_HEALTHY, ATTR_PROCMETRICS_STATE, ATTR_SERVICE_NAME } from './semconv.js';
 import type { Gathered } from './sources.js';
@@ -125,7 +125,7 @@ export class ExpositionWriter {
     out.add(this.#targetInfo);
     let header = '';
     let base = '';
-    const line = <T>(row: CompiledRow<T>, dimensionValue: string | undefined, value: number): void => {
+    const line = <T>(row: CompiledRow<T>, dimensionValue: string | undefined, value: number | HistogramValue): void => {
       if (header !== '') {
         out.add(header);
         header = '';
@@ -135,7 +135,8 @@ export class ExpositionWriter {
         const dimension = this.#dimension(row, dimensionValue);
         text = text === '' ? dimension : `${text},${dimension}`;
       }
-      out.add(text === '' ? `${row.prometheusName} ${formatValue(value)}\n` : `${row.prometheusName}{${text}} ${formatValue(value)}\n`);
+      if (typeof value === 'number') out.add(sample(row.prometheusName, text, value));
+      else out.add(histogramSamples(row.prometheusName, text, value));
     };
 
     let sliceStart = performance.now();
@@ -215,8 +216,26 @@ function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   return true;
 }
 
+/** Everything of the tracker view that reaches the text, as one comparable string. */
 function viewKey(view: TrackerView): string {
-  return JSON.stringify(view.stats) + JSON.stringify([...view.errorCounts]);
+  return JSON.stringify([view.stats, [...view.errorCounts], [...(view.exportFailures ?? [])]]);
+}
+
+function sample(name: string, labels: string, value: number): string {
+  return labels === '' ? `${name} ${formatValue(value)}\n` : `${name}{${labels}} ${formatValue(value)}\n`;
+}
+
+/** A histogram's series: cumulative `_bucket`s up to `le="+Inf"`, then `_sum` and `_count`. */
+function histogramSamples(name: string, labels: string, histogram: HistogramValue): string {
+  const prefix = labels === '' ? '' : `${labels},`;
+  let text = '';
+  let cumulative = 0;
+  histogram.counts.forEach((count, i) => {
+    cumulative += count;
+    const bound = histogram.boundaries[i];
+    text += `${name}_bucket{${prefix}le="${bound === undefined ? '+Inf' : formatValue(bound)}"} ${cumulative}\n`;
+  });
+  return text + sample(`${name}_sum`, labels, histogram.sum) + sample(`${name}_count`, labels, histogram.count);
 }
 
 /** Numbers as Prometheus reads them: integers plainly, +Inf/-Inf/NaN spelled out. */

@@ -92,6 +92,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   if (diagLogger !== null) installDiag(diagLogger);
 
   const sources = new SourceSet();
+  sources.exporters(config.exporters);
   const table = compileTable();
   const context = { fallbackCpus: resolveFallbackCpus(undefined) };
   const resource = defaultResource().merge(resourceFromAttributes(config.resourceAttributes));
@@ -109,8 +110,12 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
       prometheus = await startPrometheusEndpoint(config.prometheus.host, config.prometheus.port, { sources, writer });
       readers.push(prometheus.reader);
     }
-    if (config.exporters.includes('otlp')) readers.push(createOtlpReader(config.otlp, producer));
-    if (config.exporters.includes('console')) readers.push(createConsoleReader(config.otlp, producer));
+    if (config.exporters.includes('otlp')) {
+      readers.push(createOtlpReader(config.otlp, producer, () => sources.countExportFailure('otlp')));
+    }
+    if (config.exporters.includes('console')) {
+      readers.push(createConsoleReader(config.otlp, producer, () => sources.countExportFailure('console')));
+    }
   } catch (error) {
     await prometheus?.close();
     throw error;

@@ -11,7 +11,7 @@ import { OutOfRangeError, describeValue } from '../domain/errors.js';
 import type { ProcessMetrics } from '../domain/metrics.js';
 import { AttributeSets, type ServiceSets } from './attribute-sets.js';
 import { METER_NAME } from './meter.js';
-import type { MetricRow, ReadContext, TrackerView } from './metric-table.js';
+import type { HistogramValue, MetricRow, ReadContext, TrackerView } from './metric-table.js';
 import { pipelineOf, type SnapshotSource } from './sources.js';
 import { PACKAGE_VERSION } from './version.js';
 import { compileTable, visitSnapshot, visitTracker, type CompiledRow } from './walk.js';
@@ -29,7 +29,8 @@ export interface InstrumentOptions {
 
 type Snapshot = Readonly<ProcessMetrics>;
 
-function createInstrument(meter: Meter, row: MetricRow): Observable<Attributes> {
+/** An observable instrument per row; none for a histogram, which the API has no observable form of. */
+function createInstrument(meter: Meter, row: MetricRow): Observable<Attributes> | undefined {
   const options = {
     description: row.description,
     unit: row.unit,
@@ -42,6 +43,8 @@ function createInstrument(meter: Meter, row: MetricRow): Observable<Attributes> 
       return meter.createObservableUpDownCounter(row.name, options);
     case 'gauge':
       return meter.createObservableGauge(row.name, options);
+    case 'histogram':
+      return undefined;
   }
 }
 
@@ -77,17 +80,21 @@ export function instrumentTracker(
   const context: ReadContext = { fallbackCpus };
   const table = compileTable();
   const meter = meterProvider.getMeter(METER_NAME, PACKAGE_VERSION);
-  const instruments = table.rows.map((row) => createInstrument(meter, row));
+  const byRow = table.rows.map((row) => createInstrument(meter, row));
+  const instruments = byRow.filter((instrument): instrument is Observable<Attributes> => instrument !== undefined);
   const sets = new AttributeSets(() => undefined);
 
   const batch = (result: BatchObservableResult): void => {
     let current: ServiceSets<undefined> | undefined;
-    const onService = (row: CompiledRow<Snapshot>, dimensionValue: string | undefined, value: number): void => {
-      const attributes = sets.pointOf(current as ServiceSets<undefined>, row.identity, row.dimension, dimensionValue);
-      result.observe(instruments[row.index] as Observable<Attributes>, value, attributes);
+    const onService = (row: CompiledRow<Snapshot>, dimensionValue: string | undefined, value: number | HistogramValue): void => {
+      const instrument = byRow[row.index];
+      if (instrument === undefined || typeof value !== 'number') return;
+      result.observe(instrument, value, sets.pointOf(current as ServiceSets<undefined>, row.identity, row.dimension, dimensionValue));
     };
-    const onTracker = (row: CompiledRow<TrackerView>, dimensionValue: string | undefined, value: number): void => {
-      result.observe(instruments[row.index] as Observable<Attributes>, value, sets.trackerPoint(row.dimension, dimensionValue));
+    const onTracker = (row: CompiledRow<TrackerView>, dimensionValue: string | undefined, value: number | HistogramValue): void => {
+      const instrument = byRow[row.index];
+      if (instrument === undefined || typeof value !== 'number') return;
+      result.observe(instrument, value, sets.trackerPoint(row.dimension, dimensionValue));
     };
     sets.begin();
     source.forEachSnapshot((snapshot) => {

@@ -1,5 +1,6 @@
 import type { ProcessMetrics } from '../domain/metrics.js';
 import { ProcessState, isTerminal } from '../domain/state.js';
+import type { DurationHistogram } from '../tracker/histogram.js';
 import type { TrackerStats } from '../tracker/types.js';
 import * as sc from './semconv.js';
 
@@ -9,8 +10,19 @@ import * as sc from './semconv.js';
  * metric is adding a row.
  */
 
-/** Observable instrument kinds (OTel API names: ObservableCounter, ObservableUpDownCounter, ObservableGauge). */
-export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge';
+/**
+ * Instrument kinds (OTel API names: ObservableCounter, ObservableUpDownCounter,
+ * ObservableGauge; a histogram has no observable form, see `Reading`).
+ */
+export type InstrumentKind = 'counter' | 'updowncounter' | 'gauge' | 'histogram';
+
+/** A cumulative histogram in the row's unit: `counts` per bucket (not cumulative), one more than `boundaries`. */
+export interface HistogramValue {
+  readonly boundaries: readonly number[];
+  readonly counts: readonly number[];
+  readonly sum: number;
+  readonly count: number;
+}
 
 /**
  * What a row reads:
@@ -49,6 +61,8 @@ export function identityOf(row: Pick<MetricRow, 'subject' | 'kind'>): Identity {
 export interface TrackerView {
   readonly stats: TrackerStats;
   readonly errorCounts: ReadonlyMap<string, number>;
+  /** Failed exports or collections of the pipeline, by exporter; absent outside our pipelines. */
+  readonly exportFailures?: ReadonlyMap<string, number>;
 }
 
 export interface ReadContext {
@@ -61,12 +75,15 @@ export type Read<T> = (subject: T, context: ReadContext) => number | null;
 
 /**
  * How a row turns a subject into data points: one value; one value per fixed
- * value of an attribute; or one per entry of a map known only at run time.
+ * value of an attribute; one per entry of a map known only at run time; or a
+ * histogram (the pipelines procmetrics builds carry it; instruments on a
+ * MeterProvider of the user's cannot, the API having no observable histogram).
  */
 export type Reading<T> =
   | Read<T>
   | { readonly attribute: string; readonly values: Readonly<Record<string, Read<T>>> }
-  | { readonly attribute: string; readonly entries: (subject: T) => Iterable<readonly [string, number]> };
+  | { readonly attribute: string; readonly entries: (subject: T) => Iterable<readonly [string, number]> }
+  | { readonly histogram: (subject: T) => HistogramValue | null };
 
 interface RowBase {
   /** The OpenTelemetry name; Prometheus sees `prometheusName(row)`. */
@@ -95,6 +112,18 @@ function utilization(percent: number, snapshot: Snapshot, context: ReadContext):
   const cpus = snapshot.cpu.cpusAvailable ?? context.fallbackCpus;
   return cpus > 0 ? percent / 100 / cpus : 0;
 }
+
+/** A histogram of ms, in seconds. */
+function inSeconds(histogram: DurationHistogram): HistogramValue {
+  return {
+    boundaries: histogram.boundsMs.map((ms) => ms / 1000),
+    counts: histogram.counts,
+    sum: histogram.sumMs / 1000,
+    count: histogram.count,
+  };
+}
+
+const NO_FAILURES: ReadonlyMap<string, number> = new Map();
 
 const oneIfState = (state: ProcessState): Read<Snapshot> => (s) => (s.state === state ? 1 : 0);
 
@@ -255,12 +284,39 @@ export const METRICS: readonly MetricRow[] = [
   },
   {
     name: 'procmetrics.tracker.tick.duration',
+    kind: 'histogram',
+    unit: 's',
+    valueType: 'double',
+    subject: 'tracker',
+    description: 'Wall time of each collection tick; above the interval, the tracker falls behind.',
+    read: { histogram: (t) => inSeconds(t.stats.tickDurations) },
+  },
+  {
+    name: 'procmetrics.tracker.interval',
     kind: 'gauge',
     unit: 's',
     valueType: 'double',
     subject: 'tracker',
-    description: 'Wall time of the last collection tick.',
-    read: (t) => t.stats.lastTickDurationMs / 1000,
+    description: 'Time between collection ticks, as configured.',
+    read: (t) => t.stats.intervalMs / 1000,
+  },
+  {
+    name: 'procmetrics.tracker.sweep.cost',
+    kind: 'gauge',
+    unit: 's',
+    valueType: 'double',
+    subject: 'tracker',
+    description: "Wall time of the collector's last sweep per target it read (0 before any).",
+    read: (t) => (t.stats.lastSweepTargets > 0 ? t.stats.lastSweepDurationMs / t.stats.lastSweepTargets / 1000 : 0),
+  },
+  {
+    name: 'procmetrics.collector.open_fds',
+    kind: 'updowncounter',
+    unit: '{file_descriptor}',
+    valueType: 'int',
+    subject: 'tracker',
+    description: 'File descriptors the collector holds open to read processes quickly.',
+    read: (t) => t.stats.collectorOpenFds,
   },
   {
     name: 'procmetrics.tracker.services',
@@ -314,5 +370,15 @@ export const METRICS: readonly MetricRow[] = [
     subject: 'tracker',
     description: 'Snapshots dropped because a subscriber fell behind.',
     read: (t) => t.stats.droppedSnapshots,
+  },
+  {
+    name: 'procmetrics.exporter.failures',
+    kind: 'counter',
+    unit: '{failure}',
+    valueType: 'int',
+    subject: 'tracker',
+    description:
+      'Exports that failed (OTLP: refused, timed out, unreachable) or collections that failed (Prometheus), by procmetrics.exporter.',
+    read: { attribute: sc.ATTR_PROCMETRICS_EXPORTER, entries: (t) => t.exportFailures ?? NO_FAILURES },
   },
 ];

@@ -4,13 +4,14 @@ import {
   DataPointType,
   type CollectionResult,
   type DataPoint,
+  type Histogram,
   type MetricData,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { emptyResource } from '@opentelemetry/resources';
 import type { ProcessMetrics } from '../domain/metrics.js';
 import { METER_NAME } from './meter.js';
-import type { ReadContext, TrackerView } from './metric-table.js';
+import type { HistogramValue, ReadContext, TrackerView } from './metric-table.js';
 import { AttributeSets, type ServiceSets } from './attribute-sets.js';
 import type { Gathered } from './sources.js';
 import { PACKAGE_VERSION } from './version.js';
@@ -38,9 +39,34 @@ function toHrTime(ms: number): HrTime {
 
 /** The previous value of one delta series, and the start it was counted from. */
 interface DeltaBaseline {
-  value: number;
+  value: number | HistogramValue;
   time: HrTime;
   origin: number;
+}
+
+type PointValue = number | Histogram;
+
+/**
+ * The change from `previous` to `value`, or null when it went down (a reset:
+ * a restarted process, counted again from zero).
+ */
+function changeSince(previous: number | HistogramValue, value: number | HistogramValue): number | HistogramValue | null {
+  if (typeof value === 'number' || typeof previous === 'number') {
+    if (typeof value !== 'number' || typeof previous !== 'number') return null;
+    return value >= previous ? value - previous : null;
+  }
+  if (value.count < previous.count || value.counts.length !== previous.counts.length) return null;
+  return {
+    boundaries: value.boundaries,
+    counts: value.counts.map((count, i) => count - (previous.counts[i] ?? 0)),
+    sum: value.sum - previous.sum,
+    count: value.count - previous.count,
+  };
+}
+
+function toPointValue(value: number | HistogramValue): PointValue {
+  if (typeof value === 'number') return value;
+  return { buckets: { boundaries: [...value.boundaries], counts: [...value.counts] }, sum: value.sum, count: value.count };
 }
 
 /** What the producer keeps per service beside its attributes, while it is tracked. */
@@ -71,12 +97,12 @@ export class SnapshotMetricProducer implements MetricProducer {
 
   async collect(): Promise<CollectionResult> {
     const endTime = toHrTime(Date.now());
-    const points: DataPoint<number>[][] = this.table.rows.map(() => []);
+    const points: DataPoint<PointValue>[][] = this.table.rows.map(() => []);
     const gathered = this.gather();
     let sets: ServiceSets<ServiceExtra> | undefined;
     let snapshot: Snapshot | undefined;
 
-    const onService = (row: CompiledRow<Snapshot>, dimensionValue: string | undefined, value: number): void => {
+    const onService = (row: CompiledRow<Snapshot>, dimensionValue: string | undefined, value: number | HistogramValue): void => {
       const current = sets as ServiceSets<ServiceExtra>;
       const s = snapshot as Snapshot;
       const attributes = this.#sets.pointOf(current, row.identity, row.dimension, dimensionValue);
@@ -86,7 +112,7 @@ export class SnapshotMetricProducer implements MetricProducer {
       const key = `${row.index}|${dimensionValue ?? ''}`;
       this.#push(points, row, attributes, value, startTime, endTime, origin, current.extra.deltas, key);
     };
-    const onTracker = (row: CompiledRow<TrackerView>, dimensionValue: string | undefined, value: number): void => {
+    const onTracker = (row: CompiledRow<TrackerView>, dimensionValue: string | undefined, value: number | HistogramValue): void => {
       const attributes = this.#sets.trackerPoint(row.dimension, dimensionValue);
       const key = `${row.index}|${dimensionValue ?? ''}`;
       this.#push(points, row, attributes, value, this.#created, endTime, 0, this.#trackerDeltas, key);
@@ -103,7 +129,7 @@ export class SnapshotMetricProducer implements MetricProducer {
 
     const metrics: MetricData[] = [];
     this.table.rows.forEach((row, index) => {
-      const dataPoints = points[index] as DataPoint<number>[];
+      const dataPoints = points[index] as DataPoint<PointValue>[];
       if (dataPoints.length === 0) return;
       const descriptor = {
         name: row.name,
@@ -111,8 +137,16 @@ export class SnapshotMetricProducer implements MetricProducer {
         unit: row.unit,
         valueType: row.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE,
       };
+      const cumulative = AggregationTemporality.CUMULATIVE;
       if (row.kind === 'gauge') {
-        metrics.push({ descriptor, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints });
+        metrics.push({ descriptor, aggregationTemporality: cumulative, dataPointType: DataPointType.GAUGE, dataPoints: dataPoints as DataPoint<number>[] });
+      } else if (row.kind === 'histogram') {
+        metrics.push({
+          descriptor,
+          aggregationTemporality: this.#delta ? AggregationTemporality.DELTA : cumulative,
+          dataPointType: DataPointType.HISTOGRAM,
+          dataPoints: dataPoints as DataPoint<Histogram>[],
+        });
       } else {
         const monotonic = row.kind === 'counter';
         metrics.push({
@@ -120,7 +154,7 @@ export class SnapshotMetricProducer implements MetricProducer {
           aggregationTemporality: monotonic && this.#delta ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE,
           dataPointType: DataPointType.SUM,
           isMonotonic: monotonic,
-          dataPoints,
+          dataPoints: dataPoints as DataPoint<number>[],
         });
       }
     });
@@ -132,10 +166,10 @@ export class SnapshotMetricProducer implements MetricProducer {
   }
 
   #push<T>(
-    points: DataPoint<number>[][],
+    points: DataPoint<PointValue>[][],
     row: CompiledRow<T>,
     attributes: Attributes,
-    value: number,
+    value: number | HistogramValue,
     startTime: HrTime,
     endTime: HrTime,
     origin: number,
@@ -144,15 +178,16 @@ export class SnapshotMetricProducer implements MetricProducer {
   ): void {
     let start = startTime;
     let reported = value;
-    if (this.#delta && row.row.kind === 'counter') {
+    if (this.#delta && (row.row.kind === 'counter' || row.row.kind === 'histogram')) {
       const previous = deltas.get(deltaKey);
       // A new origin (a restarted process) or a value that went down is a reset: count from the new start.
-      if (previous !== undefined && previous.origin === origin && value >= previous.value) {
-        reported = value - previous.value;
+      const change = previous !== undefined && previous.origin === origin ? changeSince(previous.value, value) : null;
+      if (change !== null && previous !== undefined) {
+        reported = change;
         start = previous.time;
       }
       deltas.set(deltaKey, { value, time: endTime, origin });
     }
-    (points[row.index] as DataPoint<number>[]).push({ startTime: start, endTime, attributes, value: reported });
+    (points[row.index] as DataPoint<PointValue>[]).push({ startTime: start, endTime, attributes, value: toPointValue(reported) });
   }
 }

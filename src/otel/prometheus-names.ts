@@ -63,7 +63,7 @@ export function prometheusName(name: string, unit: string, kind: InstrumentKind)
   return result;
 }
 
-/** The Prometheus type of an instrument kind: only monotonic sums are counters. */
-export function prometheusType(kind: InstrumentKind): 'counter' | 'gauge' {
-  return kind === 'counter' ? 'counter' : 'gauge';
+/** The Prometheus type of an instrument kind: monotonic sums are counters, non-monotonic ones gauges. */
+export function prometheusType(kind: InstrumentKind): 'counter' | 'gauge' | 'histogram' {
+  return kind === 'counter' ? 'counter' : kind === 'histogram' ? 'histogram' : 'gauge';
 }

@@ -86,7 +86,7 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
       inFlight = undefined;
     }));
 
-  const server = serve(collect);
+  const server = serve(collect, () => parts.sources.countExportFailure('prometheus'));
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => reject(new PrometheusListenError(host, port, error));
     server.once('error', onError);
@@ -111,7 +111,7 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
   };
 }
 
-function serve(collect: () => Promise<Buffer>): Server {
+function serve(collect: () => Promise<Buffer>, failed: () => void): Server {
   const busy = new WeakSet<Socket>();
   const server = createServer(
     {
@@ -135,6 +135,7 @@ function serve(collect: () => Promise<Buffer>): Server {
           response.end(request.method === 'HEAD' ? undefined : bytes);
         },
         (error: unknown) => {
+          failed();
           diag.error(`Prometheus collection failed: ${error instanceof Error ? error.message : String(error)}`);
           response.writeHead(500).end();
         },

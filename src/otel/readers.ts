@@ -1,4 +1,4 @@
-import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import {
   AggregationTemporality,
@@ -27,10 +27,20 @@ export function temporalityFor(preference: TemporalityPreference, type: Instrume
   return deltaTypes.includes(type) ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
 }
 
-/** The exporter with the temporality the preference asks of the SDK's instruments. */
-function withTemporality(inner: PushMetricExporter, preference: TemporalityPreference): PushMetricExporter {
+/** Told of every export that did not succeed. */
+export type FailureCounter = () => void;
+
+/**
+ * The exporter with the temporality the preference asks of the SDK's
+ * instruments, counting the exports that fail.
+ */
+function withTemporality(inner: PushMetricExporter, preference: TemporalityPreference, failed: FailureCounter): PushMetricExporter {
   return {
-    export: (metrics: ResourceMetrics, done: (result: ExportResult) => void) => inner.export(metrics, done),
+    export: (metrics: ResourceMetrics, done: (result: ExportResult) => void) =>
+      inner.export(metrics, (result) => {
+        if (result.code !== ExportResultCode.SUCCESS) failed();
+        done(result);
+      }),
     forceFlush: () => inner.forceFlush(),
     shutdown: () => inner.shutdown(),
     selectAggregationTemporality: (type) => temporalityFor(preference, type),
@@ -40,12 +50,16 @@ function withTemporality(inner: PushMetricExporter, preference: TemporalityPrefe
 /** The procmetrics series of a push reader, built by our producer rather than by SDK instruments. */
 export type ProducerFactory = (temporality: 'cumulative' | 'delta') => MetricProducer;
 
-export function createOtlpReader(config: TelemetryConfig['otlp'], producer: ProducerFactory): PeriodicExportingMetricReader {
+export function createOtlpReader(
+  config: TelemetryConfig['otlp'],
+  producer: ProducerFactory,
+  failed: FailureCounter,
+): PeriodicExportingMetricReader {
   const metadata = new Metadata();
   for (const [key, value] of Object.entries(config.headers)) metadata.set(key, value);
   const exporter = new OTLPMetricExporter({ url: config.url, metadata, timeoutMillis: config.exportTimeoutMs });
   return new PeriodicExportingMetricReader({
-    exporter: withTemporality(exporter, config.temporality),
+    exporter: withTemporality(exporter, config.temporality, failed),
     exportIntervalMillis: config.exportIntervalMs,
     exportTimeoutMillis: config.exportTimeoutMs,
     // Observable counters are delta only under the `delta` preference (see temporalityFor).
@@ -53,9 +67,13 @@ export function createOtlpReader(config: TelemetryConfig['otlp'], producer: Prod
   });
 }
 
-export function createConsoleReader(config: TelemetryConfig['otlp'], producer: ProducerFactory): PeriodicExportingMetricReader {
+export function createConsoleReader(
+  config: TelemetryConfig['otlp'],
+  producer: ProducerFactory,
+  failed: FailureCounter,
+): PeriodicExportingMetricReader {
   return new PeriodicExportingMetricReader({
-    exporter: withTemporality(new ConsoleMetricExporter(), 'cumulative'),
+    exporter: withTemporality(new ConsoleMetricExporter(), 'cumulative', failed),
     exportIntervalMillis: config.exportIntervalMs,
     exportTimeoutMillis: config.exportTimeoutMs,
     metricProducers: [producer('cumulative')],

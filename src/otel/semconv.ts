@@ -32,3 +32,5 @@ export const ATTR_ERROR_TYPE = 'error.type';
  */
 export const ATTR_PROCMETRICS_STATE = 'procmetrics.state';
 export const ATTR_PROCMETRICS_HEALTHY = 'procmetrics.healthy';
+/** Which exporter of a pipeline: `prometheus`, `otlp`, `console`. */
+export const ATTR_PROCMETRICS_EXPORTER = 'procmetrics.exporter';

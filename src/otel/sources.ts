@@ -1,4 +1,5 @@
 import type { ProcessMetrics } from '../domain/metrics.js';
+import { combineStats, emptyStats } from '../tracker/stats.js';
 import type { TrackerStats } from '../tracker/types.js';
 import type { TrackerView } from './metric-table.js';
 
@@ -31,33 +32,14 @@ function viewOf(source: SnapshotSource): TrackerView {
   return { stats: source.stats(), errorCounts: source.collectorErrorCounts() };
 }
 
-/** Several trackers on one pipeline report as one: counts add up, the slowest last tick stands. */
+/** Several trackers on one pipeline report as one. */
 function combineViews(views: readonly TrackerView[]): TrackerView {
   if (views.length === 1) return views[0] as TrackerView;
-  const stats: TrackerStats = {
-    ticks: 0,
-    lastTickDurationMs: 0,
-    collectionErrors: 0,
-    collectionTimeouts: 0,
-    processExits: 0,
-    droppedSnapshots: 0,
-    subscribers: 0,
-    services: 0,
-  };
   const errorCounts = new Map<string, number>();
   for (const view of views) {
-    const s = view.stats;
-    stats.ticks += s.ticks;
-    stats.lastTickDurationMs = Math.max(stats.lastTickDurationMs, s.lastTickDurationMs);
-    stats.collectionErrors += s.collectionErrors;
-    stats.collectionTimeouts += s.collectionTimeouts;
-    stats.processExits += s.processExits;
-    stats.droppedSnapshots += s.droppedSnapshots;
-    stats.subscribers += s.subscribers;
-    stats.services += s.services;
     for (const [kind, count] of view.errorCounts) errorCounts.set(kind, (errorCounts.get(kind) ?? 0) + count);
   }
-  return { stats, errorCounts };
+  return { stats: views.length === 0 ? emptyStats() : combineStats(views.map((v) => v.stats)), errorCounts };
 }
 
 /**
@@ -74,6 +56,17 @@ export class SourceSet {
   readonly #live = new Set<SnapshotSource>();
   readonly #retired: Retired[] = [];
   readonly #consumers = new Set<object>();
+  /** Failed exports and collections of the pipeline, by exporter; every exporter of the pipeline from 0. */
+  readonly #exportFailures = new Map<string, number>();
+
+  /** The pipeline's exporters, each reported from 0 failures on. */
+  exporters(names: readonly string[]): void {
+    for (const name of names) if (!this.#exportFailures.has(name)) this.#exportFailures.set(name, 0);
+  }
+
+  countExportFailure(exporter: string): void {
+    this.#exportFailures.set(exporter, (this.#exportFailures.get(exporter) ?? 0) + 1);
+  }
 
   /** Adds a source; the returned function removes it (idempotent). */
   add(source: SnapshotSource): () => void {
@@ -119,7 +112,8 @@ export class SourceSet {
       views.push(retired.view);
       if (retired.unseen.size === 0) this.#retired.splice(i--, 1);
     }
-    return { snapshots, view: combineViews(views) };
+    const view = combineViews(views);
+    return { snapshots, view: this.#exportFailures.size > 0 ? { ...view, exportFailures: new Map(this.#exportFailures) } : view };
   }
 }
 

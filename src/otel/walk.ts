@@ -7,6 +7,7 @@ import {
   type MetricRow,
   type Read,
   type ReadContext,
+  type HistogramValue,
   type Reading,
   type TrackerView,
 } from './metric-table.js';
@@ -26,11 +27,12 @@ export interface CompiledRow<T> {
   readonly single: Read<T> | undefined;
   readonly values: ReadonlyArray<readonly [string, Read<T>]> | undefined;
   readonly entries: ((subject: T) => Iterable<readonly [string, number]>) | undefined;
+  readonly histogram: ((subject: T) => HistogramValue | null) | undefined;
   readonly int: boolean;
 }
 
-/** One data point: the row, the value of its dimension (undefined without one), the number. */
-export type PointVisitor<T> = (row: CompiledRow<T>, dimensionValue: string | undefined, value: number) => void;
+/** One data point: the row, the value of its dimension (undefined without one), the number or histogram. */
+export type PointVisitor<T> = (row: CompiledRow<T>, dimensionValue: string | undefined, value: number | HistogramValue) => void;
 
 function compile<T>(row: MetricRow, index: number, reading: Reading<T>): CompiledRow<T> {
   const base = {
@@ -40,13 +42,11 @@ function compile<T>(row: MetricRow, index: number, reading: Reading<T>): Compile
     prometheusName: prometheusName(row.name, row.unit, row.kind),
     int: row.valueType === 'int',
   };
-  if (typeof reading === 'function') {
-    return { ...base, dimension: undefined, single: reading, values: undefined, entries: undefined };
-  }
-  if ('values' in reading) {
-    return { ...base, dimension: reading.attribute, single: undefined, values: Object.entries(reading.values), entries: undefined };
-  }
-  return { ...base, dimension: reading.attribute, single: undefined, values: undefined, entries: reading.entries };
+  const none = { dimension: undefined, single: undefined, values: undefined, entries: undefined, histogram: undefined };
+  if (typeof reading === 'function') return { ...base, ...none, single: reading };
+  if ('histogram' in reading) return { ...base, ...none, histogram: reading.histogram };
+  if ('values' in reading) return { ...base, ...none, dimension: reading.attribute, values: Object.entries(reading.values) };
+  return { ...base, ...none, dimension: reading.attribute, entries: reading.entries };
 }
 
 /** The table, split by what each row reads. */
@@ -74,6 +74,10 @@ function visitRow<T>(row: CompiledRow<T>, subject: T, context: ReadContext, visi
   if (row.single !== undefined) emit(undefined, row.single(subject, context));
   else if (row.values !== undefined) for (const [value, read] of row.values) emit(value, read(subject, context));
   else if (row.entries !== undefined) for (const [value, count] of row.entries(subject)) emit(value, count);
+  else if (row.histogram !== undefined) {
+    const histogram = row.histogram(subject);
+    if (histogram !== null) visit(row, undefined, histogram);
+  }
 }
 
 /** The data points of one row for one service: none for a `process` row without a live process. */

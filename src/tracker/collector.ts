@@ -95,6 +95,9 @@ export interface Collector {
    */
   errorCounts?(): ReadonlyMap<string, number>;
 
+  /** File descriptors it holds open now, for self-monitoring. */
+  openFds?(): number;
+
   /** Releases everything the collector holds. */
   close?(): void | Promise<void>;
 }

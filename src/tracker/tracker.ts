@@ -12,6 +12,7 @@ import { instrumentTracker } from '../otel/instruments.js';
 import { ProcessState, isTerminal } from '../domain/state.js';
 import type { Collector, PerPidCollector, ProcessSample, SampleTarget } from './collector.js';
 import { isBatchCollector, perPidCollector } from './per-pid.js';
+import { DurationRecorder, TICK_DURATION_BOUNDS_MS } from './histogram.js';
 import { Sampler } from './sampling.js';
 import {
   baselineOf,
@@ -117,9 +118,12 @@ export class Tracker implements ProcessTracker {
   #closed = false;
   #startSignal: { signal: AbortSignal; onAbort: () => void } | undefined;
 
+  readonly #tickDurations = new DurationRecorder(TICK_DURATION_BOUNDS_MS);
   readonly #stats = {
     ticks: 0,
     lastTickDurationMs: 0,
+    lastSweepDurationMs: 0,
+    lastSweepTargets: 0,
     collectionErrors: 0,
     collectionTimeouts: 0,
     processExits: 0,
@@ -424,6 +428,9 @@ export class Tracker implements ProcessTracker {
   stats(): TrackerStats {
     return {
       ...this.#stats,
+      tickDurations: this.#tickDurations.value(),
+      intervalMs: this.#intervalMs,
+      collectorOpenFds: this.#collector.openFds?.() ?? null,
       subscribers: this.#subscribers.size,
       services: this.#services.size,
     };
@@ -441,6 +448,7 @@ export class Tracker implements ProcessTracker {
       const elapsedMs = performance.now() - started;
       this.#stats.ticks += 1;
       this.#stats.lastTickDurationMs = elapsedMs;
+      this.#tickDurations.record(elapsedMs);
       if (!run.active) break;
       await this.#sleep(Math.max(0, this.#intervalMs - elapsedMs));
     }
@@ -465,7 +473,10 @@ export class Tracker implements ProcessTracker {
       if (service.instance) due.push({ service, instance: service.instance });
     }
     const targets: SampleTarget[] = due.map(({ instance }) => instance.target);
+    const sweepStarted = performance.now();
     const outcomes = await this.#sampler.sweep(targets, this.#sampleTimeoutMs());
+    this.#stats.lastSweepDurationMs = performance.now() - sweepStarted;
+    this.#stats.lastSweepTargets = targets.length;
     let sliceStarted = performance.now();
     for (let i = 0; i < due.length; i++) {
       // Thousands of snapshots, and what subscribers do with each, would

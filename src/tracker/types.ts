@@ -1,6 +1,7 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { ProcessMetrics } from '../domain/metrics.js';
 import type { ProcessState } from '../domain/state.js';
+import type { DurationHistogram } from './histogram.js';
 
 export interface TrackerOptions {
   /** Time between samples, ms (default 5000). Must be a positive finite number. */
@@ -64,6 +65,15 @@ export interface TrackerStats {
   ticks: number;
   /** Wall time of the last tick, ms. */
   lastTickDurationMs: number;
+  /** Wall time of every tick so far, ms, in buckets. */
+  tickDurations: DurationHistogram;
+  /** Time between ticks as configured, ms. */
+  intervalMs: number;
+  /** Wall time of the collector's last sweep, ms, and how many targets it read. */
+  lastSweepDurationMs: number;
+  lastSweepTargets: number;
+  /** File descriptors the collector holds open; null when it does not say. */
+  collectorOpenFds: number | null;
   /** Samples that failed for a reason other than the process being gone. */
   collectionErrors: number;
   /** Samples abandoned after their timeout (also counted in collectionErrors). */

@@ -72,6 +72,13 @@ describe('OTLP gRPC export', () => {
       for (const p of mine) {
         expect(p.unit, row.name).toBe(row.unit);
         expect(p.description, row.name).toBe(row.description);
+        if (row.kind === 'histogram') {
+          expect(p.kind, row.name).toBe('histogram');
+          expect(p.temporality, row.name).toBe('AGGREGATION_TEMPORALITY_CUMULATIVE');
+          expect(p.histogram?.counts.length, row.name).toBe((p.histogram?.bounds.length ?? 0) + 1);
+          expect(p.histogram?.counts.reduce((a, b) => a + b, 0), row.name).toBe(p.value);
+          continue;
+        }
         expect(p.encoding, row.name).toBe(row.valueType === 'int' ? 'asInt' : 'asDouble');
         if (row.kind === 'gauge') expect(p.kind, row.name).toBe('gauge');
         else {

@@ -8,6 +8,7 @@ import { METRICS, identityOf } from '../../src/otel/metric-table.js';
 import { prometheusName } from '../../src/otel/prometheus-names.js';
 import { SourceSet } from '../../src/otel/sources.js';
 import { compileTable } from '../../src/otel/walk.js';
+import { DurationRecorder, TICK_DURATION_BOUNDS_MS } from '../../src/tracker/histogram.js';
 import { parseExposition, type Sample } from './exposition.js';
 import { FakeSource, ManualReader, SEMCONV_PROCESS_METRICS, fakeSnapshot, flatten, pointsOf, type Point } from './support.js';
 
@@ -55,12 +56,20 @@ async function exposition(): Promise<Sample[]> {
   return parseExposition(String(await writer.write(sources.gather(consumer))));
 }
 
-/** A point as the Prometheus writer must show it. */
-function asSample(point: Point): Sample {
+/** A point as the Prometheus writer must show it: one sample, or a histogram's buckets, sum and count. */
+function asSamples(point: Point): Sample[] {
   const row = METRICS.find((r) => r.name === point.name)!;
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(point.attributes)) labels[key.replace(/\./g, '_')] = String(value);
-  return { name: prometheusName(row.name, row.unit, row.kind), labels, value: point.value };
+  const name = prometheusName(row.name, row.unit, row.kind);
+  if (point.histogram === undefined) return [{ name, labels, value: point.value }];
+  let cumulative = 0;
+  const buckets = point.histogram.counts.map((count, i) => {
+    cumulative += count;
+    const le = point.histogram!.bounds[i];
+    return { name: `${name}_bucket`, labels: { ...labels, le: le === undefined ? '+Inf' : String(le) }, value: cumulative };
+  });
+  return [...buckets, { name: `${name}_sum`, labels, value: point.histogram.sum }, { name: `${name}_count`, labels, value: point.value }];
 }
 
 const byKey = <T extends { name: string }>(items: T[], labels: (item: T) => Attributes | Record<string, string>): string[] =>
@@ -77,13 +86,15 @@ describe('one table, three ways out', () => {
   it('the Prometheus writer shows exactly the producer points, under Prometheus names', async () => {
     mixedFleet();
     const samples = (await exposition()).filter((s) => s.name !== 'target_info');
-    expect(byKey(samples, (s) => s.labels)).toEqual(byKey((await produced()).map(asSample), (s) => s.labels));
+    expect(byKey(samples, (s) => s.labels)).toEqual(byKey((await produced()).flatMap(asSamples), (s) => s.labels));
   });
 
-  it('instruments on a MeterProvider of the user carry the same series and values as the producer', async () => {
+  it('instruments on a MeterProvider of the user carry the same series and values as the producer, histograms aside', async () => {
     mixedFleet();
     const sdk = flatten((await sdkReader.collect()).resourceMetrics);
-    expect(byKey(sdk, (p) => p.attributes)).toEqual(byKey(await produced(), (p) => p.attributes));
+    // The API has no observable histogram: the tick histogram exists in our pipelines and the producer only.
+    const ours = (await produced()).filter((p) => p.type !== 'histogram');
+    expect(byKey(sdk, (p) => p.attributes)).toEqual(byKey(ours, (p) => p.attributes));
   });
 
   it('the writer adds target_info from the resource, and one HELP and TYPE per family', async () => {
@@ -156,15 +167,20 @@ describe('values', () => {
   it('exports every semconv process metric of a running service, with the kind and unit of its row', async () => {
     source.set(fakeSnapshot());
     source.errorCounts.set('io:EACCES', 3);
+    source.trackerStats = { ...source.trackerStats, collectorOpenFds: 12 };
     const points = await produced();
     for (const name of SEMCONV_PROCESS_METRICS) expect(pointsOf(points, name).length, name).toBeGreaterThan(0);
     for (const row of METRICS) {
+      // Export failures belong to a pipeline; a bare producer has none to report (telemetry.test.ts covers them).
+      if (row.name === 'procmetrics.exporter.failures') continue;
       const mine = pointsOf(points, row.name);
       expect(mine.length, row.name).toBeGreaterThan(0);
       for (const p of mine) {
         expect(p.unit, row.name).toBe(row.unit);
         const expected =
-          row.kind === 'gauge' ? { type: 'gauge', monotonic: undefined } : { type: 'sum', monotonic: row.kind === 'counter' };
+          row.kind === 'gauge' || row.kind === 'histogram'
+            ? { type: row.kind, monotonic: undefined }
+            : { type: 'sum', monotonic: row.kind === 'counter' };
         expect({ type: p.type, monotonic: p.monotonic }, row.name).toEqual(expected);
       }
     }
@@ -230,11 +246,31 @@ describe('values', () => {
   });
 
   it('reports the tracker itself, with read errors by kind', async () => {
-    source.trackerStats = { ...source.trackerStats, ticks: 9, lastTickDurationMs: 250, collectionErrors: 4, collectionTimeouts: 1 };
+    const ticks = new DurationRecorder(TICK_DURATION_BOUNDS_MS);
+    for (const ms of [0.5, 3, 3, 250, 40_000]) ticks.record(ms);
+    source.trackerStats = {
+      ...source.trackerStats,
+      ticks: 9,
+      tickDurations: ticks.value(),
+      intervalMs: 1500,
+      lastSweepDurationMs: 20,
+      lastSweepTargets: 400,
+      collectorOpenFds: 800,
+      collectionErrors: 4,
+      collectionTimeouts: 1,
+    };
     source.errorCounts.set('io:EACCES', 3).set('fd:EMFILE', 1);
     const points = await produced();
     expect(pointsOf(points, 'procmetrics.tracker.ticks')[0]?.value).toBe(9);
-    expect(pointsOf(points, 'procmetrics.tracker.tick.duration')[0]?.value).toBe(0.25);
+    const [tick] = pointsOf(points, 'procmetrics.tracker.tick.duration');
+    expect(tick?.value).toBe(5);
+    expect(tick?.histogram?.sum).toBeCloseTo(40.2565);
+    // 1 ms, 2.5, 5 ... in seconds; 0.5 ms in the first bucket, 3 ms twice in (2.5, 5], 250 ms in (100, 250], 40 s past the last bound.
+    expect(tick?.histogram?.bounds.slice(0, 3)).toEqual([0.001, 0.0025, 0.005]);
+    expect(tick?.histogram?.counts).toEqual([1, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1]);
+    expect(pointsOf(points, 'procmetrics.tracker.interval')[0]?.value).toBe(1.5);
+    expect(pointsOf(points, 'procmetrics.tracker.sweep.cost')[0]?.value).toBeCloseTo(0.00005);
+    expect(pointsOf(points, 'procmetrics.collector.open_fds')[0]?.value).toBe(800);
     expect(pointsOf(points, 'procmetrics.tracker.sample.errors', { 'error.type': 'timeout' })[0]?.value).toBe(1);
     expect(pointsOf(points, 'procmetrics.tracker.sample.errors', { 'error.type': 'other' })[0]?.value).toBe(3);
     expect(pointsOf(points, 'procmetrics.tracker.read.errors', { 'error.type': 'io:EACCES' })[0]?.value).toBe(3);

@@ -14,7 +14,7 @@ describe('README OpenTelemetry section', () => {
       expect(line, row.name).toContain(`| \`${row.unit}\` |`);
       const promName = prometheusName(row.name, row.unit, row.kind);
       expect(line, row.name).toContain(`\`${promName}\``);
-      const kind = { counter: 'sum, monotonic', updowncounter: 'sum, non-monotonic', gauge: 'gauge' }[row.kind];
+      const kind = { counter: 'sum, monotonic', updowncounter: 'sum, non-monotonic', gauge: 'gauge', histogram: 'histogram' }[row.kind];
       expect(line, row.name).toContain(`| ${kind} |`);
     }
   });

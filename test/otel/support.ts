@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ProcessMetrics } from '../../src/domain/metrics.js';
+import { emptyStats } from '../../src/tracker/stats.js';
 import type { TrackerStats } from '../../src/tracker/types.js';
 import type { SnapshotSource } from '../../src/otel/instruments.js';
 
@@ -50,16 +51,7 @@ export function fakeSnapshot(overrides: Partial<ProcessMetrics> = {}): ProcessMe
 /** A SnapshotSource a test fills by hand. */
 export class FakeSource implements SnapshotSource {
   snapshots = new Map<string, ProcessMetrics>();
-  trackerStats: TrackerStats = {
-    ticks: 0,
-    lastTickDurationMs: 0,
-    collectionErrors: 0,
-    collectionTimeouts: 0,
-    processExits: 0,
-    droppedSnapshots: 0,
-    subscribers: 0,
-    services: 0,
-  };
+  trackerStats: TrackerStats = emptyStats(5000);
   errorCounts = new Map<string, number>();
 
   set(snapshot: ProcessMetrics): this {
@@ -87,23 +79,30 @@ export class ManualReader extends MetricReader {
 export interface Point {
   name: string;
   unit: string;
-  type: 'sum' | 'gauge' | 'other';
+  type: 'sum' | 'gauge' | 'histogram' | 'other';
   monotonic: boolean | undefined;
   attributes: Attributes;
+  /** A histogram's count. */
   value: number;
+  histogram?: { bounds: readonly number[]; counts: readonly number[]; sum: number };
 }
 
 export function flatten(resourceMetrics: ResourceMetrics): Point[] {
   const points: Point[] = [];
   for (const scope of resourceMetrics.scopeMetrics) {
     for (const metric of scope.metrics) {
-      const type =
-        metric.dataPointType === DataPointType.SUM ? 'sum' : metric.dataPointType === DataPointType.GAUGE ? 'gauge' : 'other';
+      const type = ({ [DataPointType.SUM]: 'sum', [DataPointType.GAUGE]: 'gauge', [DataPointType.HISTOGRAM]: 'histogram' } as const)[
+        metric.dataPointType as DataPointType.SUM
+      ] ?? 'other';
       const monotonic = metric.dataPointType === DataPointType.SUM ? metric.isMonotonic : undefined;
+      const base = { name: metric.descriptor.name, unit: metric.descriptor.unit, type, monotonic };
       for (const point of metric.dataPoints) {
         const value = point.value;
-        if (typeof value !== 'number') continue;
-        points.push({ name: metric.descriptor.name, unit: metric.descriptor.unit, type, monotonic, attributes: point.attributes, value });
+        if (typeof value === 'number') points.push({ ...base, attributes: point.attributes, value });
+        else if ('buckets' in value) {
+          const histogram = { bounds: value.buckets.boundaries, counts: value.buckets.counts, sum: value.sum ?? NaN };
+          points.push({ ...base, attributes: point.attributes, value: value.count, histogram });
+        }
       }
     }
   }

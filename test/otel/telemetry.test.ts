@@ -9,6 +9,7 @@ import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js'
 import { FakeSource, SEMCONV_PROCESS_METRICS, fakeSnapshot } from './support.js';
 import { instrumentTracker } from '../../src/otel/instruments.js';
 import { parseExposition, samplesOf, scrape } from './exposition.js';
+import { freePort } from '../support/net.js';
 import { collectGarbage } from '../support/gc.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -189,6 +190,34 @@ describe('Prometheus endpoint', () => {
     await fetch(telemetry.prometheusUrl!).then((r) => r.text());
     gc();
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  it('has every self-metric from the start, and counts OTLP exports that fail', async () => {
+    // A port nothing listens on: every push fails.
+    const dead = await freePort();
+    const telemetry = await start({ exporters: ['prometheus', 'otlp'], otlp: { url: `http://127.0.0.1:${dead}`, exportIntervalMs: 100, exportTimeoutMs: 50 } });
+    const tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 1000 });
+    cleanup.push(() => tracker.close());
+    const first = await scrape(telemetry.prometheusUrl!);
+    for (const name of [
+      'procmetrics_tracker_ticks_total',
+      'procmetrics_tracker_tick_duration_seconds_count',
+      'procmetrics_tracker_interval_seconds',
+      'procmetrics_tracker_sweep_cost_seconds',
+      'procmetrics_collector_open_fds',
+      'procmetrics_tracker_sample_errors_total',
+      'procmetrics_tracker_process_exits_total',
+      'procmetrics_tracker_snapshots_dropped_total',
+      'procmetrics_exporter_failures_total',
+    ]) {
+      expect(samplesOf(first, name).length, name).toBeGreaterThan(0);
+    }
+    expect(samplesOf(first, 'procmetrics_tracker_interval_seconds')[0]?.value).toBe(1);
+    expect(samplesOf(first, 'procmetrics_exporter_failures_total', { procmetrics_exporter: 'prometheus' })[0]?.value).toBe(0);
+    await waitFor(
+      async () => (samplesOf(await scrape(telemetry.prometheusUrl!), 'procmetrics_exporter_failures_total', { procmetrics_exporter: 'otlp' })[0]?.value ?? 0) >= 2,
+      { what: 'two failed OTLP exports counted' },
+    );
   });
 
   it('answers 404 off /metrics', async () => {

@@ -21,13 +21,21 @@ interface NumberDataPoint {
   asInt?: string;
   value?: 'asDouble' | 'asInt';
 }
+interface HistogramDataPoint {
+  attributes: KeyValue[];
+  count: string;
+  sum?: number;
+  bucketCounts: string[];
+  explicitBounds: number[];
+}
 interface Metric {
   name: string;
   description: string;
   unit: string;
-  data?: 'sum' | 'gauge';
+  data?: 'sum' | 'gauge' | 'histogram';
   sum?: { dataPoints: NumberDataPoint[]; aggregationTemporality: string; isMonotonic: boolean };
   gauge?: { dataPoints: NumberDataPoint[] };
+  histogram?: { dataPoints: HistogramDataPoint[]; aggregationTemporality: string };
 }
 export interface ExportRequest {
   resourceMetrics: Array<{
@@ -45,13 +53,16 @@ export interface ReceivedPoint {
   name: string;
   unit: string;
   description: string;
-  kind: 'sum' | 'gauge';
+  kind: 'sum' | 'gauge' | 'histogram';
   monotonic: boolean | undefined;
   temporality: string | undefined;
   /** How the value was encoded on the wire. */
   encoding: 'asDouble' | 'asInt' | undefined;
   attributes: Record<string, AttributeValue>;
+  /** For a histogram: its count. */
   value: number;
+  /** For a histogram: bounds, counts per bucket and sum. */
+  histogram?: { bounds: number[]; counts: number[]; sum: number };
 }
 
 function attributeValue(value: AnyValue | undefined): AttributeValue {
@@ -74,7 +85,26 @@ export function flattenRequest(request: ExportRequest): ReceivedPoint[] {
       const scope = { name: sm.scope?.name ?? '', version: sm.scope?.version ?? '' };
       for (const metric of sm.metrics) {
         const kind = metric.data;
-        if (kind === undefined) throw new Error(`metric ${metric.name} is neither sum nor gauge`);
+        if (kind === undefined) throw new Error(`metric ${metric.name} is neither sum, gauge nor histogram`);
+        if (kind === 'histogram') {
+          for (const dp of metric.histogram?.dataPoints ?? []) {
+            points.push({
+              resource,
+              scope,
+              name: metric.name,
+              unit: metric.unit,
+              description: metric.description,
+              kind,
+              monotonic: undefined,
+              temporality: metric.histogram?.aggregationTemporality,
+              encoding: undefined,
+              attributes: attributes(dp.attributes),
+              value: Number(dp.count),
+              histogram: { bounds: dp.explicitBounds, counts: dp.bucketCounts.map(Number), sum: dp.sum ?? NaN },
+            });
+          }
+          continue;
+        }
         const dataPoints = (kind === 'sum' ? metric.sum?.dataPoints : metric.gauge?.dataPoints) ?? [];
         for (const dp of dataPoints) {
           points.push({

@@ -171,6 +171,10 @@ export class ProcfsCollector implements Collector {
     return this.heldFds;
   }
 
+  openFds(): number {
+    return this.heldFds;
+  }
+
   private readOne(target: SampleTarget, keep: boolean): SampleOutcome {
     const invalid = checkPid(target.pid);
     if (invalid) return { ok: false, error: invalid };
