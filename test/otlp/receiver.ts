@@ -86,15 +86,11 @@ export function flattenRequest(request: ExportRequest): ReceivedPoint[] {
       for (const metric of sm.metrics) {
         const kind = metric.data;
         if (kind === undefined) throw new Error(`metric ${metric.name} is neither sum, gauge nor histogram`);
+        const base = { resource, scope, name: metric.name, unit: metric.unit, description: metric.description, kind };
         if (kind === 'histogram') {
           for (const dp of metric.histogram?.dataPoints ?? []) {
             points.push({
-              resource,
-              scope,
-              name: metric.name,
-              unit: metric.unit,
-              description: metric.description,
-              kind,
+              ...base,
               monotonic: undefined,
               temporality: metric.histogram?.aggregationTemporality,
               encoding: undefined,
@@ -108,12 +104,7 @@ export function flattenRequest(request: ExportRequest): ReceivedPoint[] {
         const dataPoints = (kind === 'sum' ? metric.sum?.dataPoints : metric.gauge?.dataPoints) ?? [];
         for (const dp of dataPoints) {
           points.push({
-            resource,
-            scope,
-            name: metric.name,
-            unit: metric.unit,
-            description: metric.description,
-            kind,
+            ...base,
             monotonic: kind === 'sum' ? metric.sum?.isMonotonic : undefined,
             temporality: kind === 'sum' ? metric.sum?.aggregationTemporality : undefined,
             encoding: dp.value,
