@@ -1,0 +1,297 @@
+// procmetrics beside Debian's prometheus-process-exporter, in one run, on the same
+// real processes: N idle `sleep`s, each one service of ours and one group of theirs.
+// Both exporters run as the user would run them (our built CLI with a config file;
+// process-exporter with a YAML config), both are scraped every 5 s as a Prometheus
+// would, and for a fixed window we read from /proc what each exporter process used:
+// CPU seconds, resident memory now and at its peak. Two of the processes burn about
+// a second of CPU before they turn into `sleep`s, so the CPU and memory each
+// exporter reports for them can be held against /proc.
+//
+//   npm run bench:peer                          (builds dist/ first)
+//   SIZES=200,2000 WINDOW_S=60 npm run bench:peer
+//
+// process-exporter is installed with apt-get when missing (on a machine run by
+// systemd the package also enables its own service on :9256; this benchmark starts
+// a separate instance); without it only our side is measured, with a note.
+// Each exporter runs with its defaults: ours samples the full field set every 5 s;
+// process-exporter reads /proc (every process on the machine, plus smaps and
+// threads of its groups) on each scrape and gzips the answer, which is asked for
+// as Prometheus asks.
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { cpuSeconds, commOf, median, memoryBytes } from './proc-read.mjs';
+
+const SIZES = (process.env.SIZES ?? '2000').split(',').map(Number);
+const WINDOW_S = Number(process.env.WINDOW_S ?? 60);
+const SCRAPE_S = Number(process.env.SCRAPE_S ?? 5);
+const READY_TIMEOUT_S = Number(process.env.READY_TIMEOUT_S ?? 180);
+const PEER = 'prometheus-process-exporter';
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+/** Loop turns a probe burns before it becomes a `sleep`: about a second of CPU in dash. */
+const BURN_LOOPS = 1_000_000;
+const PROBES = 2;
+
+/** Every process this run starts, so that an interrupted run leaves none behind. */
+const spawned = new Set();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+
+/** Whether the peer is on PATH, installed from Debian when missing; the reason when it cannot be had. */
+function ensurePeer() {
+  if (has(PEER)) return { ok: true };
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', PEER], { encoding: 'utf8', env });
+  let result = install();
+  if (result.status !== 0) {
+    spawnSync('apt-get', ['update'], { stdio: 'ignore', env });
+    result = install();
+  }
+  if (result.status === 0 && has(PEER)) return { ok: true };
+  const why = result.error?.message || (result.stderr ?? '').trim().split('\n').at(-1) || `apt-get exited ${result.status}`;
+  return { ok: false, why };
+}
+
+function peerVersion() {
+  const out = spawnSync(PEER, ['-version'], { encoding: 'utf8' });
+  return /revision: ([^)]+)\)/.exec(`${out.stdout}${out.stderr}`)?.[1] ?? 'unknown version';
+}
+
+async function freePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** N processes whose command lines are `sleep <100000+i>.<tag>`; the first PROBES burn CPU first. */
+async function spawnTargets(n, tag) {
+  const children = [];
+  for (let i = 0; i < n; i++) {
+    const arg = `${100000 + i}.${tag}`;
+    const child =
+      i < PROBES
+        ? spawn('sh', ['-c', `i=0; while [ $i -lt ${BURN_LOOPS} ]; do i=$((i+1)); done; exec sleep "$0"`, arg], { stdio: 'ignore' })
+        : spawn('sleep', [arg], { stdio: 'ignore' });
+    children.push(child);
+    spawned.add(child);
+    await once(child, 'spawn');
+  }
+  // Both exporters must first see the probes as the `sleep`s they become.
+  for (const child of children.slice(0, PROBES)) while (commOf(child.pid) !== 'sleep') await sleep(50);
+  return children;
+}
+
+async function stop(children, signal = 'SIGKILL') {
+  await Promise.all(
+    children.map((child) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return undefined;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      return exited;
+    }),
+  );
+}
+
+function startOurs(dir, port, children) {
+  const config = join(dir, 'procmetrics.json');
+  const services = Object.fromEntries(children.map((child, i) => [`svc-${100000 + i}`, child.pid]));
+  writeFileSync(config, JSON.stringify({ services }));
+  // stdout carries one line per snapshot; it goes nowhere, as under a service manager that drops it.
+  return spawn(process.execPath, [CLI, 'watch', '-c', config, '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function startPeer(dir, port, tag) {
+  const config = join(dir, 'process-exporter.yml');
+  // One group per process: the group is named after the unique number in the command line.
+  writeFileSync(config, `process_names:\n  - name: "svc-{{.Matches.idx}}"\n    cmdline:\n      - '^sleep (?P<idx>\\d+)\\.${tag}$'\n`);
+  return spawn(PEER, [`--web.listen-address=127.0.0.1:${port}`, '-config.path', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+const agent = new Agent({ keepAlive: true });
+/** One scrape as Prometheus sends it (text format, gzip accepted): wall ms to the last byte, bytes on the wire, the text. */
+function scrape(port) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = request(
+      { host: '127.0.0.1', port, path: '/metrics', agent, headers: { accept: 'text/plain;version=0.0.4;q=0.9,*/*;q=0.1', 'accept-encoding': 'gzip' } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const ms = performance.now() - started;
+          const body = Buffer.concat(chunks);
+          const text = (res.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8');
+          resolve({ status: res.statusCode, ms, wireBytes: body.length, text });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const seriesOf = (text) => text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+
+/** `name{labels} value` lines of one metric, as [labels, value] pairs. */
+function valuesOf(text, name) {
+  const found = [];
+  for (const line of seriesOf(text)) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const close = line.lastIndexOf('}');
+    found.push([line.slice(name.length + 1, close), Number(line.slice(close + 2))]);
+  }
+  return found;
+}
+
+/** Sum of a metric's values over the series whose labels contain every `needles` text. */
+const sumOf = (text, name, ...needles) =>
+  valuesOf(text, name)
+    .filter(([labels]) => needles.every((needle) => labels.includes(needle)))
+    .reduce((sum, [, value]) => sum + value, 0);
+
+const ours = {
+  name: 'procmetrics',
+  covered: (text) => valuesOf(text, 'process_memory_usage_bytes').length,
+  reportedCpu: (text, service) => sumOf(text, 'process_cpu_time_seconds_total', `service_name="${service}"`),
+  reportedRss: (text, service) => sumOf(text, 'process_memory_usage_bytes', `service_name="${service}"`),
+};
+const theirs = {
+  name: 'process-exporter',
+  covered: (text) => valuesOf(text, 'namedprocess_namegroup_num_procs').filter(([, v]) => v === 1).length,
+  reportedCpu: (text, service) => sumOf(text, 'namedprocess_namegroup_cpu_seconds_total', `groupname="${service}"`),
+  reportedRss: (text, service) => sumOf(text, 'namedprocess_namegroup_memory_bytes', `groupname="${service}"`, 'memtype="resident"'),
+};
+
+/** Waits until the exporter reports every one of the n processes; the seconds it took. */
+async function whenReady(side, n) {
+  const started = performance.now();
+  let covered = 0;
+  while (performance.now() - started < READY_TIMEOUT_S * 1000) {
+    if (side.process.exitCode !== null) throw new Error(`${side.name} exited (${side.process.exitCode}): ${side.stderr.trim().split('\n').at(-1)}`);
+    try {
+      covered = side.covered((await scrape(side.port)).text);
+      if (covered >= n) return (performance.now() - started) / 1000;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(1000);
+  }
+  throw new Error(`${side.name} reports ${covered} of ${n} processes after ${READY_TIMEOUT_S} s`);
+}
+
+const mib = (bytes) => (bytes / 2 ** 20).toFixed(2);
+const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+
+async function run(n, peerAvailable) {
+  const tag = String(100000 + Math.floor(Math.random() * 900000));
+  const dir = mkdtempSync(join(tmpdir(), 'procmetrics-bench-'));
+  const children = await spawnTargets(n, tag);
+  const sides = [{ ...ours, port: await freePort() }];
+  if (peerAvailable) sides.push({ ...theirs, port: await freePort() });
+  try {
+    sides[0].process = startOurs(dir, sides[0].port, children);
+    if (sides[1]) sides[1].process = startPeer(dir, sides[1].port, tag);
+    for (const side of sides) {
+      spawned.add(side.process);
+      side.stderr = '';
+      side.process.stderr.setEncoding('utf8').on('data', (chunk) => (side.stderr = (side.stderr + chunk).slice(-4096)));
+    }
+    for (const side of sides) side.readyS = await whenReady(side, n);
+
+    const loadStart = loadavg();
+    for (const side of sides) {
+      side.cpuStart = cpuSeconds(side.process.pid).total;
+      side.scrapes = [];
+    }
+    const windowStart = performance.now();
+    const rounds = Math.floor(WINDOW_S / SCRAPE_S);
+    for (let round = 0; round < rounds; round++) {
+      await sleep(Math.max(0, windowStart + round * SCRAPE_S * 1000 - performance.now()));
+      // Alternate who goes first, so neither always scrapes on a quieter machine.
+      for (const side of round % 2 ? [...sides].reverse() : sides) {
+        const result = await scrape(side.port);
+        if (result.status !== 200) throw new Error(`${side.name} answered ${result.status}`);
+        side.scrapes.push({ ms: result.ms, wireBytes: result.wireBytes, textBytes: Buffer.byteLength(result.text), series: seriesOf(result.text).length });
+        side.last = result.text;
+      }
+    }
+    await sleep(Math.max(0, windowStart + WINDOW_S * 1000 - performance.now()));
+    for (const side of sides) {
+      side.cpu = cpuSeconds(side.process.pid).total - side.cpuStart;
+      side.memory = memoryBytes(side.process.pid);
+    }
+    const loadEnd = loadavg();
+
+    // Values against /proc, read right after a last scrape of each (not part of the window).
+    for (const side of sides) side.last = (await scrape(side.port)).text;
+    const checked = [0, 1, n - 1].filter((i, at, all) => i < n && all.indexOf(i) === at);
+    const truth = checked.map((i) => ({ service: `svc-${100000 + i}`, cpu: cpuSeconds(children[i].pid).total, rss: memoryBytes(children[i].pid).rss }));
+
+    report(n, sides, truth, loadStart, loadEnd);
+  } finally {
+    await stop(sides.map((side) => side.process), 'SIGTERM');
+    await stop(children);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function report(n, sides, truth, loadStart, loadEnd) {
+  const [a, b = {}] = sides;
+  const pick = (side, f) => (side.scrapes ? f(side) : NaN);
+  const rows = [
+    ['CPU seconds in the window', (s) => s.cpu, 2],
+    ['CPU seconds per minute', (s) => (s.cpu / WINDOW_S) * 60, 2],
+    ['RSS at the end, MiB', (s) => s.memory.rss / 2 ** 20, 1],
+    ['peak RSS (VmHWM), MiB', (s) => s.memory.peak / 2 ** 20, 1],
+    ['scrape wall ms, median', (s) => median(s.scrapes.map((x) => x.ms)), 1],
+    ['scrape wall ms, max', (s) => Math.max(...s.scrapes.map((x) => x.ms)), 1],
+    ['response bytes on the wire, median', (s) => median(s.scrapes.map((x) => x.wireBytes)), 0],
+    ['response text bytes, median', (s) => median(s.scrapes.map((x) => x.textBytes)), 0],
+    ['series per scrape', (s) => median(s.scrapes.map((x) => x.series)), 0],
+    ['seconds from start until all processes were reported', (s) => s.readyS, 1, false],
+    ['CPU seconds from start until then', (s) => s.cpuStart, 2],
+  ];
+  console.log(`\n### ${n} processes, ${WINDOW_S} s window, scraped every ${SCRAPE_S} s (${a.scrapes.length} scrapes each)\n`);
+  console.log(`load average (1, 5, 15 min) at start ${loadStart.map((x) => x.toFixed(2)).join(', ')}, at end ${loadEnd.map((x) => x.toFixed(2)).join(', ')}\n`);
+  console.log('| measure | procmetrics | process-exporter | procmetrics / process-exporter |');
+  console.log('|---|---:|---:|---:|');
+  for (const [label, f, digits, compared = true] of rows) {
+    const x = pick(a, f);
+    const y = pick(b, f);
+    console.log(`| ${label} | ${fixed(x, digits)} | ${fixed(y, digits)} | ${compared ? ratio(x, y) : '-'} |`);
+  }
+  console.log('\nValues reported for single processes, against /proc read right after the last scrape:\n');
+  console.log('| service | CPU s: /proc | procmetrics | process-exporter | RSS MiB: /proc | procmetrics | process-exporter |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const [at, t] of truth.entries()) {
+    const reported = (side, read, scale) => (side.last ? fixed(read(side.last, t.service) / scale, 2) : '-');
+    const cells = [t.cpu.toFixed(2), reported(a, a.reportedCpu, 1), reported(b, b.reportedCpu, 1), mib(t.rss), reported(a, a.reportedRss, 2 ** 20), reported(b, b.reportedRss, 2 ** 20)];
+    console.log(`| ${t.service}${at < PROBES ? ' (burned CPU first)' : ''} | ${cells.join(' | ')} |`);
+  }
+}
+
+const peer = ensurePeer();
+console.log(`nproc ${availableParallelism()}, Linux ${release()}, node ${process.version}, ${peer.ok ? `${PEER} ${peerVersion()}` : `${PEER}: not available`}`);
+console.log('The machine is shared with other work: single runs move by tens of per cent; read ratios and medians.');
+if (!peer.ok) console.log(`note: ${PEER} could not be installed (${peer.why}); only procmetrics is measured.`);
+
+const cleanUp = () => {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  process.exit(130);
+};
+process.once('SIGINT', cleanUp);
+process.once('SIGTERM', cleanUp);
+for (const n of SIZES) await run(n, peer.ok);
+agent.destroy();
