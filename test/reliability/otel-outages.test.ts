@@ -50,6 +50,7 @@ describe('OTLP collector outages', () => {
     const heapAtStart = process.memoryUsage().heapUsed;
 
     // Phase 1: nothing listens.
+    const outageStarted = Date.now();
     await sleep(PHASE_MS);
     const fdsDown = openFds();
 
@@ -76,9 +77,10 @@ describe('OTLP collector outages', () => {
     expect(fdsDown - fdsAtStart).toBeLessThan(10);
     expect(fdsMute - fdsAtStart).toBeLessThan(10);
     expect(heapGrowth).toBeLessThan(10 * 1024 * 1024);
-    // Rate-limited: one line per kind of failure per minute, not one per export (there were dozens).
+    // Rate-limited: one line per kind of failure (refused, timed out, ...) per minute, not one per export.
+    const minutes = Math.ceil((Date.now() - outageStarted) / 60_000);
     expect(logged.length).toBeGreaterThan(0);
-    expect(logged.length).toBeLessThanOrEqual(6);
+    expect(logged.length).toBeLessThanOrEqual(3 * (minutes + 1));
     for (const line of logged) expect(line).not.toContain('\n');
     // The tracker sampled on throughout.
     expect(tracker.stats().ticks).toBeGreaterThan((2 * PHASE_MS) / 100 / 2);
@@ -86,5 +88,5 @@ describe('OTLP collector outages', () => {
       `[reliability] phases of ${PHASE_MS} ms: fds ${fdsAtStart} -> down ${fdsDown} -> mute ${fdsMute}; ` +
         `${attemptsWhileMute} hung exports; heap +${(heapGrowth / 1024 / 1024).toFixed(1)} MiB; ${logged.length} log lines`,
     );
-  });
+  }, 3 * PHASE_MS + 60_000);
 });
