@@ -1,5 +1,8 @@
 // startTelemetry with its Prometheus endpoint, through the real Tracker, collector and child processes.
+import { get as httpGet } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultCollector } from '../../src/collectors/index.js';
@@ -155,6 +158,8 @@ describe('Prometheus endpoint', () => {
       }),
     );
     cleanup.push(async () => sockets.forEach((s) => s.destroy()));
+    // Past their grace, idle connections make room for a scrape.
+    await sleep(ENDPOINT_LIMITS.graceMs + 50);
     const response = await fetch(telemetry.prometheusUrl!);
     expect(response.status).toBe(200);
     await response.text();
@@ -218,6 +223,29 @@ describe('Prometheus endpoint', () => {
       async () => (samplesOf(await scrape(telemetry.prometheusUrl!), 'procmetrics_exporter_failures_total', { procmetrics_exporter: 'otlp' })[0]?.value ?? 0) >= 2,
       { what: 'two failed OTLP exports counted' },
     );
+  });
+
+  it('compresses the exposition for clients that take gzip, as Prometheus does, and not for others', async () => {
+    const telemetry = await start();
+    const tracker = track(telemetry);
+    await tracker.track('zipped', spawnIdle().pid);
+    await tracker.stop();
+    const get = (headers: Record<string, string>): Promise<{ encoding: string | undefined; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        httpGet(telemetry.prometheusUrl!, { headers }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ encoding: response.headers['content-encoding'], body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    const plain = await get({});
+    const zipped = await get({ 'accept-encoding': 'gzip' });
+    const refused = await get({ 'accept-encoding': 'gzip;q=0, identity' });
+    expect(plain.encoding).toBeUndefined();
+    expect(refused.encoding).toBeUndefined();
+    expect(zipped.encoding).toBe('gzip');
+    expect(gunzipSync(zipped.body).equals(plain.body)).toBe(true);
+    expect(zipped.body.length).toBeLessThan(plain.body.length / 3);
   });
 
   it('answers 404 off /metrics', async () => {

@@ -4,7 +4,8 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Tracker } from '../../src/index.js';
-import { startTelemetry } from '../../src/otel/index.js';
+import { ENDPOINT_LIMITS, startTelemetry } from '../../src/otel/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, killAllCli, startCli, waitForSnapshot } from '../cli/cli.js';
 import { parseExposition } from '../otel/exposition.js';
 import { killAll, spawnIdle, waitFor } from '../support/process.js';
@@ -41,6 +42,8 @@ describe('a flood of idle and slow connections against `watch`', () => {
     for (const socket of slow) socket.write('GET /metr');
     const drip = setInterval(() => slow.forEach((s) => s.writable && s.write('i')), 500);
     try {
+      // Past their grace, idle connections make room for a scrape.
+      await sleep(ENDPOINT_LIMITS.graceMs + 50);
       const before = cli.snapshots().length;
       const started = Date.now();
       const response = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -51,7 +54,7 @@ describe('a flood of idle and slow connections against `watch`', () => {
       await waitFor(() => cli.snapshots().length >= before + 5, { what: 'five more snapshots during the flood' });
       const alive = sockets.filter((s) => !s.destroyed).length;
       // The endpoint holds at most its cap; the rest were closed, oldest idle first.
-      await waitFor(() => sockets.filter((s) => !s.destroyed).length <= 64 + 1, { what: 'the connection cap to hold' });
+      await waitFor(() => sockets.filter((s) => !s.destroyed).length <= ENDPOINT_LIMITS.maxConnections + 1, { what: 'the connection cap to hold' });
 
       const stopAt = Date.now();
       cli.child.kill('SIGTERM');
