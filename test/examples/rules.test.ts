@@ -41,7 +41,7 @@ function promtool(...args: string[]) {
 }
 
 describe('example rules, as files', () => {
-  it('alert on a service down, crash-looping, unhealthy, near its memory limit, throttled, and a tracker behind', () => {
+  it('alert on what the README promises: down, crash-looping, unhealthy, memory, throttling, a tracker behind', () => {
     expect(alerts.map((rule) => rule.alert)).toEqual([
       'ProcmetricsServiceDown',
       'ProcmetricsServiceCrashLooping',
@@ -52,6 +52,8 @@ describe('example rules, as files', () => {
       'ProcmetricsTrackerSampleTimeouts',
       'ProcmetricsTargetDown',
     ]);
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const rule of alerts) expect(readme.includes(`\`${rule.alert}\``), `README names ${rule.alert}`).toBe(true);
   });
 
   it('give every alert a severity and a summary and description; service alerts name the service', () => {
