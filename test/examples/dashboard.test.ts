@@ -1,5 +1,6 @@
 // The example Grafana dashboard: its JSON and provisioning files, and every query
 // in it run against a real Prometheus scraping a tracker that follows a real child.
+// That Prometheus also loads the example rules, to see them record and alert on real series.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -7,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCollector } from '../../src/collectors/index.js';
 import { Tracker } from '../../src/index.js';
 import { startTelemetry, type Telemetry } from '../../src/otel/index.js';
-import { killAll, spawnIdle } from '../support/process.js';
+import { killAll, spawnIdle, waitFor } from '../support/process.js';
 import { requireBinaries, startPrometheus, type PrometheusServer } from '../support/prometheus.js';
 import { PENDING_METRICS } from './pending-metrics.js';
 import { exportedSeriesNames, metricNamesIn } from './promql.js';
@@ -106,6 +107,12 @@ describe('Grafana dashboard, as a file', () => {
     }
   });
 
+  it('takes rates over $__rate_interval, so a window always holds enough scrapes whatever the zoom', () => {
+    for (const { panel, refId, expr } of queries) {
+      for (const [range] of expr.matchAll(/\[[^\]]*\]/g)) expect(range, `${panel} ${refId}`).toBe('[$__rate_interval]');
+    }
+  });
+
   it('selects only series the library exports (or is about to), covering what a service and the tracker report', () => {
     const exported = exportedSeriesNames();
     const used = new Set(queries.flatMap(({ expr }) => metricNamesIn(expr)));
@@ -151,7 +158,7 @@ describe('Grafana dashboard, as a file', () => {
   });
 });
 
-describe.skipIf(!requireBinaries(['prometheus'], 'dashboard queries on a real Prometheus'))('dashboard queries on a real Prometheus', () => {
+describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real Prometheus'))('dashboard and rules on a real Prometheus', () => {
   const service = 'dash';
   let telemetry: Telemetry;
   let tracker: Tracker;
@@ -205,5 +212,16 @@ describe.skipIf(!requireBinaries(['prometheus'], 'dashboard queries on a real Pr
     for (const rule of loaded.filter((r) => r.type === 'recording' && !waitsForMetrics(r.query))) {
       await prometheus.queryUntilFound(`${rule.name}{service_name="${service}"}`);
     }
+  });
+
+  it('raises the service-down and unhealthy alerts, on the real series, when the service fails', async () => {
+    tracker.updateState(service, 'failed', 'crashed');
+    // Both wait out their `for` as pending first; that they appear at all shows the expressions match.
+    const raised = await waitFor(async () => {
+      const { alerts } = await prometheus.api<{ alerts: Array<{ labels: Record<string, string> }> }>('/api/v1/alerts');
+      const names = alerts.filter((alert) => alert.labels['service_name'] === service).map((alert) => alert.labels['alertname']);
+      return names.includes('ProcmetricsServiceDown') && names.includes('ProcmetricsServiceUnhealthy') && names;
+    }, { timeoutMs: 15_000, intervalMs: 250, what: 'the alerts of a failed service' });
+    expect(raised.sort()).toEqual(['ProcmetricsServiceDown', 'ProcmetricsServiceUnhealthy']);
   });
 });
