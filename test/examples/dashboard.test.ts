@@ -1,0 +1,227 @@
+// The example Grafana dashboard: its JSON and provisioning files, and every query
+// in it run against a real Prometheus scraping a tracker that follows a real child.
+// That Prometheus also loads the example rules, to see them record and alert on real series.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultCollector } from '../../src/collectors/index.js';
+import { Tracker } from '../../src/index.js';
+import { startTelemetry, type Telemetry } from '../../src/otel/index.js';
+import { killAll, spawnIdle, waitFor } from '../support/process.js';
+import { requireBinaries, startPrometheus, type PrometheusServer } from '../support/prometheus.js';
+import { PENDING_METRICS } from './pending-metrics.js';
+import { exportedSeriesNames, metricNamesIn } from './promql.js';
+
+const grafana = fileURLToPath(new URL('../../examples/grafana/', import.meta.url));
+const rulesFile = fileURLToPath(new URL('../../examples/prometheus/procmetrics.rules.yml', import.meta.url));
+
+interface Datasource {
+  type: string;
+  uid: string;
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  datasource?: Datasource;
+  gridPos: { x: number; y: number; w: number; h: number };
+  targets?: Array<{ refId: string; expr: string; datasource?: Datasource }>;
+}
+interface Variable {
+  name: string;
+  type: string;
+  query: string | { query: string };
+  datasource?: Datasource;
+  multi?: boolean;
+  includeAll?: boolean;
+}
+interface Dashboard {
+  uid: string;
+  title: string;
+  schemaVersion: number;
+  templating: { list: Variable[] };
+  panels: Panel[];
+}
+
+const dashboard = JSON.parse(readFileSync(`${grafana}procmetrics.json`, 'utf8')) as Dashboard;
+const panels = dashboard.panels.filter((panel) => panel.type !== 'row');
+const queries = panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, refId: target.refId, expr: target.expr })));
+const DATASOURCE: Datasource = { type: 'prometheus', uid: '${datasource}' };
+
+/** Grafana's substitutions, as it makes them for a Prometheus scraped every second. */
+function substitute(expr: string, service: string): string {
+  return expr.replaceAll('$service', service).replaceAll('$__rate_interval', '10s').replaceAll('$__interval', '2s').replaceAll('$__range', '1m');
+}
+
+const waitsForMetrics = (expr: string): boolean => metricNamesIn(expr).some((name) => PENDING_METRICS.includes(name));
+
+describe('Grafana dashboard, as a file', () => {
+  it('is a dashboard of the current schema with a Prometheus data source variable and a multi-value service variable', () => {
+    expect(dashboard).toMatchObject({ uid: 'procmetrics', title: 'procmetrics' });
+    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(39);
+    const [datasource, service] = dashboard.templating.list;
+    expect(datasource).toMatchObject({ name: 'datasource', type: 'datasource', query: 'prometheus' });
+    expect(service).toMatchObject({ name: 'service', type: 'query', datasource: DATASOURCE, multi: true, includeAll: true });
+    const serviceQuery = typeof service?.query === 'string' ? service.query : service?.query.query;
+    expect(serviceQuery).toBe('label_values(procmetrics_service_state, service_name)');
+  });
+
+  it('gives every panel the data source variable and at least one query, each with its own refId', () => {
+    expect(panels.length).toBeGreaterThan(10);
+    for (const panel of panels) {
+      expect(panel.datasource, panel.title).toEqual(DATASOURCE);
+      expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+      const refIds = (panel.targets ?? []).map((target) => target.refId);
+      expect(new Set(refIds).size, panel.title).toBe(refIds.length);
+      for (const target of panel.targets ?? []) {
+        expect(target.datasource, `${panel.title} ${target.refId}`).toEqual(DATASOURCE);
+        expect(target.expr.trim(), `${panel.title} ${target.refId}`).not.toBe('');
+      }
+    }
+  });
+
+  it('lays the panels out on the 24-column grid without overlaps, with unique ids', () => {
+    const ids = dashboard.panels.map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const cells = new Map<string, string>();
+    for (const panel of dashboard.panels) {
+      const { x, y, w, h } = panel.gridPos;
+      expect(x + w, panel.title).toBeLessThanOrEqual(24);
+      for (let column = x; column < x + w; column++) {
+        for (let row = y; row < y + h; row++) {
+          const key = `${column},${row}`;
+          expect(cells.get(key), `${panel.title} overlaps at ${key}`).toBeUndefined();
+          cells.set(key, panel.title);
+        }
+      }
+    }
+  });
+
+  it('filters every per-service series by the service variable', () => {
+    for (const { panel, expr } of queries) {
+      // Each selector of a service's series, with its matchers.
+      for (const [, name, matchers] of expr.matchAll(/\b((?:process|procmetrics_service|procmetrics_cgroup)_[a-z_]+)(\{[^}]*\})?/g)) {
+        expect(matchers, `${panel}: ${name}`).toContain('service_name=~"$service"');
+      }
+    }
+  });
+
+  it('takes rates over $__rate_interval, so a window always holds enough scrapes whatever the zoom', () => {
+    for (const { panel, refId, expr } of queries) {
+      for (const [range] of expr.matchAll(/\[[^\]]*\]/g)) expect(range, `${panel} ${refId}`).toBe('[$__rate_interval]');
+    }
+  });
+
+  it('selects only series the library exports (or is about to), covering what a service and the tracker report', () => {
+    const exported = exportedSeriesNames();
+    const used = new Set(queries.flatMap(({ expr }) => metricNamesIn(expr)));
+    for (const name of used) expect(exported.has(name) || PENDING_METRICS.includes(name), name).toBe(true);
+    expect([...used]).toEqual(
+      expect.arrayContaining([
+        'process_cpu_time_seconds_total',
+        'process_cpu_utilization_ratio',
+        'process_memory_usage_bytes',
+        'procmetrics_cgroup_memory_limit_bytes',
+        'procmetrics_service_restarts_total',
+        'procmetrics_service_state',
+        'procmetrics_service_healthy',
+        'process_unix_file_descriptor_count',
+        'process_thread_count',
+        'procmetrics_service_processes',
+        'procmetrics_cgroup_cpu_throttled_periods_total',
+        'procmetrics_tracker_tick_duration_seconds_bucket',
+        'procmetrics_tracker_interval_seconds',
+        'procmetrics_tracker_sample_errors_total',
+        'procmetrics_tracker_read_errors_total',
+        'procmetrics_tracker_snapshots_dropped_total',
+        'procmetrics_exporter_failures_total',
+        'procmetrics_tracker_sweep_cost_seconds',
+        'procmetrics_collector_open_fds',
+      ]),
+    );
+  });
+
+  it('comes with provisioning for the dashboard folder and a Prometheus on 127.0.0.1:9090', () => {
+    const dashboards = parse(readFileSync(`${grafana}provisioning/dashboards.yaml`, 'utf8')) as {
+      apiVersion: number;
+      providers: Array<{ type: string; options: { path: string } }>;
+    };
+    expect(dashboards.apiVersion).toBe(1);
+    expect(dashboards.providers[0]).toMatchObject({ type: 'file', options: { path: expect.any(String) } });
+    const datasources = parse(readFileSync(`${grafana}provisioning/datasources.yaml`, 'utf8')) as {
+      apiVersion: number;
+      datasources: Array<{ type: string; url: string }>;
+    };
+    expect(datasources.apiVersion).toBe(1);
+    expect(datasources.datasources[0]).toMatchObject({ type: 'prometheus', url: 'http://127.0.0.1:9090' });
+  });
+});
+
+describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real Prometheus'))('dashboard and rules on a real Prometheus', () => {
+  const service = 'dash';
+  let telemetry: Telemetry;
+  let tracker: Tracker;
+  let prometheus: PrometheusServer;
+
+  beforeAll(async () => {
+    telemetry = await startTelemetry({ env: {}, diagLogger: null, prometheus: { port: 0 } });
+    tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 250 });
+    tracker.start();
+    await tracker.track(service, spawnIdle().pid);
+    prometheus = await startPrometheus({ target: new URL(telemetry.prometheusUrl!).host, ruleFiles: [rulesFile] });
+    // Rates over the 10 s $__rate_interval need a few scrapes of the service.
+    await prometheus.queryUntilFound(`count_over_time(procmetrics_service_state{service_name="${service}", procmetrics_state="running"}[10s]) >= 3`);
+  });
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await tracker?.close();
+    await telemetry?.shutdown();
+    await killAll();
+  });
+
+  it('offers the tracked service in the service variable', async () => {
+    const values = await prometheus.api<string[]>(`/api/v1/label/service_name/values?match[]=procmetrics_service_state`);
+    expect(values).toContain(service);
+  });
+
+  it('returns data for every query with the service picked, and with All', async () => {
+    const empty: string[] = [];
+    // As Grafana formats a multi-value pick, and the variable's All value.
+    for (const picked of [`(${service}|absent)`, '.+']) {
+      for (const { panel, refId, expr } of queries) {
+        const promql = substitute(expr, picked);
+        expect(promql, `${panel} ${refId}`).not.toContain('$');
+        if (waitsForMetrics(expr)) {
+          await prometheus.query(promql); // parses; its series do not exist yet
+          continue;
+        }
+        const found = await prometheus.queryUntilFound(promql, 3_000).catch(() => undefined);
+        if (found === undefined) empty.push(`${panel} ${refId}: ${promql}`);
+      }
+    }
+    expect(empty).toEqual([]);
+  }, 120_000);
+
+  it('loads the example rules, and the recording rules record the tracked service', async () => {
+    const { groups } = await prometheus.api<{ groups: Array<{ rules: Array<{ name: string; query: string; health: string; type: string }> }> }>('/api/v1/rules');
+    const loaded = groups.flatMap((group) => group.rules);
+    expect(loaded.length).toBeGreaterThan(5);
+    for (const rule of loaded) expect(rule.health, rule.name).not.toBe('err');
+    for (const rule of loaded.filter((r) => r.type === 'recording' && !waitsForMetrics(r.query))) {
+      await prometheus.queryUntilFound(`${rule.name}{service_name="${service}"}`);
+    }
+  });
+
+  it('raises the service-down and unhealthy alerts, on the real series, when the service fails', async () => {
+    tracker.updateState(service, 'failed', 'crashed');
+    // Both wait out their `for` as pending first; that they appear at all shows the expressions match.
+    const raised = await waitFor(async () => {
+      const { alerts } = await prometheus.api<{ alerts: Array<{ labels: Record<string, string> }> }>('/api/v1/alerts');
+      const names = alerts.filter((alert) => alert.labels['service_name'] === service).map((alert) => alert.labels['alertname']);
+      return names.includes('ProcmetricsServiceDown') && names.includes('ProcmetricsServiceUnhealthy') && names;
+    }, { timeoutMs: 15_000, intervalMs: 250, what: 'the alerts of a failed service' });
+    expect(raised.sort()).toEqual(['ProcmetricsServiceDown', 'ProcmetricsServiceUnhealthy']);
+  });
+});
