@@ -5,7 +5,6 @@ import { Tracker } from '../tracker/tracker.js';
 import type { Subscription } from '../tracker/types.js';
 import type { CommonOptions } from './args.js';
 import { Board } from './board.js';
-import { startExporters } from './telemetry.js';
 import { trackQueue, type TrackFn } from './track-queue.js';
 import { createOutput, type Output, type Screen } from './view/output.js';
 
@@ -70,6 +69,16 @@ export async function openSession(options: CommonOptions, names: readonly string
     metricsUrl,
     close: () => (closing ??= close()),
   };
+}
+
+/**
+ * The OTel SDK (and gRPC, protobuf) take longer to load than the rest of the
+ * command: they are imported only when an exporter is on.
+ */
+async function startExporters(options: CommonOptions, env: SessionIO['env']): Promise<Telemetry | null> {
+  if (options.prometheus === null && options.otlp === null) return null;
+  const telemetry = await import('./telemetry.js');
+  return telemetry.startExporters(options, env);
 }
 
 async function pump(subscription: Subscription, output: Output): Promise<void> {
