@@ -4,6 +4,7 @@ import type { ConfigFile } from './config-file.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_PROMETHEUS, parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { UsageError, quoteArg, quoteValue } from './errors.js';
+import { nearest } from './hints.js';
 import { splitCommand } from './run/split-command.js';
 import { parseServiceArg, validateServiceName, type WatchService } from './watch/target.js';
 
@@ -66,6 +67,7 @@ const OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
+const LONG_OPTIONS = Object.keys(OPTIONS).map((name) => `--${name}`);
 type Values = ReturnType<typeof parseWith>['values'];
 
 const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json'];
@@ -217,7 +219,8 @@ function describeParseError(error: unknown): string {
   // An unknown option is the user's text: quoted unless plain, so it cannot break the line.
   const option = found === undefined || /^-{1,2}[A-Za-z0-9-]+$/.test(found) ? found : quoteValue(found);
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
-    return `unknown option ${option} (see procmetrics --help)`;
+    const guess = found?.startsWith('--') ? nearest(found.split('=')[0] ?? found, LONG_OPTIONS) : undefined;
+    return `unknown option ${option} (${guess === undefined ? 'see procmetrics --help' : `did you mean ${guess}?`})`;
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
     return /does not take/.test(message) ? `${option} takes no value` : `${option} needs a value`;

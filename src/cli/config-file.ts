@@ -1,6 +1,7 @@
 import { parseDuration } from './duration.js';
 import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { UsageError, quoteValue } from './errors.js';
+import { nearest } from './hints.js';
 import { parseTarget, validateServiceName, type WatchService } from './watch/target.js';
 
 /**
@@ -34,7 +35,9 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
   if (!isRecord(data)) throw new UsageError(`${where}: expected a JSON object at the top level`);
   for (const key of Object.keys(data)) {
     if (!(KEYS as readonly string[]).includes(key)) {
-      throw new UsageError(`${where}: unknown key ${quoteValue(key)} (known: ${KEYS.join(', ')})`);
+      const guess = nearest(key, KEYS);
+      const hint = guess === undefined ? `known: ${KEYS.join(', ')}` : `did you mean ${quoteValue(guess)}?`;
+      throw new UsageError(`${where}: unknown key ${quoteValue(key)} (${hint})`);
     }
   }
   const at = (key: string): string => `${where}: ${quoteValue(key)}`;
