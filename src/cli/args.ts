@@ -2,7 +2,8 @@ import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ConfigFile } from './config-file.js';
 import { parseDuration } from './duration.js';
-import { DEFAULT_PROMETHEUS, parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
+import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
+import { exportersFromEnv, type EnvExporters } from './env-defaults.js';
 import { UsageError, quoteArg, quoteValue } from './errors.js';
 import { nearest } from './hints.js';
 import { splitCommand } from './run/split-command.js';
@@ -123,6 +124,9 @@ export function buildCommand(
 ): Command {
   if (line.command === 'help' || line.command === 'version') return { command: line.command };
   const { values } = line;
+  // Flags, then the config file, then the standard variables, then defaults.
+  const fromEnv = (): EnvExporters => (envExporters ??= exportersFromEnv(env));
+  let envExporters: EnvExporters | undefined;
   const options: CommonOptions = {
     intervalMs:
       values.interval !== undefined
@@ -133,8 +137,8 @@ export function buildCommand(
         ? parsePrometheus(values.prometheus)
         : config.prometheus !== undefined
           ? config.prometheus
-          : DEFAULT_PROMETHEUS,
-    otlp: values.otlp !== undefined ? parseOtlp(values.otlp) : config.otlp !== undefined ? config.otlp : otlpFromEnv(env),
+          : fromEnv().prometheus,
+    otlp: values.otlp !== undefined ? parseOtlp(values.otlp) : config.otlp !== undefined ? config.otlp : fromEnv().otlp,
     json: values.json ?? config.json ?? false,
   };
   if (line.command !== 'watch' && config.services !== undefined) {
@@ -148,12 +152,6 @@ export function buildCommand(
     case 'demo':
       return { command: 'demo', options };
   }
-}
-
-/** OTLP is on without a flag only when the standard endpoint variables say where to send. */
-function otlpFromEnv(env: Readonly<Record<string, string | undefined>>): 'env' | null {
-  const set = (key: string): boolean => (env[key] ?? '').trim() !== '';
-  return set('OTEL_EXPORTER_OTLP_ENDPOINT') || set('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT') ? 'env' : null;
 }
 
 function watchServices(values: Values, config: ConfigFile): WatchService[] {

@@ -54,6 +54,37 @@ describe('command line', () => {
     expect(watchOf(build(['watch', '-s', 'a=1', '--otlp', 'off'], undefined, env)).options.otlp).toBeNull();
   });
 
+  it('the standard variables apply where no flag or config key says otherwise', () => {
+    const options = (argv: string[], env: Record<string, string>, config?: string) =>
+      watchOf(build(['watch', '-s', 'a=1', ...argv], config, env)).options;
+    const place = { OTEL_EXPORTER_PROMETHEUS_HOST: '0.0.0.0', OTEL_EXPORTER_PROMETHEUS_PORT: '9300' };
+    expect(options([], place).prometheus).toEqual({ host: '0.0.0.0', port: 9300 });
+    expect(options([], { OTEL_EXPORTER_PROMETHEUS_HOST: '::1' }).prometheus).toEqual({ host: '::1', port: 9464 });
+    expect(options(['--prometheus', '9200'], place).prometheus).toEqual({ host: '127.0.0.1', port: 9200 });
+    expect(options([], place, '{"prometheus": 9201}').prometheus).toEqual({ host: '127.0.0.1', port: 9201 });
+    expect(options([], { OTEL_METRICS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' })).toMatchObject({
+      prometheus: null,
+      otlp: null,
+    });
+    expect(options([], { OTEL_METRICS_EXPORTER: 'otlp' })).toMatchObject({ prometheus: null, otlp: 'env' });
+    expect(options([], { OTEL_METRICS_EXPORTER: 'prometheus,otlp' }).otlp).toBe('env');
+    expect(options(['--prometheus', '9200', '--otlp', 'off'], { OTEL_METRICS_EXPORTER: 'otlp' })).toMatchObject({
+      prometheus: { port: 9200 },
+      otlp: null,
+    });
+  });
+
+  it.each([
+    [{ OTEL_EXPORTER_PROMETHEUS_PORT: '99999' }, 'OTEL_EXPORTER_PROMETHEUS_PORT "99999": expected a port 1-65535'],
+    [{ OTEL_EXPORTER_PROMETHEUS_PORT: 'http' }, 'OTEL_EXPORTER_PROMETHEUS_PORT "http"'],
+    [{ OTEL_EXPORTER_PROMETHEUS_HOST: 'a b' }, 'OTEL_EXPORTER_PROMETHEUS_HOST "a b": expected a host name'],
+    [{ OTEL_METRICS_EXPORTER: 'console' }, 'OTEL_METRICS_EXPORTER "console": console is not available here'],
+    [{ OTEL_METRICS_EXPORTER: 'statsd' }, 'OTEL_METRICS_EXPORTER'],
+  ])('a bad variable %j is a usage error naming it', (env, message) => {
+    expect(() => build(['watch', '-s', 'a=1'], undefined, env)).toThrowError(UsageError);
+    expect(() => build(['watch', '-s', 'a=1'], undefined, env)).toThrowError(message);
+  });
+
   it('run: the command after --, policy, health', () => {
     const command = build([
       'run', '--name', 'api', '--restart', 'on-failure', '--health-cmd', "curl -fsS 'http://localhost/health'",
