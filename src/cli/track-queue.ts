@@ -1,9 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessNotFoundError, TrackerClosedError } from '../domain/errors.js';
-import type { ProcessTracker } from '../tracker/types.js';
+import type { ProcessTracker, TrackOptions } from '../tracker/types.js';
 
 /** Starts tracking `pid` as `serviceName`; rejects with ProcessNotFoundError when it is gone. */
-export type TrackFn = (serviceName: string, pid: number, stillWanted?: () => boolean) => Promise<void>;
+export type TrackFn = (
+  serviceName: string,
+  pid: number,
+  stillWanted?: () => boolean,
+  options?: Pick<TrackOptions, 'state' | 'exitState'>,
+) => Promise<void>;
 
 const FIRST_RETRY_MS = 25;
 const MAX_RETRY_MS = 1000;
@@ -17,11 +22,11 @@ const MAX_RETRY_MS = 1000;
  */
 export function trackQueue(tracker: ProcessTracker): TrackFn {
   let tail: Promise<unknown> = Promise.resolve();
-  return (serviceName, pid, stillWanted = () => true) => {
+  return (serviceName, pid, stillWanted = () => true, options = {}) => {
     const attempt = async (): Promise<void> => {
       for (let delayMs = FIRST_RETRY_MS; ; delayMs = Math.min(MAX_RETRY_MS, delayMs * 2)) {
         try {
-          await tracker.track(serviceName, pid);
+          await tracker.track(serviceName, pid, options);
           return;
         } catch (error) {
           const final = error instanceof ProcessNotFoundError || error instanceof TrackerClosedError;

@@ -35,6 +35,7 @@ import type {
 import {
   intervalOption,
   positiveIntegerOption,
+  stateOption,
   validateBoolean,
   validateOptionalString,
   validatePid,
@@ -73,6 +74,8 @@ interface Instance {
   /** Start of the instance as shown in snapshots: the process start, else when tracking began. */
   startTime: number;
   baseline: Baseline;
+  /** The state the process ending on its own leaves the service in. */
+  exitState: ProcessState;
 }
 
 /**
@@ -198,6 +201,8 @@ export class Tracker implements ProcessTracker {
     validateServiceName(serviceName);
     validatePid(pid);
     validateSignal(options.signal, 'options.signal');
+    const initialState = stateOption(options.state, 'options.state', [ProcessState.Starting, ProcessState.Running], ProcessState.Running);
+    const exitState = stateOption(options.exitState, 'options.exitState', [ProcessState.Failed, ProcessState.Stopped], ProcessState.Failed);
     if (this.#closed) throw new TrackerClosedError('track');
     const call = ++this.#trackSeq;
     this.#trackCalls.set(serviceName, call);
@@ -219,11 +224,11 @@ export class Tracker implements ProcessTracker {
     const status: ServiceStatus = previous?.hadProcess
       ? {
           ...previous.status,
-          state: ProcessState.Running,
+          state: initialState,
           restartCount: previous.status.restartCount + 1,
           lastError: '',
         }
-      : { serviceName, state: ProcessState.Running, healthy: true, restartCount: 0, lastError: '', healthError: '' };
+      : { serviceName, state: initialState, healthy: true, restartCount: 0, lastError: '', healthError: '' };
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
@@ -231,7 +236,7 @@ export class Tracker implements ProcessTracker {
     // follows within milliseconds would otherwise divide clock-tick-sized
     // CPU deltas by a tiny window and show 0 % or a spike.
     const baseline = lifetimeBaseline(sample);
-    const instance: Instance = { pid, processStartTime: sample.startTime, startTime, baseline };
+    const instance: Instance = { pid, processStartTime: sample.startTime, startTime, baseline, exitState };
     const snapshot = snapshotFromSample(status, sample, baseline, startTime, this.#totalMemoryBytes);
     this.#services.set(serviceName, { status, snapshot, instance, hadProcess: true });
     this.#publish(snapshot);
@@ -443,12 +448,13 @@ export class Tracker implements ProcessTracker {
 
   /**
    * The process is gone (or its pid now names another process). A service
-   * being stopped has simply stopped; any other has failed. Published once,
-   * then not sampled again until track().
+   * being stopped has simply stopped; any other ends in the `exitState` it
+   * was tracked with (failed by default). Published once, then not sampled
+   * again until track().
    */
   #exited(service: Service, instance: Instance): void {
     this.#stats.processExits += 1;
-    const state = service.status.state === ProcessState.Stopping ? ProcessState.Stopped : ProcessState.Failed;
+    const state = service.status.state === ProcessState.Stopping ? ProcessState.Stopped : instance.exitState;
     this.#endInstance(service, { ...service.status, state, lastError: `process ${instance.pid} exited` });
   }
 

@@ -86,6 +86,9 @@ describe('procmetrics run', () => {
     const cli = startCli(['run', '--name', 'api', '--health-cmd', `test -f '${okFile}'`, '--health-interval', '200ms', ...quiet, '--', 'sleep', '1000']);
     await waitForSnapshot(cli, (s) => s.state === 'starting', 'starting');
     await waitForSnapshot(cli, (s) => s.pid > 0 && !s.healthy, 'unhealthy');
+    // Starting from its very first snapshot: no running (or healthy) blip before a check has passed.
+    expect(cli.snapshots()[0]?.state).toBe('starting');
+    expect(cli.snapshots().filter((s) => s.state === 'running' || s.healthy)).toEqual([]);
     writeFileSync(okFile, '');
     await waitForSnapshot(cli, (s) => s.state === 'running' && s.healthy, 'running and healthy');
     rmSync(okFile);

@@ -98,10 +98,9 @@ export class SupervisedService {
     if (child.pid === undefined) return;
 
     const pid = child.pid;
-    this.#tracking = this.track(this.spec.name, pid, () => this.#child === child && isAlive(child)).then(
-      () => {
-        if (this.#health) this.tracker.updateState(this.spec.name, ProcessState.Starting);
-      },
+    // With a health check the service is starting until the first check passes: never running before.
+    const state = this.spec.health ? 'starting' : 'running';
+    this.#tracking = this.track(this.spec.name, pid, () => this.#child === child && isAlive(child), { state }).catch(
       // It exited before its first sample (or we stopped wanting it); the exit handler reports that.
       () => undefined,
     );

@@ -101,8 +101,10 @@ export class Watcher {
   }
 
   async #follow(name: string, identity: Identity): Promise<void> {
+    // A pid file's or a pattern's process going away is routine (someone restarts it): stopped, not failed.
+    const kind = this.services.find((service) => service.name === name)?.target.kind;
     try {
-      await this.track(name, identity.pid, () => !this.#stopped);
+      await this.track(name, identity.pid, () => !this.#stopped, { exitState: kind === 'pid' ? 'failed' : 'stopped' });
       this.#current.set(name, identity);
       this.#downReason.delete(name);
     } catch (error) {
