@@ -190,3 +190,53 @@ describe('config file', () => {
     expect(() => build(['run', '-c', 'x.json', '--', 'x'], config)).toThrow('"services" is only used by watch');
   });
 });
+
+describe('config file for run', () => {
+  const runConfig = JSON.stringify({ name: 'api', restart: 'on-failure', 'health-cmd': "curl -fsS 'http://x/health'", 'health-interval': '2s' });
+  const runOf = (command: Command) => {
+    if (command.command !== 'run') throw new Error(`expected run, got ${command.command}`);
+    return command.spec;
+  };
+
+  it('supplies name, restart policy, health command and interval', () => {
+    expect(runOf(build(['run', '-c', 'x.json', '--', 'node', 's.js'], runConfig))).toEqual({
+      name: 'api',
+      command: 'node',
+      args: ['s.js'],
+      restart: 'on-failure',
+      health: { argv: ['curl', '-fsS', 'http://x/health'], intervalMs: 2000 },
+    });
+  });
+
+  it('loses to the flags, key by key', () => {
+    const spec = runOf(build(['run', '-c', 'x.json', '-n', 'web', '--health-interval', '3s', '--', 'node'], runConfig));
+    expect(spec).toMatchObject({ name: 'web', restart: 'on-failure', health: { argv: ['curl', '-fsS', 'http://x/health'], intervalMs: 3000 } });
+    const flagCmd = runOf(build(['run', '-c', 'x.json', '--health-cmd', 'true', '--', 'node'], runConfig));
+    expect(flagCmd.health).toEqual({ argv: ['true'], intervalMs: 2000 });
+  });
+
+  it.each([
+    ['{"name": "a b"}', '"name" "a b": service name "a b" must be 1-64 of'],
+    ['{"name": 5}', '"name": expected a string'],
+    ['{"restart": "maybe"}', '"restart" "maybe": expected never, on-failure or always'],
+    ['{"health-cmd": "x \\"unclosed"}', '"health-cmd"'],
+    ['{"health-cmd": "x", "health-interval": "50ms"}', '"health-interval" "50ms"'],
+    ['{"health-interval": "5s"}', '"health-interval": needs --health-cmd'],
+  ])('%s -> %s, checked as the flag is', (text, message) => {
+    expect(() => build(['run', '-c', 'procmetrics.json', '--', 'x'], text)).toThrow(message);
+    expect(() => build(['run', '-c', 'procmetrics.json', '--', 'x'], text)).toThrow('--config "procmetrics.json"');
+  });
+
+  it('the same limits as the flags: a health command over 4096 characters is refused both ways', () => {
+    const long = `x ${'a'.repeat(5000)}`;
+    const fromFlag = () => build(['run', '--health-cmd', long, '--', 'x']);
+    const fromFile = () => build(['run', '-c', 'p.json', '--', 'x'], JSON.stringify({ 'health-cmd': long }));
+    expect(fromFlag).toThrow(/4096/);
+    expect(fromFile).toThrow(/4096/);
+  });
+
+  it('run keys are for run only', () => {
+    expect(() => build(['watch', '-s', 'a=1', '-c', 'x.json'], '{"restart": "always"}')).toThrow('"restart" is only used by run');
+    expect(() => build(['demo', '-c', 'x.json'], '{"health-cmd": "true"}')).toThrow('"health-cmd" is only used by run');
+  });
+});

@@ -96,6 +96,16 @@ describe('procmetrics run', () => {
     await waitFor(() => cli.snapshots().slice(seen).find((s) => !s.healthy), { what: 'unhealthy again' });
   });
 
+  it('takes name, restart policy and health check from --config', async () => {
+    const config = join(dir, 'run.json');
+    writeFileSync(config, JSON.stringify({ name: 'fromfile', restart: 'on-failure', 'health-cmd': 'true', 'health-interval': '200ms' }));
+    const cli = startCli(['run', '-c', config, ...quiet, '--', ...nodeScript('setTimeout(() => process.exit(1), 400)')]);
+    const healthy = await waitForSnapshot(cli, (s) => s.state === 'running' && s.healthy, 'running and healthy');
+    expect(healthy.serviceName).toBe('fromfile');
+    await waitForSnapshot(cli, (s) => s.restartCount >= 1, 'a restart after the failure');
+    expect(cli.snapshots()[0]?.state).toBe('starting');
+  });
+
   it('says why a health check fails: its exit and the last line of its stderr, or its timeout', async () => {
     const failing = startCli(['run', '--name', 'db', '--health-cmd', `sh -c 'echo "no route to db" >&2; exit 3'`, '--health-interval', '200ms', ...quiet, '--', 'sleep', '1000']);
     const sick = await waitForSnapshot(failing, (s) => s.healthError !== '' && s.pid > 0, 'a failed check');
