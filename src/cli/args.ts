@@ -1,10 +1,12 @@
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { ConfigFile } from './config-file.js';
+import { CONFIG_KEY_NAMES, RUN_KEYS, type ConfigFile } from './config-file.js';
 import { parseDuration } from './duration.js';
-import { DEFAULT_PROMETHEUS, parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
+import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
+import { exportersFromEnv, type EnvExporters } from './env-defaults.js';
 import { UsageError, quoteArg, quoteValue } from './errors.js';
-import { splitCommand } from './run/split-command.js';
+import { nearest } from './hints.js';
+import { parseHealthCmd, parseRestart } from './run/run-options.js';
 import { parseServiceArg, validateServiceName, type WatchService } from './watch/target.js';
 
 /** Options every long-running command shares. */
@@ -66,6 +68,7 @@ const OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
+const LONG_OPTIONS = Object.keys(OPTIONS).map((name) => `--${name}`);
 type Values = ReturnType<typeof parseWith>['values'];
 
 const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json'];
@@ -121,6 +124,9 @@ export function buildCommand(
 ): Command {
   if (line.command === 'help' || line.command === 'version') return { command: line.command };
   const { values } = line;
+  // Flags, then the config file, then the standard variables, then defaults.
+  const fromEnv = (): EnvExporters => (envExporters ??= exportersFromEnv(env));
+  let envExporters: EnvExporters | undefined;
   const options: CommonOptions = {
     intervalMs:
       values.interval !== undefined
@@ -131,27 +137,26 @@ export function buildCommand(
         ? parsePrometheus(values.prometheus)
         : config.prometheus !== undefined
           ? config.prometheus
-          : DEFAULT_PROMETHEUS,
-    otlp: values.otlp !== undefined ? parseOtlp(values.otlp) : config.otlp !== undefined ? config.otlp : otlpFromEnv(env),
+          : fromEnv().prometheus,
+    otlp: values.otlp !== undefined ? parseOtlp(values.otlp) : config.otlp !== undefined ? config.otlp : fromEnv().otlp,
     json: values.json ?? config.json ?? false,
   };
+  const configWhere = `--config ${quoteValue(line.configPath ?? '')}`;
   if (line.command !== 'watch' && config.services !== undefined) {
-    throw new UsageError(`--config ${quoteValue(line.configPath ?? '')}: "services" is only used by watch`);
+    throw new UsageError(`${configWhere}: "services" is only used by watch`);
+  }
+  const runKey = RUN_KEYS.find((key) => config[key] !== undefined);
+  if (line.command !== 'run' && runKey !== undefined) {
+    throw new UsageError(`${configWhere}: ${quoteValue(CONFIG_KEY_NAMES[runKey])} is only used by run`);
   }
   switch (line.command) {
     case 'watch':
       return { command: 'watch', options, once: values.once ?? false, services: watchServices(values, config) };
     case 'run':
-      return { command: 'run', options, spec: runSpec(values, line.rest) };
+      return { command: 'run', options, spec: runSpec(values, line.rest, config, configWhere) };
     case 'demo':
       return { command: 'demo', options };
   }
-}
-
-/** OTLP is on without a flag only when the standard endpoint variables say where to send. */
-function otlpFromEnv(env: Readonly<Record<string, string | undefined>>): 'env' | null {
-  const set = (key: string): boolean => (env[key] ?? '').trim() !== '';
-  return set('OTEL_EXPORTER_OTLP_ENDPOINT') || set('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT') ? 'env' : null;
 }
 
 function watchServices(values: Values, config: ConfigFile): WatchService[] {
@@ -174,31 +179,24 @@ function watchServices(values: Values, config: ConfigFile): WatchService[] {
   return services;
 }
 
-function runSpec(values: Values, rest: string[]): RunSpec {
+function runSpec(values: Values, rest: string[], config: ConfigFile, configWhere: string): RunSpec {
   const [command, ...args] = rest;
   if (command === undefined || command === '') {
     throw new UsageError('run needs a command after --, e.g. procmetrics run -- node server.js');
   }
-  const name = values.name !== undefined ? validateServiceName(values.name, '--name', values.name) : defaultName(command);
-  const restart = values.restart ?? 'never';
-  if (restart !== 'never' && restart !== 'on-failure' && restart !== 'always') {
-    throw new UsageError(`${quoteArg('--restart', restart)}: expected never, on-failure or always`);
+  // Flags win over the config file key by key; both are checked by the same functions.
+  const name = values.name !== undefined ? validateServiceName(values.name, '--name', values.name) : (config.name ?? defaultName(command));
+  const restart = values.restart !== undefined ? parseRestart(values.restart, '--restart') : (config.restart ?? 'never');
+  const healthArgv = values['health-cmd'] !== undefined ? parseHealthCmd(values['health-cmd'], '--health-cmd') : config.healthArgv;
+  const flagInterval = values['health-interval'];
+  const healthIntervalMs =
+    flagInterval !== undefined ? parseDuration(flagInterval, '--health-interval') : config.healthIntervalMs;
+  if (healthArgv === undefined && healthIntervalMs !== undefined) {
+    const where = flagInterval !== undefined ? quoteArg('--health-interval', flagInterval) : `${configWhere}: "health-interval"`;
+    throw new UsageError(`${where}: needs --health-cmd (or "health-cmd" in --config)`);
   }
-  const healthCmd = values['health-cmd'];
-  const healthInterval = values['health-interval'];
-  if (healthCmd === undefined && healthInterval !== undefined) {
-    throw new UsageError(`${quoteArg('--health-interval', healthInterval)}: needs --health-cmd`);
-  }
-  let health: RunSpec['health'] = null;
-  if (healthCmd !== undefined) {
-    const split = splitCommand(healthCmd);
-    if (!split.ok) throw new UsageError(`${quoteArg('--health-cmd', healthCmd)}: ${split.reason}`);
-    const intervalMs =
-      healthInterval !== undefined
-        ? parseDuration(healthInterval, '--health-interval')
-        : DEFAULT_HEALTH_INTERVAL_MS;
-    health = { argv: split.argv, intervalMs };
-  }
+  const health: RunSpec['health'] =
+    healthArgv === undefined ? null : { argv: healthArgv, intervalMs: healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS };
   return { name, command, args, restart, health };
 }
 
@@ -217,7 +215,8 @@ function describeParseError(error: unknown): string {
   // An unknown option is the user's text: quoted unless plain, so it cannot break the line.
   const option = found === undefined || /^-{1,2}[A-Za-z0-9-]+$/.test(found) ? found : quoteValue(found);
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
-    return `unknown option ${option} (see procmetrics --help)`;
+    const guess = found?.startsWith('--') ? nearest(found.split('=')[0] ?? found, LONG_OPTIONS) : undefined;
+    return `unknown option ${option} (${guess === undefined ? 'see procmetrics --help' : `did you mean ${guess}?`})`;
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
     return /does not take/.test(message) ? `${option} takes no value` : `${option} needs a value`;

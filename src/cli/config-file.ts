@@ -1,6 +1,9 @@
 import { parseDuration } from './duration.js';
 import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { UsageError, quoteValue } from './errors.js';
+import { nearest } from './hints.js';
+import type { RestartPolicy } from './args.js';
+import { parseHealthCmd, parseRestart } from './run/run-options.js';
 import { parseTarget, validateServiceName, type WatchService } from './watch/target.js';
 
 /**
@@ -11,6 +14,9 @@ import { parseTarget, validateServiceName, type WatchService } from './watch/tar
  * { "interval": "2s", "prometheus": "0.0.0.0:9464", "otlp": "off", "json": false,
  *   "services": { "api": "pidfile:/run/api.pid", "db": 4242, "worker": "match:worker\\.js" } }
  * ```
+ *
+ * For `run`: `{ "name": "api", "restart": "on-failure", "health-cmd": "curl -fsS localhost:8080/healthz",
+ * "health-interval": "5s" }`.
  */
 export interface ConfigFile {
   intervalMs?: number;
@@ -18,9 +24,23 @@ export interface ConfigFile {
   otlp?: string | null;
   json?: boolean;
   services?: WatchService[];
+  /** `run` only, like the flags of the same names. */
+  name?: string;
+  restart?: RestartPolicy;
+  healthArgv?: string[];
+  healthIntervalMs?: number;
 }
 
-const KEYS = ['interval', 'prometheus', 'otlp', 'json', 'services'] as const;
+const KEYS = ['interval', 'prometheus', 'otlp', 'json', 'services', 'name', 'restart', 'health-cmd', 'health-interval'] as const;
+
+/** The fields only `run` uses, and the key each is read from. */
+export const RUN_KEYS = ['name', 'restart', 'healthArgv', 'healthIntervalMs'] as const;
+export const CONFIG_KEY_NAMES: Record<(typeof RUN_KEYS)[number], (typeof KEYS)[number]> = {
+  name: 'name',
+  restart: 'restart',
+  healthArgv: 'health-cmd',
+  healthIntervalMs: 'health-interval',
+};
 
 /** Validates the parsed JSON of a config file; `file` is only used in messages. */
 export function parseConfigFile(text: string, file: string): ConfigFile {
@@ -34,7 +54,9 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
   if (!isRecord(data)) throw new UsageError(`${where}: expected a JSON object at the top level`);
   for (const key of Object.keys(data)) {
     if (!(KEYS as readonly string[]).includes(key)) {
-      throw new UsageError(`${where}: unknown key ${quoteValue(key)} (known: ${KEYS.join(', ')})`);
+      const guess = nearest(key, KEYS);
+      const hint = guess === undefined ? `known: ${KEYS.join(', ')}` : `did you mean ${quoteValue(guess)}?`;
+      throw new UsageError(`${where}: unknown key ${quoteValue(key)} (${hint})`);
     }
   }
   const at = (key: string): string => `${where}: ${quoteValue(key)}`;
@@ -52,6 +74,19 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
     config.json = data.json;
   }
   if (data.services !== undefined) config.services = parseServices(data.services, at('services'));
+  // The same checks as --name, --restart, --health-cmd and --health-interval.
+  if (data.name !== undefined) {
+    const name = expectString(data.name, at('name'));
+    config.name = validateServiceName(name, at('name'), name);
+  }
+  if (data.restart !== undefined) config.restart = parseRestart(expectString(data.restart, at('restart')), at('restart'));
+  if (data['health-cmd'] !== undefined) {
+    config.healthArgv = parseHealthCmd(expectString(data['health-cmd'], at('health-cmd')), at('health-cmd'));
+  }
+  if (data['health-interval'] !== undefined) {
+    const where = at('health-interval');
+    config.healthIntervalMs = parseDuration(expectString(data['health-interval'], where), where);
+  }
   return config;
 }
 

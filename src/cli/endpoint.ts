@@ -29,6 +29,15 @@ export function parsePrometheus(text: string, flag = '--prometheus'): HostPort |
   return { host, port };
 }
 
+/** A host on its own (a variable, no port): a name, an IPv4 or an IPv6 address, unbracketed. */
+export function parseHost(text: string, name: string): string {
+  const host = text.trim();
+  if (!HOST_NAME.test(host) && !IPV6.test(host)) {
+    throw new UsageError(`${quoteArg(name, text)}: expected a host name, an IPv4 or an IPv6 address`);
+  }
+  return host;
+}
+
 /** A DNS name or an IPv4 address: letters, digits, dots and dashes, at most 253. */
 const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 /** An IPv6 address, optionally with a zone (`fe80::1%eth0`). */

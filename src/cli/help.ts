@@ -11,8 +11,10 @@ Options:
   -s, --service NAME=TARGET   watch: a process to follow (repeatable)
   -i, --interval DURATION     time between samples, e.g. 500ms, 5s, 1m
                               (default 5s; demo 1s)
-      --prometheus ADDR|off   /metrics on [HOST:]PORT (default 127.0.0.1:9464)
-      --otlp URL|off          OTLP gRPC push (default: OTEL_EXPORTER_OTLP_*)
+      --prometheus ADDR|off   /metrics on [HOST:]PORT (default 127.0.0.1:9464,
+                              or OTEL_EXPORTER_PROMETHEUS_HOST/_PORT)
+      --otlp URL|off          OTLP push, gRPC or OTEL_EXPORTER_OTLP_PROTOCOL
+                              (default: OTEL_EXPORTER_OTLP_*ENDPOINT)
       --json                  one JSON line per snapshot on stdout
       --once                  watch: sample every target once, print, exit
   -c, --config FILE           JSON with services and options; flags win
@@ -23,6 +25,7 @@ Options:
   -h, --help                  this text
   -V, --version               the version
 
+Flags win over --config, which wins over OTEL_* variables.
 On a terminal the view is a live table; otherwise one line per snapshot.
 Exit: 0 done or stopped by a signal, 1 a target does not exist, 2 bad input;
 run exits with the command's code (128+N if signal N ended it, 127 not found).

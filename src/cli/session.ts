@@ -5,13 +5,12 @@ import { Tracker } from '../tracker/tracker.js';
 import type { Subscription } from '../tracker/types.js';
 import type { CommonOptions } from './args.js';
 import { Board } from './board.js';
-import { startExporters } from './telemetry.js';
 import { trackQueue, type TrackFn } from './track-queue.js';
 import { createOutput, type Output, type Screen } from './view/output.js';
 
 export interface SessionIO {
   stdout: Screen & { isTTY?: boolean };
-  stderr: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
   env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -22,6 +21,13 @@ export interface Session {
   /** Use this, not tracker.track(): it serializes and retries. */
   readonly track: TrackFn;
   readonly metricsUrl: string | null;
+  /**
+   * Where diagnostics and a supervised command's output go: stderr, or above
+   * the live table while it is on the same terminal.
+   */
+  readonly stderr: { write(text: string): void };
+  /** True when `stderr` is the live view: a command's output should be piped to it rather than inherit fd 2. */
+  readonly stderrIsLive: boolean;
   /** Stops sampling, prints the final state, flushes OTLP and closes the port. Idempotent. */
   close(): Promise<void>;
 }
@@ -31,7 +37,9 @@ export interface Session {
  * or started, then starts sampling every `intervalMs` and printing.
  */
 export async function openSession(options: CommonOptions, names: readonly string[], io: SessionIO): Promise<Session> {
-  const telemetry: Telemetry | null = await startExporters(options, io.env);
+  let sink = (text: string): unknown => io.stderr.write(text);
+  const stderr = { write: (text: string): void => void sink(text) };
+  const telemetry: Telemetry | null = await startExporters(options, io.env, stderr);
   const tracker = new Tracker(defaultCollector(), {
     collectionInterval: options.intervalMs,
     meterProvider: telemetry?.meterProvider ?? null,
@@ -46,7 +54,11 @@ export async function openSession(options: CommonOptions, names: readonly string
     intervalMs: options.intervalMs,
     metricsUrl,
     current: () => board.all(),
+    ...(telemetry ? { otlpStatus: () => telemetry.exportStatus() } : {}),
   });
+  // The table and stderr on one terminal: what goes to stderr is printed above the table, not under it.
+  const stderrIsLive = output.writeAbove !== undefined && io.stderr.isTTY === true;
+  if (stderrIsLive) sink = (text) => output.writeAbove?.(text);
   const subscription = tracker.subscribe();
   const pumped = pump(subscription, output);
   tracker.start();
@@ -59,6 +71,7 @@ export async function openSession(options: CommonOptions, names: readonly string
     subscription.close();
     await pumped;
     output.close(board.all());
+    sink = (text) => io.stderr.write(text);
     // The pipeline keeps the closed tracker's final states for the export its shutdown makes.
     await tracker.close();
     await telemetry?.shutdown().catch(() => undefined);
@@ -68,8 +81,24 @@ export async function openSession(options: CommonOptions, names: readonly string
     board,
     track: trackQueue(tracker),
     metricsUrl,
+    stderr,
+    stderrIsLive,
     close: () => (closing ??= close()),
   };
+}
+
+/**
+ * The OTel SDK (and gRPC, protobuf) take longer to load than the rest of the
+ * command: they are imported only when an exporter is on.
+ */
+async function startExporters(
+  options: CommonOptions,
+  env: SessionIO['env'],
+  stderr: { write(text: string): void },
+): Promise<Telemetry | null> {
+  if (options.prometheus === null && options.otlp === null) return null;
+  const telemetry = await import('./telemetry.js');
+  return telemetry.startExporters(options, env, stderr);
 }
 
 async function pump(subscription: Subscription, output: Output): Promise<void> {

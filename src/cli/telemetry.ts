@@ -1,3 +1,5 @@
+import { format } from 'node:util';
+import type { DiagLogger } from '@opentelemetry/api';
 import { startTelemetry, type ExporterName, type Telemetry } from '../otel/index.js';
 import { formatHostPort } from '../otel/prometheus.js';
 import type { CommonOptions } from './args.js';
@@ -12,6 +14,7 @@ import { UsageError } from './errors.js';
 export async function startExporters(
   options: CommonOptions,
   env: Readonly<Record<string, string | undefined>>,
+  stderr: { write(text: string): void },
 ): Promise<Telemetry | null> {
   const exporters: ExporterName[] = [];
   if (options.prometheus !== null) exporters.push('prometheus');
@@ -21,6 +24,7 @@ export async function startExporters(
     return await startTelemetry({
       exporters,
       env,
+      diagLogger: diagTo(stderr),
       ...(options.prometheus !== null ? { prometheus: options.prometheus } : {}),
       ...(typeof options.otlp === 'string' && options.otlp !== 'env' ? { otlp: { url: options.otlp } } : {}),
     });
@@ -35,4 +39,10 @@ export async function startExporters(
     if (error instanceof TypeError || error instanceof RangeError) throw new UsageError(error.message);
     throw error;
   }
+}
+
+/** OTel's diagnostics as `procmetrics: otel: ...` lines, through the session's stderr (above the live table). */
+function diagTo(stderr: { write(text: string): void }): DiagLogger {
+  const line = (message: string, ...args: unknown[]): void => stderr.write(`procmetrics: otel: ${format(message, ...args)}\n`);
+  return { error: line, warn: line, info: line, debug: line, verbose: line };
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessNotFoundError, TrackerClosedError } from '../domain/errors.js';
 import type { ProcessTracker, TrackOptions } from '../tracker/types.js';
 
-export interface TrackRequest extends Pick<TrackOptions, 'startTime' | 'countStartIfGone'> {
+export interface TrackRequest extends Pick<TrackOptions, 'startTime' | 'countStartIfGone' | 'state' | 'exitState'> {
   /** Retries stop once this says no. */
   stillWanted?: () => boolean;
 }

@@ -13,6 +13,9 @@ import {
 
 export type ExporterName = 'prometheus' | 'otlp' | 'console';
 
+/** How OTLP is carried: gRPC (port 4317) or protobuf over HTTP POST (port 4318). */
+export type OtlpProtocol = 'grpc' | 'http/protobuf';
+
 /** OTLP aggregation temporality preference, as OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE spells it. */
 export type TemporalityPreference = 'cumulative' | 'delta' | 'lowmemory';
 
@@ -27,9 +30,16 @@ export interface TelemetryOptions {
     port?: number;
   };
   otlp?: {
-    /** gRPC endpoint, http:// (plain) or https:// (TLS). Default: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, http://localhost:4317. */
+    /** Default OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL, else grpc. */
+    protocol?: OtlpProtocol;
+    /**
+     * Endpoint, http:// (plain) or https:// (TLS); for http/protobuf the full URL
+     * (`.../v1/metrics`). Default: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT as it is,
+     * OTEL_EXPORTER_OTLP_ENDPOINT (http/protobuf appends `/v1/metrics`), else
+     * http://localhost:4317 (grpc) or http://localhost:4318/v1/metrics (http/protobuf).
+     */
     url?: string;
-    /** Sent as gRPC metadata. Default: OTEL_EXPORTER_OTLP_HEADERS merged with OTEL_EXPORTER_OTLP_METRICS_HEADERS. */
+    /** Sent as gRPC metadata or HTTP headers. Default: OTEL_EXPORTER_OTLP_HEADERS merged with OTEL_EXPORTER_OTLP_METRICS_HEADERS. */
     headers?: Record<string, string>;
     /** Time between pushes, ms (default OTEL_METRIC_EXPORT_INTERVAL, else 60000). */
     exportIntervalMs?: number;
@@ -50,6 +60,7 @@ export interface TelemetryConfig {
   exporters: readonly ExporterName[];
   prometheus: { host: string; port: number };
   otlp: {
+    protocol: OtlpProtocol;
     url: string;
     headers: Record<string, string>;
     exportIntervalMs: number;
@@ -62,6 +73,7 @@ export interface TelemetryConfig {
 
 const EXPORTERS: readonly ExporterName[] = ['prometheus', 'otlp', 'console'];
 const TEMPORALITIES: readonly TemporalityPreference[] = ['cumulative', 'delta', 'lowmemory'];
+const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf'];
 const MAX_MS = 2 ** 31 - 1; // the largest delay setInterval honours
 
 function checkExporters(value: unknown): readonly ExporterName[] | undefined {
@@ -85,17 +97,38 @@ export function parseExportersEnv(text: string | undefined): readonly ExporterNa
   return [...new Set(names.map((name) => checkOneOf('OTEL_METRICS_EXPORTER', name, EXPORTERS) as ExporterName))];
 }
 
-/** Only the gRPC exporter is installed; pushing gRPC to an http/protobuf endpoint would fail on every export. */
-function checkOtlpProtocol(env: Readonly<Record<string, string | undefined>>, exporters: readonly ExporterName[]): void {
-  if (!exporters.includes('otlp')) return;
+/**
+ * The signal-specific variable wins over the general one. http/json is
+ * refused rather than sent as protobuf: a receiver that expects it would
+ * reject every export.
+ */
+function otlpProtocol(otlp: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): OtlpProtocol {
+  const fromOption = checkOneOf('options.otlp.protocol', otlp['protocol'], PROTOCOLS);
+  if (fromOption !== undefined) return fromOption;
   for (const name of ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
-    const protocol = envValue(env, name);
-    if (protocol === undefined) continue;
-    if (protocol !== 'grpc') {
-      throw new InvalidArgumentValueError(`${name}: only grpc is supported, got ${describeValue(protocol)}`);
-    }
-    return;
+    const protocol = checkOneOf(name, envValue(env, name)?.toLowerCase(), PROTOCOLS);
+    if (protocol !== undefined) return protocol;
   }
+  return 'grpc';
+}
+
+/**
+ * Where OTLP goes. Over HTTP the general endpoint is a base URL that each
+ * signal appends its path to, while the metrics one is used as it is (the
+ * OTLP exporter specification).
+ */
+function otlpUrl(
+  otlp: Readonly<Record<string, unknown>>,
+  env: Readonly<Record<string, string | undefined>>,
+  protocol: OtlpProtocol,
+): string {
+  const explicit =
+    checkHttpUrl('options.otlp.url', otlp['url']) ??
+    checkHttpUrl('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'));
+  if (explicit !== undefined) return explicit;
+  const base = checkHttpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'));
+  if (protocol === 'grpc') return base ?? 'http://localhost:4317';
+  return base === undefined ? 'http://localhost:4318/v1/metrics' : `${base.replace(/\/+$/, '')}/v1/metrics`;
 }
 
 /** Options first, then OTEL_* variables, then defaults. Throws typed errors naming the bad option or variable. */
@@ -125,7 +158,8 @@ export function resolveTelemetryConfig(options: TelemetryOptions = {}): Telemetr
 
   const exporters =
     checkExporters(opts['exporters']) ?? parseExportersEnv(envValue(env, 'OTEL_METRICS_EXPORTER')) ?? ['prometheus'];
-  checkOtlpProtocol(env, exporters);
+  // Only read when OTLP is on: a protocol meant for another exporter must not stop this one.
+  const protocol = exporters.includes('otlp') ? otlpProtocol(otlp, env) : 'grpc';
 
   return {
     exporters,
@@ -138,11 +172,8 @@ export function resolveTelemetryConfig(options: TelemetryOptions = {}): Telemetr
         9464,
     },
     otlp: {
-      url:
-        checkHttpUrl('options.otlp.url', otlp['url']) ??
-        checkHttpUrl('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT')) ??
-        checkHttpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')) ??
-        'http://localhost:4317',
+      protocol,
+      url: otlpUrl(otlp, env, protocol),
       headers: checkStringRecord('options.otlp.headers', otlp['headers']) ?? {
         ...parseKeyValueList('OTEL_EXPORTER_OTLP_HEADERS', envValue(env, 'OTEL_EXPORTER_OTLP_HEADERS')),
         ...parseKeyValueList('OTEL_EXPORTER_OTLP_METRICS_HEADERS', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS')),

@@ -1,6 +1,6 @@
 /**
  * `procmetrics/otel`: the OpenTelemetry SDK pipeline (Prometheus endpoint,
- * OTLP gRPC push, console), kept out of the library core, which depends on
+ * OTLP push over gRPC or HTTP, console), kept out of the library core, which depends on
  * @opentelemetry/api only.
  */
 import { DiagConsoleLogger, DiagLogLevel, diag, metrics, type DiagLogger, type MeterProvider } from '@opentelemetry/api';
@@ -13,11 +13,12 @@ import { ExpositionWriter } from './exposition.js';
 import { resolveFallbackCpus, type InstrumentOptions } from './instruments.js';
 import { SnapshotMetricProducer, type ProducerTemporality } from './producer.js';
 import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus.js';
-import { createConsoleReader, createOtlpReader } from './readers.js';
+import { createConsoleReader, createOtlpReader, type OtlpExportStatus } from './readers.js';
 import { SourceSet, registerPipeline, type SnapshotSource } from './sources.js';
 import { compileTable } from './walk.js';
 
-export type { ExporterName, TemporalityPreference, TelemetryConfig } from './config.js';
+export type { ExporterName, OtlpProtocol, TemporalityPreference, TelemetryConfig } from './config.js';
+export type { OtlpExportStatus } from './readers.js';
 export { resolveTelemetryConfig } from './config.js';
 export { PrometheusListenError, ENDPOINT_LIMITS } from './prometheus.js';
 export { rateLimitedDiagLogger, type RateLimitOptions } from './diag.js';
@@ -64,6 +65,12 @@ export interface Telemetry {
   meterProvider: MeterProvider;
   /** http://host:port/metrics with the bound port; undefined without the Prometheus exporter. */
   prometheusUrl: string | undefined;
+  /**
+   * How the OTLP push is doing (where it goes, the last failure, how many
+   * failed), a copy; undefined without the OTLP exporter. Failures are also
+   * reported through OTel's diag logger, at most one line per kind a minute.
+   */
+  exportStatus(): OtlpExportStatus | undefined;
   /** Pushes what OTLP and console have not sent yet. */
   forceFlush(): Promise<void>;
   /** Flushes, stops the readers and closes the Prometheus port. Idempotent. */
@@ -102,6 +109,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   };
 
   let prometheus: PrometheusEndpoint | undefined;
+  let otlpStatus: OtlpExportStatus | undefined;
   const readers: IMetricReader[] = [];
   try {
     // First, so a taken port fails before anything else has started.
@@ -111,7 +119,9 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
       readers.push(prometheus.reader);
     }
     if (config.exporters.includes('otlp')) {
-      readers.push(createOtlpReader(config.otlp, producer, () => sources.countExportFailure('otlp')));
+      const otlp = await createOtlpReader(config.otlp, producer, () => sources.countExportFailure('otlp'));
+      readers.push(otlp.reader);
+      otlpStatus = otlp.status;
     }
     if (config.exporters.includes('console')) {
       readers.push(createConsoleReader(config.otlp, producer, () => sources.countExportFailure('console')));
@@ -130,6 +140,7 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   return {
     meterProvider: sdkProvider,
     prometheusUrl: prometheus?.url,
+    exportStatus: () => (otlpStatus === undefined ? undefined : { ...otlpStatus }),
     forceFlush: () => sdkProvider.forceFlush(),
     shutdown: () =>
       (shuttingDown ??= (async () => {

@@ -1,5 +1,4 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import {
   AggregationTemporality,
   ConsoleMetricExporter,
@@ -9,7 +8,6 @@ import {
   type PushMetricExporter,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { Metadata } from '@grpc/grpc-js';
 import type { TelemetryConfig, TemporalityPreference } from './config.js';
 
 /**
@@ -30,17 +28,10 @@ export function temporalityFor(preference: TemporalityPreference, type: Instrume
 /** Told of every export that did not succeed. */
 export type FailureCounter = () => void;
 
-/**
- * The exporter with the temporality the preference asks of the SDK's
- * instruments, counting the exports that fail.
- */
-function withTemporality(inner: PushMetricExporter, preference: TemporalityPreference, failed: FailureCounter): PushMetricExporter {
+/** The exporter with the temporality the preference asks of the SDK's instruments. */
+function withTemporality(inner: PushMetricExporter, preference: TemporalityPreference): PushMetricExporter {
   return {
-    export: (metrics: ResourceMetrics, done: (result: ExportResult) => void) =>
-      inner.export(metrics, (result) => {
-        if (result.code !== ExportResultCode.SUCCESS) failed();
-        done(result);
-      }),
+    export: (metrics: ResourceMetrics, done: (result: ExportResult) => void) => inner.export(metrics, done),
     forceFlush: () => inner.forceFlush(),
     shutdown: () => inner.shutdown(),
     selectAggregationTemporality: (type) => temporalityFor(preference, type),
@@ -50,21 +41,80 @@ function withTemporality(inner: PushMetricExporter, preference: TemporalityPrefe
 /** The procmetrics series of a push reader, built by our producer rather than by SDK instruments. */
 export type ProducerFactory = (temporality: 'cumulative' | 'delta') => MetricProducer;
 
-export function createOtlpReader(
+/** How the OTLP push is doing, for a status line: failures are counted, never thrown. */
+export interface OtlpExportStatus {
+  /** `grpc http://collector:4317` or `http/protobuf http://collector:4318/v1/metrics`. */
+  destination: string;
+  /** The message of the last failed export; null until one fails. */
+  lastError: string | null;
+  /** When it failed, ms since epoch. */
+  lastErrorAt: number | null;
+  /** When an export last succeeded, ms since epoch; null until one does. */
+  lastSuccessAt: number | null;
+  /** Failed exports so far. */
+  failures: number;
+}
+
+function newStatus(destination: string): OtlpExportStatus {
+  return { destination, lastError: null, lastErrorAt: null, lastSuccessAt: null, failures: 0 };
+}
+
+/**
+ * Watches what the exporter reports back (the SDK reader only hands failures
+ * to the global error handler): the status, and the pipeline's failure count.
+ */
+function withStatus(inner: PushMetricExporter, status: OtlpExportStatus, failed: FailureCounter): PushMetricExporter {
+  return {
+    export: (metrics, done) =>
+      inner.export(metrics, (result) => {
+        if (result.code === ExportResultCode.SUCCESS) {
+          status.lastSuccessAt = Date.now();
+        } else {
+          failed();
+          status.failures += 1;
+          status.lastError = result.error?.message ?? 'export failed';
+          status.lastErrorAt = Date.now();
+        }
+        done(result);
+      }),
+    forceFlush: () => inner.forceFlush(),
+    shutdown: () => inner.shutdown(),
+  };
+}
+
+/**
+ * The exporter of the configured protocol, loaded on demand: a process that
+ * pushes nothing (or only over one protocol) never loads gRPC or protobuf.
+ */
+async function createOtlpExporter(config: TelemetryConfig['otlp']): Promise<PushMetricExporter> {
+  if (config.protocol === 'http/protobuf') {
+    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
+    return new OTLPMetricExporter({ url: config.url, headers: config.headers, timeoutMillis: config.exportTimeoutMs });
+  }
+  const [{ OTLPMetricExporter }, { Metadata }] = await Promise.all([
+    import('@opentelemetry/exporter-metrics-otlp-grpc'),
+    import('@grpc/grpc-js'),
+  ]);
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(config.headers)) metadata.set(key, value);
+  return new OTLPMetricExporter({ url: config.url, metadata, timeoutMillis: config.exportTimeoutMs });
+}
+
+export async function createOtlpReader(
   config: TelemetryConfig['otlp'],
   producer: ProducerFactory,
   failed: FailureCounter,
-): PeriodicExportingMetricReader {
-  const metadata = new Metadata();
-  for (const [key, value] of Object.entries(config.headers)) metadata.set(key, value);
-  const exporter = new OTLPMetricExporter({ url: config.url, metadata, timeoutMillis: config.exportTimeoutMs });
-  return new PeriodicExportingMetricReader({
-    exporter: withTemporality(exporter, config.temporality, failed),
+): Promise<{ reader: PeriodicExportingMetricReader; status: OtlpExportStatus }> {
+  const status = newStatus(`${config.protocol} ${config.url}`);
+  const exporter = withStatus(await createOtlpExporter(config), status, failed);
+  const reader = new PeriodicExportingMetricReader({
+    exporter: withTemporality(exporter, config.temporality),
     exportIntervalMillis: config.exportIntervalMs,
     exportTimeoutMillis: config.exportTimeoutMs,
     // Observable counters are delta only under the `delta` preference (see temporalityFor).
     metricProducers: [producer(config.temporality === 'delta' ? 'delta' : 'cumulative')],
   });
+  return { reader, status };
 }
 
 export function createConsoleReader(
@@ -73,7 +123,7 @@ export function createConsoleReader(
   failed: FailureCounter,
 ): PeriodicExportingMetricReader {
   return new PeriodicExportingMetricReader({
-    exporter: withTemporality(new ConsoleMetricExporter(), 'cumulative', failed),
+    exporter: withTemporality(withStatus(new ConsoleMetricExporter(), newStatus('console'), failed), 'cumulative'),
     exportIntervalMillis: config.exportIntervalMs,
     exportTimeoutMillis: config.exportTimeoutMs,
     metricProducers: [producer('cumulative')],

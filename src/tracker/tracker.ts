@@ -36,6 +36,7 @@ import type {
 import {
   intervalOption,
   positiveIntegerOption,
+  stateOption,
   validateBoolean,
   validateCollector,
   validateMeterProvider,
@@ -87,6 +88,8 @@ interface Instance {
   /** Start of the instance as shown in snapshots: the process start, else when tracking began. */
   startTime: number;
   baseline: Baseline;
+  /** The state the process ending on its own leaves the service in. */
+  exitState: ProcessState;
 }
 
 /**
@@ -218,6 +221,8 @@ export class Tracker implements ProcessTracker {
     validateSignal(options.signal, 'options.signal');
     validateStartTime(options.startTime, 'options.startTime');
     validateOptionalBoolean(options.countStartIfGone, 'options.countStartIfGone');
+    const initialState = stateOption(options.state, 'options.state', [ProcessState.Starting, ProcessState.Running], ProcessState.Running);
+    const exitState = stateOption(options.exitState, 'options.exitState', [ProcessState.Failed, ProcessState.Stopped], ProcessState.Failed);
     if (this.#closed) throw new TrackerClosedError('track');
     const call = ++this.#trackSeq;
     this.#trackCalls.set(serviceName, call);
@@ -244,7 +249,7 @@ export class Tracker implements ProcessTracker {
 
     const sample = outcome.sample;
     const previous = this.#services.get(serviceName);
-    const status = this.#startedStatus(serviceName, previous, ProcessState.Running);
+    const status = this.#startedStatus(serviceName, previous, initialState);
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
@@ -259,6 +264,7 @@ export class Tracker implements ProcessTracker {
       processStartTime,
       startTime,
       baseline,
+      exitState,
     };
     const snapshot = snapshotFromSample(status, sample, baseline, startTime, this.#totalMemoryBytes);
     this.#services.set(serviceName, { status, snapshot, instance, hadProcess: true, exitPublished: false });
@@ -512,12 +518,13 @@ export class Tracker implements ProcessTracker {
 
   /**
    * The process is gone (or its pid now names another process). A service
-   * being stopped has simply stopped; any other has failed. Published once,
-   * then not sampled again until track().
+   * being stopped has simply stopped; any other ends in the `exitState` it
+   * was tracked with (failed by default). Published once, then not sampled
+   * again until track().
    */
   #exited(service: Service, instance: Instance): void {
     this.#stats.processExits += 1;
-    const state = service.status.state === ProcessState.Stopping ? ProcessState.Stopped : ProcessState.Failed;
+    const state = service.status.state === ProcessState.Stopping ? ProcessState.Stopped : instance.exitState;
     this.#endInstance(service, { ...service.status, state, lastError: `process ${instance.pid} exited` });
     service.exitPublished = state === ProcessState.Failed;
   }

@@ -35,6 +35,17 @@ export interface TrackOptions {
    * updateState(). Without it such a start is not recorded.
    */
   countStartIfGone?: boolean;
+  /**
+   * The state the process is tracked in: `running` (default), or `starting`
+   * for a supervisor that waits for a first health check before calling it running.
+   */
+  state?: 'starting' | 'running';
+  /**
+   * What the process ending on its own means: `failed` (default), or
+   * `stopped` where exits are routine (a pid file or pattern someone else
+   * restarts). A service in `stopping` always ends `stopped`.
+   */
+  exitState?: 'stopped' | 'failed';
 }
 
 export interface SubscribeOptions {

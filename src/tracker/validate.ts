@@ -103,6 +103,15 @@ export function validateState(state: unknown, argument = 'state'): asserts state
   }
 }
 
+/** An optional state limited to `allowed`; `fallback` when absent. */
+export function stateOption(value: unknown, argument: string, allowed: readonly ProcessState[], fallback: ProcessState): ProcessState {
+  if (value === undefined) return fallback;
+  if (!isProcessState(value) || !allowed.includes(value)) {
+    throw new OutOfRangeError(`${argument} must be one of ${allowed.join(', ')}; got ${describeValue(value)}`);
+  }
+  return value;
+}
+
 export function validateBoolean(value: unknown, argument: string): asserts value is boolean {
   if (typeof value !== 'boolean') {
     throw new InvalidArgumentTypeError(`${argument} must be a boolean; got ${describeValue(value)}`);

@@ -54,6 +54,37 @@ describe('command line', () => {
     expect(watchOf(build(['watch', '-s', 'a=1', '--otlp', 'off'], undefined, env)).options.otlp).toBeNull();
   });
 
+  it('the standard variables apply where no flag or config key says otherwise', () => {
+    const options = (argv: string[], env: Record<string, string>, config?: string) =>
+      watchOf(build(['watch', '-s', 'a=1', ...argv], config, env)).options;
+    const place = { OTEL_EXPORTER_PROMETHEUS_HOST: '0.0.0.0', OTEL_EXPORTER_PROMETHEUS_PORT: '9300' };
+    expect(options([], place).prometheus).toEqual({ host: '0.0.0.0', port: 9300 });
+    expect(options([], { OTEL_EXPORTER_PROMETHEUS_HOST: '::1' }).prometheus).toEqual({ host: '::1', port: 9464 });
+    expect(options(['--prometheus', '9200'], place).prometheus).toEqual({ host: '127.0.0.1', port: 9200 });
+    expect(options([], place, '{"prometheus": 9201}').prometheus).toEqual({ host: '127.0.0.1', port: 9201 });
+    expect(options([], { OTEL_METRICS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' })).toMatchObject({
+      prometheus: null,
+      otlp: null,
+    });
+    expect(options([], { OTEL_METRICS_EXPORTER: 'otlp' })).toMatchObject({ prometheus: null, otlp: 'env' });
+    expect(options([], { OTEL_METRICS_EXPORTER: 'prometheus,otlp' }).otlp).toBe('env');
+    expect(options(['--prometheus', '9200', '--otlp', 'off'], { OTEL_METRICS_EXPORTER: 'otlp' })).toMatchObject({
+      prometheus: { port: 9200 },
+      otlp: null,
+    });
+  });
+
+  it.each([
+    [{ OTEL_EXPORTER_PROMETHEUS_PORT: '99999' }, 'OTEL_EXPORTER_PROMETHEUS_PORT "99999": expected a port 1-65535'],
+    [{ OTEL_EXPORTER_PROMETHEUS_PORT: 'http' }, 'OTEL_EXPORTER_PROMETHEUS_PORT "http"'],
+    [{ OTEL_EXPORTER_PROMETHEUS_HOST: 'a b' }, 'OTEL_EXPORTER_PROMETHEUS_HOST "a b": expected a host name'],
+    [{ OTEL_METRICS_EXPORTER: 'console' }, 'OTEL_METRICS_EXPORTER "console": console is not available here'],
+    [{ OTEL_METRICS_EXPORTER: 'statsd' }, 'OTEL_METRICS_EXPORTER'],
+  ])('a bad variable %j is a usage error naming it', (env, message) => {
+    expect(() => build(['watch', '-s', 'a=1'], undefined, env)).toThrowError(UsageError);
+    expect(() => build(['watch', '-s', 'a=1'], undefined, env)).toThrowError(message);
+  });
+
   it('run: the command after --, policy, health', () => {
     const command = build([
       'run', '--name', 'api', '--restart', 'on-failure', '--health-cmd', "curl -fsS 'http://localhost/health'",
@@ -157,5 +188,55 @@ describe('config file', () => {
 
   it('services are for watch only', () => {
     expect(() => build(['run', '-c', 'x.json', '--', 'x'], config)).toThrow('"services" is only used by watch');
+  });
+});
+
+describe('config file for run', () => {
+  const runConfig = JSON.stringify({ name: 'api', restart: 'on-failure', 'health-cmd': "curl -fsS 'http://x/health'", 'health-interval': '2s' });
+  const runOf = (command: Command) => {
+    if (command.command !== 'run') throw new Error(`expected run, got ${command.command}`);
+    return command.spec;
+  };
+
+  it('supplies name, restart policy, health command and interval', () => {
+    expect(runOf(build(['run', '-c', 'x.json', '--', 'node', 's.js'], runConfig))).toEqual({
+      name: 'api',
+      command: 'node',
+      args: ['s.js'],
+      restart: 'on-failure',
+      health: { argv: ['curl', '-fsS', 'http://x/health'], intervalMs: 2000 },
+    });
+  });
+
+  it('loses to the flags, key by key', () => {
+    const spec = runOf(build(['run', '-c', 'x.json', '-n', 'web', '--health-interval', '3s', '--', 'node'], runConfig));
+    expect(spec).toMatchObject({ name: 'web', restart: 'on-failure', health: { argv: ['curl', '-fsS', 'http://x/health'], intervalMs: 3000 } });
+    const flagCmd = runOf(build(['run', '-c', 'x.json', '--health-cmd', 'true', '--', 'node'], runConfig));
+    expect(flagCmd.health).toEqual({ argv: ['true'], intervalMs: 2000 });
+  });
+
+  it.each([
+    ['{"name": "a b"}', '"name" "a b": service name "a b" must be 1-64 of'],
+    ['{"name": 5}', '"name": expected a string'],
+    ['{"restart": "maybe"}', '"restart" "maybe": expected never, on-failure or always'],
+    ['{"health-cmd": "x \\"unclosed"}', '"health-cmd"'],
+    ['{"health-cmd": "x", "health-interval": "50ms"}', '"health-interval" "50ms"'],
+    ['{"health-interval": "5s"}', '"health-interval": needs --health-cmd'],
+  ])('%s -> %s, checked as the flag is', (text, message) => {
+    expect(() => build(['run', '-c', 'procmetrics.json', '--', 'x'], text)).toThrow(message);
+    expect(() => build(['run', '-c', 'procmetrics.json', '--', 'x'], text)).toThrow('--config "procmetrics.json"');
+  });
+
+  it('the same limits as the flags: a health command over 4096 characters is refused both ways', () => {
+    const long = `x ${'a'.repeat(5000)}`;
+    const fromFlag = () => build(['run', '--health-cmd', long, '--', 'x']);
+    const fromFile = () => build(['run', '-c', 'p.json', '--', 'x'], JSON.stringify({ 'health-cmd': long }));
+    expect(fromFlag).toThrow(/4096/);
+    expect(fromFile).toThrow(/4096/);
+  });
+
+  it('run keys are for run only', () => {
+    expect(() => build(['watch', '-s', 'a=1', '-c', 'x.json'], '{"restart": "always"}')).toThrow('"restart" is only used by run');
+    expect(() => build(['demo', '-c', 'x.json'], '{"health-cmd": "true"}')).toThrow('"health-cmd" is only used by run');
   });
 });

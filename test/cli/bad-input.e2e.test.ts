@@ -46,7 +46,15 @@ describe('bad input: one line on stderr naming the problem, exit 2, nothing star
     ['run without a command', () => ['run'], () => 'run needs a command after --'],
     ['unreadable config', () => ['watch', '-c', join(dir, 'nope.json')], () => `--config ${JSON.stringify(join(dir, 'nope.json'))}: cannot read (ENOENT)`],
     ['config that is not JSON', () => ['watch', '-c', join(dir, 'broken.json')], () => 'not valid JSON'],
-    ['config with an unknown key', () => ['watch', '-c', join(dir, 'typo.json')], () => 'unknown key "intervall"'],
+    ['config with an unknown key', () => ['watch', '-c', join(dir, 'typo.json')], () => 'unknown key "intervall" (did you mean "interval"?)'],
+    ['misspelt flag', () => ['watch', '-s', self, '--intervall', '5s'], () => 'unknown option --intervall (did you mean --interval?)'],
+    ['a path as the target', () => ['watch', '-s', 'api=/run/api.pid'], () => 'a pid file is written "pidfile:/run/api.pid"'],
+    ['a program name as the target', () => ['watch', '-s', 'web=nginx'], () => 'write "match:nginx"'],
+    [
+      'regex the linear engine cannot run',
+      () => ['watch', '-s', 'api=match:(a)\\1'],
+      () => 'cannot be matched in linear time: the backreference \\1 is not supported',
+    ],
   ];
 
   it.each(cases)('%s', async (_what, argv, message) => {
@@ -57,5 +65,13 @@ describe('bad input: one line on stderr naming the problem, exit 2, nothing star
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^procmetrics: /);
     expect(lines[0]).toContain(message());
+  });
+});
+
+describe('an invalid regular expression', () => {
+  it('is named once, with what is wrong with it said once', async () => {
+    const result = await runCli(['watch', '-s', 'api=match:(unclosed']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('procmetrics: --service "api=match:(unclosed": invalid regular expression: Unterminated group\n');
   });
 });

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProcessMetrics } from '../../src/domain/metrics.js';
 import { killAll, spawnIdle } from '../support/process.js';
-import { killAllCli, runCli } from './cli.js';
+import { CLI, killAllCli, runCli, startProcess } from './cli.js';
 
 afterEach(async () => {
   await killAllCli();
@@ -60,6 +60,25 @@ describe('procmetrics watch --once', () => {
         ['a', b.pid],
         ['b', b.pid],
       ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loads neither the OTel SDK nor gRPC nor protobuf: it starts no exporter', async () => {
+    const idle = spawnIdle();
+    const dir = mkdtempSync(join(tmpdir(), 'procmetrics-once-'));
+    const trace = join(dir, 'imports.txt');
+    try {
+      const hook = new URL('./fixtures/trace-imports.mjs', import.meta.url).href;
+      const cli = startProcess(process.execPath, ['--import', hook, CLI, 'watch', '--once', '-s', `a=${idle.pid}`], {
+        TRACE_IMPORTS_TO: trace,
+      });
+      expect((await cli.exited).code).toBe(0);
+      const imported = readFileSync(trace, 'utf8');
+      // The trace works: the command's own modules are in it.
+      expect(imported).toContain('/dist/cli/watch/command.js');
+      expect(imported).not.toMatch(/sdk-metrics|exporter-|grpc|protobuf|\/dist\/otel\/index\.js/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -86,11 +86,24 @@ describe('procmetrics run', () => {
     const cli = startCli(['run', '--name', 'api', '--health-cmd', `test -f '${okFile}'`, '--health-interval', '200ms', ...quiet, '--', 'sleep', '1000']);
     await waitForSnapshot(cli, (s) => s.state === 'starting', 'starting');
     await waitForSnapshot(cli, (s) => s.pid > 0 && !s.healthy, 'unhealthy');
+    // Starting from its very first snapshot: no running (or healthy) blip before a check has passed.
+    expect(cli.snapshots()[0]?.state).toBe('starting');
+    expect(cli.snapshots().filter((s) => s.state === 'running' || s.healthy)).toEqual([]);
     writeFileSync(okFile, '');
     await waitForSnapshot(cli, (s) => s.state === 'running' && s.healthy, 'running and healthy');
     rmSync(okFile);
     const seen = cli.snapshots().length;
     await waitFor(() => cli.snapshots().slice(seen).find((s) => !s.healthy), { what: 'unhealthy again' });
+  });
+
+  it('takes name, restart policy and health check from --config', async () => {
+    const config = join(dir, 'run.json');
+    writeFileSync(config, JSON.stringify({ name: 'fromfile', restart: 'on-failure', 'health-cmd': 'true', 'health-interval': '200ms' }));
+    const cli = startCli(['run', '-c', config, ...quiet, '--', ...nodeScript('setTimeout(() => process.exit(1), 400)')]);
+    const healthy = await waitForSnapshot(cli, (s) => s.state === 'running' && s.healthy, 'running and healthy');
+    expect(healthy.serviceName).toBe('fromfile');
+    await waitForSnapshot(cli, (s) => s.restartCount >= 1, 'a restart after the failure');
+    expect(cli.snapshots()[0]?.state).toBe('starting');
   });
 
   it('says why a health check fails: its exit and the last line of its stderr, or its timeout', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killAll, spawnChild, spawnIdle, waitFor } from '../support/process.js';
+import { killAll, killAndWait, spawnChild, spawnIdle, waitFor } from '../support/process.js';
 import { fetchMetrics, freePort, isRunning, killAllCli, startCli, waitForSnapshot } from './cli.js';
 
 afterEach(async () => {
@@ -49,9 +49,14 @@ describe('procmetrics watch', () => {
       expect(restarted).toMatchObject({ state: 'running', restartCount: 1 });
 
       after.kill('SIGKILL');
-      const stopped = await waitForSnapshot(cli, (s) => s.state === 'stopped', 'stopped');
+      const stopped = await waitForSnapshot(
+        cli,
+        (s) => s.state === 'stopped' && s.lastError.includes(`process ${after.pid} is not running`),
+        'stopped, the pid file naming a dead process',
+      );
       expect(stopped.pid).toBe(0);
-      expect(stopped.lastError).toContain(`process ${after.pid} is not running`);
+      // A process that goes away is stopped directly: no failed on the way, whoever noticed first.
+      expect(cli.snapshots().filter((s) => s.state === 'failed')).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -82,5 +87,10 @@ describe('procmetrics watch', () => {
     const later = cli.snapshots().slice(seenBefore);
     expect(later.every((s) => s.pid === oldest.pid && s.restartCount === 0)).toBe(true);
     expect(later.some((s) => s.pid === younger.pid)).toBe(false);
+
+    // Every match gone: stopped directly, never failed.
+    await Promise.all([killAndWait(younger), killAndWait(oldest)]);
+    await waitForSnapshot(cli, (s) => s.state === 'stopped' && s.lastError.includes('no process matches'), 'stopped again');
+    expect(cli.snapshots().filter((s) => s.state === 'failed')).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ describe('defaults', () => {
     expect(config.prometheus).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(config.resourceAttributes).toEqual({ 'service.name': 'procmetrics' });
     expect(config.otlp).toEqual({
+      protocol: 'grpc',
       url: 'http://localhost:4317',
       headers: {},
       exportIntervalMs: 60_000,
@@ -39,6 +40,7 @@ describe('environment variables', () => {
       exporters: ['otlp', 'prometheus', 'console'],
       prometheus: { host: '0.0.0.0', port: 9100 },
       otlp: {
+        protocol: 'grpc',
         url: 'http://collector:4317',
         headers: { 'api-key': 's ecret', tenant: 'b' },
         exportIntervalMs: 5000,
@@ -93,10 +95,32 @@ describe('environment variables', () => {
     expect(() => resolve({ [name]: value })).toThrowError(JSON.stringify(value.trim()));
   });
 
-  it('rejects an OTLP protocol other than grpc, but only when OTLP is on', () => {
-    const env = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
-    expect(() => resolve({ ...env, OTEL_METRICS_EXPORTER: 'otlp' })).toThrowError(/OTEL_EXPORTER_OTLP_PROTOCOL.*http\/protobuf/);
+  it('rejects an OTLP protocol other than grpc and http/protobuf, but only when OTLP is on', () => {
+    const env = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+    expect(() => resolve({ ...env, OTEL_METRICS_EXPORTER: 'otlp' })).toThrowError(/OTEL_EXPORTER_OTLP_PROTOCOL.*http\/json/);
     expect(resolve({ ...env, OTEL_METRICS_EXPORTER: 'prometheus' }).exporters).toEqual(['prometheus']);
+  });
+
+  it('takes http/protobuf, the metrics variable over the general one, and derives the URL per the spec', () => {
+    const otlp = (env: Record<string, string>) => resolve({ OTEL_METRICS_EXPORTER: 'otlp', ...env }).otlp;
+    expect(otlp({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' })).toMatchObject({
+      protocol: 'http/protobuf',
+      url: 'http://localhost:4318/v1/metrics',
+    });
+    expect(otlp({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf' }).protocol).toBe(
+      'http/protobuf',
+    );
+    expect(otlp({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/' }).url).toBe(
+      'http://c:4318/v1/metrics',
+    );
+    expect(
+      otlp({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://c:4318/custom' }).url,
+    ).toBe('http://c:4318/custom');
+    expect(otlp({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }).url).toBe('http://c:4317');
+    expect(resolve({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, { exporters: ['otlp'], otlp: { protocol: 'http/protobuf' } }).otlp.protocol).toBe(
+      'http/protobuf',
+    );
+    expect(() => resolve({}, { exporters: ['otlp'], otlp: { protocol: 'http/json' as 'grpc' } })).toThrowError(/options\.otlp\.protocol/);
   });
 });
 

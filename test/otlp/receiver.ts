@@ -133,8 +133,9 @@ export interface OtlpReceiver {
 
 const PROTO_DIR = fileURLToPath(new URL('.', import.meta.url));
 
-function loadService(): grpc.ServiceDefinition {
-  const definition = protoLoader.loadSync('metrics_service.proto', {
+/** The MetricsService definitions, with decoders shaped as ExportRequest. */
+export function loadMetricsService(): protoLoader.PackageDefinition {
+  return protoLoader.loadSync('metrics_service.proto', {
     includeDirs: [PROTO_DIR],
     keepCase: false,
     longs: String,
@@ -142,7 +143,10 @@ function loadService(): grpc.ServiceDefinition {
     defaults: true,
     oneofs: true,
   });
-  const root = grpc.loadPackageDefinition(definition);
+}
+
+function loadService(): grpc.ServiceDefinition {
+  const root = grpc.loadPackageDefinition(loadMetricsService());
   const path = ['opentelemetry', 'proto', 'collector', 'metrics', 'v1', 'MetricsService'];
   let node: unknown = root;
   for (const key of path) node = (node as Record<string, unknown>)[key];

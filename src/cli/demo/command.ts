@@ -38,7 +38,13 @@ export async function demo(
     DEMO_SERVICES.map((spec) => spec.name),
     io,
   );
-  const supervisor = new Supervisor(DEMO_SERVICES, session.tracker, session.track, session.board);
+  const supervisor = new Supervisor(
+    DEMO_SERVICES,
+    session.tracker,
+    session.track,
+    session.board,
+    session.stderrIsLive ? { output: session.stderr } : {},
+  );
   onSupervisor(supervisor);
   try {
     await supervisor.start();

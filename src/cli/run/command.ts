@@ -23,7 +23,8 @@ export async function run(
 ): Promise<number> {
   const session = await openSession(command.options, [command.spec.name], io);
   const supervisor = new Supervisor([command.spec], session.tracker, session.track, session.board, {
-    notice: (text) => io.stderr.write(`procmetrics: ${text}\n`),
+    notice: (text) => session.stderr.write(`procmetrics: ${text}\n`),
+    ...(session.stderrIsLive ? { output: session.stderr } : {}),
   });
   onSupervisor(supervisor);
   try {

@@ -21,6 +21,11 @@ export interface ServiceOptions {
   stdio?: StdioOptions;
   /** Told once when the command cannot have a cgroup of its own, and why. */
   notice?: (text: string) => void;
+  /**
+   * Where the command's stdout and stderr go instead of our fd 2 (the live
+   * view prints them above its table); `stdio` wins over it.
+   */
+  output?: { write(text: string): void };
 }
 
 /**
@@ -68,9 +73,10 @@ export class SupervisedService {
   start(): void {
     if (this.#stopping) return;
     const startedAt = Date.now();
+    const output = this.options.stdio === undefined ? this.options.output : undefined;
     const spawnChild = (): ChildProcess =>
       spawn(this.spec.command, this.spec.args, {
-        stdio: this.options.stdio ?? ['ignore', 2, 2],
+        stdio: this.options.stdio ?? (output ? ['ignore', 'pipe', 'pipe'] : ['ignore', 2, 2]),
         detached: true,
         ...(this.spec.env ? { env: { ...process.env, ...this.spec.env } } : {}),
       });
@@ -84,6 +90,9 @@ export class SupervisedService {
       child = spawnChild();
     }
     this.#child = child;
+    if (output) {
+      for (const stream of [child.stdout, child.stderr]) stream?.setEncoding('utf8').on('data', (text: string) => output.write(text));
+    }
     let ended = false;
     const end = (status: ExitStatus): void => {
       if (ended) return;
@@ -98,12 +107,11 @@ export class SupervisedService {
     if (child.pid === undefined) return;
 
     const pid = child.pid;
-    // Every start counts, even one whose process is gone before its first sample.
+    // Every start counts, even one whose process is gone before its first sample. With a
+    // health check the service is starting until the first check passes: never running before.
     const stillWanted = (): boolean => this.#child === child && isAlive(child);
-    this.#tracking = this.track(this.spec.name, pid, { stillWanted, countStartIfGone: true }).then(
-      () => {
-        if (this.#health) this.tracker.updateState(this.spec.name, ProcessState.Starting);
-      },
+    const state = this.spec.health ? 'starting' : 'running';
+    this.#tracking = this.track(this.spec.name, pid, { stillWanted, countStartIfGone: true, state }).catch(
       // It exited before its first sample (or we stopped wanting it); the exit handler reports that.
       () => undefined,
     );

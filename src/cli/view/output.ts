@@ -1,13 +1,19 @@
 import type { ProcessMetrics } from '../../domain/metrics.js';
+import type { OtlpExportStatus } from '../../otel/readers.js';
 import { CpuHistory } from './history.js';
 import { formatJsonLine, formatPlainLine } from './lines.js';
-import { renderTable } from './table.js';
+import { columnWidths, renderTable } from './table.js';
 
 /** Where snapshots go: JSON lines, plain lines, or the live table. */
 export interface Output {
   push(snapshot: ProcessMetrics): void;
   /** Last word: the final state of every service (where it was not printed yet), terminal restored. */
   close(final: readonly ProcessMetrics[]): void;
+  /**
+   * The live view only: text meant for stderr (diagnostics, a supervised
+   * command's output), printed above the table, which is redrawn below it.
+   */
+  writeAbove?(text: string): void;
 }
 
 /** The bits of a stream the outputs use; process.stdout fits. */
@@ -24,6 +30,8 @@ export interface OutputOptions {
   tty: boolean;
   intervalMs: number;
   metricsUrl: string | null;
+  /** How the OTLP push is doing, read at every redraw; undefined when OTLP is off. */
+  otlpStatus?: () => OtlpExportStatus | undefined;
   /** The current snapshot of every service, for redrawing the table. */
   current: () => readonly ProcessMetrics[];
 }
@@ -69,17 +77,33 @@ const HIDE_CURSOR = `${CSI}?25l`;
 const SHOW_CURSOR = `${CSI}?25h`;
 /** Snapshots of one tick arrive one by one; wait this long and draw them all at once, ms. */
 const REDRAW_COALESCE_MS = 20;
+/** A partial line of stderr text is held for its end, up to this many characters. */
+const PARTIAL_LINE_MAX = 4096;
 
 /**
- * The table redrawn in place: cursor home, each line overwritten and its tail
- * cleared, then everything below cleared. The screen is never blanked between
- * frames, so nothing flickers.
+ * The table redrawn in place at the bottom of the output: the cursor goes back
+ * up over the previous frame, each line is overwritten and its tail cleared,
+ * then everything below is cleared. The screen is never blanked between
+ * frames, so nothing flickers. Text for stderr is written where the frame
+ * began and the frame follows it: it scrolls up above the table instead of
+ * being overwritten by the next redraw.
  */
 export class LiveOutput implements Output {
   readonly #history = new CpuHistory();
   #timer: NodeJS.Timeout | undefined;
   #started = false;
-  readonly #onResize = (): void => this.#draw();
+  /** Lines of the frame on screen, which the next draw goes back over. */
+  #frameLines = 0;
+  /** Column widths so far: they only grow. */
+  #widths: number[] = [];
+  /** Stderr text after its last newline. */
+  #partial = '';
+  readonly #onResize = (): void => {
+    // Lines of the old width may have been re-wrapped by the terminal: counting back over them is unsafe.
+    this.screen.write(CLEAR_SCREEN + HOME);
+    this.#frameLines = 0;
+    this.#draw();
+  };
 
   constructor(
     private readonly screen: Screen,
@@ -96,16 +120,34 @@ export class LiveOutput implements Output {
     }, REDRAW_COALESCE_MS);
   }
 
+  writeAbove(text: string): void {
+    const lines = (this.#partial + text).split('\n');
+    this.#partial = lines.pop() ?? '';
+    if (this.#partial.length > PARTIAL_LINE_MAX) {
+      lines.push(this.#partial);
+      this.#partial = '';
+    }
+    if (lines.length > 0) this.#draw(undefined, undefined, lines);
+  }
+
   close(final: readonly ProcessMetrics[]): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.screen.off?.('resize', this.#onResize);
     for (const snapshot of final) this.#history.record(snapshot);
-    this.#draw(final, undefined);
-    this.screen.write(`${SHOW_CURSOR}\n`);
+    const rest = this.#partial === '' ? [] : [this.#partial];
+    this.#partial = '';
+    this.#draw(final, null, rest);
+    this.screen.write(SHOW_CURSOR);
   }
 
-  #draw(snapshots: readonly ProcessMetrics[] = this.options.current(), footer: string | undefined = 'Ctrl-C to stop'): void {
+  #draw(
+    snapshots: readonly ProcessMetrics[] = this.options.current(),
+    footer: string | null = 'Ctrl-C to stop',
+    above: readonly string[] = [],
+  ): void {
+    this.#widths = columnWidths(snapshots, this.#widths);
+    const otlp = this.options.otlpStatus?.();
     const text = renderTable({
       snapshots,
       history: (name) => this.#history.values(name),
@@ -113,14 +155,29 @@ export class LiveOutput implements Output {
       width: this.screen.columns !== undefined && this.screen.columns > 0 ? this.screen.columns : 80,
       intervalMs: this.options.intervalMs,
       metricsUrl: this.options.metricsUrl,
-      ...(footer === undefined ? {} : { footer }),
+      minWidths: this.#widths,
+      ...(otlp === undefined ? {} : { otlp }),
+      ...(footer === null ? {} : { footer }),
     });
-    const frame = text
-      .split('\n')
-      .map((line) => line + CLEAR_LINE_END)
-      .join('\n');
-    const prefix = this.#started ? HOME : HIDE_CURSOR + CLEAR_SCREEN + HOME;
+    const frame = text.split('\n');
+    let out = this.#started ? '' : HIDE_CURSOR;
     this.#started = true;
-    this.screen.write(prefix + frame + CLEAR_BELOW);
+    if (this.#frameLines > 0) out += `\r${CSI}${this.#frameLines}A`;
+    // Text from stderr keeps what it wrote (colours included); only the rest of the line is cleared.
+    for (const line of above) out += `${printable(line)}${CSI}0m${CLEAR_LINE_END}\n`;
+    for (const line of frame) out += `${line}${CLEAR_LINE_END}\n`;
+    this.#frameLines = frame.length;
+    this.screen.write(out + CLEAR_BELOW);
   }
+}
+
+/**
+ * A line of someone else's output made safe to print above the table: colours
+ * (SGR) and tabs stay; cursor movement, other escape sequences, carriage
+ * returns and other control characters go, since they would move or erase the frame.
+ */
+export function printable(line: string): string {
+  return line.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b.?|[\u0000-\u0008\u000a-\u001f\u007f]/gs, (found) =>
+    /^\x1b\[[0-9;]*m$/.test(found) ? found : '',
+  );
 }

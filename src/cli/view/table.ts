@@ -1,4 +1,5 @@
 import type { ProcessMetrics } from '../../domain/metrics.js';
+import type { OtlpExportStatus } from '../../otel/readers.js';
 import { formatDuration } from '../duration.js';
 import { formatBytes, formatCount, formatHealth, formatPercent } from './format.js';
 import { sparkline } from './sparkline.js';
@@ -7,11 +8,15 @@ export interface ViewModel {
   snapshots: readonly ProcessMetrics[];
   /** CPU percent readings per service, oldest first. */
   history: (serviceName: string) => readonly number[];
-  /** Terminal columns; every line is cut to fit. */
+  /** Terminal columns: whole columns are left out from the right to fit, text lines are cut. */
   width: number;
   intervalMs: number;
   /** The Prometheus scrape URL, or null when the endpoint is off. */
   metricsUrl: string | null;
+  /** How the OTLP push is doing; absent when OTLP is off. */
+  otlp?: OtlpExportStatus;
+  /** Least width of each column, in table order (see columnWidths): columns never narrow between frames. */
+  minWidths?: readonly number[];
   /** Printed under the table, e.g. how to quit. */
   footer?: string;
 }
@@ -45,27 +50,49 @@ const MAX_SPARK_WIDTH = 40;
 const MIN_SPARK_WIDTH = 6;
 
 /**
+ * The width of each column for these rows: its title, its widest cell, and
+ * at least `minWidths` (the widths of earlier frames), so a table redrawn
+ * every second does not jitter as values grow and shrink.
+ */
+export function columnWidths(snapshots: readonly ProcessMetrics[], minWidths: readonly number[] = []): number[] {
+  return COLUMNS.map((column, i) =>
+    Math.max(column.title.length, minWidths[i] ?? 0, ...snapshots.map((s) => column.cell(s).length)),
+  );
+}
+
+/**
  * The live view as plain text, one string with `\n` between lines and no
  * terminal control codes: the caller decides how to put it on screen.
  */
 export function renderTable(model: ViewModel): string {
   const rows = model.snapshots.map((snapshot) => COLUMNS.map((column) => column.cell(snapshot)));
-  const widths = COLUMNS.map((column, i) => Math.max(column.title.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const tableWidth = widths.reduce((sum, w) => sum + w, 0) + GAP.length * (widths.length - 1);
-  const sparkWidth = Math.min(MAX_SPARK_WIDTH, model.width - tableWidth - GAP.length);
+  const widths = columnWidths(model.snapshots, model.minWidths);
+  // Whole columns, left to right, while they fit; the service name always.
+  let shown = 1;
+  let tableWidth = widths[0] ?? 0;
+  while (shown < COLUMNS.length && tableWidth + GAP.length + (widths[shown] ?? 0) <= model.width) {
+    tableWidth += GAP.length + (widths[shown] ?? 0);
+    shown += 1;
+  }
+  const sparkWidth = shown === COLUMNS.length ? Math.min(MAX_SPARK_WIDTH, model.width - tableWidth - GAP.length) : 0;
   const withSpark = sparkWidth >= MIN_SPARK_WIDTH;
 
   const line = (cells: readonly string[], spark: string): string => {
-    const padded = cells.map((cell, i) =>
-      COLUMNS[i]?.align === 'right' ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0),
-    );
-    return withSpark ? padded.join(GAP) + GAP + spark : padded.join(GAP).trimEnd();
+    const padded = cells
+      .slice(0, shown)
+      .map((cell, i) => (COLUMNS[i]?.align === 'right' ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)));
+    // Only a service name wider than the terminal is cut: nothing else is left to drop.
+    return cut(withSpark ? padded.join(GAP) + GAP + spark : padded.join(GAP).trimEnd(), model.width);
   };
 
   const metrics = model.metricsUrl === null ? 'metrics endpoint off' : `metrics ${model.metricsUrl}`;
+  const otlp = model.otlp === undefined ? '' : `  otlp ${model.otlp.destination} ${otlpState(model.otlp)}`;
   const count = `${model.snapshots.length} service${model.snapshots.length === 1 ? '' : 's'}`;
+  const header = [`procmetrics  ${count}  every ${formatDuration(model.intervalMs)}  ${metrics}${otlp}`];
+  if (model.otlp !== undefined && otlpState(model.otlp) === 'failing') header.push(describeOtlpFailure(model.otlp));
+  const text = (lines: readonly string[]): string[] => lines.map((t) => ellipsize(t, model.width));
   const lines = [
-    `procmetrics  ${count}  every ${formatDuration(model.intervalMs)}  ${metrics}`,
+    ...text(header),
     '',
     line(
       COLUMNS.map((column) => column.title),
@@ -79,13 +106,36 @@ export function renderTable(model: ViewModel): string {
     ...(s.lastError !== '' ? [`${s.serviceName}: ${s.lastError}`] : []),
     ...(s.healthError !== '' ? [`${s.serviceName}: health check: ${s.healthError}`] : []),
   ]);
-  if (errors.length > 0) lines.push('', ...errors);
-  if (model.footer !== undefined) lines.push('', model.footer);
-  return lines.map((text) => cut(text, model.width)).join('\n');
+  if (errors.length > 0) lines.push('', ...text(errors));
+  if (model.footer !== undefined) lines.push('', ...text([model.footer]));
+  return lines.join('\n');
+}
+
+/** `ok` once the last push went through, `failing` while the last one failed, `waiting` before the first. */
+export function otlpState(status: OtlpExportStatus): 'ok' | 'failing' | 'waiting' {
+  if (status.lastErrorAt !== null && (status.lastSuccessAt === null || status.lastErrorAt >= status.lastSuccessAt)) {
+    return 'failing';
+  }
+  return status.lastSuccessAt === null ? 'waiting' : 'ok';
+}
+
+/** `otlp: 3 pushes failed, the last at 10:00:05: 14 UNAVAILABLE: No connection established`. */
+function describeOtlpFailure(status: OtlpExportStatus): string {
+  const times = status.failures === 1 ? '1 push failed' : `${status.failures} pushes failed`;
+  const at = status.lastErrorAt === null ? '' : `, the last at ${new Date(status.lastErrorAt).toTimeString().slice(0, 8)}`;
+  // An exporter's message is the network's words: one line, no control characters.
+  const error = (status.lastError ?? '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return `otlp: ${times}${at}: ${error}`;
 }
 
 /** Cuts to `width` code points (the table is ASCII plus one-column block characters). */
 function cut(text: string, width: number): string {
   const chars = [...text];
   return chars.length <= width ? text : chars.slice(0, Math.max(0, width)).join('');
+}
+
+/** A line of text cut to `width`, ending in `…` when something was left out. */
+function ellipsize(text: string, width: number): string {
+  const chars = [...text];
+  return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
 }

@@ -24,13 +24,51 @@ export function compilePattern(source: string): RegExp | { problem: string } {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/linear time/.test(message)) {
+      const culprit = nonLinearConstruct(source);
       return {
         problem:
-          'regular expression cannot be matched in linear time (backreferences, lookahead, lookbehind and counted repeats over 16 are not supported)',
+          culprit === undefined
+            ? 'regular expression cannot be matched in linear time (backreferences, lookahead, lookbehind and counted repeats over 16 are not supported)'
+            : `regular expression cannot be matched in linear time: ${culprit} is not supported`,
       };
     }
     // "Invalid regular expression: /SOURCE/l: REASON": the source is already in the message's argument.
     const reason = message.slice(message.lastIndexOf(': ') + 2);
     return { problem: `invalid regular expression: ${reason}` };
   }
+}
+
+/** Counted repeats above this cannot run on the linear engine (V8's limit). */
+const MAX_LINEAR_REPEAT = 16;
+
+/**
+ * The first construct of `source` the linear engine refuses, named for a
+ * person (`the backreference \1`), or undefined when none is recognised.
+ * Escapes and character classes are stepped over, as the parser does.
+ */
+export function nonLinearConstruct(source: string): string | undefined {
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i];
+    const rest = source.slice(i);
+    if (char === '\\') {
+      const reference = /^\\([1-9]\d*|k<[A-Za-z0-9_$]*>)/.exec(rest)?.[0];
+      if (!inClass && reference !== undefined) return `the backreference ${reference}`;
+      i += 1;
+    } else if (inClass) {
+      if (char === ']') inClass = false;
+    } else if (char === '[') {
+      inClass = true;
+    } else if (rest.startsWith('(?=') || rest.startsWith('(?!')) {
+      return `the lookahead ${rest.slice(0, 3)}`;
+    } else if (rest.startsWith('(?<=') || rest.startsWith('(?<!')) {
+      return `the lookbehind ${rest.slice(0, 4)}`;
+    } else if (char === '{') {
+      const repeat = /^\{(\d+)(?:,(\d*))?\}/.exec(rest);
+      if (repeat && Math.max(Number(repeat[1]), Number(repeat[2] ?? 0)) > MAX_LINEAR_REPEAT) {
+        return `the counted repeat ${repeat[0]} (at most ${MAX_LINEAR_REPEAT})`;
+      }
+    }
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import { UsageError, quoteArg, quoteValue } from '../errors.js';
+import { targetHint } from '../hints.js';
 import { compilePattern } from './pattern.js';
 
 /** What `--service NAME=TARGET` points at. */
@@ -47,14 +48,14 @@ export function parseTarget(text: string, flag: string, raw: string = text): Tar
     if (!(pattern instanceof RegExp)) throw new UsageError(`${quoteArg(flag, raw)}: ${pattern.problem}`);
     return { kind: 'match', pattern };
   }
-  return { kind: 'pid', pid: parsePid(text, flag, raw) };
+  return { kind: 'pid', pid: parsePid(text, flag, raw, targetHint(text)) };
 }
 
-/** A positive decimal integer; `0x10`, `1e3`, `+5`, ` 12` are refused. */
-export function parsePid(text: string, flag: string, raw: string = text): number {
+/** A positive decimal integer; `0x10`, `1e3`, `+5`, ` 12` are refused. `hint` ends the message. */
+export function parsePid(text: string, flag: string, raw: string = text, hint = ''): number {
   const pid = /^[1-9]\d{0,9}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(pid) || pid > 4_194_304) {
-    throw new UsageError(`${quoteArg(flag, raw)}: pid ${quoteValue(text)} is not a process id`);
+    throw new UsageError(`${quoteArg(flag, raw)}: pid ${quoteValue(text)} is not a process id${hint}`);
   }
   return pid;
 }

@@ -102,9 +102,12 @@ export class Watcher {
   }
 
   async #follow(name: string, identity: Identity): Promise<void> {
+    // A pid file's or a pattern's process going away is routine (someone restarts it): stopped, not failed.
+    const kind = this.services.find((service) => service.name === name)?.target.kind;
     try {
       // The start time rides along: a pid reused before the tracker reads it is refused, not tracked.
-      await this.track(name, identity.pid, { startTime: identity.startTime, stillWanted: () => !this.#stopped });
+      const exitState = kind === 'pid' ? 'failed' : 'stopped';
+      await this.track(name, identity.pid, { startTime: identity.startTime, stillWanted: () => !this.#stopped, exitState });
       this.#current.set(name, identity);
       this.#downReason.delete(name);
     } catch (error) {
