@@ -126,8 +126,10 @@ export interface Received {
 export interface OtlpReceiver {
   readonly port: number;
   readonly url: string;
-  /** Every Export call so far, decoded. */
+  /** The Export calls so far, decoded (the last `keep` of them). */
   readonly received: Received[];
+  /** Every Export call so far, counted. */
+  readonly calls: () => number;
   close(): Promise<void>;
 }
 
@@ -159,14 +161,21 @@ function loadService(): grpc.ServiceDefinition {
  * Starts a receiver on 127.0.0.1 (port 0: any free one). `respond: false`
  * records requests but never answers them: a collector that hangs.
  */
-export async function startOtlpReceiver(port = 0, { respond = true }: { respond?: boolean } = {}): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(
+  port = 0,
+  { respond = true, keep = Infinity }: { respond?: boolean; keep?: number } = {},
+): Promise<OtlpReceiver> {
   const server = new grpc.Server();
   const received: Received[] = [];
+  let calls = 0;
   server.addService(loadService(), {
     Export: (call: grpc.ServerUnaryCall<ExportRequest, object>, callback: grpc.sendUnaryData<object>) => {
       const metadata: Record<string, string> = {};
       for (const [key, value] of Object.entries(call.metadata.getMap())) metadata[key] = String(value);
+      calls += 1;
       received.push({ request: call.request, metadata });
+      // A test that measures memory must not count what the receiver keeps.
+      if (received.length > keep) received.shift();
       if (respond) callback(null, {});
     },
   });
@@ -179,6 +188,7 @@ export async function startOtlpReceiver(port = 0, { respond = true }: { respond?
     port: bound,
     url: `http://127.0.0.1:${bound}`,
     received,
+    calls: () => calls,
     close: () =>
       new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());

@@ -55,15 +55,15 @@ describe('OTLP collector outages', () => {
     const fdsDown = openFds();
 
     // Phase 2: a receiver that takes requests and never answers.
-    let mute: OtlpReceiver | undefined = await startOtlpReceiver(port, { respond: false });
+    let mute: OtlpReceiver | undefined = await startOtlpReceiver(port, { respond: false, keep: 1 });
     await sleep(PHASE_MS);
-    const attemptsWhileMute = mute.received.length;
+    const attemptsWhileMute = mute.calls();
     const fdsMute = openFds();
     await mute.close();
     mute = undefined;
 
     // Phase 3: a receiver that answers.
-    const healthy = await startOtlpReceiver(port);
+    const healthy = await startOtlpReceiver(port, { keep: 5 });
     cleanup.push(() => healthy.close());
     await waitFor(() => healthy.received.some((r) => flattenRequest(r.request).some((p) => p.name === 'process.cpu.time')), {
       timeoutMs: 20_000,
