@@ -31,7 +31,9 @@ describe('run --restart always of a command that exits at once', () => {
       'run', '--name', 'crashy', '--restart', 'always', '--json', '--prometheus', 'off', '-i', '1s',
       '--', 'sh', '-c', `echo $$ >> '${log}'; exit 1`,
     ]);
-    await waitFor(() => startsIn(log) >= 4, { timeoutMs: 15_000, what: 'four starts' });
+    const maxRestarts = (): number => Math.max(0, ...cli.snapshots().map((s) => s.restartCount));
+    // Stopped between two starts (the backoff is seconds long by the fourth), not while one is being counted.
+    await waitFor(() => startsIn(log) >= 4 && maxRestarts() === startsIn(log) - 1, { timeoutMs: 20_000, what: 'four starts, all counted' });
     cli.child.kill('SIGTERM');
     await cli.exited;
     const starts = startsIn(log);
