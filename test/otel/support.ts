@@ -38,6 +38,8 @@ export function fakeSnapshot(overrides: Partial<ProcessMetrics> = {}): ProcessMe
     involuntaryContextSwitches: 7,
     majorFaults: 2,
     minorFaults: 900,
+    processCount: 1,
+    cgroup: null,
     startTime: now - 60_000,
     uptime: 60_000,
     restartCount: 0,
