@@ -15,6 +15,8 @@ export interface CommonOptions {
   /** An explicit URL, `env` (OTEL_* variables decide), or null (no OTLP export). */
   otlp: string | 'env' | null;
   json: boolean;
+  /** Count each service's live descendants in (default); false with --single-process. */
+  descendants: boolean;
 }
 
 export type RestartPolicy = 'never' | 'on-failure' | 'always';
@@ -63,6 +65,7 @@ const OPTIONS = {
   restart: { type: 'string' },
   'health-cmd': { type: 'string' },
   'health-interval': { type: 'string' },
+  'single-process': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
@@ -70,8 +73,8 @@ type Values = ReturnType<typeof parseWith>['values'];
 
 const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json'];
 const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
-  watch: new Set([...SHARED, 'service', 'once']),
-  run: new Set([...SHARED, 'name', 'restart', 'health-cmd', 'health-interval']),
+  watch: new Set([...SHARED, 'service', 'once', 'single-process']),
+  run: new Set([...SHARED, 'name', 'restart', 'health-cmd', 'health-interval', 'single-process']),
   demo: new Set(SHARED),
 };
 
@@ -134,6 +137,7 @@ export function buildCommand(
           : DEFAULT_PROMETHEUS,
     otlp: values.otlp !== undefined ? parseOtlp(values.otlp) : config.otlp !== undefined ? config.otlp : otlpFromEnv(env),
     json: values.json ?? config.json ?? false,
+    descendants: values['single-process'] !== true,
   };
   if (line.command !== 'watch' && config.services !== undefined) {
     throw new UsageError(`--config ${quoteValue(line.configPath ?? '')}: "services" is only used by watch`);

@@ -24,6 +24,7 @@ export async function run(
   const session = await openSession(command.options, [command.spec.name], io);
   const supervisor = new Supervisor([command.spec], session.tracker, session.track, session.board, {
     notice: (text) => io.stderr.write(`procmetrics: ${text}\n`),
+    descendants: command.options.descendants,
   });
   onSupervisor(supervisor);
   try {

@@ -21,6 +21,12 @@ export interface ServiceOptions {
   stdio?: StdioOptions;
   /** Told once when the command cannot have a cgroup of its own, and why. */
   notice?: (text: string) => void;
+  /**
+   * Count what the command starts into its figures (default true): from its
+   * cgroup where it has one, else as its process tree. False: the command's
+   * own process only.
+   */
+  descendants?: boolean;
 }
 
 /**
@@ -100,7 +106,11 @@ export class SupervisedService {
     const pid = child.pid;
     // Every start counts, even one whose process is gone before its first sample.
     const stillWanted = (): boolean => this.#child === child && isAlive(child);
-    this.#tracking = this.track(this.spec.name, pid, { stillWanted, countStartIfGone: true }).then(
+    this.#tracking = this.track(this.spec.name, pid, {
+      stillWanted,
+      countStartIfGone: true,
+      descendants: this.options.descendants ?? true,
+    }).then(
       () => {
         if (this.#health) this.tracker.updateState(this.spec.name, ProcessState.Starting);
       },

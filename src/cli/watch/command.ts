@@ -43,7 +43,7 @@ export async function watch(command: WatchCommand, io: SessionIO, stopRequested:
     command.services.map((service) => service.name),
     io,
   );
-  const watcher = new Watcher(session.track, session.board, command.services, excluded);
+  const watcher = new Watcher(session.track, session.board, command.services, excluded, command.options.descendants);
   try {
     await Promise.race([watcher.begin(first, command.options.intervalMs), stopRequested]);
     await stopRequested;
@@ -74,7 +74,7 @@ async function once(command: WatchCommand, first: ReadonlyMap<string, Resolution
         continue;
       }
       try {
-        await tracker.track(service.name, resolution.pid);
+        await tracker.track(service.name, resolution.pid, { descendants: command.options.descendants });
       } catch (error) {
         if (!(error instanceof ProcessNotFoundError)) throw error;
         missing.push(`--service ${service.name}=${describeTarget(service.target)}: process ${resolution.pid} exited`);

@@ -36,6 +36,8 @@ export class Watcher {
     private readonly board: Board,
     private readonly services: readonly WatchService[],
     private readonly excluded: ReadonlySet<number>,
+    /** Count each process's live descendants in (the tracker's default). */
+    private readonly descendants = true,
   ) {}
 
   /** Applies the first resolution (made by the caller while validating) and starts following. */
@@ -104,7 +106,11 @@ export class Watcher {
   async #follow(name: string, identity: Identity): Promise<void> {
     try {
       // The start time rides along: a pid reused before the tracker reads it is refused, not tracked.
-      await this.track(name, identity.pid, { startTime: identity.startTime, stillWanted: () => !this.#stopped });
+      await this.track(name, identity.pid, {
+        startTime: identity.startTime,
+        descendants: this.descendants,
+        stillWanted: () => !this.#stopped,
+      });
       this.#current.set(name, identity);
       this.#downReason.delete(name);
     } catch (error) {
