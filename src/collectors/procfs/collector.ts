@@ -16,6 +16,8 @@ import type { ProcFile } from './followed.js';
 import { machineConstants, readBootTimeMs, readOpenFilesLimit } from './machine.js';
 import { ProcParseError } from './parseError.js';
 import { isGone, startTimeMs } from './processTable.js';
+import { CgroupReader } from '../cgroup/reader.js';
+import { findCgroupMounts, type CgroupMounts } from '../cgroup/mounts.js';
 import { descendantsOf, scanParents, type ParentIndex } from './processTree.js';
 import { TreeCounters, treeSample, type TreeMember } from './treeSample.js';
 import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './parseStat.js';
@@ -48,6 +50,11 @@ export interface ProcfsCollectorOptions {
   chunkBudgetMs?: number;
   /** Prefix for the cgroup mount points found in mountinfo (default ''): tests, or a host root mounted at /host. */
   hostRoot?: string;
+  /**
+   * Where the cgroup hierarchies are mounted, for cgroup targets (default: found
+   * in <procRoot>/self/mountinfo, prefixed by `hostRoot`); tests point it at fixture trees.
+   */
+  cgroupMounts?: CgroupMounts;
   /** Overrides CLK_TCK (default: `getconf CLK_TCK`, else 100). */
   clockTicksPerSecond?: number;
   /** Overrides the page size, bytes (default: `getconf PAGESIZE`, else 4096). */
@@ -81,6 +88,18 @@ function pathOption(name: string, value: unknown, fallback: string, emptyAllowed
   return value;
 }
 
+/** The cgroupMounts option: undefined, or an object of mount paths. */
+function cgroupMountsOption(value: unknown): CgroupMounts | undefined {
+  if (value === undefined) return undefined;
+  validateOptions(value, 'options.cgroupMounts');
+  const mounts: CgroupMounts = {};
+  for (const key of ['v2', 'cpuacct', 'cpu', 'memory', 'pids'] as const) {
+    const path: unknown = (value as Record<string, unknown>)[key];
+    if (path !== undefined) mounts[key] = pathOption(`cgroupMounts.${key}`, path, '');
+  }
+  return mounts;
+}
+
 /**
  * Linux collector over /proc. Identity is (pid, start time): the fds of each
  * followed process stay open and are re-read with pread every sweep, so a
@@ -101,6 +120,10 @@ export class ProcfsCollector implements Collector {
   private readonly fdCountByStat: boolean;
   private readonly errors = new ErrorCounts();
   private readonly cpuLimits: CpuLimitReader;
+  private readonly hostRoot: string;
+  private readonly cgroupMounts: CgroupMounts | undefined;
+  /** Made on the first cgroup target. */
+  private cgroups: CgroupReader | undefined;
   private readonly followed = new Map<number, FollowedProcess>();
   private heldFds = 0;
   /** maxOpenFds, lowered when the process's own fd limit is hit first. */
@@ -142,7 +165,9 @@ export class ProcfsCollector implements Collector {
       chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 2, 0, false),
     };
     this.bootTimeMs = readBootTimeMs(this.procRoot);
-    this.cpuLimits = new CpuLimitReader(this.procRoot, pathOption('hostRoot', options.hostRoot, '', true), this.errors);
+    this.hostRoot = pathOption('hostRoot', options.hostRoot, '', true);
+    this.cpuLimits = new CpuLimitReader(this.procRoot, this.hostRoot, this.errors);
+    this.cgroupMounts = cgroupMountsOption(options.cgroupMounts);
     this.fdCountByStat = fields === 'full' && this.kernelCountsFdsInStat();
   }
 
@@ -185,9 +210,22 @@ export class ProcfsCollector implements Collector {
   }
 
   private readTarget(target: SampleTarget, keep: boolean): SampleOutcome {
+    if (target.cgroup !== undefined) return this.cgroupReader().read(target.cgroup);
     const outcome = this.readOne(target, keep, false);
     if (!outcome.ok || target.descendants !== true) return outcome;
     return { ok: true, sample: this.readTree(outcome.sample, keep) };
+  }
+
+  private cgroupReader(): CgroupReader {
+    this.cgroups ??= new CgroupReader(this.cgroupMounts ?? findCgroupMounts(this.procRoot, this.hostRoot), {
+      procRoot: this.procRoot,
+      bootTimeMs: this.bootTimeMs,
+      clockTicksPerSecond: this.clockTicksPerSecond,
+      pageSizeBytes: this.pageSizeBytes,
+      errors: this.errors,
+      cpusOf: (pid) => this.cpuLimits.read(pid),
+    });
+    return this.cgroups;
   }
 
   /** The parent index, or undefined (counted) when /proc cannot be listed: the tree is then its root alone. */
