@@ -106,11 +106,12 @@ export class SupervisedService {
     const pid = child.pid;
     // Every start counts, even one whose process is gone before its first sample.
     const stillWanted = (): boolean => this.#child === child && isAlive(child);
-    this.#tracking = this.track(this.spec.name, pid, {
-      stillWanted,
-      countStartIfGone: true,
-      descendants: this.options.descendants ?? true,
-    }).then(
+    const descendants = this.options.descendants ?? true;
+    // Its own v2 cgroup holds everything the command starts and accounts for it exactly
+    // (v2 always has cpu.stat); otherwise the process tree is summed from /proc.
+    const inCgroup = descendants && this.#cgroup?.version === 2 && this.#cgroup.pids().includes(pid);
+    const target = inCgroup && this.#cgroup ? { cgroup: this.#cgroup.target } : pid;
+    this.#tracking = this.track(this.spec.name, target, { stillWanted, countStartIfGone: true, descendants }).then(
       () => {
         if (this.#health) this.tracker.updateState(this.spec.name, ProcessState.Starting);
       },
