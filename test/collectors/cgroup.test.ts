@@ -175,11 +175,16 @@ describe.skipIf(!canMakeCgroups)('cgroup targets on this machine (root; hybrid v
       const pids = await fiveBurners(cgroup);
       const from = collector(mounts === undefined ? {} : { cgroupMounts: mounts });
       const target = { pid: 0, cgroup: cgroup.path };
-      const own0 = pids.reduce((sum, pid) => sum + ownCpuSeconds(pid), 0);
-      const s0 = sampleOf((await from.sample([target]))[0]);
+      const own = (): number => pids.reduce((sum, pid) => sum + ownCpuSeconds(pid), 0);
+      // The processes' own times are read just before and just after the cgroup's: their mean is the same moment.
+      const bracket = async (): Promise<{ own: number; sample: ProcessSample }> => {
+        const before = own();
+        const sample = sampleOf((await from.sample([target]))[0]);
+        return { own: (before + own()) / 2, sample };
+      };
+      const { own: own0, sample: s0 } = await bracket();
       await sleep(2500);
-      const own1 = pids.reduce((sum, pid) => sum + ownCpuSeconds(pid), 0);
-      const s1 = sampleOf((await from.sample([target]))[0]);
+      const { own: own1, sample: s1 } = await bracket();
       const ours = s1.cpu.user + s1.cpu.system - (s0.cpu.user + s0.cpu.system);
       const theirs = own1 - own0;
       expect(theirs).toBeGreaterThan(1);
