@@ -10,11 +10,7 @@ const services = Number(process.argv[2] ?? 100);
 const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
 // maxOpenFds 0: every read opens its files, so every read needs a free fd.
 const tracker = new Tracker(new ProcfsCollector({ maxOpenFds: 0 }), { collectionInterval: 50, meterProvider: null });
-// Single processes: this process's tree would add its sleep child to half the reads, and a tick
-// that outgrows its budget (half of 50 ms) on a busy machine would count timeouts, not EMFILE.
-for (let i = 0; i < services; i++) {
-  await tracker.track(`svc-${i}`, i % 2 === 0 ? child.pid : process.pid, { descendants: false });
-}
+for (let i = 0; i < services; i++) await tracker.track(`svc-${i}`, i % 2 === 0 ? child.pid : process.pid);
 
 async function ticks(count) {
   const target = tracker.stats().ticks + count;
