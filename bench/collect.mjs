@@ -1,13 +1,15 @@
 // Cost of one sweep per process: our /proc collector (basic and full fields),
 // pidusage on the same pids, and a C program that only preads stat + statm (the
 // floor). All in one run, on the same idle processes, so the figures are ratios.
-// Also: the longest time a 2,000-process sweep keeps the event loop from running.
+// Also: the longest time a 2,000-process sweep keeps the event loop from running,
+// and a service of 20 processes read as a tree and as a cgroup (TREES=0 skips it).
 //
 //   npm run bench:collect            (builds dist/ first)
 //   SIZES=200,2000 ROUNDS=7 npm run bench:collect
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pidusage from 'pidusage';
@@ -228,4 +230,84 @@ const targets = results.flatMap(({ n, rows }) =>
   }),
 );
 console.log(`\ntargets:\n  ${targets.join('\n  ')}`);
+if (process.env.TREES !== '0') await benchServices();
 console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+
+/**
+ * One service of 20 processes (a shell and 19 sleeps), read four ways per sweep:
+ * its root alone, as a tree (one pass over every process on the machine, then
+ * the 20), as a cgroup holding the 20 (v2 where mounted, and v1 cpuacct), in
+ * microseconds per service per sweep. The tree's cost grows with the number of
+ * processes on the machine, which is printed.
+ */
+async function benchServices() {
+  const SERVICE = 20;
+  const shell = spawn('sh', ['-c', `for i in $(seq ${SERVICE - 1}); do sleep 100000 & done; wait`], { stdio: 'ignore' });
+  await once(shell, 'spawn');
+  const childrenOf = (pid) =>
+    readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+  const deadline = Date.now() + 5000;
+  while (childrenOf(shell.pid).length < SERVICE - 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const members = [shell.pid, ...childrenOf(shell.pid)];
+  const onMachine = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length;
+  const hierarchies = { v2: '/sys/fs/cgroup/unified', cpuacct: '/sys/fs/cgroup/cpuacct', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' };
+  const path = `/procmetrics-bench-${process.pid}`;
+  const made = [];
+  try {
+    for (const mount of Object.values(hierarchies)) {
+      try {
+        mkdirSync(mount + path);
+        made.push(mount + path);
+        for (const pid of members) writeFileSync(`${mount}${path}/cgroup.procs`, String(pid));
+      } catch {
+        // Not root, or this hierarchy is not mounted here: that way is skipped.
+      }
+    }
+    const ways = [
+      ['root process alone (full fields)', new ProcfsCollector(), { pid: shell.pid }],
+      ['process tree of 20 (full fields)', new ProcfsCollector(), { pid: shell.pid, descendants: true }],
+      ['process tree of 20 (basic fields)', new ProcfsCollector({ fields: 'basic' }), { pid: shell.pid, descendants: true }],
+    ];
+    if (made.includes(hierarchies.v2 + path)) ways.push(['cgroup of 20, v2 (cpu.stat; memory from /proc: no v2 memory controller here)', new ProcfsCollector(), { pid: 0, cgroup: path }]);
+    if (made.includes(hierarchies.cpuacct + path)) {
+      const { v2, ...v1 } = hierarchies;
+      ways.push(['cgroup of 20, v1 (cpuacct, memory, pids)', new ProcfsCollector({ cgroupMounts: v1 }), { pid: 0, cgroup: path }]);
+    }
+    const SWEEPS = 200;
+    const rows = ways.map(() => []);
+    for (const [, collector, target] of ways) expectAllOk(await collector.sample([target]), 'service warm-up');
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < ways.length; i++) {
+        const at = (round + i) % ways.length;
+        const [, collector, target] = ways[at];
+        rows[at].push(await timeSweeps(async () => expectAllOk(await collector.sample([target]), 'service'), SWEEPS, 1));
+      }
+    }
+    console.log(`\none service of ${SERVICE} processes, ${onMachine} processes on the machine; us per service per sweep, medians of ${ROUNDS} rounds of ${SWEEPS} sweeps:`);
+    console.log('| way | wall us | CPU us |');
+    console.log('|---|---:|---:|');
+    for (const [i, [name, collector]] of ways.entries()) {
+      const us = (kind) => (medianOf(rows[i], kind) / 1000).toFixed(1);
+      console.log(`| ${name} | ${us('wall')} | ${us('cpu')} |`);
+      collector.close();
+    }
+  } finally {
+    for (const pid of members) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const dir of made) {
+      for (let attempt = 0; attempt < 100; attempt++) {
+        try {
+          rmdirSync(dir);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    }
+  }
+}

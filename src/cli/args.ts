@@ -17,6 +17,8 @@ export interface CommonOptions {
   /** An explicit URL, `env` (OTEL_* variables decide), or null (no OTLP export). */
   otlp: string | 'env' | null;
   json: boolean;
+  /** Count each service's live descendants in (default); false with --single-process. */
+  descendants: boolean;
 }
 
 export type RestartPolicy = 'never' | 'on-failure' | 'always';
@@ -65,6 +67,7 @@ const OPTIONS = {
   restart: { type: 'string' },
   'health-cmd': { type: 'string' },
   'health-interval': { type: 'string' },
+  'single-process': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
@@ -73,8 +76,8 @@ type Values = ReturnType<typeof parseWith>['values'];
 
 const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json'];
 const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
-  watch: new Set([...SHARED, 'service', 'once']),
-  run: new Set([...SHARED, 'name', 'restart', 'health-cmd', 'health-interval']),
+  watch: new Set([...SHARED, 'service', 'once', 'single-process']),
+  run: new Set([...SHARED, 'name', 'restart', 'health-cmd', 'health-interval', 'single-process']),
   demo: new Set(SHARED),
 };
 
@@ -140,6 +143,7 @@ export function buildCommand(
           : fromEnv().prometheus,
     otlp: values.otlp !== undefined ? parseOtlp(values.otlp) : config.otlp !== undefined ? config.otlp : fromEnv().otlp,
     json: values.json ?? config.json ?? false,
+    descendants: values['single-process'] !== true,
   };
   const configWhere = `--config ${quoteValue(line.configPath ?? '')}`;
   if (line.command !== 'watch' && config.services !== undefined) {

@@ -1,5 +1,6 @@
 import type { ProcessMetrics } from '../domain/metrics.js';
 import type { ProcessState } from '../domain/state.js';
+import { hasLiveProcess } from '../otel/metric-table.js';
 import type { ProcessTracker } from '../tracker/types.js';
 
 /**
@@ -17,6 +18,12 @@ export class Board {
   /** The service has no process. The tracker publishes the change, and nothing when nothing changed. */
   setDown(serviceName: string, state: ProcessState, lastError: string): void {
     if (!this.tracker.updateState(serviceName, state, lastError)) this.tracker.register(serviceName, state, lastError);
+  }
+
+  /** Whether the service has a live process now (running, starting or stopping, with a pid). */
+  isLive(serviceName: string): boolean {
+    const snapshot = this.tracker.get(serviceName);
+    return snapshot !== undefined && hasLiveProcess(snapshot);
   }
 
   /** The latest snapshot of every service, in the order of `names`. */

@@ -5,7 +5,8 @@ export const HELP = `Usage:
   procmetrics demo [options]                      three sample workloads
 
 TARGET   PID | pidfile:PATH (re-read every interval) | match:REGEX (the oldest
-         process whose command line matches; never procmetrics itself)
+         process whose command line matches; never procmetrics itself) |
+         cgroup:PATH (a cgroup, e.g. cgroup:/system.slice/api.service)
 
 Options:
   -s, --service NAME=TARGET   watch: a process to follow (repeatable)
@@ -17,6 +18,7 @@ Options:
                               (default: OTEL_EXPORTER_OTLP_*ENDPOINT)
       --json                  one JSON line per snapshot on stdout
       --once                  watch: sample every target once, print, exit
+      --single-process        watch, run: the process alone, not its children
   -c, --config FILE           JSON with services and options; flags win
   -n, --name NAME             run: service name (default: command basename)
       --restart POLICY        run: never | on-failure | always (default never)

@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessNotFoundError, TrackerClosedError } from '../domain/errors.js';
-import type { ProcessTracker, TrackOptions } from '../tracker/types.js';
+import type { CgroupTarget, ProcessTracker, TrackOptions } from '../tracker/types.js';
 
-export interface TrackRequest extends Pick<TrackOptions, 'startTime' | 'countStartIfGone' | 'state' | 'exitState'> {
+export interface TrackRequest extends Pick<TrackOptions, 'startTime' | 'countStartIfGone' | 'state' | 'exitState' | 'descendants'> {
   /** Retries stop once this says no. */
   stillWanted?: () => boolean;
 }
 
-/** Starts tracking `pid` as `serviceName`; rejects with ProcessNotFoundError when it is gone. */
-export type TrackFn = (serviceName: string, pid: number, request?: TrackRequest) => Promise<void>;
+/** Starts tracking a pid or a cgroup as `serviceName`; rejects with ProcessNotFoundError when it is gone. */
+export type TrackFn = (serviceName: string, target: number | CgroupTarget, request?: TrackRequest) => Promise<void>;
 
 const FIRST_RETRY_MS = 25;
 const MAX_RETRY_MS = 1000;
@@ -22,11 +22,11 @@ const MAX_RETRY_MS = 1000;
  */
 export function trackQueue(tracker: ProcessTracker): TrackFn {
   let tail: Promise<unknown> = Promise.resolve();
-  return (serviceName, pid, { stillWanted = () => true, ...options } = {}) => {
+  return (serviceName, target, { stillWanted = () => true, ...options } = {}) => {
     const attempt = async (): Promise<void> => {
       for (let delayMs = FIRST_RETRY_MS; ; delayMs = Math.min(MAX_RETRY_MS, delayMs * 2)) {
         try {
-          await tracker.track(serviceName, pid, options);
+          await tracker.track(serviceName, target, options);
           return;
         } catch (error) {
           const final = error instanceof ProcessNotFoundError || error instanceof TrackerClosedError;

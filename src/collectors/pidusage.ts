@@ -4,6 +4,7 @@ import { validateOptions } from '../tracker/validate.js';
 import { UNKNOWN_EXTRAS, type Collector, type ProcessSample, type SampleOutcome, type SampleTarget } from '../tracker/collector.js';
 import { ErrorCounts, errorCode } from './errorCounts.js';
 import { abortedError, checkPid } from './sweep.js';
+import { cgroupUnsupported } from '../tracker/per-pid.js';
 
 type PidusageStat = pidusage.Status;
 
@@ -63,6 +64,7 @@ export class PidusageCollector implements Collector {
       }
     }
     return targets.map((target): SampleOutcome => {
+      if (target.cgroup !== undefined) return { ok: false, error: cgroupUnsupported(target.cgroup) };
       const invalid = checkPid(target.pid);
       if (invalid) return { ok: false, error: invalid };
       if (signal?.aborted) return { ok: false, error: abortedError(target.pid, signal, performance.now() - started) };

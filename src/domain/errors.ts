@@ -33,6 +33,27 @@ export class ProcessNotFoundError extends Error {
   }
 }
 
+/**
+ * A cgroup target has no process left, or its directory is gone: for the
+ * tracker the same as a process that exited (it is a ProcessNotFoundError,
+ * `pid` 0, `code` ESRCH).
+ */
+export class CgroupNotFoundError extends ProcessNotFoundError {
+  constructor(
+    readonly cgroup: string,
+    detail = 'no such cgroup',
+  ) {
+    super(0, detail);
+    this.message = `cgroup ${cgroup}: ${detail}`;
+  }
+}
+
+/** The collector cannot read this kind of target (a cgroup, for a collector without cgroup support). */
+export class UnsupportedTargetError extends Error {
+  readonly code = 'ERR_UNSUPPORTED_TARGET';
+  override readonly name = 'UnsupportedTargetError';
+}
+
 /** A sample was abandoned because it took longer than its budget. */
 export class CollectionTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';

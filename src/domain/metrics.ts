@@ -57,6 +57,22 @@ export interface ProcessMemory {
   usagePercent: number;
 }
 
+/** The figures only a cgroup itself knows, for a service tracked as a cgroup. */
+export interface CgroupMetrics {
+  /** The target's path, as given (relative to the hierarchy mounts). */
+  path: string;
+  /** memory.current (v2) or memory.usage_in_bytes (v1): all memory charged, page cache included; bytes. */
+  memoryUsageBytes: number | null;
+  /** memory.max (v2) or memory.limit_in_bytes (v1); null when unlimited or unknown; bytes. */
+  memoryLimitBytes: number | null;
+  /** cpu.stat nr_periods: CFS enforcement periods that elapsed while it had runnable tasks. */
+  cpuPeriods: number | null;
+  /** cpu.stat nr_throttled: periods in which it hit its quota. */
+  cpuThrottledPeriods: number | null;
+  /** cpu.stat throttled_usec (v2) or throttled_time (v1, ns): time throttled, seconds. */
+  cpuThrottledSeconds: number | null;
+}
+
 /** One snapshot of a tracked service. Snapshots handed out are copies. */
 export interface ProcessMetrics {
   serviceName: string;
@@ -86,6 +102,14 @@ export interface ProcessMetrics {
   involuntaryContextSwitches: number | null;
   majorFaults: number | null;
   minorFaults: number | null;
+  /**
+   * Processes the figures cover now: 1 for a single process, the live
+   * processes of a tree (the process and its descendants) or of a cgroup; 0
+   * when not running.
+   */
+  processCount: number;
+  /** The cgroup's own figures for a service tracked as a cgroup; null otherwise. */
+  cgroup: CgroupMetrics | null;
   /** Start of the current instance, ms since epoch; 0 when not running. */
   startTime: number;
   /** now - startTime while running, else 0; ms. */

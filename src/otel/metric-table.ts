@@ -1,4 +1,4 @@
-import type { ProcessMetrics } from '../domain/metrics.js';
+import type { CgroupMetrics, ProcessMetrics } from '../domain/metrics.js';
 import { ProcessState, isTerminal } from '../domain/state.js';
 import type { DurationHistogram } from '../tracker/histogram.js';
 import type { TrackerStats } from '../tracker/types.js';
@@ -124,6 +124,10 @@ function inSeconds(histogram: DurationHistogram): HistogramValue {
 }
 
 const NO_FAILURES: ReadonlyMap<string, number> = new Map();
+
+/** The cgroup figures of a live cgroup target; undefined otherwise (no data point). */
+const cgroupOf = (s: Snapshot): Readonly<CgroupMetrics> | undefined =>
+  hasLiveProcess(s) && s.cgroup !== null ? s.cgroup : undefined;
 
 const oneIfState = (state: ProcessState): Read<Snapshot> => (s) => (s.state === state ? 1 : 0);
 
@@ -270,6 +274,64 @@ export const METRICS: readonly MetricRow[] = [
     subject: 'service',
     description: 'Restarts of the service since it was first tracked; per service, so it outlives each process.',
     read: (s) => s.restartCount,
+  },
+
+  {
+    name: 'procmetrics.service.processes',
+    kind: 'gauge',
+    unit: '{process}',
+    valueType: 'int',
+    subject: 'service',
+    description:
+      'Processes the service counts now: 1 for a single process, the process and its live descendants for a tree, the processes of its cgroup; 0 while it has none.',
+    read: (s) => (hasLiveProcess(s) ? s.processCount : 0),
+  },
+
+  // --- procmetrics.cgroup.*: a cgroup target's own accounting ----------------
+  {
+    name: 'procmetrics.cgroup.memory.usage',
+    kind: 'gauge',
+    unit: 'By',
+    valueType: 'int',
+    subject: 'service',
+    description: 'Memory charged to the cgroup, page cache included (memory.current; v1 memory.usage_in_bytes).',
+    read: (s) => cgroupOf(s)?.memoryUsageBytes ?? null,
+  },
+  {
+    name: 'procmetrics.cgroup.memory.limit',
+    kind: 'gauge',
+    unit: 'By',
+    valueType: 'int',
+    subject: 'service',
+    description: 'Memory limit of the cgroup (memory.max; v1 memory.limit_in_bytes); no data point when unlimited.',
+    read: (s) => cgroupOf(s)?.memoryLimitBytes ?? null,
+  },
+  {
+    name: 'procmetrics.cgroup.cpu.periods',
+    kind: 'counter',
+    unit: '{period}',
+    valueType: 'int',
+    subject: 'service',
+    description: 'CPU bandwidth enforcement periods that elapsed while the cgroup had runnable tasks (cpu.stat nr_periods).',
+    read: (s) => cgroupOf(s)?.cpuPeriods ?? null,
+  },
+  {
+    name: 'procmetrics.cgroup.cpu.throttled_periods',
+    kind: 'counter',
+    unit: '{period}',
+    valueType: 'int',
+    subject: 'service',
+    description: 'Periods in which the cgroup used up its CPU quota and was throttled (cpu.stat nr_throttled).',
+    read: (s) => cgroupOf(s)?.cpuThrottledPeriods ?? null,
+  },
+  {
+    name: 'procmetrics.cgroup.cpu.throttled_time',
+    kind: 'counter',
+    unit: 's',
+    valueType: 'double',
+    subject: 'service',
+    description: 'Time the cgroup spent throttled (cpu.stat throttled_usec; v1 throttled_time).',
+    read: (s) => cgroupOf(s)?.cpuThrottledSeconds ?? null,
   },
 
   // --- procmetrics.tracker.*: the tracker's own work -------------------------

@@ -1,4 +1,4 @@
-import type { ProcessCPU, ProcessMemory } from '../domain/metrics.js';
+import type { CgroupMetrics, ProcessCPU, ProcessMemory } from '../domain/metrics.js';
 
 /**
  * Everything a collector can read about one process in one pass. Cumulative
@@ -38,7 +38,17 @@ export interface ProcessSample {
   involuntaryContextSwitches: number | null;
   majorFaults: number | null;
   minorFaults: number | null;
+  /**
+   * Processes the figures cover: 1 for a single process, the live processes of
+   * a tree or a cgroup. Absent means 1.
+   */
+  processCount?: number;
+  /** The cgroup's own accounting, for a cgroup target; absent or null otherwise. */
+  cgroup?: CgroupReading | null;
 }
+
+/** What a cgroup target adds to its sample: the figures only the cgroup itself knows. */
+export type CgroupReading = CgroupMetrics;
 
 /** The per-process extras of a sample, all unknown: for collectors that read only CPU and memory. */
 export const UNKNOWN_EXTRAS = {
@@ -54,15 +64,25 @@ export const UNKNOWN_EXTRAS = {
 
 /**
  * What the tracker asks a collector to read: an identity the collector resolves
- * and reports as one sample. Today that is one process, the pid pinned to one
- * instance by its start time once known; it is an object (not a bare pid) so
- * that a target can grow to name a process tree or a cgroup, summed by the
- * collector, without another change to the port.
+ * and reports as one sample. One process (the pid pinned to one instance by its
+ * start time once known), that process with its live descendants
+ * (`descendants`), or a cgroup (`cgroup`, with `pid` 0).
  */
 export interface SampleTarget {
+  /** The process, or the tree's root; 0 for a cgroup target. */
   pid: number;
   /** Process start, ms since epoch; a process at `pid` that started at another time is not this target. */
   startTime?: number;
+  /**
+   * Sum the live descendants into the sample, with the CPU of reaped ones.
+   * Collectors that cannot see descendants read the process alone (processCount 1).
+   */
+  descendants?: boolean;
+  /**
+   * A cgroup path, e.g. `/system.slice/api.service`: read from the cgroup's own
+   * accounting. Collectors without cgroup support answer with an error.
+   */
+  cgroup?: string;
 }
 
 export type SampleOutcome = { ok: true; sample: ProcessSample } | { ok: false; error: Error };

@@ -1,4 +1,4 @@
-import { CollectionTimeoutError, ProcessNotFoundError } from '../domain/errors.js';
+import { CollectionTimeoutError, ProcessNotFoundError, UnsupportedTargetError } from '../domain/errors.js';
 import type { ProcessCPU, ProcessMemory } from '../domain/metrics.js';
 import { ErrorCounts } from '../collectors/errorCounts.js';
 import { UNKNOWN_EXTRAS, type Collector, type PerPidCollector, type ProcessSample, type SampleOutcome, type SampleTarget } from './collector.js';
@@ -19,6 +19,7 @@ export function perPidCollector(inner: PerPidCollector): Collector {
 
   async function sampleOne(target: SampleTarget, signal: AbortSignal | undefined, startedMs: number): Promise<SampleOutcome> {
     const { pid } = target;
+    if (target.cgroup !== undefined) return { ok: false, error: cgroupUnsupported(target.cgroup) };
     if (pending.has(pid)) return { ok: false, error: new CollectionTimeoutError(pid, 0) };
     pending.add(pid);
     const halves = Promise.all([settle(() => inner.collectCPU(pid, signal)), settle(() => inner.collectMemory(pid, signal))]);
@@ -99,4 +100,9 @@ function combineHalves(target: SampleTarget, cpu: Settled<ProcessCPU>, memory: S
     ...UNKNOWN_EXTRAS,
   };
   return { ok: true, sample };
+}
+
+/** For collectors that read processes only. */
+export function cgroupUnsupported(path: string): UnsupportedTargetError {
+  return new UnsupportedTargetError(`cgroup ${path}: this collector reads processes only; cgroup targets need ProcfsCollector`);
 }

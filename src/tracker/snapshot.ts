@@ -116,6 +116,8 @@ export function snapshotFromSample(
     involuntaryContextSwitches: sample.involuntaryContextSwitches,
     majorFaults: sample.majorFaults,
     minorFaults: sample.minorFaults,
+    processCount: sample.processCount ?? 1,
+    cgroup: sample.cgroup ? { ...sample.cgroup } : null,
     startTime,
     uptime: Math.max(0, sample.timestamp - startTime),
     timestamp: sample.timestamp,
@@ -156,6 +158,8 @@ export function idleSnapshot(status: ServiceStatus, now: number): ProcessMetrics
     involuntaryContextSwitches: 0,
     majorFaults: 0,
     minorFaults: 0,
+    processCount: 0,
+    cgroup: null,
     startTime: 0,
     uptime: 0,
     timestamp: now,
@@ -170,5 +174,10 @@ export function withStatus(snapshot: ProcessMetrics, status: ServiceStatus, now:
 
 /** A copy the caller may mutate freely. */
 export function copySnapshot(snapshot: ProcessMetrics): ProcessMetrics {
-  return { ...snapshot, cpu: { ...snapshot.cpu }, memory: { ...snapshot.memory } };
+  return {
+    ...snapshot,
+    cpu: { ...snapshot.cpu },
+    memory: { ...snapshot.memory },
+    cgroup: snapshot.cgroup && { ...snapshot.cgroup },
+  };
 }

@@ -3,6 +3,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { metrics } from '@opentelemetry/api';
 import { defaultCollector } from '../collectors/default.js';
 import {
+  InvalidArgumentValueError,
   ProcessNotFoundError,
   SubscriberLimitError,
   TrackerClosedError,
@@ -26,6 +27,7 @@ import {
 } from './snapshot.js';
 import { SnapshotChannel } from './subscription.js';
 import type {
+  CgroupTarget,
   ProcessTracker,
   SubscribeOptions,
   Subscription,
@@ -45,7 +47,7 @@ import {
   validateOptionalString,
   validateOptions,
   validateStartTime,
-  validatePid,
+  validateTrackTarget,
   validateServiceName,
   validateSignal,
   validateState,
@@ -82,6 +84,7 @@ interface Service {
 interface Instance {
   /** What the collector is asked to read each tick. */
   target: SampleTarget;
+  /** The process (or tree root) followed; 0 for a cgroup. */
   pid: number;
   /** From the collector, ms since epoch; 0 when the collector cannot tell. */
   processStartTime: number;
@@ -90,6 +93,8 @@ interface Instance {
   baseline: Baseline;
   /** The state the process ending on its own leaves the service in. */
   exitState: ProcessState;
+  /** How messages name it: `process 1234`, `cgroup /system.slice/api.service`. */
+  label: string;
 }
 
 /**
@@ -208,29 +213,40 @@ export class Tracker implements ProcessTracker {
   }
 
   /**
-   * Starts following `pid` as `serviceName`, sampling it once before resolving
-   * so that get() has real numbers at once. Tracking a known name again is a
-   * restart. Rejects, tracking nothing, when the process does not exist (or,
-   * with `options.startTime`, when the process at `pid` started at another
-   * time: the pid was reused).
+   * Starts following `target` as `serviceName`: a pid (with its live
+   * descendants unless `options.descendants` is false) or `{ cgroup: PATH }`.
+   * Samples once before resolving so that get() has real numbers at once.
+   * Tracking a known name again is a restart. Rejects, tracking nothing, when
+   * the process does not exist (or, with `options.startTime`, when the process
+   * at `pid` started at another time: the pid was reused), or when the cgroup
+   * does not exist or has no process.
    */
-  async track(serviceName: string, pid: number, options: TrackOptions = {}): Promise<void> {
+  async track(serviceName: string, target: number | CgroupTarget, options: TrackOptions = {}): Promise<void> {
     validateServiceName(serviceName);
-    validatePid(pid);
+    const what = validateTrackTarget(target);
     validateOptions(options, 'options');
     validateSignal(options.signal, 'options.signal');
     validateStartTime(options.startTime, 'options.startTime');
     validateOptionalBoolean(options.countStartIfGone, 'options.countStartIfGone');
     const initialState = stateOption(options.state, 'options.state', [ProcessState.Starting, ProcessState.Running], ProcessState.Running);
     const exitState = stateOption(options.exitState, 'options.exitState', [ProcessState.Failed, ProcessState.Stopped], ProcessState.Failed);
+    validateOptionalBoolean(options.descendants, 'options.descendants');
+    if ('cgroup' in what && options.startTime !== undefined) {
+      throw new InvalidArgumentValueError('options.startTime applies to a pid target, not to a cgroup');
+    }
     if (this.#closed) throw new TrackerClosedError('track');
     const call = ++this.#trackSeq;
     this.#trackCalls.set(serviceName, call);
 
-    const target: SampleTarget = options.startTime === undefined ? { pid } : { pid, startTime: options.startTime };
+    const descendants = options.descendants ?? true;
+    const pid = 'pid' in what ? what.pid : 0;
+    const first: SampleTarget =
+      'cgroup' in what
+        ? { pid: 0, cgroup: what.cgroup }
+        : { pid, descendants, ...(options.startTime === undefined ? {} : { startTime: options.startTime }) };
     // A fresh read: whatever the collector held for this pid may be a predecessor's.
-    this.#collector.release?.(pid);
-    let outcome = await this.#sampler.sampleOne(target, this.#sampleTimeoutMs(), options.signal);
+    if (pid > 0) this.#collector.release?.(pid);
+    let outcome = await this.#sampler.sampleOne(first, this.#sampleTimeoutMs(), options.signal);
     if (outcome.ok && options.startTime !== undefined && !sameStart(options.startTime, outcome.sample.startTime)) {
       outcome = { ok: false, error: new ProcessNotFoundError(pid, 'pid now belongs to another process') };
     }
@@ -242,7 +258,7 @@ export class Tracker implements ProcessTracker {
       throw outcome.error;
     }
     if (this.#closed) {
-      this.#collector.release?.(pid);
+      if (pid > 0) this.#collector.release?.(pid);
       throw new TrackerClosedError('track');
     }
     if (!latest) return; // a later track() of the same name is under way and wins
@@ -253,20 +269,28 @@ export class Tracker implements ProcessTracker {
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
-    // The process's start is the baseline until the first tick: a tick that
-    // follows within milliseconds would otherwise divide clock-tick-sized
-    // CPU deltas by a tiny window and show 0 % or a spike.
-    const baseline = lifetimeBaseline(sample);
-    const processStartTime = sample.startTime;
-    const instance: Instance = {
-      target: processStartTime > 0 ? { pid, startTime: processStartTime } : { pid },
-      pid,
-      processStartTime,
-      startTime,
-      baseline,
-      exitState,
-    };
-    const snapshot = snapshotFromSample(status, sample, baseline, startTime, this.#totalMemoryBytes);
+    let instance: Instance;
+    if ('cgroup' in what) {
+      // A cgroup outlives its processes: its oldest one may change without the
+      // service ending, and its counters began before that process started, so
+      // there is no identity to pin and no lifetime average to start from.
+      instance = { target: first, pid: 0, processStartTime: 0, startTime, baseline: baselineOf(sample), label: `cgroup ${what.cgroup}`, exitState };
+    } else {
+      const processStartTime = sample.startTime;
+      instance = {
+        target: processStartTime > 0 ? { pid, descendants, startTime: processStartTime } : { pid, descendants },
+        pid,
+        processStartTime,
+        startTime,
+        // The process's start is the baseline until the first tick: a tick that
+        // follows within milliseconds would otherwise divide clock-tick-sized
+        // CPU deltas by a tiny window and show 0 % or a spike.
+        baseline: lifetimeBaseline(sample),
+        label: `process ${pid}`,
+        exitState,
+      };
+    }
+    const snapshot = snapshotFromSample(status, sample, instance.baseline, startTime, this.#totalMemoryBytes);
     this.#services.set(serviceName, { status, snapshot, instance, hadProcess: true, exitPublished: false });
     this.#publish(snapshot);
   }
@@ -525,7 +549,8 @@ export class Tracker implements ProcessTracker {
   #exited(service: Service, instance: Instance): void {
     this.#stats.processExits += 1;
     const state = service.status.state === ProcessState.Stopping ? ProcessState.Stopped : instance.exitState;
-    this.#endInstance(service, { ...service.status, state, lastError: `process ${instance.pid} exited` });
+    const lastError = instance.pid > 0 ? `${instance.label} exited` : `${instance.label} has no process left`;
+    this.#endInstance(service, { ...service.status, state, lastError });
     service.exitPublished = state === ProcessState.Failed;
   }
 
@@ -548,7 +573,7 @@ export class Tracker implements ProcessTracker {
     const instance = service.instance;
     if (!instance) return;
     service.instance = undefined;
-    this.#collector.release?.(instance.pid);
+    if (instance.pid > 0) this.#collector.release?.(instance.pid);
   }
 
   #countError(error: Error): void {

@@ -18,9 +18,24 @@ export interface TrackerOptions {
   meterProvider?: MeterProvider | null;
 }
 
+/**
+ * A service accounted as a cgroup: its path as seen from the hierarchy mounts,
+ * e.g. `/system.slice/api.service` (cgroup v2: relative to the v2 mount; v1:
+ * the same path in the cpu/cpuacct, memory and pids hierarchies).
+ */
+export interface CgroupTarget {
+  cgroup: string;
+}
+
 export interface TrackOptions {
   /** Aborts the first sample; the service is then not tracked. */
   signal?: AbortSignal;
+  /**
+   * Count the process's live descendants into its figures (default true), with
+   * the CPU time of reaped ones; false tracks the single process. Ignored for
+   * a cgroup target, which counts every process in the cgroup.
+   */
+  descendants?: boolean;
   /**
    * When the process started, ms since epoch, as the caller resolved it (e.g.
    * from /proc/PID/stat): a different process now at `pid` (the pid was
@@ -102,7 +117,7 @@ export interface ProcessTracker {
   start(signal?: AbortSignal): void;
   stop(): Promise<void>;
   close(): Promise<void>;
-  track(serviceName: string, pid: number, options?: TrackOptions): Promise<void>;
+  track(serviceName: string, target: number | CgroupTarget, options?: TrackOptions): Promise<void>;
   register(serviceName: string, state?: ProcessState, lastError?: string): boolean;
   untrack(serviceName: string): boolean;
   get(serviceName: string): ProcessMetrics | undefined;

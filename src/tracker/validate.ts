@@ -96,6 +96,38 @@ export function validatePid(pid: unknown, argument = 'pid'): asserts pid is numb
   }
 }
 
+/** Longest cgroup path accepted, characters (PATH_MAX). */
+const MAX_CGROUP_PATH_LENGTH = 4096;
+
+/**
+ * What track() follows: a pid, or `{ cgroup: PATH }` with an absolute path of
+ * plain segments (no `.`, `..` or empty ones, no control characters): it is
+ * joined to mount points, so it must not climb out of them.
+ */
+export function validateTrackTarget(target: unknown): { pid: number } | { cgroup: string } {
+  const argument = 'target';
+  if (typeof target !== 'object' || target === null || Array.isArray(target)) {
+    validatePid(target, 'pid');
+    return { pid: target };
+  }
+  const path: unknown = (target as { cgroup?: unknown }).cgroup;
+  if (typeof path !== 'string') {
+    throw new InvalidArgumentTypeError(`${argument}.cgroup must be a string; got ${describeValue(path)}`);
+  }
+  const segments = path.split('/').slice(1);
+  const bad =
+    !path.startsWith('/') ||
+    path.length > MAX_CGROUP_PATH_LENGTH ||
+    CONTROL_CHARACTERS.test(path) ||
+    (path !== '/' && segments.some((segment) => segment === '' || segment === '.' || segment === '..'));
+  if (bad) {
+    throw new InvalidArgumentValueError(
+      `${argument}.cgroup must be an absolute cgroup path such as /system.slice/api.service (no '.', '..' or empty segments, at most ${MAX_CGROUP_PATH_LENGTH} characters); got ${describeValue(path.slice(0, 200))}`,
+    );
+  }
+  return { cgroup: path };
+}
+
 export function validateState(state: unknown, argument = 'state'): asserts state is ProcessState {
   if (!isProcessState(state)) {
     const allowed = Object.values(ProcessState).join(', ');

@@ -22,6 +22,7 @@ describe('command line', () => {
       prometheus: { host: '127.0.0.1', port: 9464 },
       otlp: null,
       json: false,
+      descendants: true,
     });
     expect(command.once).toBe(false);
     expect(command.services).toEqual([{ name: 'api', target: { kind: 'pid', pid: 42 } }]);
@@ -36,9 +37,17 @@ describe('command line', () => {
       prometheus: { host: '0.0.0.0', port: 9100 },
       otlp: 'http://c:4317',
       json: true,
+      descendants: true,
     });
     expect(command.once).toBe(true);
     expect(command.services.map((s) => s.name)).toEqual(['a', 'b']);
+  });
+
+  it('--single-process tracks each service without its descendants, for watch and run only', () => {
+    expect(watchOf(build(['watch', '-s', 'a=1', '--single-process'])).options.descendants).toBe(false);
+    const run = build(['run', '--single-process', '--', 'sh']);
+    expect(run.command === 'run' && run.options.descendants).toBe(false);
+    expect(() => build(['demo', '--single-process'])).toThrow(/--single-process is not an option of demo/);
   });
 
   it('--prometheus PORT keeps the local host; off turns it off; [v6]:port works', () => {
@@ -156,7 +165,7 @@ describe('config file', () => {
 
   it('supplies services and options', () => {
     const command = watchOf(build(['watch', '--config', 'x.json'], config));
-    expect(command.options).toEqual({ intervalMs: 2000, prometheus: { host: '127.0.0.1', port: 9300 }, otlp: null, json: true });
+    expect(command.options).toEqual({ intervalMs: 2000, prometheus: { host: '127.0.0.1', port: 9300 }, otlp: null, json: true, descendants: true });
     expect(command.services.map((s) => s.name)).toEqual(['api', 'db', 'worker']);
   });
 

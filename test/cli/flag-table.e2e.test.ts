@@ -69,11 +69,12 @@ const table: { flag: string; argv: (value: string | undefined) => string[]; valu
   },
   { flag: '--json', argv: (v) => watchArgs(`--json=${v ?? ''}`), values: ['yes', '', '1'] },
   { flag: '--once', argv: (v) => watchArgs(`--once=${v ?? ''}`), values: ['yes', ''] },
+  { flag: '--single-process', argv: (v) => runArgs(`--single-process=${v ?? ''}`), values: ['yes', ''] },
 ];
 
 const cases = table.flatMap(({ flag, argv, values }) => [
   ...values.map((value) => [flag, JSON.stringify(value).slice(0, 40), () => argv(value)] as const),
-  ...(flag === '--json' || flag === '--once' ? [] : [[flag, '(no value)', () => argv(undefined)] as const]),
+  ...(flag === '--json' || flag === '--once' || flag === '--single-process' ? [] : [[flag, '(no value)', () => argv(undefined)] as const]),
 ]);
 
 describe('every flag, every kind of bad value: exit 2, one line naming the flag, nothing started', () => {

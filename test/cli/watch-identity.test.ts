@@ -18,7 +18,7 @@ describe('watch: pid and start time travel together', () => {
     expect(resolution).toMatchObject({ found: true, pid: idle.pid });
 
     const tracker = new Tracker(undefined, { meterProvider: null });
-    const requests: { pid: number; request?: TrackRequest }[] = [];
+    const requests: { pid: unknown; request?: TrackRequest }[] = [];
     const watcher = new Watcher(
       async (name, pid, request) => {
         requests.push({ pid, request });

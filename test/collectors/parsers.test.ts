@@ -21,7 +21,7 @@ import { emptyProcStatus, parseStatusInto } from '../../src/collectors/procfs/pa
 const REAL_STAT =
   '7516 (sleep) S 7514 7514 2488 0 -1 4194304 143 0 1 0 0 0 0 0 20 0 1 0 67284 2990080 408 18446744073709551615 94162858893312 94162858911241 140735105208784 0 0 0 0 6 0 1 0 0 17 0 0 0 0 0 0 94162858925328 94162858926592 94163748659200 140735105215010 140735105215021 140735105215021 140735105216489 0\n';
 
-function statLine(comm: string, rest = 'R 1 1 1 0 -1 0 11 0 12 0 314 15 9 26 20 0 5 0 777 123456 89'): string {
+function statLine(comm: string, rest = 'R 1 1 1 0 -1 0 11 3 12 4 314 15 9 26 20 0 5 0 777 123456 89'): string {
   return `42 (${comm}) ${rest}\n`;
 }
 
@@ -40,7 +40,9 @@ describe('parseStat', () => {
       state: 'S',
       ppid: 7514,
       minorFaults: 143,
+      childrenMinorFaults: 0,
       majorFaults: 1,
+      childrenMajorFaults: 0,
       userTicks: 0,
       systemTicks: 0,
       childrenUserTicks: 0,
@@ -58,7 +60,9 @@ describe('parseStat', () => {
       state: 'R',
       ppid: 1,
       minorFaults: 11,
+      childrenMinorFaults: 3,
       majorFaults: 12,
+      childrenMajorFaults: 4,
       userTicks: 314,
       systemTicks: 15,
       childrenUserTicks: 9,

@@ -7,7 +7,7 @@ const newTracker = trackerFactory({ collectionInterval: 40 });
 afterEach(killAll);
 
 describe('one sweep per tick', () => {
-  it('asks the collector for every service at once, with each start time as identity', async () => {
+  it('asks the collector for every service at once, with each start time as identity and its tree', async () => {
     const collector = new GatedCollector();
     const [a, b] = [spawnIdle(), spawnIdle()];
     const tracker = newTracker(collector);
@@ -18,8 +18,8 @@ describe('one sweep per tick', () => {
     await waitFor(() => collector.sweeps.some((s) => s.length === 2), { what: 'a sweep of both' });
     await tracker.stop();
     expect(collector.sweeps.find((s) => s.length === 2)).toEqual([
-      { pid: a.pid, startTime: starts[0] },
-      { pid: b.pid, startTime: starts[1] },
+      { pid: a.pid, startTime: starts[0], descendants: true },
+      { pid: b.pid, startTime: starts[1], descendants: true },
     ]);
   });
 });

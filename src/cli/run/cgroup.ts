@@ -15,6 +15,8 @@ export interface CommandCgroup {
   readonly version: 1 | 2;
   /** The cgroup's directory, e.g. /sys/fs/cgroup/unified/procmetrics/123-4567-4026531836-api. */
   readonly path: string;
+  /** The same cgroup as a path within its hierarchy, e.g. /procmetrics/123-4567-4026531836-api: a cgroup target. */
+  readonly target: string;
   /**
    * Runs `start` (a synchronous spawn) with this process inside the cgroup for
    * just that long, so the child is in it from its first instruction: moving
@@ -96,6 +98,11 @@ export function createCgroup(label: string): CommandCgroup | { problem: string }
   return cgroupAt(path, hierarchy);
 }
 
+/** `path` (a directory under the hierarchy's mount) as a path within the hierarchy. */
+function withinHierarchy(path: string, hierarchy: Hierarchy): string {
+  return path.slice(hierarchy.mount.replace(/\/+$/, '').length) || '/';
+}
+
 function cgroupAt(path: string, hierarchy: Hierarchy): CommandCgroup {
   const procs = join(path, 'cgroup.procs');
   const home = join(hierarchy.mount, hierarchy.own, 'cgroup.procs');
@@ -137,6 +144,7 @@ function cgroupAt(path: string, hierarchy: Hierarchy): CommandCgroup {
   return {
     version: hierarchy.version,
     path,
+    target: withinHierarchy(path, hierarchy),
     spawnInside: <T>(start: () => T): T => {
       writeFileSync(procs, String(process.pid));
       try {

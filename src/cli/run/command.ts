@@ -25,6 +25,7 @@ export async function run(
   const supervisor = new Supervisor([command.spec], session.tracker, session.track, session.board, {
     notice: (text) => session.stderr.write(`procmetrics: ${text}\n`),
     ...(session.stderrIsLive ? { output: session.stderr } : {}),
+    descendants: command.options.descendants,
   });
   onSupervisor(supervisor);
   try {

@@ -26,6 +26,12 @@ export interface ServiceOptions {
    * view prints them above its table); `stdio` wins over it.
    */
   output?: { write(text: string): void };
+  /**
+   * Count what the command starts into its figures (default true): from its
+   * cgroup where it has one, else as its process tree. False: the command's
+   * own process only.
+   */
+  descendants?: boolean;
 }
 
 /**
@@ -107,11 +113,16 @@ export class SupervisedService {
     if (child.pid === undefined) return;
 
     const pid = child.pid;
-    // Every start counts, even one whose process is gone before its first sample. With a
-    // health check the service is starting until the first check passes: never running before.
+    // Every start counts, even one whose process is gone before its first sample.
     const stillWanted = (): boolean => this.#child === child && isAlive(child);
+    const descendants = this.options.descendants ?? true;
+    // Its own v2 cgroup holds everything the command starts and accounts for it exactly
+    // (v2 always has cpu.stat); otherwise the process tree is summed from /proc.
+    const inCgroup = descendants && this.#cgroup?.version === 2 && this.#cgroup.pids().includes(pid);
+    const target = inCgroup && this.#cgroup ? { cgroup: this.#cgroup.target } : pid;
+    // With a health check the service is starting until the first check passes: never running before.
     const state = this.spec.health ? 'starting' : 'running';
-    this.#tracking = this.track(this.spec.name, pid, { stillWanted, countStartIfGone: true, state }).catch(
+    this.#tracking = this.track(this.spec.name, target, { stillWanted, countStartIfGone: true, descendants, state }).catch(
       // It exited before its first sample (or we stopped wanting it); the exit handler reports that.
       () => undefined,
     );

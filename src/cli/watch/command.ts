@@ -1,4 +1,4 @@
-import { ProcessNotFoundError } from '../../domain/errors.js';
+import { ProcessNotFoundError, UnsupportedTargetError } from '../../domain/errors.js';
 import { Tracker } from '../../tracker/tracker.js';
 import { defaultCollector } from '../../collectors/index.js';
 import type { CommonOptions } from '../args.js';
@@ -43,7 +43,7 @@ export async function watch(command: WatchCommand, io: SessionIO, stopRequested:
     command.services.map((service) => service.name),
     io,
   );
-  const watcher = new Watcher(session.track, session.board, command.services, excluded);
+  const watcher = new Watcher(session.track, session.board, command.services, excluded, command.options.descendants);
   try {
     await Promise.race([watcher.begin(first, command.options.intervalMs), stopRequested]);
     await stopRequested;
@@ -74,10 +74,12 @@ async function once(command: WatchCommand, first: ReadonlyMap<string, Resolution
         continue;
       }
       try {
-        await tracker.track(service.name, resolution.pid);
+        if (service.target.kind === 'cgroup') await tracker.track(service.name, { cgroup: service.target.path });
+        else await tracker.track(service.name, resolution.pid, { descendants: command.options.descendants });
       } catch (error) {
-        if (!(error instanceof ProcessNotFoundError)) throw error;
-        missing.push(`--service ${service.name}=${describeTarget(service.target)}: process ${resolution.pid} exited`);
+        if (!(error instanceof ProcessNotFoundError || error instanceof UnsupportedTargetError)) throw error;
+        const reason = service.target.kind === 'cgroup' ? error.message : `process ${resolution.pid} exited`;
+        missing.push(`--service ${service.name}=${describeTarget(service.target)}: ${reason}`);
       }
     }
     const ordered = new Board(

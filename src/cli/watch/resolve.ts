@@ -63,6 +63,9 @@ async function resolve(
       if (pid === null) return { found: false, problem: 'invalid', reason: `pid file ${target.path} does not hold a pid` };
       return byPid(pid, `pid file ${target.path}: process ${pid} is not running`);
     }
+    case 'cgroup':
+      // The tracker looks the cgroup up itself, each time the watcher follows it.
+      return { found: true, pid: 0, startTime: 0 };
     case 'match': {
       const entry = pickOldest(await entries(), target.pattern, excluded);
       return entry

@@ -1,12 +1,14 @@
 import { UsageError, quoteArg, quoteValue } from '../errors.js';
 import { targetHint } from '../hints.js';
+import { validateTrackTarget } from '../../tracker/validate.js';
 import { compilePattern } from './pattern.js';
 
 /** What `--service NAME=TARGET` points at. */
 export type TargetSpec =
   | { kind: 'pid'; pid: number }
   | { kind: 'pidfile'; path: string }
-  | { kind: 'match'; pattern: RegExp };
+  | { kind: 'match'; pattern: RegExp }
+  | { kind: 'cgroup'; path: string };
 
 export interface WatchService {
   name: string;
@@ -29,7 +31,7 @@ export function validateServiceName(name: string, flag: string, raw: string): st
 export function parseServiceArg(raw: string, flag = '--service'): WatchService {
   const eq = raw.indexOf('=');
   if (eq < 0) {
-    throw new UsageError(`${quoteArg(flag, raw)}: expected NAME=TARGET (TARGET: PID, pidfile:PATH or match:REGEX)`);
+    throw new UsageError(`${quoteArg(flag, raw)}: expected NAME=TARGET (TARGET: PID, pidfile:PATH, match:REGEX or cgroup:PATH)`);
   }
   const name = validateServiceName(raw.slice(0, eq), flag, raw);
   return { name, target: parseTarget(raw.slice(eq + 1), flag, raw) };
@@ -47,6 +49,17 @@ export function parseTarget(text: string, flag: string, raw: string = text): Tar
     const pattern = compilePattern(source);
     if (!(pattern instanceof RegExp)) throw new UsageError(`${quoteArg(flag, raw)}: ${pattern.problem}`);
     return { kind: 'match', pattern };
+  }
+  if (text.startsWith('cgroup:')) {
+    const path = text.slice('cgroup:'.length);
+    try {
+      validateTrackTarget({ cgroup: path });
+    } catch {
+      throw new UsageError(
+        `${quoteArg(flag, raw)}: cgroup: needs an absolute path such as /system.slice/api.service (no '.', '..' or empty segments)`,
+      );
+    }
+    return { kind: 'cgroup', path };
   }
   return { kind: 'pid', pid: parsePid(text, flag, raw, targetHint(text)) };
 }
@@ -68,5 +81,7 @@ export function describeTarget(target: TargetSpec): string {
       return `pidfile:${target.path}`;
     case 'match':
       return `match:${target.pattern.source}`;
+    case 'cgroup':
+      return `cgroup:${target.path}`;
   }
 }

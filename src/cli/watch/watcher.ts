@@ -1,4 +1,4 @@
-import { ProcessNotFoundError } from '../../domain/errors.js';
+import { ProcessNotFoundError, UnsupportedTargetError } from '../../domain/errors.js';
 import { ProcessState } from '../../domain/state.js';
 import type { Board } from '../board.js';
 import type { TrackFn } from '../track-queue.js';
@@ -36,6 +36,8 @@ export class Watcher {
     private readonly board: Board,
     private readonly services: readonly WatchService[],
     private readonly excluded: ReadonlySet<number>,
+    /** Count each process's live descendants in (the tracker's default). */
+    private readonly descendants = true,
   ) {}
 
   /** Applies the first resolution (made by the caller while validating) and starts following. */
@@ -47,6 +49,7 @@ export class Watcher {
       const moving = this.services.filter(
         (service) => service.target.kind !== 'pid' || !this.#current.has(service.name),
       );
+      // (A cgroup target costs nothing to look at here: it is followed again only once the tracker saw it empty.)
       // A slow /proc walk must not pile up behind itself.
       this.#busy ??= this.#refresh(moving).finally(() => {
         this.#busy = undefined;
@@ -76,6 +79,11 @@ export class Watcher {
         const resolution = resolutions.get(name);
         if (resolution === undefined) return;
         const current = this.#current.get(name);
+        if (target.kind === 'cgroup') {
+          // The tracker follows a cgroup it tracks; once it has seen it empty, it is looked up again.
+          if (current === undefined || !this.board.isLive(name)) await this.#followCgroup(name, target.path);
+          return;
+        }
         if (target.kind === 'pidfile') {
           const lastAlive = current !== undefined && (await stillRunning(current));
           const step = nextPidFileStep(resolution, current, lastAlive, this.#pending.get(name));
@@ -107,13 +115,30 @@ export class Watcher {
     try {
       // The start time rides along: a pid reused before the tracker reads it is refused, not tracked.
       const exitState = kind === 'pid' ? 'failed' : 'stopped';
-      await this.track(name, identity.pid, { startTime: identity.startTime, stillWanted: () => !this.#stopped, exitState });
+      await this.track(name, identity.pid, {
+        startTime: identity.startTime,
+        descendants: this.descendants,
+        stillWanted: () => !this.#stopped,
+        exitState,
+      });
       this.#current.set(name, identity);
       this.#downReason.delete(name);
     } catch (error) {
       // Gone between resolving and sampling: it is simply not there (yet).
       if (error instanceof ProcessNotFoundError) this.#down(name, `process ${identity.pid} exited`);
       // Anything else (a slow first read) is left for the next interval to try again.
+    }
+  }
+
+  async #followCgroup(name: string, path: string): Promise<void> {
+    try {
+      // A cgroup that empties is a service someone else stopped: stopped, not failed.
+      await this.track(name, { cgroup: path }, { stillWanted: () => !this.#stopped, exitState: 'stopped' });
+      this.#current.set(name, { pid: 0, startTime: 0 });
+      this.#downReason.delete(name);
+    } catch (error) {
+      // No such cgroup, no process in it, or a collector without cgroup support: down until that changes.
+      if (error instanceof ProcessNotFoundError || error instanceof UnsupportedTargetError) this.#down(name, error.message);
     }
   }
 

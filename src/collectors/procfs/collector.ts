@@ -16,6 +16,10 @@ import type { ProcFile } from './followed.js';
 import { machineConstants, readBootTimeMs, readOpenFilesLimit } from './machine.js';
 import { ProcParseError } from './parseError.js';
 import { isGone, startTimeMs } from './processTable.js';
+import { CgroupReader } from '../cgroup/reader.js';
+import { findCgroupMounts, type CgroupMounts } from '../cgroup/mounts.js';
+import { descendantsOf, scanParents, type ParentIndex } from './processTree.js';
+import { TreeCounters, treeSample, type TreeMember } from './treeSample.js';
 import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './parseStat.js';
 import { emptyProcStatus, parseIoInto, parseStatusInto } from './parseStatus.js';
 import type { ProcIo, ProcStatus } from './parseStatus.js';
@@ -46,6 +50,11 @@ export interface ProcfsCollectorOptions {
   chunkBudgetMs?: number;
   /** Prefix for the cgroup mount points found in mountinfo (default ''): tests, or a host root mounted at /host. */
   hostRoot?: string;
+  /**
+   * Where the cgroup hierarchies are mounted, for cgroup targets (default: found
+   * in <procRoot>/self/mountinfo, prefixed by `hostRoot`); tests point it at fixture trees.
+   */
+  cgroupMounts?: CgroupMounts;
   /** Overrides CLK_TCK (default: `getconf CLK_TCK`, else 100). */
   clockTicksPerSecond?: number;
   /** Overrides the page size, bytes (default: `getconf PAGESIZE`, else 4096). */
@@ -79,6 +88,18 @@ function pathOption(name: string, value: unknown, fallback: string, emptyAllowed
   return value;
 }
 
+/** The cgroupMounts option: undefined, or an object of mount paths. */
+function cgroupMountsOption(value: unknown): CgroupMounts | undefined {
+  if (value === undefined) return undefined;
+  validateOptions(value, 'options.cgroupMounts');
+  const mounts: CgroupMounts = {};
+  for (const key of ['v2', 'cpuacct', 'cpu', 'memory', 'pids'] as const) {
+    const path: unknown = (value as Record<string, unknown>)[key];
+    if (path !== undefined) mounts[key] = pathOption(`cgroupMounts.${key}`, path, '');
+  }
+  return mounts;
+}
+
 /**
  * Linux collector over /proc. Identity is (pid, start time): the fds of each
  * followed process stay open and are re-read with pread every sweep, so a
@@ -99,6 +120,10 @@ export class ProcfsCollector implements Collector {
   private readonly fdCountByStat: boolean;
   private readonly errors = new ErrorCounts();
   private readonly cpuLimits: CpuLimitReader;
+  private readonly hostRoot: string;
+  private readonly cgroupMounts: CgroupMounts | undefined;
+  /** Made on the first cgroup target. */
+  private cgroups: CgroupReader | undefined;
   private readonly followed = new Map<number, FollowedProcess>();
   private heldFds = 0;
   /** maxOpenFds, lowered when the process's own fd limit is hit first. */
@@ -113,6 +138,10 @@ export class ProcfsCollector implements Collector {
   private readonly statm = emptyProcStatm();
   private readonly status = emptyProcStatus();
   private readonly io: ProcIo = { readBytes: 0, writeBytes: 0 };
+  /** Parents of every process, read once in a sweep that has tree targets; undefined otherwise. */
+  private parents: ParentIndex | undefined;
+  private readonly scanBuffer = Buffer.allocUnsafe(1024);
+  private readonly scanStat = emptyProcStat();
 
   constructor(options: ProcfsCollectorOptions = {}) {
     validateOptions(options, 'options');
@@ -136,7 +165,9 @@ export class ProcfsCollector implements Collector {
       chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 2, 0, false),
     };
     this.bootTimeMs = readBootTimeMs(this.procRoot);
-    this.cpuLimits = new CpuLimitReader(this.procRoot, pathOption('hostRoot', options.hostRoot, '', true), this.errors);
+    this.hostRoot = pathOption('hostRoot', options.hostRoot, '', true);
+    this.cpuLimits = new CpuLimitReader(this.procRoot, this.hostRoot, this.errors);
+    this.cgroupMounts = cgroupMountsOption(options.cgroupMounts);
     this.fdCountByStat = fields === 'full' && this.kernelCountsFdsInStat();
   }
 
@@ -144,16 +175,23 @@ export class ProcfsCollector implements Collector {
     this.sweeps++;
     this.cpuLimits.forgetLimits();
     const keep = !this.closed;
-    const outcomes = await sweepInChunks(targets, (target) => this.readOne(target, keep), this.chunks, signal);
-    this.forgetAbsent();
-    return outcomes;
+    // The tree work (one pass over every process on the machine) is paid only when a target wants it.
+    this.parents = targets.some((target) => target.descendants === true) ? this.scanParents() : undefined;
+    try {
+      return await sweepInChunks(targets, (target) => this.readTarget(target, keep), this.chunks, signal);
+    } finally {
+      this.parents = undefined;
+      this.forgetAbsent();
+    }
   }
 
   release(pid: number): void {
     const followed = this.followed.get(pid);
     if (!followed) return;
+    const members = followed.treeMembers;
     this.heldFds -= followed.releaseFds();
     this.followed.delete(pid);
+    for (const member of members) this.release(member);
   }
 
   errorCounts(): ReadonlyMap<string, number> {
@@ -175,7 +213,90 @@ export class ProcfsCollector implements Collector {
     return this.heldFds;
   }
 
-  private readOne(target: SampleTarget, keep: boolean): SampleOutcome {
+  private readTarget(target: SampleTarget, keep: boolean): SampleOutcome {
+    if (target.cgroup !== undefined) return this.cgroupReader().read(target.cgroup);
+    const outcome = this.readOne(target, keep, false);
+    if (!outcome.ok || target.descendants !== true) return outcome;
+    return { ok: true, sample: this.readTree(outcome.sample, keep) };
+  }
+
+  private cgroupReader(): CgroupReader {
+    this.cgroups ??= new CgroupReader(this.cgroupMounts ?? findCgroupMounts(this.procRoot, this.hostRoot), {
+      procRoot: this.procRoot,
+      bootTimeMs: this.bootTimeMs,
+      clockTicksPerSecond: this.clockTicksPerSecond,
+      pageSizeBytes: this.pageSizeBytes,
+      errors: this.errors,
+      cpusOf: (pid) => this.cpuLimits.read(pid),
+    });
+    return this.cgroups;
+  }
+
+  /** The parent index, or undefined (counted) when /proc cannot be listed: the tree is then its root alone. */
+  private scanParents(): ParentIndex | undefined {
+    try {
+      return scanParents(this.procRoot, this.scanBuffer, this.scanStat);
+    } catch (error) {
+      this.errors.add('tree', error);
+      return undefined;
+    }
+  }
+
+  /**
+   * The tree under a root just read (this.stat still holds the root's stat).
+   * Descendants are read parent first. One that is gone by the time it is
+   * read may have been reaped since its parent was read, its times now in
+   * the parent's children times and in neither reading: the parent is read
+   * again, so the sum neither loses nor double-counts it.
+   */
+  private readTree(root: ProcessSample, keep: boolean): ProcessSample {
+    const rootTicks = this.stat.startTicks;
+    const members: TreeMember[] = [this.member(root)];
+    const found = this.parents ? descendantsOf(this.parents, root.pid, rootTicks) : [];
+    const slots: number[] = [];
+    const memberPids: number[] = [];
+    const ticks = this.clockTicksPerSecond;
+    const targetOf = (pid: number, startTicks: number): SampleTarget => ({
+      pid,
+      startTime: startTimeMs(this.bootTimeMs, startTicks, ticks),
+    });
+    for (const descendant of found) {
+      const outcome = this.readOne(targetOf(descendant.pid, descendant.startTicks), keep, true);
+      if (outcome.ok) {
+        slots.push(members.length);
+        members.push(this.member(outcome.sample));
+        memberPids.push(descendant.pid);
+        continue;
+      }
+      slots.push(-1);
+      if (!(outcome.error instanceof ProcessNotFoundError)) continue;
+      const parentSlot = descendant.parent < 0 ? 0 : (slots[descendant.parent] ?? -1);
+      if (parentSlot < 0) continue;
+      const parent = descendant.parent < 0 ? { pid: root.pid, startTicks: rootTicks } : (found[descendant.parent] as typeof descendant);
+      const again = this.readOne(targetOf(parent.pid, parent.startTicks), keep, true);
+      if (again.ok) members[parentSlot] = this.member(again.sample);
+    }
+    const followed = keep ? this.followed.get(root.pid) : undefined;
+    let counters = followed?.tree;
+    if (counters === undefined) {
+      counters = new TreeCounters();
+      if (followed) followed.tree = counters;
+    }
+    if (followed) followed.treeMembers = memberPids;
+    return treeSample(members, counters);
+  }
+
+  /** A tree member from a sample just read (this.stat holds its stat). */
+  private member(sample: ProcessSample): TreeMember {
+    return {
+      sample,
+      childrenMinorFaults: this.stat.childrenMinorFaults,
+      childrenMajorFaults: this.stat.childrenMajorFaults,
+      zombie: sample.processCount === 0,
+    };
+  }
+
+  private readOne(target: SampleTarget, keep: boolean, asMember: boolean): SampleOutcome {
     const invalid = checkPid(target.pid);
     if (invalid) return { ok: false, error: invalid };
     let followed = this.followed.get(target.pid);
@@ -185,7 +306,7 @@ export class ProcfsCollector implements Collector {
     }
     if (keep) followed.lastSweep = this.sweeps;
     try {
-      return this.readFollowed(followed, target, keep);
+      return this.readFollowed(followed, target, keep, asMember);
     } catch (error) {
       if (isGone(error)) return this.notFound(target.pid);
       this.errors.add('stat', error);
@@ -193,7 +314,12 @@ export class ProcfsCollector implements Collector {
     }
   }
 
-  private readFollowed(followed: FollowedProcess, target: SampleTarget, keep: boolean): SampleOutcome {
+  /**
+   * `asMember`: a descendant of a tree target. A zombie is then read (CPU times,
+   * faults, I/O) rather than reported gone, its sample with processCount 0; the
+   * CPUs available are the root's, so they are not read.
+   */
+  private readFollowed(followed: FollowedProcess, target: SampleTarget, keep: boolean, asMember: boolean): SampleOutcome {
     const { pid } = target;
     const pinned = target.startTime !== undefined && target.startTime !== 0;
     if (keep && followed.fds === null) this.tryHold(followed);
@@ -217,13 +343,15 @@ export class ProcfsCollector implements Collector {
       this.errors.add('stat', statError);
       return { ok: false, error: statError };
     }
-    if (stat.state === 'Z' || stat.state === 'X') return this.notFound(pid, 'has exited (zombie)');
+    const zombie = stat.state === 'Z' || stat.state === 'X';
+    if (zombie && !asMember) return this.notFound(pid, 'has exited (zombie)');
     const ticks = this.clockTicksPerSecond;
     const startTime = startTimeMs(this.bootTimeMs, stat.startTicks, ticks);
     if (followed.startTimeMs !== startTime) followed.forgetInstance(startTime);
     if (pinned && target.startTime !== startTime) {
       return this.notFound(pid, `pid now belongs to a process started at ${new Date(startTime).toISOString()}`);
     }
+    if (zombie) return { ok: true, sample: this.zombieSample(followed, timestamp, startTime) };
 
     const statm = this.statm;
     const statmError = parseStatmInto(buffer, followed.read(STATM, buffer), statm);
@@ -233,6 +361,7 @@ export class ProcfsCollector implements Collector {
     }
     const page = this.pageSizeBytes;
     const full = this.fields === 'full';
+    if (asMember && followed.cpusAvailable === undefined) followed.cpusAvailable = null;
     const status = full ? this.readStatus(followed, followed.cpusAvailable === undefined) : null;
     const io = full ? this.readIo(followed) : null;
     if (followed.cpusAvailable === undefined) {
@@ -267,6 +396,35 @@ export class ProcfsCollector implements Collector {
       minorFaults: stat.minorFaults,
     };
     return { ok: true, sample };
+  }
+
+  /** An exited, unreaped tree member: what it used until it exited, nothing it holds. */
+  private zombieSample(followed: FollowedProcess, timestamp: number, startTime: number): ProcessSample {
+    const stat = this.stat;
+    const ticks = this.clockTicksPerSecond;
+    const io = this.fields === 'full' ? this.readIo(followed) : null;
+    return {
+      pid: followed.pid,
+      timestamp,
+      startTime,
+      cpu: {
+        user: stat.userTicks / ticks,
+        system: stat.systemTicks / ticks,
+        childrenUser: stat.childrenUserTicks / ticks,
+        childrenSystem: stat.childrenSystemTicks / ticks,
+      },
+      cpusAvailable: null,
+      memory: { rss: 0, vms: 0, shared: 0, swap: 0, data: 0, stack: 0 },
+      numThreads: 0,
+      numFDs: 0,
+      readBytes: io ? io.readBytes : null,
+      writeBytes: io ? io.writeBytes : null,
+      voluntaryContextSwitches: null,
+      involuntaryContextSwitches: null,
+      majorFaults: stat.majorFaults,
+      minorFaults: stat.minorFaults,
+      processCount: 0,
+    };
   }
 
   private notFound(pid: number, detail?: string): SampleOutcome {

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import type { TreeCounters } from './treeSample.js';
 
 /** The per-process files, in the order their fds are held. */
 export const STAT = 0;
@@ -29,6 +30,10 @@ export class FollowedProcess {
   cpusAvailable: number | null | undefined = undefined;
   /** The sweep that last asked for this pid. */
   lastSweep = 0;
+  /** When this process is the root of a tree target: its counters, kept across sweeps. */
+  tree: TreeCounters | undefined = undefined;
+  /** ... and the descendants read last sweep, released with it. */
+  treeMembers: readonly number[] = [];
 
   constructor(
     readonly pid: number,
@@ -99,5 +104,7 @@ export class FollowedProcess {
     this.startTimeMs = startTimeMs;
     this.ioDenied = null;
     this.cpusAvailable = undefined;
+    this.tree = undefined;
+    this.treeMembers = [];
   }
 }

@@ -10,7 +10,11 @@ export interface ProcStatNumbers {
   state: string;
   ppid: number;
   minorFaults: number;
+  /** Minor faults of reaped children. */
+  childrenMinorFaults: number;
   majorFaults: number;
+  /** Major faults of reaped children. */
+  childrenMajorFaults: number;
   userTicks: number;
   systemTicks: number;
   /** CPU time of reaped children, ticks. */
@@ -54,7 +58,9 @@ export function emptyProcStat(): ProcStatNumbers {
     state: '',
     ppid: 0,
     minorFaults: 0,
+    childrenMinorFaults: 0,
     majorFaults: 0,
+    childrenMajorFaults: 0,
     userTicks: 0,
     systemTicks: 0,
     childrenUserTicks: 0,
@@ -91,7 +97,9 @@ export function parseStatInto(bytes: Uint8Array, length: number, out: ProcStatNu
     switch (field) {
       case 4:
       case 10:
+      case 11:
       case 12:
+      case 13:
       case 14:
       case 15:
       case 16:
@@ -110,7 +118,9 @@ export function parseStatInto(bytes: Uint8Array, length: number, out: ProcStatNu
     switch (field) {
       case 4: out.ppid = value; break;
       case 10: out.minorFaults = value; break;
+      case 11: out.childrenMinorFaults = value; break;
       case 12: out.majorFaults = value; break;
+      case 13: out.childrenMajorFaults = value; break;
       case 14: out.userTicks = value; break;
       case 15: out.systemTicks = value; break;
       case 16: out.childrenUserTicks = value; break;

@@ -1,0 +1,82 @@
+import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
+import { parseStatInto, type ProcStatNumbers } from './parseStat.js';
+import { isGone } from './processTable.js';
+
+/**
+ * Who is whose child, from one pass over /proc: every process's parent and
+ * start (clock ticks after boot). Built once per sweep and shared by every
+ * tree target, so finding descendants costs one read per process on the
+ * machine, however many services want theirs.
+ */
+export interface ParentIndex {
+  /** Child pids by parent pid. */
+  readonly children: ReadonlyMap<number, readonly number[]>;
+  /** Start of each process, clock ticks after boot. */
+  readonly startTicks: ReadonlyMap<number, number>;
+}
+
+/** A descendant found in the index, in top-down order: a parent always comes before its children. */
+export interface Descendant {
+  pid: number;
+  startTicks: number;
+  /** Index of its parent in the same list; -1 when the parent is the root. */
+  parent: number;
+}
+
+/**
+ * Reads the parent and start of every process under `procRoot`. A process that
+ * exits while the table is read is simply absent; any other failure (EMFILE,
+ * EACCES on the directory) is thrown: not knowing is not "no children".
+ */
+export function scanParents(procRoot: string, buffer: Buffer, scratch: ProcStatNumbers): ParentIndex {
+  const children = new Map<number, number[]>();
+  const startTicks = new Map<number, number>();
+  for (const name of readdirSync(procRoot)) {
+    const first = name.charCodeAt(0);
+    if (first < 0x31 || first > 0x39) continue; // not a pid: self, net, sys, ...
+    const pid = Number(name);
+    if (!Number.isSafeInteger(pid)) continue;
+    let length: number;
+    try {
+      const fd = openSync(`${procRoot}/${name}/stat`, 'r');
+      try {
+        length = readSync(fd, buffer, 0, buffer.length, 0);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      if (isGone(error)) continue;
+      throw error;
+    }
+    if (parseStatInto(buffer, length, scratch) !== undefined) continue;
+    startTicks.set(pid, scratch.startTicks);
+    const siblings = children.get(scratch.ppid);
+    if (siblings === undefined) children.set(scratch.ppid, [pid]);
+    else siblings.push(pid);
+  }
+  return { children, startTicks };
+}
+
+/**
+ * The descendants of `root` (which started at `rootStartTicks`), breadth first.
+ * A listed child that started before its parent cannot be its child: its
+ * parent's pid was reused meanwhile, and that branch is left out.
+ */
+export function descendantsOf(index: ParentIndex, root: number, rootStartTicks: number): Descendant[] {
+  const found: Descendant[] = [];
+  const seen = new Set<number>([root]);
+  const visit = (parentPid: number, parentTicks: number, parentAt: number): void => {
+    for (const pid of index.children.get(parentPid) ?? []) {
+      const ticks = index.startTicks.get(pid);
+      if (ticks === undefined || ticks < parentTicks || seen.has(pid)) continue;
+      seen.add(pid);
+      found.push({ pid, startTicks: ticks, parent: parentAt });
+    }
+  };
+  visit(root, rootStartTicks, -1);
+  for (let at = 0; at < found.length; at++) {
+    const { pid, startTicks } = found[at] as Descendant;
+    visit(pid, startTicks, at);
+  }
+  return found;
+}

@@ -1,0 +1,220 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProcfsCollector } from '../../src/collectors/index.js';
+import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList } from '../../src/collectors/cgroup/parse.js';
+import { ProcParseError } from '../../src/collectors/procfs/parseError.js';
+import { CgroupNotFoundError, ProcessNotFoundError, Tracker } from '../../src/index.js';
+import type { ProcessSample, SampleOutcome } from '../../src/tracker/collector.js';
+import { killAll, spawnChild, waitFor } from '../support/process.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const PROC = join(FIXTURES, 'procfs/proc');
+const V2 = join(FIXTURES, 'cgroup/v2');
+const V1 = join(FIXTURES, 'cgroup/v1');
+const MIB = 1024 * 1024;
+
+const collectors: ProcfsCollector[] = [];
+afterEach(async () => {
+  for (const collector of collectors.splice(0)) collector.close();
+  await killAll();
+});
+
+function collector(options: ConstructorParameters<typeof ProcfsCollector>[0] = {}): ProcfsCollector {
+  const made = new ProcfsCollector({ clockTicksPerSecond: 100, pageSizeBytes: 4096, ...options });
+  collectors.push(made);
+  return made;
+}
+
+function sampleOf(outcome: SampleOutcome | undefined): ProcessSample {
+  if (!outcome?.ok) throw new Error(`expected a sample, got ${String(outcome?.error)}`);
+  return outcome.sample;
+}
+
+describe('cgroup file parsers', () => {
+  it('reads key-number lines and skips keys of another shape', () => {
+    const values = parseKeyValues('usage_usec 12\nweird a b\nnr_periods 3\n', 'cpu.stat');
+    expect(values).toEqual(new Map([['usage_usec', 12], ['nr_periods', 3]]));
+    expect(parseKeyValues('', 'cpu.stat')).toBeInstanceOf(ProcParseError);
+  });
+
+  it('takes "max" and the v1 near-2^63 value as no limit', () => {
+    expect(parseMemoryLimit('max\n', 'memory.max')).toBeNull();
+    expect(parseMemoryLimit('9223372036854771712\n', 'memory.limit_in_bytes')).toBeNull();
+    expect(parseMemoryLimit('268435456\n', 'memory.max')).toBe(268435456);
+    expect(parseMemoryLimit('lots', 'memory.max')).toBeInstanceOf(ProcParseError);
+  });
+
+  it('sums io.stat over devices; an empty file is no I/O', () => {
+    expect(parseIoStat('8:0 rbytes=10 wbytes=20 rios=1\n253:1 rbytes=5 wbytes=6\n')).toEqual({ readBytes: 15, writeBytes: 26 });
+    expect(parseIoStat('')).toEqual({ readBytes: 0, writeBytes: 0 });
+    expect(parseIoStat('rbytes=1')).toBeInstanceOf(ProcParseError);
+  });
+
+  it('reads cgroup.procs and refuses what is not a pid', () => {
+    expect(parsePidList('1\n22\n')).toEqual([1, 22]);
+    expect(parsePidList('1\nx\n')).toBeInstanceOf(ProcParseError);
+  });
+});
+
+describe('cgroup targets over fixture hierarchies', () => {
+  it('pure v2: CPU, memory, limit, swap, tasks, io, faults and throttling from the cgroup; processes of its children too', async () => {
+    const [outcome] = await collector({ procRoot: PROC, cgroupMounts: { v2: V2 } }).sample([
+      { pid: 0, cgroup: '/system.slice/api.service' },
+    ]);
+    const sample = sampleOf(outcome);
+    expect(sample).toMatchObject({
+      // The oldest of 200 (listed in the cgroup) and 100 (in its child cgroup `worker`).
+      pid: 100,
+      cpu: { user: 2.5, system: 1, childrenUser: 0, childrenSystem: 0 },
+      memory: { rss: 52428800 + 8388608, swap: 4096, vms: null },
+      numThreads: 9,
+      readBytes: 1024,
+      writeBytes: 2048,
+      majorFaults: 10,
+      minorFaults: 990,
+      processCount: 2,
+      cgroup: {
+        path: '/system.slice/api.service',
+        memoryUsageBytes: 100 * MIB,
+        memoryLimitBytes: 256 * MIB,
+        cpuPeriods: 120,
+        cpuThrottledPeriods: 7,
+        cpuThrottledSeconds: 0.25,
+      },
+    });
+  });
+
+  it('v1: cpuacct (ns), cpu.stat throttled_time (ns), memory with total_ keys, pids', async () => {
+    const mounts = { cpuacct: join(V1, 'cpuacct'), cpu: join(V1, 'cpu'), memory: join(V1, 'memory'), pids: join(V1, 'pids') };
+    const [outcome] = await collector({ procRoot: PROC, cgroupMounts: mounts }).sample([
+      { pid: 0, cgroup: '/system.slice/api.service' },
+    ]);
+    expect(sampleOf(outcome)).toMatchObject({
+      pid: 100,
+      cpu: { user: 2.5, system: 1 },
+      memory: { rss: 52428800 + 8388608, swap: 4096 },
+      numThreads: 9,
+      readBytes: null,
+      processCount: 2,
+      cgroup: { memoryUsageBytes: 100 * MIB, memoryLimitBytes: null, cpuPeriods: 120, cpuThrottledPeriods: 7, cpuThrottledSeconds: 0.25 },
+    });
+  });
+
+  it('a path no hierarchy has is a CgroupNotFoundError (a ProcessNotFoundError to the tracker)', async () => {
+    const [outcome] = await collector({ procRoot: PROC, cgroupMounts: { v2: V2 } }).sample([{ pid: 0, cgroup: '/nope.service' }]);
+    expect(outcome?.ok).toBe(false);
+    const error = outcome?.ok === false ? outcome.error : undefined;
+    expect(error).toBeInstanceOf(CgroupNotFoundError);
+    expect(error).toBeInstanceOf(ProcessNotFoundError);
+    expect(error?.message).toBe('cgroup /nope.service: no such cgroup');
+  });
+});
+
+/** The v1 hierarchies and the v2 mount of this machine, when they are there and writable. */
+const HIERARCHIES = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/cpuacct', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids'];
+const canMakeCgroups = process.getuid?.() === 0 && HIERARCHIES.every((dir) => existsSync(join(dir, 'cgroup.procs')));
+
+/** A cgroup of the same path in every hierarchy; removed (after its processes are killed) by the caller. */
+function makeCgroup(): { path: string; add(pid: number): void; remove(): Promise<void> } {
+  const path = `/procmetrics-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  for (const dir of HIERARCHIES) mkdirSync(dir + path);
+  return {
+    path,
+    add: (pid) => {
+      for (const dir of HIERARCHIES) writeFileSync(`${dir}${path}/cgroup.procs`, String(pid));
+    },
+    remove: async () => {
+      for (const dir of HIERARCHIES) {
+        await waitFor(
+          () => {
+            try {
+              rmdirSync(dir + path);
+              return true;
+            } catch (error) {
+              return (error as NodeJS.ErrnoException).code === 'ENOENT';
+            }
+          },
+          { what: `${dir}${path} removed` },
+        );
+      }
+    },
+  };
+}
+
+/** CPU seconds of a process (own, not children), from its stat: ticks of 10 ms. */
+function ownCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+describe.skipIf(!canMakeCgroups)('cgroup targets on this machine (root; hybrid v1 + v2)', () => {
+  const BURN = fileURLToPath(new URL('../workloads/burn.mjs', import.meta.url));
+
+  async function fiveBurners(cgroup: ReturnType<typeof makeCgroup>): Promise<number[]> {
+    const pids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      // 20 % each: a core in all, on a shared machine.
+      const child = spawnChild(process.execPath, [BURN, '20', '50'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      await new Promise((resolve) => child.once('message', resolve));
+      cgroup.add(child.pid as number);
+      pids.push(child.pid as number);
+    }
+    return pids;
+  }
+
+  it.each([
+    ['v2 (unified cpu.stat)', undefined],
+    ['v1 (cpuacct)', { cpuacct: '/sys/fs/cgroup/cpuacct', cpu: '/sys/fs/cgroup/cpu', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' }],
+  ])('%s: the CPU of a cgroup with 5 busy processes is within 10 percent of the sum of theirs', async (_, mounts) => {
+    const cgroup = makeCgroup();
+    try {
+      const pids = await fiveBurners(cgroup);
+      const from = collector(mounts === undefined ? {} : { cgroupMounts: mounts });
+      const target = { pid: 0, cgroup: cgroup.path };
+      const own = (): number => pids.reduce((sum, pid) => sum + ownCpuSeconds(pid), 0);
+      // The processes' own times are read just before and just after the cgroup's: their mean is the same moment.
+      const bracket = async (): Promise<{ own: number; sample: ProcessSample }> => {
+        const before = own();
+        const sample = sampleOf((await from.sample([target]))[0]);
+        return { own: (before + own()) / 2, sample };
+      };
+      const { own: own0, sample: s0 } = await bracket();
+      await sleep(2500);
+      const { own: own1, sample: s1 } = await bracket();
+      const ours = s1.cpu.user + s1.cpu.system - (s0.cpu.user + s0.cpu.system);
+      const theirs = own1 - own0;
+      expect(theirs).toBeGreaterThan(1);
+      // Process times are whole 10 ms ticks at each end, per process: 5 x 2 x 10 ms at most.
+      expect(Math.abs(ours - theirs)).toBeLessThanOrEqual(0.1 * theirs + 0.1);
+      expect(s1.processCount).toBe(5);
+      expect(pids).toContain(s1.pid);
+      expect(s1.cgroup?.path).toBe(cgroup.path);
+    } finally {
+      await killAll();
+      await cgroup.remove();
+    }
+  });
+
+  it('a tracked cgroup runs while it has processes and fails once it is empty', async () => {
+    const cgroup = makeCgroup();
+    const tracker = new Tracker(collector(), { meterProvider: null, collectionInterval: 100 });
+    try {
+      const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
+      cgroup.add(sleeper.pid as number);
+      await expect(tracker.track('svc', { cgroup: '/procmetrics-no-such-cgroup' })).rejects.toThrow(CgroupNotFoundError);
+      await tracker.track('svc', { cgroup: cgroup.path });
+      expect(tracker.get('svc')).toMatchObject({ state: 'running', pid: sleeper.pid, processCount: 1, cgroup: { path: cgroup.path } });
+      tracker.start();
+      sleeper.kill('SIGKILL');
+      const failed = await waitFor(() => tracker.get('svc')?.state === 'failed' && tracker.get('svc'), { what: 'failed' });
+      expect(failed).toMatchObject({ pid: 0, processCount: 0, cgroup: null, lastError: `cgroup ${cgroup.path} has no process left` });
+    } finally {
+      await tracker.close();
+      await cgroup.remove();
+    }
+  });
+});
