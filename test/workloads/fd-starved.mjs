@@ -9,7 +9,7 @@ import { ProcfsCollector, Tracker } from '../../dist/index.js';
 const services = Number(process.argv[2] ?? 100);
 const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
 // maxOpenFds 0: every read opens its files, so every read needs a free fd.
-const tracker = new Tracker(new ProcfsCollector({ maxOpenFds: 0 }), { collectionInterval: 50, meterProvider: null });
+const tracker = new Tracker(new ProcfsCollector({ maxOpenFds: 0 }), { collectionInterval: 200, meterProvider: null });
 for (let i = 0; i < services; i++) await tracker.track(`svc-${i}`, i % 2 === 0 ? child.pid : process.pid);
 
 async function ticks(count) {
