@@ -98,7 +98,12 @@ describe('cgroup targets over fixture hierarchies', () => {
       cpu: { user: 2.5, system: 1 },
       memory: { rss: 52428800 + 8388608, swap: 4096 },
       numThreads: 9,
-      readBytes: null,
+      // No io.stat, fd count or context switches in v1: summed over the processes (100 has an io file, 200 none).
+      readBytes: 8192,
+      writeBytes: 4096,
+      numFDs: 3 + 1,
+      voluntaryContextSwitches: 42 + 42,
+      involuntaryContextSwitches: 7 + 7,
       processCount: 2,
       cgroup: { memoryUsageBytes: 100 * MIB, memoryLimitBytes: null, cpuPeriods: 120, cpuThrottledPeriods: 7, cpuThrottledSeconds: 0.25 },
     });

@@ -3,7 +3,7 @@ import { CgroupNotFoundError, UnsupportedTargetError } from '../../domain/errors
 import type { CgroupReading, ProcessSample, SampleOutcome } from '../../tracker/collector.js';
 import type { ErrorCounts } from '../errorCounts.js';
 import { ProcParseError } from '../procfs/parseError.js';
-import { parseStat, parseStatm } from '../procfs/parseStat.js';
+import { parseStat } from '../procfs/parseStat.js';
 import { isGone, startTimeMs } from '../procfs/processTable.js';
 import { readSmallFile } from '../procfs/readText.js';
 import type { CgroupMounts } from './mounts.js';
@@ -18,6 +18,26 @@ export interface ProcFacts {
   errors: ErrorCounts;
   /** CPUs available to a process (affinity, quotas); null when unknown. */
   cpusOf(pid: number): number | null;
+  /**
+   * One member process read as the /proc collector reads it; null when it is
+   * gone. For the figures a cgroup has no accounting of (fds, context switches,
+   * and on hybrid hosts threads, memory, faults or I/O), which are then summed
+   * over its processes.
+   */
+  readProcess(pid: number): ProcessSample | null;
+}
+
+/** The per-process figures a cgroup may lack, summed over its processes. */
+type Summable = 'numThreads' | 'numFDs' | 'readBytes' | 'writeBytes' | 'voluntaryContextSwitches' | 'involuntaryContextSwitches' | 'majorFaults' | 'minorFaults';
+
+/** A sum over samples; null when no sample knew the figure. */
+function sumOf(samples: readonly ProcessSample[], read: (sample: ProcessSample) => number | null): number | null {
+  let total: number | null = null;
+  for (const sample of samples) {
+    const value = read(sample);
+    if (value !== null) total = (total ?? 0) + value;
+  }
+  return total;
 }
 
 /** The directories one target path names, per figure; null where no hierarchy has it. */
@@ -90,21 +110,7 @@ export class CgroupReader {
       cpuThrottledSeconds: cpu.throttledSeconds,
     };
     if (cgroup.cpuPeriods === null && dirs.cpuV1 !== null) this.#throttlingV1(dirs.cpuV1, cgroup);
-    const sample: ProcessSample = {
-      pid: oldest.pid,
-      timestamp,
-      startTime: oldest.startTime,
-      cpu: { user: cpu.user, system: cpu.system, childrenUser: 0, childrenSystem: 0 },
-      cpusAvailable: this.proc.cpusOf(oldest.pid),
-      memory: {
-        // No memory controller for this cgroup: the resident memory of its processes.
-        rss: memory.rss ?? this.#residentBytes(pids),
-        vms: null,
-        shared: null,
-        swap: memory.swap,
-        data: null,
-        stack: null,
-      },
+    const own: Pick<ProcessSample, Summable> = {
       numThreads: tasks,
       numFDs: null,
       readBytes: io ? io.readBytes : null,
@@ -113,6 +119,34 @@ export class CgroupReader {
       involuntaryContextSwitches: null,
       majorFaults: memory.majorFaults,
       minorFaults: memory.minorFaults,
+    };
+    // What the cgroup does not account for itself comes from its processes, read one by one.
+    const lacking = memory.rss === null || Object.values(own).some((value) => value === null);
+    const members = lacking ? pids.map((pid) => this.proc.readProcess(pid)).filter((m): m is ProcessSample => m !== null) : [];
+    const summed = (key: Summable): number | null => own[key] ?? sumOf(members, (m) => m[key]);
+    const sample: ProcessSample = {
+      pid: oldest.pid,
+      timestamp,
+      startTime: oldest.startTime,
+      cpu: { user: cpu.user, system: cpu.system, childrenUser: 0, childrenSystem: 0 },
+      cpusAvailable: this.proc.cpusOf(oldest.pid),
+      memory: {
+        // No memory controller for this cgroup: the resident memory of its processes.
+        rss: memory.rss ?? sumOf(members, (m) => m.memory.rss) ?? 0,
+        vms: null,
+        shared: null,
+        swap: memory.swap,
+        data: null,
+        stack: null,
+      },
+      numThreads: summed('numThreads'),
+      numFDs: summed('numFDs'),
+      readBytes: summed('readBytes'),
+      writeBytes: summed('writeBytes'),
+      voluntaryContextSwitches: summed('voluntaryContextSwitches'),
+      involuntaryContextSwitches: summed('involuntaryContextSwitches'),
+      majorFaults: summed('majorFaults'),
+      minorFaults: summed('minorFaults'),
       processCount: pids.length,
       cgroup,
     };
@@ -306,20 +340,6 @@ export class CgroupReader {
       majorFaults: majorFaults ?? null,
       minorFaults: faults === undefined || majorFaults === undefined ? null : Math.max(0, faults - majorFaults),
     };
-  }
-
-  /** Resident bytes of the processes, from /proc/PID/statm: for a cgroup without a memory controller. */
-  #residentBytes(pids: readonly number[]): number {
-    let total = 0;
-    for (const pid of pids) {
-      try {
-        const statm = parseStatm(readSmallFile(`${this.proc.procRoot}/${pid}/statm`));
-        if (!(statm instanceof ProcParseError)) total += statm.residentPages * this.proc.pageSizeBytes;
-      } catch {
-        // Exited since the list was read: it holds nothing now.
-      }
-    }
-    return total;
   }
 
   /** A file parsed; null (and counted under `cgroup-FILE:CODE`) when it cannot be read or parsed. */

@@ -228,6 +228,10 @@ export class ProcfsCollector implements Collector {
       pageSizeBytes: this.pageSizeBytes,
       errors: this.errors,
       cpusOf: (pid) => this.cpuLimits.read(pid),
+      readProcess: (pid) => {
+        const outcome = this.readOne({ pid }, false, true);
+        return outcome.ok ? outcome.sample : null;
+      },
     });
     return this.cgroups;
   }
