@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList } from '../
 import { ProcParseError } from '../../src/collectors/procfs/parseError.js';
 import { CgroupNotFoundError, ProcessNotFoundError, Tracker } from '../../src/index.js';
 import type { ProcessSample, SampleOutcome } from '../../src/tracker/collector.js';
+import { canMakeCgroups, makeCgroup, type TestCgroup } from '../support/cgroup.js';
 import { killAll, spawnChild, waitFor } from '../support/process.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -119,37 +120,6 @@ describe('cgroup targets over fixture hierarchies', () => {
   });
 });
 
-/** The v1 hierarchies and the v2 mount of this machine, when they are there and writable. */
-const HIERARCHIES = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/cpuacct', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids'];
-const canMakeCgroups = process.getuid?.() === 0 && HIERARCHIES.every((dir) => existsSync(join(dir, 'cgroup.procs')));
-
-/** A cgroup of the same path in every hierarchy; removed (after its processes are killed) by the caller. */
-function makeCgroup(): { path: string; add(pid: number): void; remove(): Promise<void> } {
-  const path = `/procmetrics-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  for (const dir of HIERARCHIES) mkdirSync(dir + path);
-  return {
-    path,
-    add: (pid) => {
-      for (const dir of HIERARCHIES) writeFileSync(`${dir}${path}/cgroup.procs`, String(pid));
-    },
-    remove: async () => {
-      for (const dir of HIERARCHIES) {
-        await waitFor(
-          () => {
-            try {
-              rmdirSync(dir + path);
-              return true;
-            } catch (error) {
-              return (error as NodeJS.ErrnoException).code === 'ENOENT';
-            }
-          },
-          { what: `${dir}${path} removed` },
-        );
-      }
-    },
-  };
-}
-
 /** CPU seconds of a process (own, not children), from its stat: ticks of 10 ms. */
 function ownCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
@@ -159,7 +129,7 @@ function ownCpuSeconds(pid: number): number {
 describe.skipIf(!canMakeCgroups)('cgroup targets on this machine (root; hybrid v1 + v2)', () => {
   const BURN = fileURLToPath(new URL('../workloads/burn.mjs', import.meta.url));
 
-  async function fiveBurners(cgroup: ReturnType<typeof makeCgroup>): Promise<number[]> {
+  async function fiveBurners(cgroup: TestCgroup): Promise<number[]> {
     const pids: number[] = [];
     for (let i = 0; i < 5; i++) {
       // 20 % each: a core in all, on a shared machine.

@@ -1,0 +1,47 @@
+// cgroups made by tests as root, on this machine's real hierarchies (hybrid v1 + v2).
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor } from './process.js';
+
+/** The v1 hierarchies and the v2 mount of this machine, when they are there and writable. */
+export const HIERARCHIES = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/cpuacct', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids'];
+export const canMakeCgroups = process.getuid?.() === 0 && HIERARCHIES.every((dir) => existsSync(join(dir, 'cgroup.procs')));
+
+export interface TestCgroup {
+  /** The path every hierarchy has it under, as a cgroup target names it: /procmetrics-test-... */
+  readonly path: string;
+  /** Moves a process into it, in every hierarchy. */
+  add(pid: number): void;
+  /** Writes a control file, e.g. set('/sys/fs/cgroup/memory', 'memory.limit_in_bytes', 512 * MIB). */
+  set(hierarchy: string, file: string, value: number): void;
+  /** Removes it once its processes are gone; the caller kills them first. */
+  remove(): Promise<void>;
+}
+
+/** A cgroup of the same path in every hierarchy; removed (after its processes are killed) by the caller. */
+export function makeCgroup(): TestCgroup {
+  const path = `/procmetrics-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  for (const dir of HIERARCHIES) mkdirSync(dir + path);
+  return {
+    path,
+    add: (pid) => {
+      for (const dir of HIERARCHIES) writeFileSync(`${dir}${path}/cgroup.procs`, String(pid));
+    },
+    set: (hierarchy, file, value) => writeFileSync(`${hierarchy}${path}/${file}`, String(value)),
+    remove: async () => {
+      for (const dir of HIERARCHIES) {
+        await waitFor(
+          () => {
+            try {
+              rmdirSync(dir + path);
+              return true;
+            } catch (error) {
+              return (error as NodeJS.ErrnoException).code === 'ENOENT';
+            }
+          },
+          { what: `${dir}${path} removed` },
+        );
+      }
+    },
+  };
+}
