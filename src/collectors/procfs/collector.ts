@@ -24,6 +24,9 @@ import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './
 import { emptyProcStatus, parseIoInto, parseStatusInto } from './parseStatus.js';
 import type { ProcIo, ProcStatus } from './parseStatus.js';
 
+/** How long one pass over /proc serves the trees of later sweeps and track() calls, ms. */
+const TREE_INDEX_REUSE_MS = 500;
+
 /**
  * `basic`: what /proc/PID/stat and statm give (CPU times, start time, RSS, VMS,
  * shared, data, threads, faults). `full` adds status (swap, stack, context
@@ -126,6 +129,8 @@ export class ProcfsCollector implements Collector {
   private cgroups: CgroupReader | undefined;
   private readonly followed = new Map<number, FollowedProcess>();
   private heldFds = 0;
+  /** The last pass over /proc for trees, and when it was made (performance.now() ms). */
+  private lastIndex: { index: ParentIndex; madeAt: number } | undefined;
   /** maxOpenFds, lowered when the process's own fd limit is hit first. */
   private fdCapacity: number;
   private sweeps = 0;
@@ -176,7 +181,7 @@ export class ProcfsCollector implements Collector {
     this.cpuLimits.forgetLimits();
     const keep = !this.closed;
     // The tree work (one pass over every process on the machine) is paid only when a target wants it.
-    this.parents = targets.some((target) => target.descendants === true) ? this.scanParents() : undefined;
+    this.parents = targets.some((target) => target.descendants === true) ? this.parentIndex() : undefined;
     try {
       return await sweepInChunks(targets, (target) => this.readTarget(target, keep), this.chunks, signal);
     } finally {
@@ -236,10 +241,20 @@ export class ProcfsCollector implements Collector {
     return this.cgroups;
   }
 
-  /** The parent index, or undefined (counted) when /proc cannot be listed: the tree is then its root alone. */
-  private scanParents(): ParentIndex | undefined {
+  /**
+   * The parent index, or undefined (counted) when /proc cannot be listed: the
+   * tree is then its root alone. An index younger than TREE_INDEX_REUSE_MS is
+   * used again: a supervisor that tracks 2,000 services at start would
+   * otherwise walk /proc 2,000 times, and a fast tick would walk it on every
+   * sweep. A child is then found at most that much later.
+   */
+  private parentIndex(): ParentIndex | undefined {
+    const now = performance.now();
+    if (this.lastIndex !== undefined && now - this.lastIndex.madeAt < TREE_INDEX_REUSE_MS) return this.lastIndex.index;
     try {
-      return scanParents(this.procRoot, this.scanBuffer, this.scanStat);
+      const index = scanParents(this.procRoot, this.scanBuffer, this.scanStat);
+      this.lastIndex = { index, madeAt: now };
+      return index;
     } catch (error) {
       this.errors.add('tree', error);
       return undefined;
