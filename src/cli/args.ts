@@ -15,7 +15,7 @@ export interface CommonOptions {
   /** null: no Prometheus endpoint. */
   prometheus: HostPort | null;
   /** An explicit URL, `env` (OTEL_* variables decide), or null (no OTLP export). */
-  otlp: string | 'env' | null;
+  otlp: string | null;
   json: boolean;
 }
 

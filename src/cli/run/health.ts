@@ -67,8 +67,8 @@ export class HealthCheck {
     // shutdown must take them too, not just the direct child.
     const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-4 * STDERR_TAIL_CHARS);
     });
     let timedOut = false;

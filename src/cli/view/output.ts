@@ -44,7 +44,7 @@ export function createOutput(screen: Screen, options: OutputOptions): Output {
 
 /** What makes two snapshots of a service worth printing twice at shutdown. */
 function statusKey(s: ProcessMetrics): string {
-  return `${s.pid}|${s.state}|${s.healthy}|${s.restartCount}|${s.lastError}|${s.healthError}`;
+  return `${s.pid}|${s.state}|${String(s.healthy)}|${s.restartCount}|${s.lastError}|${s.healthError}`;
 }
 
 /** One line per snapshot. */
