@@ -34,7 +34,7 @@ interface ServiceLabels {
 }
 
 /** Backslash, double quote and newline escaped, as label values require. */
-export function escapeLabelValue(value: string): string {
+function escapeLabelValue(value: string): string {
   return /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`)) : value;
 }
 
@@ -239,7 +239,7 @@ function histogramSamples(name: string, labels: string, histogram: HistogramValu
 }
 
 /** Numbers as Prometheus reads them: integers plainly, +Inf/-Inf/NaN spelled out. */
-export function formatValue(value: number): string {
+function formatValue(value: number): string {
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
   return String(value);

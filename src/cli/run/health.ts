@@ -6,7 +6,7 @@ import { killGroup } from './process-group.js';
 const STDERR_TAIL_CHARS = 200;
 
 /** The last non-empty line of what a check wrote to stderr, control characters dropped. */
-export function stderrTail(text: string): string {
+function stderrTail(text: string): string {
   const lines = text.split(/\r?\n/).map((line) => line.replace(/[\u0000-\u001f\u007f]/g, '').trim());
   const last = lines.filter((line) => line !== '').at(-1) ?? '';
   return last.length > STDERR_TAIL_CHARS ? `...${last.slice(-STDERR_TAIL_CHARS)}` : last;

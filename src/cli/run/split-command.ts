@@ -1,5 +1,5 @@
 /** Longest health command accepted, in characters: one a person wrote on a command line. */
-export const MAX_COMMAND_LENGTH = 4096;
+const MAX_COMMAND_LENGTH = 4096;
 
 /**
  * Splits a `--health-cmd` string into argv without a shell, the way a POSIX

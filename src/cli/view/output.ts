@@ -48,7 +48,7 @@ function statusKey(s: ProcessMetrics): string {
 }
 
 /** One line per snapshot. */
-export class LineOutput implements Output {
+class LineOutput implements Output {
   readonly #printed = new Map<string, string>();
 
   constructor(
