@@ -53,11 +53,10 @@ export const UNKNOWN_EXTRAS = {
 } as const satisfies Partial<ProcessSample>;
 
 /**
- * What the tracker asks a collector to read: an identity the collector resolves
- * and reports as one sample. Today that is one process, the pid pinned to one
- * instance by its start time once known; it is an object (not a bare pid) so
- * that a target can grow to name a process tree or a cgroup, summed by the
- * collector, without another change to the port.
+ * What the tracker asks a collector to read, resolve and report as one sample:
+ * one process, its pid pinned to one instance by its start time once known. It
+ * is an object (not a bare pid) so that a target can grow to name a process
+ * tree or a cgroup, summed by the collector, without another change to the port.
  */
 export interface SampleTarget {
   pid: number;

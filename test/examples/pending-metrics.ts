@@ -1,6 +1,6 @@
 /**
- * Series the dashboard and the rules use that the library does not export yet
- * (process trees and cgroup targets are being built).
+ * Series the dashboard and the rules use that the library does not export: they
+ * belong to process-tree and cgroup targets, which it does not have.
  * Queries over them are checked for syntax only; every other dashboard query
  * must return data. Empty this list as the metrics land. The procmetrics_cgroup_*
  * queries then need the dashboard test to track a cgroup target that has a
