@@ -21,7 +21,7 @@ process.env['OTEL_LOGS_EXPORTER'] ??= 'none';
 const exact = new Tracker(undefined, { meterProvider: null, collectionInterval: 1000 });
 const sdk = new NodeSDK({
   serviceName: 'my-app',
-  metricReader: new PrometheusExporter({ host: '127.0.0.1', port: 9465, metricProducers: [createMetricProducer(exact)] }),
+  metricReaders: [new PrometheusExporter({ host: '127.0.0.1', port: 9465, metricProducers: [createMetricProducer(exact)] })],
   instrumentations: [],
 });
 sdk.start();

@@ -87,7 +87,8 @@ async function run(spec: ServiceSpec): Promise<void> {
 async function trackWithRetry(name: string, pid: number, attempts = 5): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await tracker.track(name, pid);
+      await tracker.track(name, pid);
+      return;
     } catch (error) {
       const timedOut = error instanceof Error && 'code' in error && error.code === 'ETIMEDOUT';
       if (!timedOut || attempt >= attempts) throw error;
@@ -102,10 +103,11 @@ async function onExit(spec: ServiceSpec, child: ChildProcess, code: number | nul
     tracker.updateState(spec.name, 'stopped');
     return;
   }
-  tracker.updateState(spec.name, 'failed', `exited with ${signal ?? `code ${code}`}`);
+  tracker.updateState(spec.name, 'failed', `exited with ${signal ?? `code ${String(code)}`}`);
   tracker.updateHealth(spec.name, false);
-  console.log(`${spec.name}: failed (${signal ?? `code ${code}`}), restarting in ${RESTART_DELAY_MS} ms`);
+  console.log(`${spec.name}: failed (${signal ?? `code ${String(code)}`}), restarting in ${RESTART_DELAY_MS} ms`);
   await sleep(RESTART_DELAY_MS);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- shutdown() may set it during the sleep
   if (!stopping) await run(spec);
 }
 

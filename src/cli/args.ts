@@ -15,7 +15,7 @@ export interface CommonOptions {
   /** null: no Prometheus endpoint. */
   prometheus: HostPort | null;
   /** An explicit URL, `env` (OTEL_* variables decide), or null (no OTLP export). */
-  otlp: string | 'env' | null;
+  otlp: string | null;
   json: boolean;
   /** Count each service's live descendants in (default); false with --single-process. */
   descendants: boolean;
@@ -46,10 +46,10 @@ export type CommandLine =
   | { command: 'version' }
   | { command: 'watch' | 'run' | 'demo'; configPath: string | undefined; values: Values; rest: string[] };
 
-export const DEFAULT_INTERVAL_MS = 5000;
+const DEFAULT_INTERVAL_MS = 5000;
 /** The demo is watched by a person: a livelier default. */
-export const DEMO_INTERVAL_MS = 1000;
-export const DEFAULT_HEALTH_INTERVAL_MS = 10_000;
+const DEMO_INTERVAL_MS = 1000;
+const DEFAULT_HEALTH_INTERVAL_MS = 10_000;
 const COMMANDS = ['watch', 'run', 'demo'] as const;
 type CommandName = (typeof COMMANDS)[number];
 

@@ -121,7 +121,7 @@ function typeName(value: unknown): string {
  * other than ending early: parsing reads left to right, so every longer
  * prefix fails there too, and a binary search finds it.
  */
-export function describeJsonError(text: string): string {
+function describeJsonError(text: string): string {
   const failsBefore = (end: number): boolean => {
     try {
       JSON.parse(text.slice(0, end));

@@ -10,7 +10,7 @@ const DURATION = /^(\d{1,12}(?:\.\d{1,6})?)(ms|s|m|h)$/;
  * than it tells; above a day a timer is no longer a schedule (and Node's timers
  * overflow past about 24.8 days).
  */
-export const DURATION_LIMITS_MS = { min: 100, max: 24 * 3_600_000 } as const;
+const DURATION_LIMITS_MS = { min: 100, max: 24 * 3_600_000 } as const;
 
 /**
  * `500ms`, `5s`, `1.5s`, `1m`, `2h` -> milliseconds, within DURATION_LIMITS_MS.

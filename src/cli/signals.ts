@@ -1,5 +1,5 @@
 /** Total time a shutdown may take after SIGINT/SIGTERM before it is cut short, ms. */
-export const SHUTDOWN_BUDGET_MS = 1900;
+const SHUTDOWN_BUDGET_MS = 1900;
 
 /**
  * SIGHUP too: the children run in their own sessions, so a closed terminal

@@ -70,6 +70,7 @@ export class PidusageCollector implements Collector {
       if (signal?.aborted) return { ok: false, error: abortedError(target.pid, signal, performance.now() - started) };
       if (failure !== undefined && !isNotFound(failure)) {
         this.errors.add('pidusage', failure);
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever pidusage threw, its text is all there is
         return { ok: false, error: failure instanceof Error ? failure : new Error(String(failure)) };
       }
       const stat = stats[target.pid];
@@ -130,6 +131,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
   if (!signal) return promise;
   promise.catch(() => undefined);
   return new Promise<T>((resolve, reject) => {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the caller's abort reason, passed on as given
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));

@@ -22,7 +22,7 @@ const NONE: Attributes = Object.freeze({});
 /**
  * Attribute objects reused from one collection to the next: a collection
  * observes some twenty data points per service, and building their attribute
- * objects anew each time was most of its garbage. A service's sets are rebuilt
+ * objects anew each time would be most of its garbage. A service's sets are rebuilt
  * only when its state or health changes, and sets of services a collection did
  * not see are let go by `sweep()`, so the cache follows the live set.
  */

@@ -34,7 +34,7 @@ interface ServiceLabels {
 }
 
 /** Backslash, double quote and newline escaped, as label values require. */
-export function escapeLabelValue(value: string): string {
+function escapeLabelValue(value: string): string {
   return /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`)) : value;
 }
 
@@ -52,7 +52,7 @@ const STATE_LABEL = sanitizeName(ATTR_PROCMETRICS_STATE);
 const HEALTHY_LABEL = sanitizeName(ATTR_PROCMETRICS_HEALTHY);
 
 function statusLabels(service: string, snapshot: Snapshot): string {
-  return `${service},${STATE_LABEL}="${snapshot.state}",${HEALTHY_LABEL}="${snapshot.healthy}"`;
+  return `${service},${STATE_LABEL}="${snapshot.state}",${HEALTHY_LABEL}="${String(snapshot.healthy)}"`;
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -83,7 +83,7 @@ export class ExpositionWriter {
     options: ExpositionOptions = {},
   ) {
     this.#sliceMs = options.sliceMs ?? 5;
-    this.#dimensionText = table.rows.map(() => new Map());
+    this.#dimensionText = table.rows.map(() => new Map<string, string>());
     this.#headers = table.rows.map((row) => {
       const name = prometheusName(row.name, row.unit, row.kind);
       return `# HELP ${name} ${escapeHelp(row.description)}\n# TYPE ${name} ${prometheusType(row.kind)}\n`;
@@ -119,7 +119,7 @@ export class ExpositionWriter {
     const generation = ++this.#generation;
     const { snapshots } = gathered;
     // Filled during the first family, inside its slices.
-    const labels: ServiceLabels[] = new Array(snapshots.length);
+    const labels = new Array<ServiceLabels>(snapshots.length);
 
     const out = new ByteBlocks();
     out.add(this.#targetInfo);
@@ -239,7 +239,7 @@ function histogramSamples(name: string, labels: string, histogram: HistogramValu
 }
 
 /** Numbers as Prometheus reads them: integers plainly, +Inf/-Inf/NaN spelled out. */
-export function formatValue(value: number): string {
+function formatValue(value: number): string {
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
   return String(value);

@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import {
   ValueType,
-  type Attributes,
   type BatchObservableResult,
   type Meter,
   type MeterProvider,
@@ -30,7 +29,7 @@ export interface InstrumentOptions {
 type Snapshot = Readonly<ProcessMetrics>;
 
 /** An observable instrument per row; none for a histogram, which the API has no observable form of. */
-function createInstrument(meter: Meter, row: MetricRow): Observable<Attributes> | undefined {
+function createInstrument(meter: Meter, row: MetricRow): Observable | undefined {
   const options = {
     description: row.description,
     unit: row.unit,
@@ -81,7 +80,7 @@ export function instrumentTracker(
   const table = compileTable();
   const meter = meterProvider.getMeter(METER_NAME, PACKAGE_VERSION);
   const byRow = table.rows.map((row) => createInstrument(meter, row));
-  const instruments = byRow.filter((instrument): instrument is Observable<Attributes> => instrument !== undefined);
+  const instruments = byRow.filter((instrument): instrument is Observable => instrument !== undefined);
   const sets = new AttributeSets(() => undefined);
 
   const batch = (result: BatchObservableResult): void => {

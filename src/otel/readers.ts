@@ -15,7 +15,7 @@ import type { TelemetryConfig, TemporalityPreference } from './config.js';
  * delta asks for delta sums from counters and histograms (sync or observable);
  * lowmemory only from the synchronous ones; up-down counters and gauges stay cumulative.
  */
-export function temporalityFor(preference: TemporalityPreference, type: InstrumentType): AggregationTemporality {
+function temporalityFor(preference: TemporalityPreference, type: InstrumentType): AggregationTemporality {
   const deltaTypes: readonly InstrumentType[] =
     preference === 'delta'
       ? [InstrumentType.COUNTER, InstrumentType.OBSERVABLE_COUNTER, InstrumentType.HISTOGRAM]

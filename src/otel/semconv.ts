@@ -18,7 +18,6 @@ export const METRIC_PROCESS_PAGING_FAULTS = 'process.paging.faults';
 export const METRIC_PROCESS_UPTIME = 'process.uptime';
 
 export const ATTR_SERVICE_NAME = 'service.name';
-export const ATTR_PROCESS_PID = 'process.pid';
 export const ATTR_CPU_MODE = 'cpu.mode';
 export const ATTR_DISK_IO_DIRECTION = 'disk.io.direction';
 export const ATTR_PROCESS_CONTEXT_SWITCH_TYPE = 'process.context_switch.type';

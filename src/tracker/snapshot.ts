@@ -19,7 +19,7 @@ export interface ServiceStatus {
  * unhealthy: with no health check, healthy means running. Starting, stopping,
  * stopped and failed services are never healthy.
  */
-export function isHealthy(status: ServiceStatus): boolean {
+function isHealthy(status: ServiceStatus): boolean {
   return status.healthy && status.state === ProcessState.Running;
 }
 

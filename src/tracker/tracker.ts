@@ -254,9 +254,11 @@ export class Tracker implements ProcessTracker {
     if (latest) this.#trackCalls.delete(serviceName);
     if (!outcome.ok) {
       const gone = outcome.error instanceof ProcessNotFoundError;
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run during the sample
       if (gone && options.countStartIfGone && latest && !this.#closed) this.#startedAndGone(serviceName);
       throw outcome.error;
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run during the sample
     if (this.#closed) {
       if (pid > 0) this.#collector.release?.(pid);
       throw new TrackerClosedError('track');
@@ -479,6 +481,7 @@ export class Tracker implements ProcessTracker {
       this.#stats.ticks += 1;
       this.#stats.lastTickDurationMs = elapsedMs;
       this.#tickDurations.record(elapsedMs);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may have run during the tick
       if (!run.active) break;
       await this.#sleep(Math.max(0, this.#intervalMs - elapsedMs));
     }

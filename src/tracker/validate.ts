@@ -69,7 +69,7 @@ export function validateStartTime(value: unknown, argument: string): asserts val
 /** A collector: undefined (the default), the batch port, or the per-pid pair. */
 export function validateCollector(value: unknown): void {
   if (value === undefined) return;
-  const candidate = value as { sample?: unknown; collectCPU?: unknown; collectMemory?: unknown } | null;
+  const candidate: { sample?: unknown; collectCPU?: unknown; collectMemory?: unknown } | null = value;
   const usable =
     typeof candidate === 'object' &&
     candidate !== null &&

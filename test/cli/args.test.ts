@@ -90,8 +90,8 @@ describe('command line', () => {
     [{ OTEL_METRICS_EXPORTER: 'console' }, 'OTEL_METRICS_EXPORTER "console": console is not available here'],
     [{ OTEL_METRICS_EXPORTER: 'statsd' }, 'OTEL_METRICS_EXPORTER'],
   ])('a bad variable %j is a usage error naming it', (env, message) => {
-    expect(() => build(['watch', '-s', 'a=1'], undefined, env)).toThrowError(UsageError);
-    expect(() => build(['watch', '-s', 'a=1'], undefined, env)).toThrowError(message);
+    expect(() => build(['watch', '-s', 'a=1'], undefined, env)).toThrow(UsageError);
+    expect(() => build(['watch', '-s', 'a=1'], undefined, env)).toThrow(message);
   });
 
   it('run: the command after --, policy, health', () => {

@@ -30,8 +30,8 @@ export function startProcess(command: string, args: readonly string[], env: Node
   live.add(child);
   let out = '';
   let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   // Listened for from the start: 'close' often follows 'exit' in the same turn.
   const closed = once(child, 'close');
   const exited = (async () => {

@@ -178,7 +178,7 @@ describe('LiveOutput', () => {
     const lines = screen();
     expect(lines.find((line) => line.startsWith('SERVICE'))).toBe(wideHeader);
     expect(lines.slice(0, 3)).toEqual(['first', 'second, in two pieces', 'no clearing']);
-    expect(lines[3]).toMatch(/^procmetrics  1 service/);
+    expect(lines[3]).toMatch(/^procmetrics {2}1 service/);
     expect(lines.filter((line) => line.startsWith('SERVICE'))).toHaveLength(1);
     output.close(now);
   });

@@ -105,7 +105,7 @@ describe('Grafana dashboard, as a file', () => {
     for (const { panel, expr } of queries) {
       // Each selector of a service's series, with its matchers.
       for (const [, name, matchers] of expr.matchAll(/\b((?:process|procmetrics_service|procmetrics_cgroup)_[a-z_]+)(\{[^}]*\})?/g)) {
-        expect(matchers, `${panel}: ${name}`).toContain('service_name=~"$service"');
+        expect(matchers, `${panel}: ${name ?? ''}`).toContain('service_name=~"$service"');
       }
     }
   });
@@ -214,9 +214,12 @@ describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real 
   });
 
   afterAll(async () => {
+    // beforeAll may have failed before assigning them.
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition */
     await prometheus?.stop();
     await tracker?.close();
     await telemetry?.shutdown();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
     await killAll();
     await cgroup?.remove();
   });

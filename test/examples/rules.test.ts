@@ -30,8 +30,8 @@ interface RuleTests {
 }
 
 const rules = (parse(readFileSync(rulesFile, 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
-const alerts = rules.filter((rule) => rule.alert !== undefined);
-const records = rules.filter((rule) => rule.record !== undefined);
+const alerts = rules.filter((rule): rule is Rule & { alert: string } => rule.alert !== undefined);
+const records = rules.filter((rule): rule is Rule & { record: string } => rule.record !== undefined);
 const unitTests = parse(readFileSync(testsFile, 'utf8')) as RuleTests;
 
 function promtool(...args: string[]) {
@@ -60,7 +60,7 @@ describe('example rules, as files', () => {
       expect(['critical', 'warning'], rule.alert).toContain(rule.labels?.['severity']);
       expect(rule.annotations?.['summary'], rule.alert).toBeTruthy();
       expect(rule.annotations?.['description'], rule.alert).toBeTruthy();
-      if (rule.alert?.startsWith('ProcmetricsService')) {
+      if (rule.alert.startsWith('ProcmetricsService')) {
         expect(rule.annotations?.['summary'], rule.alert).toContain('{{ $labels.service_name }}');
         expect(rule.annotations?.['description'], rule.alert).toContain('{{ $labels.service_name }}');
       }
@@ -71,7 +71,7 @@ describe('example rules, as files', () => {
     const exported = exportedSeriesNames();
     for (const rule of rules) {
       for (const name of metricNamesIn(rule.expr)) {
-        expect(exported.has(name), `${rule.alert ?? rule.record}: ${name}`).toBe(true);
+        expect(exported.has(name), `${rule.alert ?? rule.record ?? ''}: ${name}`).toBe(true);
       }
     }
   });

@@ -89,15 +89,15 @@ describe('environment variables', () => {
     ['OTEL_RESOURCE_ATTRIBUTES', '=x'],
     ['OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE', 'sometimes'],
   ])('rejects %s=%j with an error naming both', (name, value) => {
-    expect(() => resolve({ [name]: value })).toThrowError(
+    expect(() => resolve({ [name]: value })).toThrow(
       expect.objectContaining({ code: expect.stringMatching(/^ERR_/), message: expect.stringContaining(name) }),
     );
-    expect(() => resolve({ [name]: value })).toThrowError(JSON.stringify(value.trim()));
+    expect(() => resolve({ [name]: value })).toThrow(JSON.stringify(value.trim()));
   });
 
   it('rejects an OTLP protocol other than grpc and http/protobuf, but only when OTLP is on', () => {
     const env = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
-    expect(() => resolve({ ...env, OTEL_METRICS_EXPORTER: 'otlp' })).toThrowError(/OTEL_EXPORTER_OTLP_PROTOCOL.*http\/json/);
+    expect(() => resolve({ ...env, OTEL_METRICS_EXPORTER: 'otlp' })).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL.*http\/json/);
     expect(resolve({ ...env, OTEL_METRICS_EXPORTER: 'prometheus' }).exporters).toEqual(['prometheus']);
   });
 
@@ -120,7 +120,7 @@ describe('environment variables', () => {
     expect(resolve({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, { exporters: ['otlp'], otlp: { protocol: 'http/protobuf' } }).otlp.protocol).toBe(
       'http/protobuf',
     );
-    expect(() => resolve({}, { exporters: ['otlp'], otlp: { protocol: 'http/json' as 'grpc' } })).toThrowError(/options\.otlp\.protocol/);
+    expect(() => resolve({}, { exporters: ['otlp'], otlp: { protocol: 'http/json' as 'grpc' } })).toThrow(/options\.otlp\.protocol/);
   });
 });
 
@@ -160,7 +160,7 @@ describe('options', () => {
     ['options.env', { env: 'x' as never }, 'ERR_INVALID_ARG_TYPE', /"x"/],
   ])('rejects a bad %s', (name, options, code, value) => {
     const attempt = () => resolveTelemetryConfig({ env: {}, ...options });
-    expect(attempt).toThrowError(expect.objectContaining({ code, message: expect.stringContaining(name) }));
-    expect(attempt).toThrowError(value);
+    expect(attempt).toThrow(expect.objectContaining({ code, message: expect.stringContaining(name) }));
+    expect(attempt).toThrow(value);
   });
 });

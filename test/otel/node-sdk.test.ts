@@ -26,11 +26,13 @@ async function startSdk(producerOf?: Tracker): Promise<{ url: string }> {
   const port = await freePort();
   const sdk = new NodeSDK({
     serviceName: 'my-app',
-    metricReader: new PrometheusExporter({
-      host: '127.0.0.1',
-      port,
-      ...(producerOf ? { metricProducers: [createMetricProducer(producerOf)] } : {}),
-    }),
+    metricReaders: [
+      new PrometheusExporter({
+        host: '127.0.0.1',
+        port,
+        ...(producerOf ? { metricProducers: [createMetricProducer(producerOf)] } : {}),
+      }),
+    ],
     instrumentations: [],
   });
   sdk.start();

@@ -233,7 +233,7 @@ describe('values', () => {
     const points = await produced();
     const state = (service: string): Record<string, number> =>
       Object.fromEntries(
-        pointsOf(points, 'procmetrics.service.state', { 'service.name': service }).map((p) => [p.attributes['procmetrics.state'], p.value]),
+        pointsOf(points, 'procmetrics.service.state', { 'service.name': service }).map((p) => [String(p.attributes['procmetrics.state']), p.value]),
       );
     expect(state('down')).toEqual({ stopped: 0, starting: 0, running: 0, stopping: 0, failed: 1 });
     expect(state('api')).toEqual({ stopped: 0, starting: 0, running: 1, stopping: 0, failed: 0 });

@@ -75,11 +75,14 @@ describe.skipIf(!installed)('real Prometheus', () => {
   });
 
   afterAll(async () => {
+    // beforeAll may have failed before assigning them.
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition */
     if (prometheus !== undefined) await killAndWait(prometheus, 'SIGTERM');
     await tracker?.close();
     await telemetry?.shutdown();
     await killAll();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   async function query(promql: string): Promise<VectorResult[]> {

@@ -96,13 +96,17 @@ export interface Point {
   histogram?: { bounds: readonly number[]; counts: readonly number[]; sum: number };
 }
 
+const POINT_TYPES: Partial<Record<DataPointType, Point['type']>> = {
+  [DataPointType.SUM]: 'sum',
+  [DataPointType.GAUGE]: 'gauge',
+  [DataPointType.HISTOGRAM]: 'histogram',
+};
+
 export function flatten(resourceMetrics: ResourceMetrics): Point[] {
   const points: Point[] = [];
   for (const scope of resourceMetrics.scopeMetrics) {
     for (const metric of scope.metrics) {
-      const type = ({ [DataPointType.SUM]: 'sum', [DataPointType.GAUGE]: 'gauge', [DataPointType.HISTOGRAM]: 'histogram' } as const)[
-        metric.dataPointType as DataPointType.SUM
-      ] ?? 'other';
+      const type = POINT_TYPES[metric.dataPointType] ?? 'other';
       const monotonic = metric.dataPointType === DataPointType.SUM ? metric.isMonotonic : undefined;
       const base = { name: metric.descriptor.name, unit: metric.descriptor.unit, type, monotonic };
       for (const point of metric.dataPoints) {

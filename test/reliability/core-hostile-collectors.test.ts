@@ -27,7 +27,8 @@ const never = (): Promise<never> => new Promise(() => {});
 const BEHAVIOURS = {
   hangs: () => never(),
   rejects: () => Promise.reject(new Error('collector broke')),
-  'rejects with a string': () => Promise.reject('not an Error' as unknown as Error),
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a collector that rejects with a non-Error
+  'rejects with a string': () => Promise.reject('not an Error'),
   'throws synchronously': (): Promise<SampleOutcome[]> => {
     throw new TypeError('sample is broken');
   },
@@ -49,7 +50,7 @@ describe(`hostile collectors, ${TICKS} ticks each`, () => {
     const ticks = tracker.stats().ticks;
     await waitFor(() => tracker.stats().ticks >= ticks + TICKS, { what: `${TICKS} ticks`, timeoutMs: 60_000 });
     // A track() meanwhile fails with the collector's error, not as a missing process.
-    const late = await tracker.track('late', spawnIdle().pid).then(() => 'tracked', (e: Error) => e.name);
+    const late = await tracker.track('late', spawnIdle().pid).then(() => 'tracked', (e: unknown) => (e as Error).name);
     collector.mode = 'real';
     const stopStarted = performance.now();
     await tracker.stop();

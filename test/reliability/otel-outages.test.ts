@@ -60,6 +60,7 @@ describe('OTLP collector outages', () => {
     const attemptsWhileMute = mute.calls();
     const fdsMute = openFds();
     await mute.close();
+    // eslint-disable-next-line no-useless-assignment -- lets the heap measured below reclaim the receiver
     mute = undefined;
 
     // Phase 3: a receiver that answers.

@@ -12,7 +12,7 @@ afterEach(killAll);
 /** A pid that belonged to a process which has exited and been reaped. */
 function deadPid(): number {
   const { pid } = spawnSync('true');
-  if (pid === undefined) throw new Error('could not spawn true');
+  if (!pid) throw new Error('could not spawn true');
   return pid;
 }
 

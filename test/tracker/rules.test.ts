@@ -579,7 +579,7 @@ describe('library validation: typed errors with a code, nothing changed', () => 
     const tracker = newTracker();
     await tracker.track('api', process.pid);
     const before = tracker.getAll();
-    const bad = name as unknown as string;
+    const bad = name as string;
     const calls = [
       () => tracker.untrack(bad),
       () => tracker.get(bad),

@@ -26,7 +26,7 @@ const view = () => ({
 tracker.start();
 await ticks(1);
 const filler = [];
-let fillError = '';
+let fillError;
 try {
   for (;;) filler.push(openSync('/dev/null', 'r'));
 } catch (error) {

@@ -14,7 +14,7 @@ function workload(
   return { name, command: process.execPath, args: [...args, script], restart, health: null, env };
 }
 
-export const DEMO_SERVICES: readonly RunSpec[] = [
+const DEMO_SERVICES: readonly RunSpec[] = [
   workload('steady-cpu', 'on-failure'),
   // --expose-gc lets the sawtooth hand its memory back the moment it lets go of it, and a
   // fixed malloc mmap threshold makes glibc return freed blocks to the kernel: by default

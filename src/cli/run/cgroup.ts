@@ -194,7 +194,7 @@ export async function sweepOrphanCgroups(): Promise<number> {
   for (const name of readdirSync(base)) {
     const owner = /^(\d+)-(\d+)-(\d+)-/.exec(name);
     if (owner === null || owner[3] !== namespace) continue;
-    if (ownerTag(Number(owner[1])) === `${owner[1]}-${owner[2]}-${owner[3]}`) continue; // its owner still runs
+    if (ownerTag(Number(owner[1])) === owner[0].slice(0, -1)) continue; // its owner still runs
     await cgroupAt(join(base, name), hierarchy).remove();
     swept += 1;
   }

@@ -32,8 +32,11 @@ export function exitCodeOf(status: ExitStatus): number {
   switch (status.kind) {
     case 'exited':
       return status.code;
-    case 'signaled':
-      return 128 + (constants.signals[status.signal] ?? 0);
+    case 'signaled': {
+      // NodeJS.Signals names every platform's signals; this platform's table lacks some (SIGINFO on Linux).
+      const signals: Partial<Record<NodeJS.Signals, number>> = constants.signals;
+      return 128 + (signals[status.signal] ?? 0);
+    }
     case 'spawn-failed':
       return status.errno === 'ENOENT' ? 127 : 126;
   }

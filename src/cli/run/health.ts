@@ -6,7 +6,7 @@ import { killGroup } from './process-group.js';
 const STDERR_TAIL_CHARS = 200;
 
 /** The last non-empty line of what a check wrote to stderr, control characters dropped. */
-export function stderrTail(text: string): string {
+function stderrTail(text: string): string {
   const lines = text.split(/\r?\n/).map((line) => line.replace(/[\u0000-\u001f\u007f]/g, '').trim());
   const last = lines.filter((line) => line !== '').at(-1) ?? '';
   return last.length > STDERR_TAIL_CHARS ? `...${last.slice(-STDERR_TAIL_CHARS)}` : last;
@@ -67,8 +67,8 @@ export class HealthCheck {
     // shutdown must take them too, not just the direct child.
     const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-4 * STDERR_TAIL_CHARS);
     });
     let timedOut = false;

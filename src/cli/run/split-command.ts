@@ -1,5 +1,5 @@
 /** Longest health command accepted, in characters: one a person wrote on a command line. */
-export const MAX_COMMAND_LENGTH = 4096;
+const MAX_COMMAND_LENGTH = 4096;
 
 /**
  * Splits a `--health-cmd` string into argv without a shell, the way a POSIX
@@ -34,7 +34,7 @@ export function splitCommand(text: string): { ok: true; argv: string[] } | { ok:
     }
     if (quote === '"') {
       if (ch === '"') quote = null;
-      else if (ch === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')) word += text[++i];
+      else if (ch === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')) word += text.charAt(++i);
       else word += ch;
       continue;
     }
@@ -43,7 +43,7 @@ export function splitCommand(text: string): { ok: true; argv: string[] } | { ok:
       inWord = true;
     } else if (ch === '\\') {
       if (i + 1 >= text.length) return { ok: false, reason: 'ends with a lone backslash' };
-      word += text[++i];
+      word += text.charAt(++i);
       inWord = true;
     } else if (/\s/.test(ch)) {
       if (inWord) argv.push(word);

@@ -8,7 +8,7 @@ import type { ExitStatus } from './exit-status.js';
 import { SupervisedService, type ServiceOptions } from './service.js';
 
 /** SIGTERM, then SIGKILL after this: short enough that shutdown stays within 2 s. */
-export const STOP_GRACE_MS = 1500;
+const STOP_GRACE_MS = 1500;
 
 /** Several supervised commands started, watched and stopped together (`run` has one, `demo` three). */
 export class Supervisor {

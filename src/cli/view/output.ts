@@ -44,11 +44,11 @@ export function createOutput(screen: Screen, options: OutputOptions): Output {
 
 /** What makes two snapshots of a service worth printing twice at shutdown. */
 function statusKey(s: ProcessMetrics): string {
-  return `${s.pid}|${s.state}|${s.healthy}|${s.restartCount}|${s.lastError}|${s.healthError}`;
+  return `${s.pid}|${s.state}|${String(s.healthy)}|${s.restartCount}|${s.lastError}|${s.healthError}`;
 }
 
 /** One line per snapshot. */
-export class LineOutput implements Output {
+class LineOutput implements Output {
   readonly #printed = new Map<string, string>();
 
   constructor(

@@ -112,7 +112,7 @@ export function renderTable(model: ViewModel): string {
 }
 
 /** `ok` once the last push went through, `failing` while the last one failed, `waiting` before the first. */
-export function otlpState(status: OtlpExportStatus): 'ok' | 'failing' | 'waiting' {
+function otlpState(status: OtlpExportStatus): 'ok' | 'failing' | 'waiting' {
   if (status.lastErrorAt !== null && (status.lastSuccessAt === null || status.lastErrorAt >= status.lastSuccessAt)) {
     return 'failing';
   }

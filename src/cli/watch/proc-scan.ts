@@ -6,7 +6,7 @@ import { readRegularFile } from '../read-regular.js';
  * lines (up to megabytes); a pattern is judged on this prefix only, which
  * bounds a scan's cost whatever runs on the machine.
  */
-export const COMMAND_LINE_MAX_BYTES = 4096;
+const COMMAND_LINE_MAX_BYTES = 4096;
 
 /** A process as the resolvers see it: who, since when, started how. */
 export interface ProcEntry {
@@ -52,7 +52,7 @@ export function pickOldest(
 let defaultTable: ProcessTable | undefined;
 
 /** The process table of /proc, made on first use. */
-export function procTable(): ProcessTable {
+function procTable(): ProcessTable {
   return (defaultTable ??= new ProcessTable());
 }
 

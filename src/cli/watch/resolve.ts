@@ -16,7 +16,7 @@ export type Resolution =
  * Bytes of a pid file that are read: a pid and its newline fit many times over,
  * and a file that is gigabytes long costs no more than one that is not.
  */
-export const PID_FILE_MAX_BYTES = 64;
+const PID_FILE_MAX_BYTES = 64;
 
 /** A pid file holds a decimal pid on its first line; anything else is refused. */
 export function parsePidFile(text: string): number | null {

@@ -65,7 +65,7 @@ export function parseTarget(text: string, flag: string, raw: string = text): Tar
 }
 
 /** A positive decimal integer; `0x10`, `1e3`, `+5`, ` 12` are refused. `hint` ends the message. */
-export function parsePid(text: string, flag: string, raw: string = text, hint = ''): number {
+function parsePid(text: string, flag: string, raw: string = text, hint = ''): number {
   const pid = /^[1-9]\d{0,9}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(pid) || pid > 4_194_304) {
     throw new UsageError(`${quoteArg(flag, raw)}: pid ${quoteValue(text)} is not a process id${hint}`);

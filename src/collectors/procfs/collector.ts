@@ -14,7 +14,6 @@ import { CpuLimitReader } from './cpuLimit.js';
 import { FollowedProcess, IO, STAT, STATM, STATUS } from './followed.js';
 import type { ProcFile } from './followed.js';
 import { machineConstants, readBootTimeMs, readOpenFilesLimit } from './machine.js';
-import { ProcParseError } from './parseError.js';
 import { isGone, startTimeMs } from './processTable.js';
 import { CgroupReader } from '../cgroup/reader.js';
 import { findCgroupMounts, type CgroupMounts } from '../cgroup/mounts.js';
@@ -150,7 +149,8 @@ export class ProcfsCollector implements Collector {
 
   constructor(options: ProcfsCollectorOptions = {}) {
     validateOptions(options, 'options');
-    const fields = options.fields === undefined ? 'full' : options.fields;
+    // Unknown until checked: the options may come from JavaScript.
+    const fields: unknown = options.fields === undefined ? 'full' : options.fields;
     if (fields !== 'basic' && fields !== 'full') {
       throw new InvalidArgumentValueError(`option fields must be 'basic' or 'full', got ${describeValue(fields)}`);
     }

@@ -7,7 +7,7 @@ export const STATM = 1;
 export const STATUS = 2;
 export const IO = 3;
 export type ProcFile = typeof STAT | typeof STATM | typeof STATUS | typeof IO;
-export const FILE_NAMES = ['stat', 'statm', 'status', 'io'] as const;
+const FILE_NAMES = ['stat', 'statm', 'status', 'io'] as const;
 
 /**
  * What the collector keeps for one pid it follows: the open fds of its /proc

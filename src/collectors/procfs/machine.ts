@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { totalmem, uptime } from 'node:os';
-import { parseBootTime, parseMemTotal, parseOpenFilesLimit, parseUptime } from './parseMachine.js';
+import { uptime } from 'node:os';
+import { parseBootTime, parseOpenFilesLimit, parseUptime } from './parseMachine.js';
 import { ProcParseError } from './parseError.js';
 import { readSmallFile } from './readText.js';
 
@@ -74,11 +74,6 @@ export function readBootTimeMs(procRoot: string): number {
   bootMs = Math.round(bootMs);
   bootTimes.set(procRoot, bootMs);
   return bootMs;
-}
-
-/** Total RAM, bytes, from <procRoot>/meminfo; else os.totalmem(). */
-export function readMemTotalBytes(procRoot: string): number {
-  return readParsed(`${procRoot}/meminfo`, parseMemTotal) ?? totalmem();
 }
 
 /**

@@ -93,7 +93,7 @@ export function parseStatInto(bytes: Uint8Array, length: number, out: ProcStatNu
   out.state = String.fromCharCode(state);
   for (let field = 4; field <= LAST_STAT_FIELD; field++) {
     if (!s.space()) return statError(`truncated at field ${field}`);
-    let value = 0;
+    let value: number;
     switch (field) {
       case 4:
       case 10:

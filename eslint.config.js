@@ -1,0 +1,58 @@
+// ESLint with typescript-eslint's strict type-aware rules for the TypeScript sources, tests,
+// benchmarks and examples; ESLint's recommended rules for the .mjs/.js scripts, which no tsconfig
+// includes. Layout is Prettier's job, so no stylistic rule is enabled here.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'coverage/', '.readme-samples-*/'] },
+  { linterOptions: { reportUnusedDisableDirectives: 'error' } },
+  js.configs.recommended,
+  {
+    rules: {
+      // `const { dropped, ...rest } = x` is how a test leaves fields out; `_` names a value not needed.
+      'no-unused-vars': ['error', { ignoreRestSiblings: true, varsIgnorePattern: '^_$' }],
+      // The code validates and strips terminal control characters on purpose (service names,
+      // commands, exporter messages, escape sequences in the live view).
+      'no-control-regex': 'off',
+      // `l` is V8's linear-time engine, switched on by src/cli/watch/pattern.ts.
+      'no-invalid-regexp': ['error', { allowConstructorFlags: ['l'] }],
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.strictTypeChecked],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, varsIgnorePattern: '^_$' }],
+      // An async function that implements a promise-returning contract needs no await: async is
+      // what turns its throw into a rejection. Missing awaits are no-floating-promises' job.
+      '@typescript-eslint/require-await': 'off',
+      // Numbers read naturally in messages; anything else must be made a string on purpose.
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowAny: false, allowBoolean: false, allowNullish: false, allowRegExp: false, allowNever: false },
+      ],
+      // `() => resolve()` and `(error) => reject(error)` are the usual callback shape.
+      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
+      // Spreading a string into code points is how names and table cells are measured and cut.
+      '@typescript-eslint/no-misused-spread': ['error', { allow: ['string'] }],
+    },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: {
+      // A test that asserts something exists fails either way when it does not.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // Vitest types its asymmetric matchers (`expect.stringContaining(...)`) as `any`.
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+    },
+  },
+  {
+    files: ['**/*.{js,mjs}'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+);
