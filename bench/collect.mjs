@@ -195,7 +195,9 @@ const results = [];
 for (const n of SIZES) results.push(await benchSize(n, haveFloor));
 
 const medianOf = (rows, kind) => (rows.length === 0 ? undefined : median(rows.map((row) => row[kind])));
-console.log('| processes | way | wall ns per process per sweep | vs C floor | pidusage / this | CPU ns per process per sweep | vs C floor | pidusage / this |');
+console.log(
+  '| processes | way | wall ns per process per sweep | vs C floor | pidusage / this | CPU ns per process per sweep | vs C floor | pidusage / this |',
+);
 console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
 for (const { n, rows } of results) {
   const line = (name, values) => {
@@ -244,13 +246,17 @@ async function benchServices() {
   const SERVICE = 20;
   const shell = spawn('sh', ['-c', `for i in $(seq ${SERVICE - 1}); do sleep 100000 & done; wait`], { stdio: 'ignore' });
   await once(shell, 'spawn');
-  const childrenOf = (pid) =>
-    readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+  const childrenOf = (pid) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
   const deadline = Date.now() + 5000;
   while (childrenOf(shell.pid).length < SERVICE - 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const members = [shell.pid, ...childrenOf(shell.pid)];
   const onMachine = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length;
-  const hierarchies = { v2: '/sys/fs/cgroup/unified', cpuacct: '/sys/fs/cgroup/cpuacct', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' };
+  const hierarchies = {
+    v2: '/sys/fs/cgroup/unified',
+    cpuacct: '/sys/fs/cgroup/cpuacct',
+    memory: '/sys/fs/cgroup/memory',
+    pids: '/sys/fs/cgroup/pids',
+  };
   const path = `/procmetrics-bench-${process.pid}`;
   const made = [];
   try {
@@ -268,7 +274,12 @@ async function benchServices() {
       ['process tree of 20 (full fields)', new ProcfsCollector(), { pid: shell.pid, descendants: true }],
       ['process tree of 20 (basic fields)', new ProcfsCollector({ fields: 'basic' }), { pid: shell.pid, descendants: true }],
     ];
-    if (made.includes(hierarchies.v2 + path)) ways.push(['cgroup of 20, v2 (cpu.stat; memory from /proc: no v2 memory controller here)', new ProcfsCollector(), { pid: 0, cgroup: path }]);
+    if (made.includes(hierarchies.v2 + path))
+      ways.push([
+        'cgroup of 20, v2 (cpu.stat; memory from /proc: no v2 memory controller here)',
+        new ProcfsCollector(),
+        { pid: 0, cgroup: path },
+      ]);
     if (made.includes(hierarchies.cpuacct + path)) {
       const { v2, ...v1 } = hierarchies;
       ways.push(['cgroup of 20, v1 (cpuacct, memory, pids)', new ProcfsCollector({ cgroupMounts: v1 }), { pid: 0, cgroup: path }]);
@@ -283,7 +294,9 @@ async function benchServices() {
         rows[at].push(await timeSweeps(async () => expectAllOk(await collector.sample([target]), 'service'), SWEEPS, 1));
       }
     }
-    console.log(`\none service of ${SERVICE} processes, ${onMachine} processes on the machine; us per service per sweep, medians of ${ROUNDS} rounds of ${SWEEPS} sweeps:`);
+    console.log(
+      `\none service of ${SERVICE} processes, ${onMachine} processes on the machine; us per service per sweep, medians of ${ROUNDS} rounds of ${SWEEPS} sweeps:`,
+    );
     console.log('| way | wall us | CPU us |');
     console.log('|---|---:|---:|');
     for (const [i, [name, collector]] of ways.entries()) {

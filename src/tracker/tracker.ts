@@ -2,12 +2,7 @@ import { totalmem } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { metrics } from '@opentelemetry/api';
 import { defaultCollector } from '../collectors/default.js';
-import {
-  InvalidArgumentValueError,
-  ProcessNotFoundError,
-  SubscriberLimitError,
-  TrackerClosedError,
-} from '../domain/errors.js';
+import { InvalidArgumentValueError, ProcessNotFoundError, SubscriberLimitError, TrackerClosedError } from '../domain/errors.js';
 import type { ProcessMetrics } from '../domain/metrics.js';
 import { instrumentTracker } from '../otel/instruments.js';
 import { ProcessState, isTerminal } from '../domain/state.js';
@@ -26,15 +21,7 @@ import {
   type ServiceStatus,
 } from './snapshot.js';
 import { SnapshotChannel } from './subscription.js';
-import type {
-  CgroupTarget,
-  ProcessTracker,
-  SubscribeOptions,
-  Subscription,
-  TrackOptions,
-  TrackerOptions,
-  TrackerStats,
-} from './types.js';
+import type { CgroupTarget, ProcessTracker, SubscribeOptions, Subscription, TrackOptions, TrackerOptions, TrackerStats } from './types.js';
 import {
   intervalOption,
   positiveIntegerOption,
@@ -151,8 +138,7 @@ export class Tracker implements ProcessTracker {
     this.#maxSubscribers = positiveIntegerOption(options.maxSubscribers, 'maxSubscribers', DEFAULT_MAX_SUBSCRIBERS);
     const meterProvider = options.meterProvider === undefined ? metrics.getMeterProvider() : options.meterProvider;
     this.#ownsCollector = collector === undefined;
-    this.#collector =
-      collector === undefined ? defaultCollector() : isBatchCollector(collector) ? collector : perPidCollector(collector);
+    this.#collector = collector === undefined ? defaultCollector() : isBatchCollector(collector) ? collector : perPidCollector(collector);
     this.#sampler = new Sampler(this.#collector);
     this.#uninstrument = meterProvider ? instrumentTracker(this, meterProvider) : () => {};
   }
@@ -276,7 +262,15 @@ export class Tracker implements ProcessTracker {
       // A cgroup outlives its processes: its oldest one may change without the
       // service ending, and its counters began before that process started, so
       // there is no identity to pin and no lifetime average to start from.
-      instance = { target: first, pid: 0, processStartTime: 0, startTime, baseline: baselineOf(sample), label: `cgroup ${what.cgroup}`, exitState };
+      instance = {
+        target: first,
+        pid: 0,
+        processStartTime: 0,
+        startTime,
+        baseline: baselineOf(sample),
+        label: `cgroup ${what.cgroup}`,
+        exitState,
+      };
     } else {
       const processStartTime = sample.startTime;
       instance = {
@@ -355,9 +349,7 @@ export class Tracker implements ProcessTracker {
 
   /** Every service, sorted by name. */
   getAll(): ProcessMetrics[] {
-    return [...this.#services.keys()]
-      .sort(compareNames)
-      .map((name) => copySnapshot((this.#services.get(name) as Service).snapshot));
+    return [...this.#services.keys()].sort(compareNames).map((name) => copySnapshot((this.#services.get(name) as Service).snapshot));
   }
 
   /**
@@ -531,13 +523,7 @@ export class Tracker implements ProcessTracker {
   }
 
   #record(service: Service, instance: Instance, sample: ProcessSample): void {
-    const snapshot = snapshotFromSample(
-      service.status,
-      sample,
-      instance.baseline,
-      instance.startTime,
-      this.#totalMemoryBytes,
-    );
+    const snapshot = snapshotFromSample(service.status, sample, instance.baseline, instance.startTime, this.#totalMemoryBytes);
     instance.baseline = baselineOf(sample);
     service.snapshot = snapshot;
     this.#publish(snapshot);

@@ -28,8 +28,20 @@ describe('run --restart always of a command that exits at once', () => {
     const log = join(dir, 'starts');
     // Each start appends its pid, then exits 1 within a few ms: long before any sample.
     const cli = startCli([
-      'run', '--name', 'crashy', '--restart', 'always', '--json', '--prometheus', 'off', '-i', '1s',
-      '--', 'sh', '-c', `echo $$ >> '${log}'; exit 1`,
+      'run',
+      '--name',
+      'crashy',
+      '--restart',
+      'always',
+      '--json',
+      '--prometheus',
+      'off',
+      '-i',
+      '1s',
+      '--',
+      'sh',
+      '-c',
+      `echo $$ >> '${log}'; exit 1`,
     ]);
     const maxRestarts = (): number => Math.max(0, ...cli.snapshots().map((s) => s.restartCount));
     // Stopped between two starts (the backoff is seconds long by the fourth), not while one is being counted.

@@ -15,9 +15,12 @@ describe('run pushing OTLP, stopped by SIGTERM', () => {
   it('exports the stopped state in its final export', async () => {
     receiver = await startOtlpReceiver();
     // A long export interval: only the first export and the one shutdown makes can arrive.
-    const cli = startCli(['run', '--name', 'api', '--json', '--prometheus', 'off', '--otlp', receiver.url, '-i', '200ms', '--', 'sleep', '1000'], {
-      OTEL_METRIC_EXPORT_INTERVAL: '60000',
-    });
+    const cli = startCli(
+      ['run', '--name', 'api', '--json', '--prometheus', 'off', '--otlp', receiver.url, '-i', '200ms', '--', 'sleep', '1000'],
+      {
+        OTEL_METRIC_EXPORT_INTERVAL: '60000',
+      },
+    );
     await waitForSnapshot(cli, (s) => s.state === 'running' && s.pid > 0, 'running');
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toMatchObject({ code: 143 });

@@ -38,7 +38,12 @@ function sampleOf(outcome: SampleOutcome | undefined): ProcessSample {
 describe('cgroup file parsers', () => {
   it('reads key-number lines and skips keys of another shape', () => {
     const values = parseKeyValues('usage_usec 12\nweird a b\nnr_periods 3\n', 'cpu.stat');
-    expect(values).toEqual(new Map([['usage_usec', 12], ['nr_periods', 3]]));
+    expect(values).toEqual(
+      new Map([
+        ['usage_usec', 12],
+        ['nr_periods', 3],
+      ]),
+    );
     expect(parseKeyValues('', 'cpu.stat')).toBeInstanceOf(ProcParseError);
   });
 
@@ -91,9 +96,7 @@ describe('cgroup targets over fixture hierarchies', () => {
 
   it('v1: cpuacct (ns), cpu.stat throttled_time (ns), memory with total_ keys, pids', async () => {
     const mounts = { cpuacct: join(V1, 'cpuacct'), cpu: join(V1, 'cpu'), memory: join(V1, 'memory'), pids: join(V1, 'pids') };
-    const [outcome] = await collector({ procRoot: PROC, cgroupMounts: mounts }).sample([
-      { pid: 0, cgroup: '/system.slice/api.service' },
-    ]);
+    const [outcome] = await collector({ procRoot: PROC, cgroupMounts: mounts }).sample([{ pid: 0, cgroup: '/system.slice/api.service' }]);
     expect(sampleOf(outcome)).toMatchObject({
       pid: 100,
       cpu: { user: 2.5, system: 1 },
@@ -143,7 +146,10 @@ describe.skipIf(!canMakeCgroups)('cgroup targets on this machine (root; hybrid v
 
   it.each([
     ['v2 (unified cpu.stat)', undefined],
-    ['v1 (cpuacct)', { cpuacct: '/sys/fs/cgroup/cpuacct', cpu: '/sys/fs/cgroup/cpu', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' }],
+    [
+      'v1 (cpuacct)',
+      { cpuacct: '/sys/fs/cgroup/cpuacct', cpu: '/sys/fs/cgroup/cpu', memory: '/sys/fs/cgroup/memory', pids: '/sys/fs/cgroup/pids' },
+    ],
   ])('%s: the CPU of a cgroup with 5 busy processes is within 10 percent of the sum of theirs', async (_, mounts) => {
     const cgroup = makeCgroup();
     try {

@@ -48,12 +48,18 @@ interface Dashboard {
 
 const dashboard = JSON.parse(readFileSync(`${grafana}procmetrics.json`, 'utf8')) as Dashboard;
 const panels = dashboard.panels.filter((panel) => panel.type !== 'row');
-const queries = panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, refId: target.refId, expr: target.expr })));
+const queries = panels.flatMap((panel) =>
+  (panel.targets ?? []).map((target) => ({ panel: panel.title, refId: target.refId, expr: target.expr })),
+);
 const DATASOURCE: Datasource = { type: 'prometheus', uid: '${datasource}' };
 
 /** Grafana's substitutions, as it makes them for a Prometheus scraped every second. */
 function substitute(expr: string, service: string): string {
-  return expr.replaceAll('$service', service).replaceAll('$__rate_interval', '10s').replaceAll('$__interval', '2s').replaceAll('$__range', '1m');
+  return expr
+    .replaceAll('$service', service)
+    .replaceAll('$__rate_interval', '10s')
+    .replaceAll('$__interval', '2s')
+    .replaceAll('$__range', '1m');
 }
 
 /** Series only a cgroup target has: a plain process has no cgroup accounting of its own. */
@@ -110,10 +116,11 @@ describe('Grafana dashboard, as a file', () => {
     }
   });
 
-  it('sets the memory limit against the cgroup\'s own usage, which the kernel holds to it, not resident memory', () => {
+  it("sets the memory limit against the cgroup's own usage, which the kernel holds to it, not resident memory", () => {
     const ratios = queries.filter(({ expr }) => expr.includes('/') && expr.includes('procmetrics_cgroup_memory_limit_bytes'));
     expect(ratios.length).toBeGreaterThan(0);
-    for (const { panel, expr } of ratios) expect(metricNamesIn(expr).sort(), panel).toEqual(['procmetrics_cgroup_memory_limit_bytes', 'procmetrics_cgroup_memory_usage_bytes']);
+    for (const { panel, expr } of ratios)
+      expect(metricNamesIn(expr).sort(), panel).toEqual(['procmetrics_cgroup_memory_limit_bytes', 'procmetrics_cgroup_memory_usage_bytes']);
   });
 
   it('takes rates over $__rate_interval, so a window always holds enough scrapes whatever the zoom', () => {
@@ -175,124 +182,144 @@ const MIB = 1024 * 1024;
 const MEMORY_LIMIT_BYTES = 512 * MIB;
 const CPU = '/sys/fs/cgroup/cpu';
 
-describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real Prometheus'))('dashboard and rules on a real Prometheus', () => {
-  /** A plain child process. */
-  const service = 'dash';
-  /** A cgroup target: a burner that wants more CPU than its quota, under a memory limit. */
-  const cgService = 'cg';
-  let telemetry: Telemetry;
-  let tracker: Tracker;
-  let prometheus: PrometheusServer;
-  let cgroup: TestCgroup | undefined;
+describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real Prometheus'))(
+  'dashboard and rules on a real Prometheus',
+  () => {
+    /** A plain child process. */
+    const service = 'dash';
+    /** A cgroup target: a burner that wants more CPU than its quota, under a memory limit. */
+    const cgService = 'cg';
+    let telemetry: Telemetry;
+    let tracker: Tracker;
+    let prometheus: PrometheusServer;
+    let cgroup: TestCgroup | undefined;
 
-  beforeAll(async () => {
-    // Making a cgroup needs root; without it the cgroup queries are only parsed, and CI fails.
-    if (!canMakeCgroups) {
-      const why = 'the cgroup target of the dashboard test needs root and writable cgroup hierarchies';
-      if (process.env['CI'] === 'true') throw new Error(why);
-      console.warn(`dashboard test: cgroup queries parsed only: ${why}`);
-    }
-    telemetry = await startTelemetry({ env: {}, diagLogger: null, prometheus: { port: 0 } });
-    tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 250 });
-    tracker.start();
-    await tracker.track(service, spawnIdle().pid);
-    if (canMakeCgroups) {
-      cgroup = makeCgroup();
-      cgroup.set('/sys/fs/cgroup/memory', 'memory.limit_in_bytes', MEMORY_LIMIT_BYTES);
-      // 20 ms of CPU per 100 ms period, for a burner that wants 50: throttled in nearly every period.
-      cgroup.set(CPU, 'cpu.cfs_period_us', 100_000);
-      cgroup.set(CPU, 'cpu.cfs_quota_us', 20_000);
-      const burner = spawnNode(BURN, ['50', '100'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-      await once(burner, 'message');
-      cgroup.add(burner.pid as number);
-      await tracker.track(cgService, { cgroup: cgroup.path });
-    }
-    prometheus = await startPrometheus({ target: new URL(telemetry.prometheusUrl!).host, ruleFiles: [rulesFile] });
-    // Rates over the 10 s $__rate_interval need a few scrapes of each service.
-    await prometheus.queryUntilFound(`count_over_time(procmetrics_service_state{service_name="${service}", procmetrics_state="running"}[10s]) >= 3`);
-    if (cgroup !== undefined) await prometheus.queryUntilFound(`count_over_time(procmetrics_cgroup_cpu_periods_total{service_name="${cgService}"}[10s]) >= 3`);
-  });
-
-  afterAll(async () => {
-    // beforeAll may have failed before assigning them.
-    /* eslint-disable @typescript-eslint/no-unnecessary-condition */
-    await prometheus?.stop();
-    await tracker?.close();
-    await telemetry?.shutdown();
-    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
-    await killAll();
-    await cgroup?.remove();
-  });
-
-  /** Names of the alerts, pending or firing, of one service. */
-  async function alertsOf(name: string): Promise<string[]> {
-    const { alerts } = await prometheus.api<{ alerts: Array<{ labels: Record<string, string> }> }>('/api/v1/alerts');
-    return alerts.filter((alert) => alert.labels['service_name'] === name).map((alert) => alert.labels['alertname'] ?? '');
-  }
-
-  it('offers the tracked services in the service variable', async () => {
-    const values = await prometheus.api<string[]>(`/api/v1/label/service_name/values?match[]=procmetrics_service_state`);
-    expect(values).toContain(service);
-    if (cgroup !== undefined) expect(values).toContain(cgService);
-  });
-
-  it('returns data for every query with a service picked, and with All', async () => {
-    const empty: string[] = [];
-    for (const { panel, refId, expr } of queries) {
-      // A pick as Grafana formats a multi-value one: the cgroup target for cgroup series, the plain child for the rest.
-      const picked = readsCgroup(expr) ? cgService : service;
-      for (const value of [`(${picked}|absent)`, '.+']) {
-        const promql = substitute(expr, value);
-        expect(promql, `${panel} ${refId}`).not.toContain('$');
-        if (readsCgroup(expr) && cgroup === undefined) {
-          await prometheus.query(promql); // parses; no cgroup target to give it data
-          continue;
-        }
-        const found = await prometheus.queryUntilFound(promql, 3_000).catch(() => undefined);
-        if (found === undefined) empty.push(`${panel} ${refId}: ${promql}`);
+    beforeAll(async () => {
+      // Making a cgroup needs root; without it the cgroup queries are only parsed, and CI fails.
+      if (!canMakeCgroups) {
+        const why = 'the cgroup target of the dashboard test needs root and writable cgroup hierarchies';
+        if (process.env['CI'] === 'true') throw new Error(why);
+        console.warn(`dashboard test: cgroup queries parsed only: ${why}`);
       }
-    }
-    expect(empty).toEqual([]);
-  }, 120_000);
+      telemetry = await startTelemetry({ env: {}, diagLogger: null, prometheus: { port: 0 } });
+      tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 250 });
+      tracker.start();
+      await tracker.track(service, spawnIdle().pid);
+      if (canMakeCgroups) {
+        cgroup = makeCgroup();
+        cgroup.set('/sys/fs/cgroup/memory', 'memory.limit_in_bytes', MEMORY_LIMIT_BYTES);
+        // 20 ms of CPU per 100 ms period, for a burner that wants 50: throttled in nearly every period.
+        cgroup.set(CPU, 'cpu.cfs_period_us', 100_000);
+        cgroup.set(CPU, 'cpu.cfs_quota_us', 20_000);
+        const burner = spawnNode(BURN, ['50', '100'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        await once(burner, 'message');
+        cgroup.add(burner.pid as number);
+        await tracker.track(cgService, { cgroup: cgroup.path });
+      }
+      prometheus = await startPrometheus({ target: new URL(telemetry.prometheusUrl!).host, ruleFiles: [rulesFile] });
+      // Rates over the 10 s $__rate_interval need a few scrapes of each service.
+      await prometheus.queryUntilFound(
+        `count_over_time(procmetrics_service_state{service_name="${service}", procmetrics_state="running"}[10s]) >= 3`,
+      );
+      if (cgroup !== undefined)
+        await prometheus.queryUntilFound(`count_over_time(procmetrics_cgroup_cpu_periods_total{service_name="${cgService}"}[10s]) >= 3`);
+    });
 
-  it.skipIf(!canMakeCgroups)('shows the cgroup target against its own limit and quota: the 512 MiB limit, usage under it, throttled periods', async () => {
-    const of = (metric: string): string => `${metric}{service_name="${cgService}"}`;
-    const [limit] = await prometheus.queryUntilFound(of('procmetrics_cgroup_memory_limit_bytes'));
-    expect(Number(limit?.value[1])).toBe(MEMORY_LIMIT_BYTES);
-    const [ofLimit] = await prometheus.queryUntilFound(
-      `${of('procmetrics_cgroup_memory_usage_bytes')} / ${of('procmetrics_cgroup_memory_limit_bytes')}`,
+    afterAll(async () => {
+      // beforeAll may have failed before assigning them.
+      /* eslint-disable @typescript-eslint/no-unnecessary-condition */
+      await prometheus?.stop();
+      await tracker?.close();
+      await telemetry?.shutdown();
+      /* eslint-enable @typescript-eslint/no-unnecessary-condition */
+      await killAll();
+      await cgroup?.remove();
+    });
+
+    /** Names of the alerts, pending or firing, of one service. */
+    async function alertsOf(name: string): Promise<string[]> {
+      const { alerts } = await prometheus.api<{ alerts: Array<{ labels: Record<string, string> }> }>('/api/v1/alerts');
+      return alerts.filter((alert) => alert.labels['service_name'] === name).map((alert) => alert.labels['alertname'] ?? '');
+    }
+
+    it('offers the tracked services in the service variable', async () => {
+      const values = await prometheus.api<string[]>(`/api/v1/label/service_name/values?match[]=procmetrics_service_state`);
+      expect(values).toContain(service);
+      if (cgroup !== undefined) expect(values).toContain(cgService);
+    });
+
+    it('returns data for every query with a service picked, and with All', async () => {
+      const empty: string[] = [];
+      for (const { panel, refId, expr } of queries) {
+        // A pick as Grafana formats a multi-value one: the cgroup target for cgroup series, the plain child for the rest.
+        const picked = readsCgroup(expr) ? cgService : service;
+        for (const value of [`(${picked}|absent)`, '.+']) {
+          const promql = substitute(expr, value);
+          expect(promql, `${panel} ${refId}`).not.toContain('$');
+          if (readsCgroup(expr) && cgroup === undefined) {
+            await prometheus.query(promql); // parses; no cgroup target to give it data
+            continue;
+          }
+          const found = await prometheus.queryUntilFound(promql, 3_000).catch(() => undefined);
+          if (found === undefined) empty.push(`${panel} ${refId}: ${promql}`);
+        }
+      }
+      expect(empty).toEqual([]);
+    }, 120_000);
+
+    it.skipIf(!canMakeCgroups)(
+      'shows the cgroup target against its own limit and quota: the 512 MiB limit, usage under it, throttled periods',
+      async () => {
+        const of = (metric: string): string => `${metric}{service_name="${cgService}"}`;
+        const [limit] = await prometheus.queryUntilFound(of('procmetrics_cgroup_memory_limit_bytes'));
+        expect(Number(limit?.value[1])).toBe(MEMORY_LIMIT_BYTES);
+        const [ofLimit] = await prometheus.queryUntilFound(
+          `${of('procmetrics_cgroup_memory_usage_bytes')} / ${of('procmetrics_cgroup_memory_limit_bytes')}`,
+        );
+        expect(Number(ofLimit?.value[1])).toBeGreaterThan(0);
+        expect(Number(ofLimit?.value[1])).toBeLessThan(1);
+        // The burner wants 50 ms of every 100 ms period and may have 20.
+        const [throttled] = await prometheus.queryUntilFound(
+          `service:procmetrics_cgroup_cpu_throttled_periods:ratio_rate5m{service_name="${cgService}"}`,
+        );
+        expect(Number(throttled?.value[1])).toBeGreaterThan(0.5);
+      },
     );
-    expect(Number(ofLimit?.value[1])).toBeGreaterThan(0);
-    expect(Number(ofLimit?.value[1])).toBeLessThan(1);
-    // The burner wants 50 ms of every 100 ms period and may have 20.
-    const [throttled] = await prometheus.queryUntilFound(`service:procmetrics_cgroup_cpu_throttled_periods:ratio_rate5m{service_name="${cgService}"}`);
-    expect(Number(throttled?.value[1])).toBeGreaterThan(0.5);
-  });
 
-  it('loads the example rules, and the recording rules record the tracked services', async () => {
-    const { groups } = await prometheus.api<{ groups: Array<{ rules: Array<{ name: string; query: string; health: string; type: string }> }> }>('/api/v1/rules');
-    const loaded = groups.flatMap((group) => group.rules);
-    expect(loaded.length).toBeGreaterThan(5);
-    for (const rule of loaded) expect(rule.health, rule.name).not.toBe('err');
-    for (const rule of loaded.filter((r) => r.type === 'recording')) {
-      const picked = readsCgroup(rule.query) ? cgService : service;
-      if (picked === cgService && cgroup === undefined) continue;
-      await prometheus.queryUntilFound(`${rule.name}{service_name="${picked}"}`);
-    }
-  });
+    it('loads the example rules, and the recording rules record the tracked services', async () => {
+      const { groups } = await prometheus.api<{
+        groups: Array<{ rules: Array<{ name: string; query: string; health: string; type: string }> }>;
+      }>('/api/v1/rules');
+      const loaded = groups.flatMap((group) => group.rules);
+      expect(loaded.length).toBeGreaterThan(5);
+      for (const rule of loaded) expect(rule.health, rule.name).not.toBe('err');
+      for (const rule of loaded.filter((r) => r.type === 'recording')) {
+        const picked = readsCgroup(rule.query) ? cgService : service;
+        if (picked === cgService && cgroup === undefined) continue;
+        await prometheus.queryUntilFound(`${rule.name}{service_name="${picked}"}`);
+      }
+    });
 
-  it.skipIf(!canMakeCgroups)('raises the CPU-throttled alert, on the real series, for the cgroup over its quota', async () => {
-    // It waits out its `for` as pending first; that it appears at all shows the expression matches.
-    await waitFor(async () => (await alertsOf(cgService)).includes('ProcmetricsServiceCpuThrottled'), { timeoutMs: 15_000, intervalMs: 250, what: 'the CPU-throttled alert of the cgroup target' });
-  });
+    it.skipIf(!canMakeCgroups)('raises the CPU-throttled alert, on the real series, for the cgroup over its quota', async () => {
+      // It waits out its `for` as pending first; that it appears at all shows the expression matches.
+      await waitFor(async () => (await alertsOf(cgService)).includes('ProcmetricsServiceCpuThrottled'), {
+        timeoutMs: 15_000,
+        intervalMs: 250,
+        what: 'the CPU-throttled alert of the cgroup target',
+      });
+    });
 
-  it('raises the service-down and unhealthy alerts, on the real series, when the service fails', async () => {
-    tracker.updateState(service, 'failed', 'crashed');
-    // Both wait out their `for` as pending first; that they appear at all shows the expressions match.
-    const raised = await waitFor(async () => {
-      const names = await alertsOf(service);
-      return names.includes('ProcmetricsServiceDown') && names.includes('ProcmetricsServiceUnhealthy') && names;
-    }, { timeoutMs: 15_000, intervalMs: 250, what: 'the alerts of a failed service' });
-    expect(raised.sort()).toEqual(['ProcmetricsServiceDown', 'ProcmetricsServiceUnhealthy']);
-  });
-});
+    it('raises the service-down and unhealthy alerts, on the real series, when the service fails', async () => {
+      tracker.updateState(service, 'failed', 'crashed');
+      // Both wait out their `for` as pending first; that they appear at all shows the expressions match.
+      const raised = await waitFor(
+        async () => {
+          const names = await alertsOf(service);
+          return names.includes('ProcmetricsServiceDown') && names.includes('ProcmetricsServiceUnhealthy') && names;
+        },
+        { timeoutMs: 15_000, intervalMs: 250, what: 'the alerts of a failed service' },
+      );
+      expect(raised.sort()).toEqual(['ProcmetricsServiceDown', 'ProcmetricsServiceUnhealthy']);
+    });
+  },
+);

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { waitFor } from './process.js';
 
 /** The v1 hierarchies and the v2 mount of this machine, when they are there and writable. */
-export const HIERARCHIES = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup/cpuacct', '/sys/fs/cgroup/cpu', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/pids'];
+export const HIERARCHIES = [
+  '/sys/fs/cgroup/unified',
+  '/sys/fs/cgroup/cpuacct',
+  '/sys/fs/cgroup/cpu',
+  '/sys/fs/cgroup/memory',
+  '/sys/fs/cgroup/pids',
+];
 export const canMakeCgroups = process.getuid?.() === 0 && HIERARCHIES.every((dir) => existsSync(join(dir, 'cgroup.procs')));
 
 export interface TestCgroup {

@@ -46,9 +46,7 @@ export class Watcher {
     if (this.#stopped) return;
     this.#timer = setInterval(() => {
       // A pid is followed by the tracker once tracked: it can only exit, which the tracker sees.
-      const moving = this.services.filter(
-        (service) => service.target.kind !== 'pid' || !this.#current.has(service.name),
-      );
+      const moving = this.services.filter((service) => service.target.kind !== 'pid' || !this.#current.has(service.name));
       // (A cgroup target costs nothing to look at here: it is followed again only once the tracker saw it empty.)
       // A slow /proc walk must not pile up behind itself.
       this.#busy ??= this.#refresh(moving).finally(() => {

@@ -49,7 +49,8 @@ export function parseIoStat(text: string): { readBytes: number; writeBytes: numb
   let writeBytes = 0;
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    if (!/^\d+:\d+(\s|$)/.test(line)) return new ProcParseError('io.stat', `line ${JSON.stringify(line.slice(0, 60))} does not start with MAJ:MIN`);
+    if (!/^\d+:\d+(\s|$)/.test(line))
+      return new ProcParseError('io.stat', `line ${JSON.stringify(line.slice(0, 60))} does not start with MAJ:MIN`);
     for (const field of line.split(/\s+/).slice(1)) {
       const [key, value] = field.split('=');
       if (value === undefined || !/^\d+$/.test(value)) continue;

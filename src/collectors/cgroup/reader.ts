@@ -28,7 +28,15 @@ export interface ProcFacts {
 }
 
 /** The per-process figures a cgroup may lack, summed over its processes. */
-type Summable = 'numThreads' | 'numFDs' | 'readBytes' | 'writeBytes' | 'voluntaryContextSwitches' | 'involuntaryContextSwitches' | 'majorFaults' | 'minorFaults';
+type Summable =
+  | 'numThreads'
+  | 'numFDs'
+  | 'readBytes'
+  | 'writeBytes'
+  | 'voluntaryContextSwitches'
+  | 'involuntaryContextSwitches'
+  | 'majorFaults'
+  | 'minorFaults';
 
 /** A sum over samples; null when no sample knew the figure. */
 function sumOf(samples: readonly ProcessSample[], read: (sample: ProcessSample) => number | null): number | null {
@@ -100,7 +108,8 @@ export class CgroupReader {
     if (cpu === null) return this.#failed('cpu', new Error(`cannot read the CPU time of cgroup ${path}`));
     const memory = this.#memory(dirs.memory);
     const io = dirs.io === null ? null : this.#parsed(`${dirs.io}/io.stat`, 'io.stat', parseIoStat);
-    const tasks = dirs.pids === null ? null : this.#parsed(`${dirs.pids}/pids.current`, 'pids.current', (t) => parseSingleNumber(t, 'pids.current'));
+    const tasks =
+      dirs.pids === null ? null : this.#parsed(`${dirs.pids}/pids.current`, 'pids.current', (t) => parseSingleNumber(t, 'pids.current'));
     const cgroup: CgroupReading = {
       path,
       memoryUsageBytes: memory.usage,
@@ -331,7 +340,8 @@ export class CgroupReader {
     const usage = this.#parsed(file(usageFile), usageFile, (t) => parseSingleNumber(t, usageFile));
     const limit = this.#parsed(file(limitFile), limitFile, (t) => parseMemoryLimit(t, limitFile));
     const stat = this.#parsed(file('memory.stat'), 'memory.stat', (t) => parseKeyValues(t, 'memory.stat'));
-    const key = (v2Key: string, v1Key: string): number | undefined => (v2 ? stat?.get(v2Key) : stat?.get(`total_${v1Key}`) ?? stat?.get(v1Key));
+    const key = (v2Key: string, v1Key: string): number | undefined =>
+      v2 ? stat?.get(v2Key) : (stat?.get(`total_${v1Key}`) ?? stat?.get(v1Key));
     const anon = key('anon', 'rss');
     const mapped = key('file_mapped', 'mapped_file');
     const faults = key('pgfault', 'pgfault');
