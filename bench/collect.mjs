@@ -193,7 +193,9 @@ const results = [];
 for (const n of SIZES) results.push(await benchSize(n, haveFloor));
 
 const medianOf = (rows, kind) => (rows.length === 0 ? undefined : median(rows.map((row) => row[kind])));
-console.log('| processes | way | wall ns per process per sweep | vs C floor | pidusage / this | CPU ns per process per sweep | vs C floor | pidusage / this |');
+console.log(
+  '| processes | way | wall ns per process per sweep | vs C floor | pidusage / this | CPU ns per process per sweep | vs C floor | pidusage / this |',
+);
 console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
 for (const { n, rows } of results) {
   const line = (name, values) => {

@@ -41,20 +41,59 @@ class OnDemandReader extends MetricReader {
 let tickNo = 0;
 function snapshot(i, tick) {
   const pid = 1000 + i;
-  const cpu = { pid, timestamp: tick, user: i + tick / 100, system: i / 2, childrenUser: 0, childrenSystem: 0, startTime: 1, usagePercent: 5, userPercent: 3, systemPercent: 2, cpusAvailable: 2 };
+  const cpu = {
+    pid,
+    timestamp: tick,
+    user: i + tick / 100,
+    system: i / 2,
+    childrenUser: 0,
+    childrenSystem: 0,
+    startTime: 1,
+    usagePercent: 5,
+    userPercent: 3,
+    systemPercent: 2,
+    cpusAvailable: 2,
+  };
   const memory = { pid, timestamp: tick, rss: (1 << 20) + tick, vms: 1 << 22, shared: 1, swap: 0, data: 1, stack: 1, usagePercent: 1 };
   return {
-    serviceName: `svc-${i}`, pid, state: 'running', healthy: true, healthError: '', restartCount: 0, lastError: '',
-    cpu, memory, numFDs: 4, numThreads: 2, readBytesPerSec: 0, writeBytesPerSec: 0, readBytes: 1, writeBytes: 2,
-    voluntaryContextSwitches: 3, involuntaryContextSwitches: 4, majorFaults: 5, minorFaults: 6,
-    startTime: 1, uptime: 5000 + tick, timestamp: tick,
+    serviceName: `svc-${i}`,
+    pid,
+    state: 'running',
+    healthy: true,
+    healthError: '',
+    restartCount: 0,
+    lastError: '',
+    cpu,
+    memory,
+    numFDs: 4,
+    numThreads: 2,
+    readBytesPerSec: 0,
+    writeBytesPerSec: 0,
+    readBytes: 1,
+    writeBytes: 2,
+    voluntaryContextSwitches: 3,
+    involuntaryContextSwitches: 4,
+    majorFaults: 5,
+    minorFaults: 6,
+    startTime: 1,
+    uptime: 5000 + tick,
+    timestamp: tick,
   };
 }
 
 /** A source whose snapshots are all replaced by `tick()`, as a tracker's sampling does. */
 function fleet(n) {
   let snapshots = [];
-  const stats = { ticks: 1, lastTickDurationMs: 1, collectionErrors: 0, collectionTimeouts: 0, processExits: 0, droppedSnapshots: 0, subscribers: 0, services: n };
+  const stats = {
+    ticks: 1,
+    lastTickDurationMs: 1,
+    collectionErrors: 0,
+    collectionTimeouts: 0,
+    processExits: 0,
+    droppedSnapshots: 0,
+    subscribers: 0,
+    services: n,
+  };
   const source = {
     forEachSnapshot: (visit) => snapshots.forEach(visit),
     stats: () => stats,
@@ -85,7 +124,8 @@ function minimalWriter(source) {
       let labels = '';
       if (row.subject !== 'tracker') {
         labels = `service_name="${esc(s.serviceName)}"`;
-        if (row.subject === 'process' && row.kind !== 'counter') labels += `,procmetrics_state="${s.state}",procmetrics_healthy="${s.healthy}"`;
+        if (row.subject === 'process' && row.kind !== 'counter')
+          labels += `,procmetrics_state="${s.state}",procmetrics_healthy="${s.healthy}"`;
       }
       const emit = (extra, v) => {
         if (v === null || !Number.isFinite(v)) return;
@@ -94,7 +134,9 @@ function minimalWriter(source) {
       };
       const read = row.read;
       if (typeof read === 'function') emit('', read(s, { fallbackCpus }));
-      else if ('values' in read) for (const [value, r] of Object.entries(read.values)) emit(`${read.attribute.replace(/\./g, '_')}="${esc(value)}"`, r(s, { fallbackCpus }));
+      else if ('values' in read)
+        for (const [value, r] of Object.entries(read.values))
+          emit(`${read.attribute.replace(/\./g, '_')}="${esc(value)}"`, r(s, { fallbackCpus }));
       else for (const [value, v] of read.entries(s)) emit(`${read.attribute.replace(/\./g, '_')}="${esc(value)}"`, v);
     }
     if (body) out += `# HELP ${name} ${row.description}\n# TYPE ${name} ${row.kind === 'counter' ? 'counter' : 'gauge'}\n${body}`;
@@ -112,7 +154,9 @@ async function time(fn) {
 
 async function scrapeTables() {
   console.log(`node ${process.version}, rounds: ${ROUNDS} (medians)\n`);
-  console.log('| services | series | floor ms | ours ms | ours / floor | ours us/series | longest stall ms (ours) | SDK + serializer ms | SDK / ours |');
+  console.log(
+    '| services | series | floor ms | ours ms | ours / floor | ours us/series | longest stall ms (ours) | SDK + serializer ms | SDK / ours |',
+  );
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const perSeries = [];
   for (const n of SIZES) {
@@ -136,7 +180,10 @@ async function scrapeTables() {
       monitor.disable();
       ours.push(b.ms);
       stall = Math.max(stall, monitor.max / 1e6);
-      series = b.result.toString('utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+      series = b.result
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('#')).length;
       if (round === 0 && a.result.length !== b.result.length) {
         // Same snapshots? No: a tick lies between them; compare shapes on the same data once.
         const same = minimalWriter(source).equals(await writer.write(sources.gather(consumer)));
@@ -146,7 +193,10 @@ async function scrapeTables() {
     let sdkMs = NaN;
     if (n <= SDK_MAX) {
       const reader = new OnDemandReader();
-      const provider = new MeterProvider({ readers: [reader], views: [{ meterName: 'procmetrics', aggregationCardinalityLimit: 1_000_000 }] });
+      const provider = new MeterProvider({
+        readers: [reader],
+        views: [{ meterName: 'procmetrics', aggregationCardinalityLimit: 1_000_000 }],
+      });
       instrumentTracker(source, provider, { fallbackCpus: 2 });
       const serializer = new PrometheusSerializer();
       const sdk = [];
@@ -167,7 +217,9 @@ async function scrapeTables() {
   if (perSeries.length > 1) {
     const first = perSeries[0];
     const last = perSeries.at(-1);
-    console.log(`\ncost per series from ${first.n} to ${last.n} services: ${first.us.toFixed(2)} -> ${last.us.toFixed(2)} us (${(last.us / first.us).toFixed(2)}x; 1.00 is linear)`);
+    console.log(
+      `\ncost per series from ${first.n} to ${last.n} services: ${first.us.toFixed(2)} -> ${last.us.toFixed(2)} us (${(last.us / first.us).toFixed(2)}x; 1.00 is linear)`,
+    );
   }
 }
 
@@ -177,16 +229,31 @@ async function scrapeTables() {
 async function heapPerService() {
   const HEAP_N = Number(process.env.HEAP_SERVICES ?? 10_000);
   const madeUp = {
-    async collectCPU() { throw new Error('unused'); },
-    async collectMemory() { throw new Error('unused'); },
+    async collectCPU() {
+      throw new Error('unused');
+    },
+    async collectMemory() {
+      throw new Error('unused');
+    },
     async sample(targets) {
       const now = Date.now();
       return targets.map(({ pid }) => ({
         ok: true,
         sample: {
-          pid, timestamp: now, startTime: now - 60_000, cpu: { user: 1, system: 0.5, childrenUser: 0, childrenSystem: 0 }, cpusAvailable: 2,
+          pid,
+          timestamp: now,
+          startTime: now - 60_000,
+          cpu: { user: 1, system: 0.5, childrenUser: 0, childrenSystem: 0 },
+          cpusAvailable: 2,
           memory: { rss: 1 << 20, vms: 1 << 22, shared: 1, swap: 0, data: 1, stack: 1 },
-          numThreads: 2, numFDs: 4, readBytes: 1, writeBytes: 2, voluntaryContextSwitches: 3, involuntaryContextSwitches: 4, majorFaults: 5, minorFaults: 6,
+          numThreads: 2,
+          numFDs: 4,
+          readBytes: 1,
+          writeBytes: 2,
+          voluntaryContextSwitches: 3,
+          involuntaryContextSwitches: 4,
+          majorFaults: 5,
+          minorFaults: 6,
         },
       }));
     },
@@ -203,7 +270,9 @@ async function heapPerService() {
   gc();
   const heapAfter = process.memoryUsage().heapUsed;
   const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
-  console.log(`\nheap held for ${HEAP_N} services with live processes (tracker + pipeline, after a scrape of ${lines} series): ${((heapAfter - heapBefore) / HEAP_N / 1024).toFixed(2)} KiB per service`);
+  console.log(
+    `\nheap held for ${HEAP_N} services with live processes (tracker + pipeline, after a scrape of ${lines} series): ${((heapAfter - heapBefore) / HEAP_N / 1024).toFixed(2)} KiB per service`,
+  );
   await tracker.close();
   await telemetry.shutdown();
 }

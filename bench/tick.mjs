@@ -65,8 +65,10 @@ await measure('one reading every snapshot', (tracker) => {
 });
 await measure('one never reading (buffer 4096)', (tracker) => tracker.subscribe({ bufferSize: 4096 }));
 
-await Promise.all(children.map((child) => {
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  return exited;
-}));
+await Promise.all(
+  children.map((child) => {
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    return exited;
+  }),
+);

@@ -107,7 +107,9 @@ function startOurs(dir, port, children) {
   const services = Object.fromEntries(children.map((child, i) => [`svc-${100000 + i}`, child.pid]));
   writeFileSync(config, JSON.stringify({ services }));
   // stdout carries one line per snapshot; it goes nowhere, as under a service manager that drops it.
-  return spawn(process.execPath, [CLI, 'watch', '-c', config, '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(process.execPath, [CLI, 'watch', '-c', config, '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 
 function startPeer(dir, port, tag) {
@@ -123,7 +125,13 @@ function scrape(port) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = request(
-      { host: '127.0.0.1', port, path: '/metrics', agent, headers: { accept: 'text/plain;version=0.0.4;q=0.9,*/*;q=0.1', 'accept-encoding': 'gzip' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/metrics',
+        agent,
+        headers: { accept: 'text/plain;version=0.0.4;q=0.9,*/*;q=0.1', 'accept-encoding': 'gzip' },
+      },
       (res) => {
         const chunks = [];
         res.on('data', (chunk) => chunks.push(chunk));
@@ -178,7 +186,8 @@ async function whenReady(side, n) {
   const started = performance.now();
   let covered = 0;
   while (performance.now() - started < READY_TIMEOUT_S * 1000) {
-    if (side.process.exitCode !== null) throw new Error(`${side.name} exited (${side.process.exitCode}): ${side.stderr.trim().split('\n').at(-1)}`);
+    if (side.process.exitCode !== null)
+      throw new Error(`${side.name} exited (${side.process.exitCode}): ${side.stderr.trim().split('\n').at(-1)}`);
     try {
       covered = side.covered((await scrape(side.port)).text);
       if (covered >= n) return (performance.now() - started) / 1000;
@@ -223,7 +232,12 @@ async function run(n, peerAvailable) {
       for (const side of round % 2 ? [...sides].reverse() : sides) {
         const result = await scrape(side.port);
         if (result.status !== 200) throw new Error(`${side.name} answered ${result.status}`);
-        side.scrapes.push({ ms: result.ms, wireBytes: result.wireBytes, textBytes: Buffer.byteLength(result.text), series: seriesOf(result.text).length });
+        side.scrapes.push({
+          ms: result.ms,
+          wireBytes: result.wireBytes,
+          textBytes: Buffer.byteLength(result.text),
+          series: seriesOf(result.text).length,
+        });
         side.last = result.text;
       }
     }
@@ -237,11 +251,18 @@ async function run(n, peerAvailable) {
     // Values against /proc, read right after a last scrape of each (not part of the window).
     for (const side of sides) side.last = (await scrape(side.port)).text;
     const checked = [0, 1, n - 1].filter((i, at, all) => i < n && all.indexOf(i) === at);
-    const truth = checked.map((i) => ({ service: `svc-${100000 + i}`, cpu: cpuSeconds(children[i].pid).total, rss: memoryBytes(children[i].pid).rss }));
+    const truth = checked.map((i) => ({
+      service: `svc-${100000 + i}`,
+      cpu: cpuSeconds(children[i].pid).total,
+      rss: memoryBytes(children[i].pid).rss,
+    }));
 
     report(n, sides, truth, loadStart, loadEnd);
   } finally {
-    await stop(sides.map((side) => side.process), 'SIGTERM');
+    await stop(
+      sides.map((side) => side.process),
+      'SIGTERM',
+    );
     await stop(children);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -264,7 +285,9 @@ function report(n, sides, truth, loadStart, loadEnd) {
     ['CPU seconds from start until then', (s) => s.cpuStart, 2],
   ];
   console.log(`\n### ${n} processes, ${WINDOW_S} s window, scraped every ${SCRAPE_S} s (${a.scrapes.length} scrapes each)\n`);
-  console.log(`load average (1, 5, 15 min) at start ${loadStart.map((x) => x.toFixed(2)).join(', ')}, at end ${loadEnd.map((x) => x.toFixed(2)).join(', ')}\n`);
+  console.log(
+    `load average (1, 5, 15 min) at start ${loadStart.map((x) => x.toFixed(2)).join(', ')}, at end ${loadEnd.map((x) => x.toFixed(2)).join(', ')}\n`,
+  );
   console.log('| measure | procmetrics | process-exporter | procmetrics / process-exporter |');
   console.log('|---|---:|---:|---:|');
   for (const [label, f, digits, compared = true] of rows) {
@@ -277,13 +300,22 @@ function report(n, sides, truth, loadStart, loadEnd) {
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const [at, t] of truth.entries()) {
     const reported = (side, read, scale) => (side.last ? fixed(read(side.last, t.service) / scale, 2) : '-');
-    const cells = [t.cpu.toFixed(2), reported(a, a.reportedCpu, 1), reported(b, b.reportedCpu, 1), mib(t.rss), reported(a, a.reportedRss, 2 ** 20), reported(b, b.reportedRss, 2 ** 20)];
+    const cells = [
+      t.cpu.toFixed(2),
+      reported(a, a.reportedCpu, 1),
+      reported(b, b.reportedCpu, 1),
+      mib(t.rss),
+      reported(a, a.reportedRss, 2 ** 20),
+      reported(b, b.reportedRss, 2 ** 20),
+    ];
     console.log(`| ${t.service}${at < PROBES ? ' (burned CPU first)' : ''} | ${cells.join(' | ')} |`);
   }
 }
 
 const peer = ensurePeer();
-console.log(`nproc ${availableParallelism()}, Linux ${release()}, node ${process.version}, ${peer.ok ? `${PEER} ${peerVersion()}` : `${PEER}: not available`}`);
+console.log(
+  `nproc ${availableParallelism()}, Linux ${release()}, node ${process.version}, ${peer.ok ? `${PEER} ${peerVersion()}` : `${PEER}: not available`}`,
+);
 console.log('The machine is shared with other work: single runs move by tens of per cent; read ratios and medians.');
 if (!peer.ok) console.log(`note: ${PEER} could not be installed (${peer.why}); only procmetrics is measured.`);
 

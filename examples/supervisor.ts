@@ -144,7 +144,10 @@ console.log(`metrics: ${telemetry.prometheusUrl ?? '(Prometheus exporter off)'}`
 const status: NodeJS.Timeout = setInterval(() => {
   const line = tracker
     .getAll()
-    .map((m) => `${m.serviceName}[${m.pid}] ${m.state}${m.healthy ? '' : ' unhealthy'} cpu ${m.cpu.usagePercent.toFixed(1)}% rss ${(m.memory.rss / 2 ** 20).toFixed(0)} MiB restarts ${m.restartCount}`)
+    .map(
+      (m) =>
+        `${m.serviceName}[${m.pid}] ${m.state}${m.healthy ? '' : ' unhealthy'} cpu ${m.cpu.usagePercent.toFixed(1)}% rss ${(m.memory.rss / 2 ** 20).toFixed(0)} MiB restarts ${m.restartCount}`,
+    )
     .join(' | ');
   console.log(line);
 }, 5000);

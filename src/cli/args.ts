@@ -117,11 +117,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
 }
 
 /** Merges the config file under the flags (flags win) and validates the result. Pure. */
-export function buildCommand(
-  line: CommandLine,
-  config: ConfigFile = {},
-  env: Readonly<Record<string, string | undefined>> = {},
-): Command {
+export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Readonly<Record<string, string | undefined>> = {}): Command {
   if (line.command === 'help' || line.command === 'version') return { command: line.command };
   const { values } = line;
   // Flags, then the config file, then the standard variables, then defaults.
@@ -189,8 +185,7 @@ function runSpec(values: Values, rest: string[], config: ConfigFile, configWhere
   const restart = values.restart !== undefined ? parseRestart(values.restart, '--restart') : (config.restart ?? 'never');
   const healthArgv = values['health-cmd'] !== undefined ? parseHealthCmd(values['health-cmd'], '--health-cmd') : config.healthArgv;
   const flagInterval = values['health-interval'];
-  const healthIntervalMs =
-    flagInterval !== undefined ? parseDuration(flagInterval, '--health-interval') : config.healthIntervalMs;
+  const healthIntervalMs = flagInterval !== undefined ? parseDuration(flagInterval, '--health-interval') : config.healthIntervalMs;
   if (healthArgv === undefined && healthIntervalMs !== undefined) {
     const where = flagInterval !== undefined ? quoteArg('--health-interval', flagInterval) : `${configWhere}: "health-interval"`;
     throw new UsageError(`${where}: needs --health-cmd (or "health-cmd" in --config)`);
@@ -202,7 +197,9 @@ function runSpec(values: Values, rest: string[], config: ConfigFile, configWhere
 
 /** `node server.js` -> `node`; characters a service name may not hold become `_`. */
 function defaultName(command: string): string {
-  const name = basename(command).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+  const name = basename(command)
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .slice(0, 64);
   return name === '' ? 'service' : name;
 }
 

@@ -34,7 +34,8 @@ export function exportersFromEnv(env: Env): EnvExporters {
       `${quoteArg('OTEL_METRICS_EXPORTER', env['OTEL_METRICS_EXPORTER'] ?? '')}: console is not available here (stdout carries the command's output; use --json)`,
     );
   }
-  const endpointSet = set(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || set(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT') !== undefined;
+  const endpointSet =
+    set(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined || set(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT') !== undefined;
   return {
     prometheus: chosen === undefined || chosen.includes('prometheus') ? prometheusFromEnv(env) : null,
     otlp: (chosen === undefined ? endpointSet : chosen.includes('otlp')) ? 'env' : null,

@@ -2,9 +2,7 @@ import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /** The first bytes of a regular file, and how large the whole file is. */
-export type RegularFileRead =
-  | { ok: true; head: Buffer; sizeBytes: number }
-  | { ok: false; problem: string };
+export type RegularFileRead = { ok: true; head: Buffer; sizeBytes: number } | { ok: false; problem: string };
 
 /**
  * Reads at most `maxBytes` from the start of `path`, and only when it is a

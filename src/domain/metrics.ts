@@ -103,9 +103,7 @@ export function totalCPUSeconds(cpu: Pick<ProcessCPU, 'user' | 'system'>): numbe
 }
 
 /** user + system of the process and its reaped children, seconds. */
-export function totalCPUSecondsWithChildren(
-  cpu: Pick<ProcessCPU, 'user' | 'system' | 'childrenUser' | 'childrenSystem'>,
-): number {
+export function totalCPUSecondsWithChildren(cpu: Pick<ProcessCPU, 'user' | 'system' | 'childrenUser' | 'childrenSystem'>): number {
   return cpu.user + cpu.system + cpu.childrenUser + cpu.childrenSystem;
 }
 

@@ -87,10 +87,15 @@ function checkExporters(value: unknown): readonly ExporterName[] | undefined {
 /** OTEL_METRICS_EXPORTER: a comma list of prometheus, otlp, console; or none. */
 export function parseExportersEnv(text: string | undefined): readonly ExporterName[] | undefined {
   if (text === undefined) return undefined;
-  const names = text.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
+  const names = text
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '');
   if (names.includes('none')) {
     if (names.length > 1) {
-      throw new InvalidArgumentValueError(`OTEL_METRICS_EXPORTER: none cannot be combined with other exporters, got ${describeValue(text)}`);
+      throw new InvalidArgumentValueError(
+        `OTEL_METRICS_EXPORTER: none cannot be combined with other exporters, got ${describeValue(text)}`,
+      );
     }
     return [];
   }
@@ -148,24 +153,21 @@ export function resolveTelemetryConfig(options: TelemetryOptions = {}): Telemetr
     30_000;
 
   const temporalityEnv = envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE')?.toLowerCase();
-  const serviceName =
-    checkString('options.serviceName', opts['serviceName']) ?? envValue(env, 'OTEL_SERVICE_NAME');
+  const serviceName = checkString('options.serviceName', opts['serviceName']) ?? envValue(env, 'OTEL_SERVICE_NAME');
   const resourceAttributes = {
     ...parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', envValue(env, 'OTEL_RESOURCE_ATTRIBUTES')),
     ...checkStringRecord('options.resourceAttributes', opts['resourceAttributes']),
   };
   resourceAttributes['service.name'] = serviceName ?? resourceAttributes['service.name'] ?? 'procmetrics';
 
-  const exporters =
-    checkExporters(opts['exporters']) ?? parseExportersEnv(envValue(env, 'OTEL_METRICS_EXPORTER')) ?? ['prometheus'];
+  const exporters = checkExporters(opts['exporters']) ?? parseExportersEnv(envValue(env, 'OTEL_METRICS_EXPORTER')) ?? ['prometheus'];
   // Only read when OTLP is on: a protocol meant for another exporter must not stop this one.
   const protocol = exporters.includes('otlp') ? otlpProtocol(otlp, env) : 'grpc';
 
   return {
     exporters,
     prometheus: {
-      host:
-        checkString('options.prometheus.host', prom['host']) ?? envValue(env, 'OTEL_EXPORTER_PROMETHEUS_HOST') ?? '127.0.0.1',
+      host: checkString('options.prometheus.host', prom['host']) ?? envValue(env, 'OTEL_EXPORTER_PROMETHEUS_HOST') ?? '127.0.0.1',
       port:
         checkInteger('options.prometheus.port', prom['port'], 0, 65_535) ??
         parseEnvInteger('OTEL_EXPORTER_PROMETHEUS_PORT', envValue(env, 'OTEL_EXPORTER_PROMETHEUS_PORT'), 0, 65_535) ??

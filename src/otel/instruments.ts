@@ -1,11 +1,5 @@
 import { availableParallelism } from 'node:os';
-import {
-  ValueType,
-  type BatchObservableResult,
-  type Meter,
-  type MeterProvider,
-  type Observable,
-} from '@opentelemetry/api';
+import { ValueType, type BatchObservableResult, type Meter, type MeterProvider, type Observable } from '@opentelemetry/api';
 import { OutOfRangeError, describeValue } from '../domain/errors.js';
 import type { ProcessMetrics } from '../domain/metrics.js';
 import { AttributeSets, type ServiceSets } from './attribute-sets.js';
@@ -67,11 +61,7 @@ export function resolveFallbackCpus(value: number | undefined): number {
  * Returns the disposer: it leaves the pipeline, or removes the callback (the
  * API cannot remove instruments; they report nothing after).
  */
-export function instrumentTracker(
-  source: SnapshotSource,
-  meterProvider: MeterProvider,
-  options: InstrumentOptions = {},
-): () => void {
+export function instrumentTracker(source: SnapshotSource, meterProvider: MeterProvider, options: InstrumentOptions = {}): () => void {
   const fallbackCpus = resolveFallbackCpus(options.fallbackCpus);
   const pipeline = pipelineOf(meterProvider);
   if (pipeline !== undefined) return pipeline.add(source);

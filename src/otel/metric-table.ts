@@ -125,7 +125,10 @@ function inSeconds(histogram: DurationHistogram): HistogramValue {
 
 const NO_FAILURES: ReadonlyMap<string, number> = new Map();
 
-const oneIfState = (state: ProcessState): Read<Snapshot> => (s) => (s.state === state ? 1 : 0);
+const oneIfState =
+  (state: ProcessState): Read<Snapshot> =>
+  (s) =>
+    s.state === state ? 1 : 0;
 
 export const METRICS: readonly MetricRow[] = [
   // --- OS process metrics, OpenTelemetry semantic conventions ---------------
@@ -144,8 +147,7 @@ export const METRICS: readonly MetricRow[] = [
     unit: '1',
     valueType: 'double',
     subject: 'process',
-    description:
-      'CPU used between the last two samples as a fraction of the CPUs available to the process (0..1), by mode.',
+    description: 'CPU used between the last two samples as a fraction of the CPUs available to the process (0..1), by mode.',
     read: {
       attribute: sc.ATTR_CPU_MODE,
       values: {
@@ -249,8 +251,7 @@ export const METRICS: readonly MetricRow[] = [
     unit: '{service}',
     valueType: 'int',
     subject: 'service',
-    description:
-      'Health of the service: 1 while it is running and its health check (if it has one) passes, 0 otherwise.',
+    description: 'Health of the service: 1 while it is running and its health check (if it has one) passes, 0 otherwise.',
     read: (s) => (s.healthy ? 1 : 0),
   },
   {

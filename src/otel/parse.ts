@@ -1,9 +1,4 @@
-import {
-  InvalidArgumentTypeError,
-  InvalidArgumentValueError,
-  OutOfRangeError,
-  describeValue,
-} from '../domain/errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, describeValue } from '../domain/errors.js';
 
 /**
  * Validators for telemetry options and OTEL_* environment variables. Each

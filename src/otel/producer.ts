@@ -139,7 +139,12 @@ export class SnapshotMetricProducer implements MetricProducer {
       };
       const cumulative = AggregationTemporality.CUMULATIVE;
       if (row.kind === 'gauge') {
-        metrics.push({ descriptor, aggregationTemporality: cumulative, dataPointType: DataPointType.GAUGE, dataPoints: dataPoints as DataPoint<number>[] });
+        metrics.push({
+          descriptor,
+          aggregationTemporality: cumulative,
+          dataPointType: DataPointType.GAUGE,
+          dataPoints: dataPoints as DataPoint<number>[],
+        });
       } else if (row.kind === 'histogram') {
         metrics.push({
           descriptor,

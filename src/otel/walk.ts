@@ -81,27 +81,22 @@ function visitRow<T>(row: CompiledRow<T>, subject: T, context: ReadContext, visi
 }
 
 /** The data points of one row for one service: none for a `process` row without a live process. */
-export function visitServiceRow(
-  row: CompiledRow<Snapshot>,
-  snapshot: Snapshot,
-  context: ReadContext,
-  visit: PointVisitor<Snapshot>,
-): void {
+export function visitServiceRow(row: CompiledRow<Snapshot>, snapshot: Snapshot, context: ReadContext, visit: PointVisitor<Snapshot>): void {
   if (row.row.subject === 'process' && !hasLiveProcess(snapshot)) return;
   visitRow(row, snapshot, context, visit);
 }
 
-export function visitTrackerRow(row: CompiledRow<TrackerView>, view: TrackerView, context: ReadContext, visit: PointVisitor<TrackerView>): void {
+export function visitTrackerRow(
+  row: CompiledRow<TrackerView>,
+  view: TrackerView,
+  context: ReadContext,
+  visit: PointVisitor<TrackerView>,
+): void {
   visitRow(row, view, context, visit);
 }
 
 /** Every data point of one service: `process` rows only while it has a live process. */
-export function visitSnapshot(
-  table: CompiledTable,
-  snapshot: Snapshot,
-  context: ReadContext,
-  visit: PointVisitor<Snapshot>,
-): void {
+export function visitSnapshot(table: CompiledTable, snapshot: Snapshot, context: ReadContext, visit: PointVisitor<Snapshot>): void {
   const live = hasLiveProcess(snapshot);
   for (const row of table.services) {
     if (row.row.subject === 'process' && !live) continue;
@@ -110,11 +105,6 @@ export function visitSnapshot(
 }
 
 /** Every data point of the tracker's own metrics. */
-export function visitTracker(
-  table: CompiledTable,
-  view: TrackerView,
-  context: ReadContext,
-  visit: PointVisitor<TrackerView>,
-): void {
+export function visitTracker(table: CompiledTable, view: TrackerView, context: ReadContext, visit: PointVisitor<TrackerView>): void {
   for (const row of table.tracker) visitRow(row, view, context, visit);
 }

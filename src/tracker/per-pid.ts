@@ -1,7 +1,14 @@
 import { CollectionTimeoutError, ProcessNotFoundError } from '../domain/errors.js';
 import type { ProcessCPU, ProcessMemory } from '../domain/metrics.js';
 import { ErrorCounts } from '../collectors/errorCounts.js';
-import { UNKNOWN_EXTRAS, type Collector, type PerPidCollector, type ProcessSample, type SampleOutcome, type SampleTarget } from './collector.js';
+import {
+  UNKNOWN_EXTRAS,
+  type Collector,
+  type PerPidCollector,
+  type ProcessSample,
+  type SampleOutcome,
+  type SampleTarget,
+} from './collector.js';
 import { asError } from './sampling.js';
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };

@@ -40,9 +40,7 @@ export interface Baseline {
  */
 export function lifetimeBaseline(sample: ProcessSample): Baseline {
   const known = sample.startTime > 0 && sample.startTime <= sample.timestamp;
-  return known
-    ? { timestamp: sample.startTime, userSeconds: 0, systemSeconds: 0, readBytes: 0, writeBytes: 0 }
-    : baselineOf(sample);
+  return known ? { timestamp: sample.startTime, userSeconds: 0, systemSeconds: 0, readBytes: 0, writeBytes: 0 } : baselineOf(sample);
 }
 
 export function baselineOf(sample: ProcessSample): Baseline {

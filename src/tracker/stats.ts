@@ -6,7 +6,12 @@ export function emptyStats(intervalMs = 0): TrackerStats {
   return {
     ticks: 0,
     lastTickDurationMs: 0,
-    tickDurations: { boundsMs: TICK_DURATION_BOUNDS_MS, counts: new Array<number>(TICK_DURATION_BOUNDS_MS.length + 1).fill(0), sumMs: 0, count: 0 },
+    tickDurations: {
+      boundsMs: TICK_DURATION_BOUNDS_MS,
+      counts: new Array<number>(TICK_DURATION_BOUNDS_MS.length + 1).fill(0),
+      sumMs: 0,
+      count: 0,
+    },
     intervalMs,
     lastSweepDurationMs: 0,
     lastSweepTargets: 0,

@@ -2,11 +2,7 @@ import { totalmem } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { metrics } from '@opentelemetry/api';
 import { defaultCollector } from '../collectors/default.js';
-import {
-  ProcessNotFoundError,
-  SubscriberLimitError,
-  TrackerClosedError,
-} from '../domain/errors.js';
+import { ProcessNotFoundError, SubscriberLimitError, TrackerClosedError } from '../domain/errors.js';
 import type { ProcessMetrics } from '../domain/metrics.js';
 import { instrumentTracker } from '../otel/instruments.js';
 import { ProcessState, isTerminal } from '../domain/state.js';
@@ -25,14 +21,7 @@ import {
   type ServiceStatus,
 } from './snapshot.js';
 import { SnapshotChannel } from './subscription.js';
-import type {
-  ProcessTracker,
-  SubscribeOptions,
-  Subscription,
-  TrackOptions,
-  TrackerOptions,
-  TrackerStats,
-} from './types.js';
+import type { ProcessTracker, SubscribeOptions, Subscription, TrackOptions, TrackerOptions, TrackerStats } from './types.js';
 import {
   intervalOption,
   positiveIntegerOption,
@@ -146,8 +135,7 @@ export class Tracker implements ProcessTracker {
     this.#maxSubscribers = positiveIntegerOption(options.maxSubscribers, 'maxSubscribers', DEFAULT_MAX_SUBSCRIBERS);
     const meterProvider = options.meterProvider === undefined ? metrics.getMeterProvider() : options.meterProvider;
     this.#ownsCollector = collector === undefined;
-    this.#collector =
-      collector === undefined ? defaultCollector() : isBatchCollector(collector) ? collector : perPidCollector(collector);
+    this.#collector = collector === undefined ? defaultCollector() : isBatchCollector(collector) ? collector : perPidCollector(collector);
     this.#sampler = new Sampler(this.#collector);
     this.#uninstrument = meterProvider ? instrumentTracker(this, meterProvider) : () => {};
   }
@@ -331,9 +319,7 @@ export class Tracker implements ProcessTracker {
 
   /** Every service, sorted by name. */
   getAll(): ProcessMetrics[] {
-    return [...this.#services.keys()]
-      .sort(compareNames)
-      .map((name) => copySnapshot((this.#services.get(name) as Service).snapshot));
+    return [...this.#services.keys()].sort(compareNames).map((name) => copySnapshot((this.#services.get(name) as Service).snapshot));
   }
 
   /**
@@ -507,13 +493,7 @@ export class Tracker implements ProcessTracker {
   }
 
   #record(service: Service, instance: Instance, sample: ProcessSample): void {
-    const snapshot = snapshotFromSample(
-      service.status,
-      sample,
-      instance.baseline,
-      instance.startTime,
-      this.#totalMemoryBytes,
-    );
+    const snapshot = snapshotFromSample(service.status, sample, instance.baseline, instance.startTime, this.#totalMemoryBytes);
     instance.baseline = baselineOf(sample);
     service.snapshot = snapshot;
     this.#publish(snapshot);

@@ -1,9 +1,4 @@
-import {
-  InvalidArgumentTypeError,
-  InvalidArgumentValueError,
-  OutOfRangeError,
-  describeValue,
-} from '../domain/errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, describeValue } from '../domain/errors.js';
 import { ProcessState, isProcessState } from '../domain/state.js';
 
 /** Longest service name accepted, in characters (code points). */
@@ -26,17 +21,13 @@ export function validateServiceName(name: unknown, argument = 'serviceName'): as
     throw new InvalidArgumentValueError(`${argument} must not be empty`);
   }
   if ([...name].length > MAX_SERVICE_NAME_LENGTH) {
-    throw new InvalidArgumentValueError(
-      `${argument} must be at most ${MAX_SERVICE_NAME_LENGTH} characters; got ${[...name].length}`,
-    );
+    throw new InvalidArgumentValueError(`${argument} must be at most ${MAX_SERVICE_NAME_LENGTH} characters; got ${[...name].length}`);
   }
   if (CONTROL_CHARACTERS.test(name)) {
     throw new InvalidArgumentValueError(`${argument} must not contain control characters; got ${describeValue(name)}`);
   }
   if (LONE_SURROGATE.test(name)) {
-    throw new InvalidArgumentValueError(
-      `${argument} must be well-formed UTF-16 (no lone surrogates); got ${describeValue(name)}`,
-    );
+    throw new InvalidArgumentValueError(`${argument} must be well-formed UTF-16 (no lone surrogates); got ${describeValue(name)}`);
   }
 }
 
@@ -128,9 +119,7 @@ export function validateOptionalString(value: unknown, argument: string): assert
 export function intervalOption(value: unknown, argument: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
-    throw new OutOfRangeError(
-      `${argument} must be a positive finite number of ms, at most ${MAX_TIMER_MS}; got ${describeValue(value)}`,
-    );
+    throw new OutOfRangeError(`${argument} must be a positive finite number of ms, at most ${MAX_TIMER_MS}; got ${describeValue(value)}`);
   }
   return value;
 }

@@ -29,7 +29,21 @@ describe('command line', () => {
 
   it('shared options', () => {
     const command = watchOf(
-      build(['watch', '-s', 'a=1', '-s', 'b=2', '-i', '500ms', '--prometheus', '0.0.0.0:9100', '--otlp', 'http://c:4317', '--json', '--once']),
+      build([
+        'watch',
+        '-s',
+        'a=1',
+        '-s',
+        'b=2',
+        '-i',
+        '500ms',
+        '--prometheus',
+        '0.0.0.0:9100',
+        '--otlp',
+        'http://c:4317',
+        '--json',
+        '--once',
+      ]),
     );
     expect(command.options).toEqual({
       intervalMs: 500,
@@ -50,7 +64,9 @@ describe('command line', () => {
   it('OTLP is on without a flag only when an endpoint variable is set, and --otlp off wins', () => {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317' };
     expect(watchOf(build(['watch', '-s', 'a=1'], undefined, env)).options.otlp).toBe('env');
-    expect(watchOf(build(['watch', '-s', 'a=1'], undefined, { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://x:4317' })).options.otlp).toBe('env');
+    expect(watchOf(build(['watch', '-s', 'a=1'], undefined, { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://x:4317' })).options.otlp).toBe(
+      'env',
+    );
     expect(watchOf(build(['watch', '-s', 'a=1', '--otlp', 'off'], undefined, env)).options.otlp).toBeNull();
   });
 
@@ -87,8 +103,20 @@ describe('command line', () => {
 
   it('run: the command after --, policy, health', () => {
     const command = build([
-      'run', '--name', 'api', '--restart', 'on-failure', '--health-cmd', "curl -fsS 'http://localhost/health'",
-      '--health-interval', '2s', '--', 'node', 'server.js', '--port', '8080',
+      'run',
+      '--name',
+      'api',
+      '--restart',
+      'on-failure',
+      '--health-cmd',
+      "curl -fsS 'http://localhost/health'",
+      '--health-interval',
+      '2s',
+      '--',
+      'node',
+      'server.js',
+      '--port',
+      '8080',
     ]);
     expect(command).toMatchObject({
       command: 'run',
@@ -192,7 +220,12 @@ describe('config file', () => {
 });
 
 describe('config file for run', () => {
-  const runConfig = JSON.stringify({ name: 'api', restart: 'on-failure', 'health-cmd': "curl -fsS 'http://x/health'", 'health-interval': '2s' });
+  const runConfig = JSON.stringify({
+    name: 'api',
+    restart: 'on-failure',
+    'health-cmd': "curl -fsS 'http://x/health'",
+    'health-interval': '2s',
+  });
   const runOf = (command: Command) => {
     if (command.command !== 'run') throw new Error(`expected run, got ${command.command}`);
     return command.spec;
@@ -210,7 +243,11 @@ describe('config file for run', () => {
 
   it('loses to the flags, key by key', () => {
     const spec = runOf(build(['run', '-c', 'x.json', '-n', 'web', '--health-interval', '3s', '--', 'node'], runConfig));
-    expect(spec).toMatchObject({ name: 'web', restart: 'on-failure', health: { argv: ['curl', '-fsS', 'http://x/health'], intervalMs: 3000 } });
+    expect(spec).toMatchObject({
+      name: 'web',
+      restart: 'on-failure',
+      health: { argv: ['curl', '-fsS', 'http://x/health'], intervalMs: 3000 },
+    });
     const flagCmd = runOf(build(['run', '-c', 'x.json', '--health-cmd', 'true', '--', 'node'], runConfig));
     expect(flagCmd.health).toEqual({ argv: ['true'], intervalMs: 2000 });
   });

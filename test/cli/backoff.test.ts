@@ -6,9 +6,7 @@ const policy = { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 };
 
 describe('restart backoff', () => {
   it('doubles from the initial delay and stops at the cap', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => restartDelayMs(n, policy))).toEqual([
-      500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000,
-    ]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => restartDelayMs(n, policy))).toEqual([500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);
     expect(restartDelayMs(10_000, policy)).toBe(30_000);
   });
 

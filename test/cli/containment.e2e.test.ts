@@ -29,7 +29,19 @@ const quiet = ['--json', '--prometheus', 'off', '-i', '200ms'];
 describe('nothing a supervised command or its health check starts outlives it', () => {
   it('a health check that starts grandchildren and times out leaves none behind', async () => {
     const seconds = unique(305);
-    const cli = startCli(['run', '--name', 'api', '--health-cmd', `sh -c 'sleep ${seconds}; true'`, '--health-interval', '300ms', ...quiet, '--', 'sleep', '1000']);
+    const cli = startCli([
+      'run',
+      '--name',
+      'api',
+      '--health-cmd',
+      `sh -c 'sleep ${seconds}; true'`,
+      '--health-interval',
+      '300ms',
+      ...quiet,
+      '--',
+      'sleep',
+      '1000',
+    ]);
     await waitForSnapshot(cli, (s) => s.pid > 0 && !s.healthy && s.state === 'starting', 'a failed check');
     // Four timeouts: without a group kill each would leave its sleep behind.
     await new Promise((resolve) => setTimeout(resolve, 1300));

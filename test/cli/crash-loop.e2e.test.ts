@@ -28,8 +28,20 @@ describe('run --restart always of a command that exits at once', () => {
     const log = join(dir, 'starts');
     // Each start appends its pid, then exits 1 within a few ms: long before any sample.
     const cli = startCli([
-      'run', '--name', 'crashy', '--restart', 'always', '--json', '--prometheus', 'off', '-i', '1s',
-      '--', 'sh', '-c', `echo $$ >> '${log}'; exit 1`,
+      'run',
+      '--name',
+      'crashy',
+      '--restart',
+      'always',
+      '--json',
+      '--prometheus',
+      'off',
+      '-i',
+      '1s',
+      '--',
+      'sh',
+      '-c',
+      `echo $$ >> '${log}'; exit 1`,
     ]);
     await waitFor(() => startsIn(log) >= 4, { timeoutMs: 15_000, what: 'four starts' });
     cli.child.kill('SIGTERM');

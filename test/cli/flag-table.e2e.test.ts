@@ -23,7 +23,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const HUGE = 100_000;
 const self = `me=${process.pid}`;
 /** A run whose command would leave a marker file if it were ever started. */
-const runArgs = (...flags: string[]): string[] => ['run', ...flags, '--prometheus', `127.0.0.1:${port}`, '--', process.execPath, '-e', `require('node:fs').writeFileSync(${JSON.stringify(marker)}, '')`];
+const runArgs = (...flags: string[]): string[] => [
+  'run',
+  ...flags,
+  '--prometheus',
+  `127.0.0.1:${port}`,
+  '--',
+  process.execPath,
+  '-e',
+  `require('node:fs').writeFileSync(${JSON.stringify(marker)}, '')`,
+];
 const watchArgs = (...flags: string[]): string[] => ['watch', '-s', self, '--prometheus', `127.0.0.1:${port}`, ...flags];
 
 const durationValues = ['', '-1s', 'NaN', `${'9'.repeat(HUGE)}s`, '５s', '1s\u0001', '600h', '0ms'];
@@ -33,7 +42,17 @@ const table: { flag: string; argv: (value: string | undefined) => string[]; valu
   {
     flag: '--service',
     argv: (v) => ['watch', '--prometheus', `127.0.0.1:${port}`, ...(v === undefined ? ['--service'] : [`--service=${v}`])],
-    values: ['', 'api=-1', 'api=NaN', `api=${'9'.repeat(HUGE)}`, `api=match:${'a'.repeat(HUGE)}`, 'ａｐｉ=1', 'api\u0001=1', 'api=\u001b[2J', 'api=match:(a)\\1'],
+    values: [
+      '',
+      'api=-1',
+      'api=NaN',
+      `api=${'9'.repeat(HUGE)}`,
+      `api=match:${'a'.repeat(HUGE)}`,
+      'ａｐｉ=1',
+      'api\u0001=1',
+      'api=\u001b[2J',
+      'api=match:(a)\\1',
+    ],
   },
   { flag: '--interval', argv: (v) => watchArgs(...(v === undefined ? ['--interval'] : [`--interval=${v}`])), values: durationValues },
   {
@@ -51,7 +70,11 @@ const table: { flag: string; argv: (value: string | undefined) => string[]; valu
     argv: (v) => watchArgs(...(v === undefined ? ['--config'] : [`--config=${v}`])),
     values: ['', '-1', 'NaN', 'x'.repeat(HUGE), 'ü.json', '\u0001', '/dev/zero', '/proc'],
   },
-  { flag: '--name', argv: (v) => runArgs(...(v === undefined ? ['--name'] : [`--name=${v}`])), values: ['', '-1 x', 'a b', 'x'.repeat(HUGE), 'ü', 'a\u0001'] },
+  {
+    flag: '--name',
+    argv: (v) => runArgs(...(v === undefined ? ['--name'] : [`--name=${v}`])),
+    values: ['', '-1 x', 'a b', 'x'.repeat(HUGE), 'ü', 'a\u0001'],
+  },
   {
     flag: '--restart',
     argv: (v) => runArgs(...(v === undefined ? ['--restart'] : [`--restart=${v}`])),

@@ -46,20 +46,45 @@ describe.skipIf(!hasScript())('live view on a terminal', () => {
     term.child.kill('SIGTERM');
     await term.exited;
     // The command went with its terminal: its port is free again.
-    await waitFor(async () => fetchMetrics(port).then(() => false, () => true), { what: 'the endpoint to close' });
+    await waitFor(
+      async () =>
+        fetchMetrics(port).then(
+          () => false,
+          () => true,
+        ),
+      { what: 'the endpoint to close' },
+    );
   });
 
   it("keeps run's output above the table instead of drawing over it", async () => {
-    const script = 'let i = 0; const t = setInterval(() => { console.log(`said ${i}`); console.error(`warned ${i}`); if (++i === 3) clearInterval(t); }, 150)';
-    const term = onTerminal(100, ['run', '-n', 'talker', '-i', '100ms', '--prometheus', 'off', '--', process.execPath, '-e', `${script}; setInterval(() => {}, 1000)`]);
-    await waitFor(() => term.stdout().includes('warned 2') && term.stdout(), { what: `the third pair of lines; got:\n${term.stdout().slice(-1500)}` });
+    const script =
+      'let i = 0; const t = setInterval(() => { console.log(`said ${i}`); console.error(`warned ${i}`); if (++i === 3) clearInterval(t); }, 150)';
+    const term = onTerminal(100, [
+      'run',
+      '-n',
+      'talker',
+      '-i',
+      '100ms',
+      '--prometheus',
+      'off',
+      '--',
+      process.execPath,
+      '-e',
+      `${script}; setInterval(() => {}, 1000)`,
+    ]);
+    await waitFor(() => term.stdout().includes('warned 2') && term.stdout(), {
+      what: `the third pair of lines; got:\n${term.stdout().slice(-1500)}`,
+    });
     // One more frame after the last line.
     const seen = term.stdout().length;
     await waitFor(() => term.stdout().length > seen + 200, { what: 'another frame' });
     const lines = screenOf(term.stdout());
     const table = lines.findIndex((line) => line.startsWith('SERVICE'));
     for (const said of ['said 0', 'warned 0', 'said 1', 'warned 1', 'said 2', 'warned 2']) {
-      expect(lines.filter((line) => line === said), said).toHaveLength(1);
+      expect(
+        lines.filter((line) => line === said),
+        said,
+      ).toHaveLength(1);
       expect(lines.indexOf(said), said).toBeLessThan(table);
     }
     expect(lines[table + 1]).toMatch(/^talker +\d+ +running/);

@@ -21,7 +21,10 @@ describe('procmetrics watch --once', () => {
     const result = await runCli(['watch', '--once', '--json', '-s', `a=${a.pid}`, '-s', `b=${b.pid}`]);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    const snapshots = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as ProcessMetrics);
+    const snapshots = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as ProcessMetrics);
     expect(snapshots.map((s) => [s.serviceName, s.pid, s.state])).toEqual([
       ['a', a.pid, 'running'],
       ['b', b.pid, 'running'],
@@ -38,7 +41,17 @@ describe('procmetrics watch --once', () => {
 
   it('exits 1 when a target does not exist, after printing the ones that do', async () => {
     const a = spawnIdle();
-    const result = await runCli(['watch', '--once', '--json', '-s', `a=${a.pid}`, '-s', `gone=${MISSING_PID}`, '-s', 'nomatch=match:^no such command line$']);
+    const result = await runCli([
+      'watch',
+      '--once',
+      '--json',
+      '-s',
+      `a=${a.pid}`,
+      '-s',
+      `gone=${MISSING_PID}`,
+      '-s',
+      'nomatch=match:^no such command line$',
+    ]);
     expect(result.code).toBe(1);
     expect((JSON.parse(result.stdout.trim()) as ProcessMetrics).pid).toBe(a.pid);
     expect(result.stderr).toContain(`procmetrics: --service gone=${MISSING_PID}: no process with pid ${MISSING_PID}`);
@@ -55,7 +68,10 @@ describe('procmetrics watch --once', () => {
       writeFileSync(join(dir, 'b.pid'), `${b.pid}\n`);
       const result = await runCli(['watch', '--once', '--json', '--config', config, '-s', `a=${b.pid}`]);
       expect(result.code).toBe(0);
-      const snapshots = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as ProcessMetrics);
+      const snapshots = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as ProcessMetrics);
       expect(snapshots.map((s) => [s.serviceName, s.pid]).sort()).toEqual([
         ['a', b.pid],
         ['b', b.pid],

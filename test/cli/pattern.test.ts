@@ -44,6 +44,8 @@ describe('match: patterns run in linear time', () => {
 
   it('a 100 KB pattern is refused up front, and the message stays one short line', () => {
     const raw = `w=match:${'a'.repeat(100_000)}`;
-    expect(() => parseServiceArg(raw)).toThrow(/^--service "w=match:a+"\.\.\. \(100008 characters\): regular expression is 100000 characters long; at most 1024$/);
+    expect(() => parseServiceArg(raw)).toThrow(
+      /^--service "w=match:a+"\.\.\. \(100008 characters\): regular expression is 100000 characters long; at most 1024$/,
+    );
   });
 });

@@ -10,8 +10,15 @@ const deadPid: Resolution = { found: false, problem: 'gone', reason: 'pid file /
 
 describe('the pid file rule', () => {
   it('while the last process runs, a bad read is counted and changes nothing', () => {
-    expect(nextPidFileStep(empty, last, true, undefined)).toEqual({ action: 'keep', pending: undefined, problem: 'pid file /run/a.pid does not hold a pid' });
-    expect(nextPidFileStep(deadPid, last, true, undefined)).toMatchObject({ action: 'keep', problem: expect.stringContaining('not running') });
+    expect(nextPidFileStep(empty, last, true, undefined)).toEqual({
+      action: 'keep',
+      pending: undefined,
+      problem: 'pid file /run/a.pid does not hold a pid',
+    });
+    expect(nextPidFileStep(deadPid, last, true, undefined)).toMatchObject({
+      action: 'keep',
+      problem: expect.stringContaining('not running'),
+    });
   });
 
   it('the same process read again is no change, whatever happened in between', () => {
@@ -35,7 +42,10 @@ describe('the pid file rule', () => {
 
   it('a failure to look (EMFILE on /proc) changes nothing, followed process or not', () => {
     const cannotLook: Resolution = { found: false, problem: 'error', reason: 'cannot read the process table: EMFILE' };
-    expect(nextPidFileStep(cannotLook, last, false, undefined)).toMatchObject({ action: 'keep', problem: expect.stringContaining('EMFILE') });
+    expect(nextPidFileStep(cannotLook, last, false, undefined)).toMatchObject({
+      action: 'keep',
+      problem: expect.stringContaining('EMFILE'),
+    });
     expect(nextPidFileStep(cannotLook, undefined, false, undefined)).toMatchObject({ action: 'keep' });
   });
 });

@@ -21,7 +21,10 @@ async function nextSnapshots(cli: CliProcess, name: string, count: number) {
   await waitFor(() => cli.snapshots().filter((s) => s.serviceName === name).length >= seen + count, {
     what: `${count} more snapshots of ${name}`,
   });
-  return cli.snapshots().filter((s) => s.serviceName === name).slice(seen);
+  return cli
+    .snapshots()
+    .filter((s) => s.serviceName === name)
+    .slice(seen);
 }
 
 describe('pid file targets do not invent stops and restarts', () => {
@@ -42,7 +45,9 @@ describe('pid file targets do not invent stops and restarts', () => {
     }
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
-    expect(cli.stderr()).toMatch(/^procmetrics: api: pid file unusable (once|\d+ times) while its process ran on \(last: pid file .* does not hold a pid\)\n$/);
+    expect(cli.stderr()).toMatch(
+      /^procmetrics: api: pid file unusable (once|\d+ times) while its process ran on \(last: pid file .* does not hold a pid\)\n$/,
+    );
   });
 
   it('a new pid while the old process still runs is a restart once two reads agree', async () => {

@@ -26,7 +26,10 @@ describe('procmetrics run', () => {
   it('exits with the command exit code, and reports it as failed', async () => {
     const result = await runCli(['run', '--name', 'three', ...quiet, '--', ...nodeScript('setTimeout(() => process.exit(3), 300)')]);
     expect(result.code).toBe(3);
-    const snapshots = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { state: string; lastError: string; serviceName: string });
+    const snapshots = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { state: string; lastError: string; serviceName: string });
     expect(snapshots.some((s) => s.state === 'running')).toBe(true);
     expect(snapshots.at(-1)).toMatchObject({ serviceName: 'three', state: 'failed', lastError: 'exited with code 3' });
   });
@@ -38,9 +41,23 @@ describe('procmetrics run', () => {
   });
 
   it('--restart on-failure restarts with a growing restart count and a new pid', async () => {
-    const cli = startCli(['run', '--name', 'flaky', '--restart', 'on-failure', ...quiet, '--', ...nodeScript('setTimeout(() => process.exit(1), 150)')]);
+    const cli = startCli([
+      'run',
+      '--name',
+      'flaky',
+      '--restart',
+      'on-failure',
+      ...quiet,
+      '--',
+      ...nodeScript('setTimeout(() => process.exit(1), 150)'),
+    ]);
     const second = await waitForSnapshot(cli, (s) => s.restartCount >= 2 && s.pid > 0, 'restart count 2');
-    const pids = new Set(cli.snapshots().filter((s) => s.pid > 0).map((s) => s.pid));
+    const pids = new Set(
+      cli
+        .snapshots()
+        .filter((s) => s.pid > 0)
+        .map((s) => s.pid),
+    );
     expect(pids.size).toBeGreaterThanOrEqual(3);
     expect(cli.snapshots().some((s) => s.state === 'failed' && s.lastError === 'exited with code 1')).toBe(true);
     cli.child.kill('SIGTERM');
@@ -50,14 +67,21 @@ describe('procmetrics run', () => {
 
   it('SIGTERM stops the command and everything it started; a clean exit gives 0', async () => {
     const grandchildFile = join(dir, 'grandchild.pid');
-    const cli = startCli(['run', '--name', 'tree', ...quiet, '--', ...nodeScript(`
+    const cli = startCli([
+      'run',
+      '--name',
+      'tree',
+      ...quiet,
+      '--',
+      ...nodeScript(`
       process.on('SIGTERM', () => process.exit(0));
       const { spawn } = require('node:child_process');
       const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
       // Written last: once the test sees it, the SIGTERM handler is in place.
       require('node:fs').writeFileSync(${JSON.stringify(grandchildFile)}, String(sleeper.pid));
       setInterval(() => {}, 1000);
-    `)]);
+    `),
+    ]);
     const running = await waitForSnapshot(cli, (s) => s.state === 'running', 'running');
     const grandchild = Number(
       await waitFor(() => existsSync(grandchildFile) && /^\d+$/.exec(readFileSync(grandchildFile, 'utf8'))?.[0], {
@@ -83,7 +107,19 @@ describe('procmetrics run', () => {
 
   it('health follows the health command: starting and unhealthy until it passes', async () => {
     const okFile = join(dir, 'ok');
-    const cli = startCli(['run', '--name', 'api', '--health-cmd', `test -f '${okFile}'`, '--health-interval', '200ms', ...quiet, '--', 'sleep', '1000']);
+    const cli = startCli([
+      'run',
+      '--name',
+      'api',
+      '--health-cmd',
+      `test -f '${okFile}'`,
+      '--health-interval',
+      '200ms',
+      ...quiet,
+      '--',
+      'sleep',
+      '1000',
+    ]);
     await waitForSnapshot(cli, (s) => s.state === 'starting', 'starting');
     await waitForSnapshot(cli, (s) => s.pid > 0 && !s.healthy, 'unhealthy');
     // Starting from its very first snapshot: no running (or healthy) blip before a check has passed.
@@ -93,7 +129,14 @@ describe('procmetrics run', () => {
     await waitForSnapshot(cli, (s) => s.state === 'running' && s.healthy, 'running and healthy');
     rmSync(okFile);
     const seen = cli.snapshots().length;
-    await waitFor(() => cli.snapshots().slice(seen).find((s) => !s.healthy), { what: 'unhealthy again' });
+    await waitFor(
+      () =>
+        cli
+          .snapshots()
+          .slice(seen)
+          .find((s) => !s.healthy),
+      { what: 'unhealthy again' },
+    );
   });
 
   it('takes name, restart policy and health check from --config', async () => {
@@ -107,10 +150,34 @@ describe('procmetrics run', () => {
   });
 
   it('says why a health check fails: its exit and the last line of its stderr, or its timeout', async () => {
-    const failing = startCli(['run', '--name', 'db', '--health-cmd', `sh -c 'echo "no route to db" >&2; exit 3'`, '--health-interval', '200ms', ...quiet, '--', 'sleep', '1000']);
+    const failing = startCli([
+      'run',
+      '--name',
+      'db',
+      '--health-cmd',
+      `sh -c 'echo "no route to db" >&2; exit 3'`,
+      '--health-interval',
+      '200ms',
+      ...quiet,
+      '--',
+      'sleep',
+      '1000',
+    ]);
     const sick = await waitForSnapshot(failing, (s) => s.healthError !== '' && s.pid > 0, 'a failed check');
     expect(sick).toMatchObject({ healthy: false, healthError: 'exited with code 3: no route to db' });
-    const hanging = startCli(['run', '--name', 'slow', '--health-cmd', 'sleep 30', '--health-interval', '300ms', ...quiet, '--', 'sleep', '1000']);
+    const hanging = startCli([
+      'run',
+      '--name',
+      'slow',
+      '--health-cmd',
+      'sleep 30',
+      '--health-interval',
+      '300ms',
+      ...quiet,
+      '--',
+      'sleep',
+      '1000',
+    ]);
     const slow = await waitForSnapshot(hanging, (s) => s.healthError !== '', 'a timed-out check');
     expect(slow).toMatchObject({ healthy: false, healthError: 'timed out after 0.3s' });
   });
@@ -121,7 +188,13 @@ describe('procmetrics run', () => {
     await once(blocker, 'listening');
     try {
       const marker = join(dir, 'started');
-      const result = await runCli(['run', '--prometheus', `127.0.0.1:${port}`, '--', ...nodeScript(`require('node:fs').writeFileSync(${JSON.stringify(marker)}, '')`)]);
+      const result = await runCli([
+        'run',
+        '--prometheus',
+        `127.0.0.1:${port}`,
+        '--',
+        ...nodeScript(`require('node:fs').writeFileSync(${JSON.stringify(marker)}, '')`),
+      ]);
       expect(result.code).toBe(2);
       expect(result.stderr).toBe(`procmetrics: --prometheus 127.0.0.1:${port}: port already in use\n`);
       expect(existsSync(marker)).toBe(false);

@@ -11,7 +11,13 @@ import { idleSnapshot } from '../../src/tracker/snapshot.js';
 
 const T0 = Date.UTC(2024, 4, 1, 10, 0, 0);
 
-function running(serviceName: string, pid: number, cpuPercent: number, rssBytes: number, extra: Partial<ProcessMetrics> = {}): ProcessMetrics {
+function running(
+  serviceName: string,
+  pid: number,
+  cpuPercent: number,
+  rssBytes: number,
+  extra: Partial<ProcessMetrics> = {},
+): ProcessMetrics {
   const idle = idleSnapshot({ serviceName, state: 'running', healthy: true, restartCount: 0, lastError: '', healthError: '' }, T0);
   return {
     ...idle,
@@ -27,7 +33,10 @@ function running(serviceName: string, pid: number, cpuPercent: number, rssBytes:
 }
 
 const api = running('api', 4242, 25.04, 48 * 1024 * 1024, { restartCount: 2 });
-const down = idleSnapshot({ serviceName: 'worker', state: 'failed', healthy: false, restartCount: 1, lastError: 'exited with code 3', healthError: '' }, T0);
+const down = idleSnapshot(
+  { serviceName: 'worker', state: 'failed', healthy: false, restartCount: 1, lastError: 'exited with code 3', healthError: '' },
+  T0,
+);
 
 describe('sparkline', () => {
   it('maps 0..100 % of a core onto eight blocks, oldest first', () => {
@@ -112,7 +121,13 @@ describe('renderTable', () => {
       renderTable({ snapshots: [api], history, width: 200, intervalMs: 1000, metricsUrl: null, otlp }).split('\n');
     expect(header(base)[0]).toBe('procmetrics  1 service  every 1s  metrics endpoint off  otlp grpc http://c:4317 waiting');
     expect(header({ ...base, lastSuccessAt: T0 })[0]).toMatch(/otlp grpc http:\/\/c:4317 ok$/);
-    const failing = header({ ...base, lastSuccessAt: T0, lastErrorAt: T0 + 1000, failures: 3, lastError: '14 UNAVAILABLE:\nNo connection' });
+    const failing = header({
+      ...base,
+      lastSuccessAt: T0,
+      lastErrorAt: T0 + 1000,
+      failures: 3,
+      lastError: '14 UNAVAILABLE:\nNo connection',
+    });
     expect(failing[0]).toMatch(/otlp grpc http:\/\/c:4317 failing$/);
     expect(failing[1]).toMatch(/^otlp: 3 pushes failed, the last at \d\d:\d\d:\d\d: 14 UNAVAILABLE: No connection$/);
     expect(failing[2]).toBe('');
@@ -157,13 +172,16 @@ describe('CPU history', () => {
 describe('LiveOutput', () => {
   function live(current: () => ProcessMetrics[]) {
     let written = '';
-    const output = new LiveOutput({ write: (text: string) => (written += text), columns: 120 }, {
-      json: false,
-      tty: true,
-      intervalMs: 1000,
-      metricsUrl: null,
-      current,
-    });
+    const output = new LiveOutput(
+      { write: (text: string) => (written += text), columns: 120 },
+      {
+        json: false,
+        tty: true,
+        intervalMs: 1000,
+        metricsUrl: null,
+        current,
+      },
+    );
     return { output, screen: () => screenOf(written) };
   }
 

@@ -20,10 +20,13 @@ describe('procmetrics watch', () => {
     expect(first).toMatchObject({ state: 'running', restartCount: 0 });
     expect(first.memory.rss).toBeGreaterThan(0);
 
-    const metrics = await waitFor(async () => {
-      const text = await fetchMetrics(port);
-      return text.includes('service_name="idle"') && text;
-    }, { what: 'idle in /metrics' });
+    const metrics = await waitFor(
+      async () => {
+        const text = await fetchMetrics(port);
+        return text.includes('service_name="idle"') && text;
+      },
+      { what: 'idle in /metrics' },
+    );
     expect(metrics).toMatch(/process_memory_usage_bytes\{[^}]*service_name="idle"[^}]*procmetrics_state="running"/);
     expect(metrics).toContain(`procmetrics_service_pid{service_name="idle"} ${idle.pid}\n`);
 

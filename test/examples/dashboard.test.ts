@@ -46,12 +46,18 @@ interface Dashboard {
 
 const dashboard = JSON.parse(readFileSync(`${grafana}procmetrics.json`, 'utf8')) as Dashboard;
 const panels = dashboard.panels.filter((panel) => panel.type !== 'row');
-const queries = panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, refId: target.refId, expr: target.expr })));
+const queries = panels.flatMap((panel) =>
+  (panel.targets ?? []).map((target) => ({ panel: panel.title, refId: target.refId, expr: target.expr })),
+);
 const DATASOURCE: Datasource = { type: 'prometheus', uid: '${datasource}' };
 
 /** Grafana's substitutions, as it makes them for a Prometheus scraped every second. */
 function substitute(expr: string, service: string): string {
-  return expr.replaceAll('$service', service).replaceAll('$__rate_interval', '10s').replaceAll('$__interval', '2s').replaceAll('$__range', '1m');
+  return expr
+    .replaceAll('$service', service)
+    .replaceAll('$__rate_interval', '10s')
+    .replaceAll('$__interval', '2s')
+    .replaceAll('$__range', '1m');
 }
 
 const waitsForMetrics = (expr: string): boolean => metricNamesIn(expr).some((name) => PENDING_METRICS.includes(name));
@@ -158,73 +164,83 @@ describe('Grafana dashboard, as a file', () => {
   });
 });
 
-describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real Prometheus'))('dashboard and rules on a real Prometheus', () => {
-  const service = 'dash';
-  let telemetry: Telemetry;
-  let tracker: Tracker;
-  let prometheus: PrometheusServer;
+describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real Prometheus'))(
+  'dashboard and rules on a real Prometheus',
+  () => {
+    const service = 'dash';
+    let telemetry: Telemetry;
+    let tracker: Tracker;
+    let prometheus: PrometheusServer;
 
-  beforeAll(async () => {
-    telemetry = await startTelemetry({ env: {}, diagLogger: null, prometheus: { port: 0 } });
-    tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 250 });
-    tracker.start();
-    await tracker.track(service, spawnIdle().pid);
-    prometheus = await startPrometheus({ target: new URL(telemetry.prometheusUrl!).host, ruleFiles: [rulesFile] });
-    // Rates over the 10 s $__rate_interval need a few scrapes of the service.
-    await prometheus.queryUntilFound(`count_over_time(procmetrics_service_state{service_name="${service}", procmetrics_state="running"}[10s]) >= 3`);
-  });
+    beforeAll(async () => {
+      telemetry = await startTelemetry({ env: {}, diagLogger: null, prometheus: { port: 0 } });
+      tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 250 });
+      tracker.start();
+      await tracker.track(service, spawnIdle().pid);
+      prometheus = await startPrometheus({ target: new URL(telemetry.prometheusUrl!).host, ruleFiles: [rulesFile] });
+      // Rates over the 10 s $__rate_interval need a few scrapes of the service.
+      await prometheus.queryUntilFound(
+        `count_over_time(procmetrics_service_state{service_name="${service}", procmetrics_state="running"}[10s]) >= 3`,
+      );
+    });
 
-  afterAll(async () => {
-    // beforeAll may have failed before assigning them.
-    /* eslint-disable @typescript-eslint/no-unnecessary-condition */
-    await prometheus?.stop();
-    await tracker?.close();
-    await telemetry?.shutdown();
-    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
-    await killAll();
-  });
+    afterAll(async () => {
+      // beforeAll may have failed before assigning them.
+      /* eslint-disable @typescript-eslint/no-unnecessary-condition */
+      await prometheus?.stop();
+      await tracker?.close();
+      await telemetry?.shutdown();
+      /* eslint-enable @typescript-eslint/no-unnecessary-condition */
+      await killAll();
+    });
 
-  it('offers the tracked service in the service variable', async () => {
-    const values = await prometheus.api<string[]>(`/api/v1/label/service_name/values?match[]=procmetrics_service_state`);
-    expect(values).toContain(service);
-  });
+    it('offers the tracked service in the service variable', async () => {
+      const values = await prometheus.api<string[]>(`/api/v1/label/service_name/values?match[]=procmetrics_service_state`);
+      expect(values).toContain(service);
+    });
 
-  it('returns data for every query with the service picked, and with All', async () => {
-    const empty: string[] = [];
-    // As Grafana formats a multi-value pick, and the variable's All value.
-    for (const picked of [`(${service}|absent)`, '.+']) {
-      for (const { panel, refId, expr } of queries) {
-        const promql = substitute(expr, picked);
-        expect(promql, `${panel} ${refId}`).not.toContain('$');
-        if (waitsForMetrics(expr)) {
-          await prometheus.query(promql); // parses; its series do not exist yet
-          continue;
+    it('returns data for every query with the service picked, and with All', async () => {
+      const empty: string[] = [];
+      // As Grafana formats a multi-value pick, and the variable's All value.
+      for (const picked of [`(${service}|absent)`, '.+']) {
+        for (const { panel, refId, expr } of queries) {
+          const promql = substitute(expr, picked);
+          expect(promql, `${panel} ${refId}`).not.toContain('$');
+          if (waitsForMetrics(expr)) {
+            await prometheus.query(promql); // parses; its series do not exist yet
+            continue;
+          }
+          const found = await prometheus.queryUntilFound(promql, 3_000).catch(() => undefined);
+          if (found === undefined) empty.push(`${panel} ${refId}: ${promql}`);
         }
-        const found = await prometheus.queryUntilFound(promql, 3_000).catch(() => undefined);
-        if (found === undefined) empty.push(`${panel} ${refId}: ${promql}`);
       }
-    }
-    expect(empty).toEqual([]);
-  }, 120_000);
+      expect(empty).toEqual([]);
+    }, 120_000);
 
-  it('loads the example rules, and the recording rules record the tracked service', async () => {
-    const { groups } = await prometheus.api<{ groups: Array<{ rules: Array<{ name: string; query: string; health: string; type: string }> }> }>('/api/v1/rules');
-    const loaded = groups.flatMap((group) => group.rules);
-    expect(loaded.length).toBeGreaterThan(5);
-    for (const rule of loaded) expect(rule.health, rule.name).not.toBe('err');
-    for (const rule of loaded.filter((r) => r.type === 'recording' && !waitsForMetrics(r.query))) {
-      await prometheus.queryUntilFound(`${rule.name}{service_name="${service}"}`);
-    }
-  });
+    it('loads the example rules, and the recording rules record the tracked service', async () => {
+      const { groups } = await prometheus.api<{
+        groups: Array<{ rules: Array<{ name: string; query: string; health: string; type: string }> }>;
+      }>('/api/v1/rules');
+      const loaded = groups.flatMap((group) => group.rules);
+      expect(loaded.length).toBeGreaterThan(5);
+      for (const rule of loaded) expect(rule.health, rule.name).not.toBe('err');
+      for (const rule of loaded.filter((r) => r.type === 'recording' && !waitsForMetrics(r.query))) {
+        await prometheus.queryUntilFound(`${rule.name}{service_name="${service}"}`);
+      }
+    });
 
-  it('raises the service-down and unhealthy alerts, on the real series, when the service fails', async () => {
-    tracker.updateState(service, 'failed', 'crashed');
-    // Both wait out their `for` as pending first; that they appear at all shows the expressions match.
-    const raised = await waitFor(async () => {
-      const { alerts } = await prometheus.api<{ alerts: Array<{ labels: Record<string, string> }> }>('/api/v1/alerts');
-      const names = alerts.filter((alert) => alert.labels['service_name'] === service).map((alert) => alert.labels['alertname']);
-      return names.includes('ProcmetricsServiceDown') && names.includes('ProcmetricsServiceUnhealthy') && names;
-    }, { timeoutMs: 15_000, intervalMs: 250, what: 'the alerts of a failed service' });
-    expect(raised.sort()).toEqual(['ProcmetricsServiceDown', 'ProcmetricsServiceUnhealthy']);
-  });
-});
+    it('raises the service-down and unhealthy alerts, on the real series, when the service fails', async () => {
+      tracker.updateState(service, 'failed', 'crashed');
+      // Both wait out their `for` as pending first; that they appear at all shows the expressions match.
+      const raised = await waitFor(
+        async () => {
+          const { alerts } = await prometheus.api<{ alerts: Array<{ labels: Record<string, string> }> }>('/api/v1/alerts');
+          const names = alerts.filter((alert) => alert.labels['service_name'] === service).map((alert) => alert.labels['alertname']);
+          return names.includes('ProcmetricsServiceDown') && names.includes('ProcmetricsServiceUnhealthy') && names;
+        },
+        { timeoutMs: 15_000, intervalMs: 250, what: 'the alerts of a failed service' },
+      );
+      expect(raised.sort()).toEqual(['ProcmetricsServiceDown', 'ProcmetricsServiceUnhealthy']);
+    });
+  },
+);

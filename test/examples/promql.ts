@@ -20,9 +20,7 @@ export function exportedSeriesNames(): Set<string> {
  * are not mistaken for metrics.
  */
 export function metricNamesIn(expr: string): string[] {
-  const withoutLabels = expr
-    .replace(/\{[^}]*\}/g, '')
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
+  const withoutLabels = expr.replace(/\{[^}]*\}/g, '').replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
   const names = withoutLabels.match(/\b(process|procmetrics)_[a-z0-9_]+\b/g) ?? [];
   return [...new Set(names)];
 }

@@ -82,12 +82,21 @@ describe('example rules, as files', () => {
     const alertCases = unitTests.tests.flatMap((test) => test.alert_rule_test ?? []);
     for (const rule of alerts) {
       const cases = alertCases.filter((c) => c.alertname === rule.alert);
-      expect(cases.some((c) => (c.exp_alerts ?? []).length > 0), `${rule.alert} fires in a test`).toBe(true);
-      expect(cases.some((c) => (c.exp_alerts ?? []).length === 0), `${rule.alert} stays quiet in a test`).toBe(true);
+      expect(
+        cases.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${rule.alert} fires in a test`,
+      ).toBe(true);
+      expect(
+        cases.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${rule.alert} stays quiet in a test`,
+      ).toBe(true);
     }
     const exprCases = unitTests.tests.flatMap((test) => test.promql_expr_test ?? []);
     for (const rule of records) {
-      expect(exprCases.some((c) => c.expr === rule.record && (c.exp_samples ?? []).length > 0), `${rule.record} is evaluated`).toBe(true);
+      expect(
+        exprCases.some((c) => c.expr === rule.record && (c.exp_samples ?? []).length > 0),
+        `${rule.record} is evaluated`,
+      ).toBe(true);
     }
   });
 });

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveTelemetryConfig, type TelemetryOptions } from '../../src/otel/config.js';
 
-const resolve = (env: Record<string, string>, options: Omit<TelemetryOptions, 'env'> = {}) =>
-  resolveTelemetryConfig({ ...options, env });
+const resolve = (env: Record<string, string>, options: Omit<TelemetryOptions, 'env'> = {}) => resolveTelemetryConfig({ ...options, env });
 
 describe('defaults', () => {
   it('serves Prometheus on loopback 9464 and names the resource procmetrics', () => {
@@ -113,13 +112,13 @@ describe('environment variables', () => {
     expect(otlp({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/' }).url).toBe(
       'http://c:4318/v1/metrics',
     );
-    expect(
-      otlp({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://c:4318/custom' }).url,
-    ).toBe('http://c:4318/custom');
-    expect(otlp({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }).url).toBe('http://c:4317');
-    expect(resolve({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, { exporters: ['otlp'], otlp: { protocol: 'http/protobuf' } }).otlp.protocol).toBe(
-      'http/protobuf',
+    expect(otlp({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://c:4318/custom' }).url).toBe(
+      'http://c:4318/custom',
     );
+    expect(otlp({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317' }).url).toBe('http://c:4317');
+    expect(
+      resolve({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, { exporters: ['otlp'], otlp: { protocol: 'http/protobuf' } }).otlp.protocol,
+    ).toBe('http/protobuf');
     expect(() => resolve({}, { exporters: ['otlp'], otlp: { protocol: 'http/json' as 'grpc' } })).toThrow(/options\.otlp\.protocol/);
   });
 });
@@ -138,7 +137,12 @@ describe('options', () => {
     );
     expect(config.exporters).toEqual(['prometheus', 'otlp']);
     expect(config.prometheus.port).toBe(0);
-    expect(config.otlp).toMatchObject({ url: 'http://127.0.0.1:1234', headers: { a: 'b' }, exportIntervalMs: 250, temporality: 'lowmemory' });
+    expect(config.otlp).toMatchObject({
+      url: 'http://127.0.0.1:1234',
+      headers: { a: 'b' },
+      exportIntervalMs: 250,
+      temporality: 'lowmemory',
+    });
     expect(config.resourceAttributes).toEqual({ team: 'infra', 'service.name': 'opt' });
   });
 

@@ -43,7 +43,13 @@ async function startSdk(producerOf?: Tracker): Promise<{ url: string }> {
   const url = `http://127.0.0.1:${port}/metrics`;
   // The exporter's server starts asynchronously.
   for (let i = 0; i < 100; i++) {
-    if (await fetch(url).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return { url };
@@ -85,7 +91,10 @@ describe('NodeSDK with its own Prometheus reader', () => {
     const mine = await scrapeText(telemetry.prometheusUrl!);
     // The SDK's serializer does not append units; ours does, per the compatibility rules.
     const rename = new Map(
-      METRICS.map((row) => [sanitizeName(row.name) + (row.kind === 'counter' ? '_total' : ''), prometheusName(row.name, row.unit, row.kind)]),
+      METRICS.map((row) => [
+        sanitizeName(row.name) + (row.kind === 'counter' ? '_total' : ''),
+        prometheusName(row.name, row.unit, row.kind),
+      ]),
     );
     const translated = ours(official).map((s) => ({ ...s, name: rename.get(s.name) ?? s.name }));
     // Not through instruments: the API has no observable histogram, and export failures are our pipeline's own.

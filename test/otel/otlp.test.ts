@@ -63,7 +63,11 @@ describe('OTLP gRPC export', () => {
       expect(p.scope.name).toBe('procmetrics');
       expect(p.scope.version).toMatch(/^\d+\.\d+\.\d+/);
     }
-    for (const name of SEMCONV_PROCESS_METRICS) expect(points.map((p) => p.name), name).toContain(name);
+    for (const name of SEMCONV_PROCESS_METRICS)
+      expect(
+        points.map((p) => p.name),
+        name,
+      ).toContain(name);
 
     for (const row of METRICS) {
       const mine = points.filter((p) => p.name === row.name);
@@ -76,7 +80,10 @@ describe('OTLP gRPC export', () => {
           expect(p.kind, row.name).toBe('histogram');
           expect(p.temporality, row.name).toBe('AGGREGATION_TEMPORALITY_CUMULATIVE');
           expect(p.histogram?.counts.length, row.name).toBe((p.histogram?.bounds.length ?? 0) + 1);
-          expect(p.histogram?.counts.reduce((a, b) => a + b, 0), row.name).toBe(p.value);
+          expect(
+            p.histogram?.counts.reduce((a, b) => a + b, 0),
+            row.name,
+          ).toBe(p.value);
           continue;
         }
         expect(p.encoding, row.name).toBe(row.valueType === 'int' ? 'asInt' : 'asDouble');

@@ -73,7 +73,9 @@ function asSamples(point: Point): Sample[] {
 }
 
 const byKey = <T extends { name: string }>(items: T[], labels: (item: T) => Attributes | Record<string, string>): string[] =>
-  items.map((i) => `${i.name}${JSON.stringify(Object.entries(labels(i)).sort())}=${JSON.stringify((i as { value?: unknown }).value)}`).sort();
+  items
+    .map((i) => `${i.name}${JSON.stringify(Object.entries(labels(i)).sort())}=${JSON.stringify((i as { value?: unknown }).value)}`)
+    .sort();
 
 function mixedFleet(): void {
   source.set(fakeSnapshot({ serviceName: 'api', restartCount: 2 }));
@@ -121,7 +123,10 @@ describe('identity', () => {
       const identity = identityOf(row);
       const expected =
         identity === 'none' ? [] : identity === 'service' ? ['service.name'] : ['procmetrics.healthy', 'procmetrics.state', 'service.name'];
-      expect(keys.filter((k) => expected.includes(k)), p.name).toEqual(expected);
+      expect(
+        keys.filter((k) => expected.includes(k)),
+        p.name,
+      ).toEqual(expected);
     }
     expect(pointsOf(points, 'process.cpu.time', { 'service.name': 'api' }).map((p) => Object.keys(p.attributes).sort())).toEqual([
       ['cpu.mode', 'service.name'],
@@ -136,7 +141,10 @@ describe('identity', () => {
 
   it('a health flip, a state change and a restart keep every counter series the same', async () => {
     const counters = async (): Promise<string[]> =>
-      (await exposition()).filter((s) => s.name.endsWith('_total') && s.name.startsWith('process_')).map((s) => `${s.name}${JSON.stringify(s.labels)}`).sort();
+      (await exposition())
+        .filter((s) => s.name.endsWith('_total') && s.name.startsWith('process_'))
+        .map((s) => `${s.name}${JSON.stringify(s.labels)}`)
+        .sort();
     source.set(fakeSnapshot({ serviceName: 'api', pid: 100 }));
     const before = await counters();
     expect(before.length).toBeGreaterThan(4);
@@ -233,7 +241,10 @@ describe('values', () => {
     const points = await produced();
     const state = (service: string): Record<string, number> =>
       Object.fromEntries(
-        pointsOf(points, 'procmetrics.service.state', { 'service.name': service }).map((p) => [String(p.attributes['procmetrics.state']), p.value]),
+        pointsOf(points, 'procmetrics.service.state', { 'service.name': service }).map((p) => [
+          String(p.attributes['procmetrics.state']),
+          p.value,
+        ]),
       );
     expect(state('down')).toEqual({ stopped: 0, starting: 0, running: 0, stopping: 0, failed: 1 });
     expect(state('api')).toEqual({ stopped: 0, starting: 0, running: 1, stopping: 0, failed: 0 });

@@ -94,17 +94,25 @@ describe.skipIf(!installed)('real Prometheus', () => {
 
   /** Polls until the query returns at least one series; scrapes land every second once Prometheus is up. */
   const queryUntilFound = (promql: string): Promise<VectorResult[]> =>
-    waitFor(async () => {
-      const result = await query(promql);
-      return result.length > 0 && result;
-    }, { timeoutMs: 30_000, intervalMs: 250, what: promql });
+    waitFor(
+      async () => {
+        const result = await query(promql);
+        return result.length > 0 && result;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: promql },
+    );
 
   it('stores the series of a tracked child under Prometheus names, and follows state and health changes', async () => {
     const child = spawnIdle();
     await tracker.track('db', child.pid);
 
     const [memory] = await queryUntilFound(`process_memory_usage_bytes{service_name="db"}`);
-    expect(memory?.metric).toMatchObject({ job: 'procmetrics', service_name: 'db', procmetrics_state: 'running', procmetrics_healthy: 'true' });
+    expect(memory?.metric).toMatchObject({
+      job: 'procmetrics',
+      service_name: 'db',
+      procmetrics_state: 'running',
+      procmetrics_healthy: 'true',
+    });
     expect(memory?.metric).not.toHaveProperty('process_pid');
     expect(Number(memory?.value[1])).toBeGreaterThan(0);
     const [pid] = await queryUntilFound(`procmetrics_service_pid{service_name="db"}`);
@@ -155,8 +163,8 @@ describe.skipIf(!installed)('real Prometheus', () => {
     expect(series.map((r) => r.metric['cpu_mode']).sort()).toEqual(['system', 'user']);
     // Over a window that holds the restart and the health flips, rate() handles the reset and sees one process at 30 %.
     const [rate] = await query(`sum(rate(process_cpu_time_seconds_total{service_name="burn"}[12s]))`);
-    expect(Number(rate?.value[1])).toBeGreaterThan(((duty - 10) / 100));
-    expect(Number(rate?.value[1])).toBeLessThan(((duty + 10) / 100));
+    expect(Number(rate?.value[1])).toBeGreaterThan((duty - 10) / 100);
+    expect(Number(rate?.value[1])).toBeLessThan((duty + 10) / 100);
     const [restarts] = await query(`procmetrics_service_restarts_total{service_name="burn"}`);
     expect(Number(restarts?.value[1])).toBe(1);
   });

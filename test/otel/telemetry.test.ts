@@ -97,7 +97,10 @@ describe('Prometheus endpoint', () => {
     const first = spawnIdle();
     await tracker.track('api', first.pid);
     const counters = (samples: Awaited<ReturnType<typeof scrape>>): string[] =>
-      samples.filter((s) => s.name.startsWith('process_') && s.name.endsWith('_total')).map((s) => `${s.name}${JSON.stringify(s.labels)}`).sort();
+      samples
+        .filter((s) => s.name.startsWith('process_') && s.name.endsWith('_total'))
+        .map((s) => `${s.name}${JSON.stringify(s.labels)}`)
+        .sort();
     const before = counters(await scrape(telemetry.prometheusUrl!));
     expect(before.length).toBeGreaterThan(4);
     await killAndWait(first);
@@ -200,7 +203,10 @@ describe('Prometheus endpoint', () => {
   it('has every self-metric from the start, and counts OTLP exports that fail', async () => {
     // A port nothing listens on: every push fails.
     const dead = await freePort();
-    const telemetry = await start({ exporters: ['prometheus', 'otlp'], otlp: { url: `http://127.0.0.1:${dead}`, exportIntervalMs: 100, exportTimeoutMs: 50 } });
+    const telemetry = await start({
+      exporters: ['prometheus', 'otlp'],
+      otlp: { url: `http://127.0.0.1:${dead}`, exportIntervalMs: 100, exportTimeoutMs: 50 },
+    });
     const tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 1000 });
     cleanup.push(() => tracker.close());
     const first = await scrape(telemetry.prometheusUrl!);
@@ -220,7 +226,9 @@ describe('Prometheus endpoint', () => {
     expect(samplesOf(first, 'procmetrics_tracker_interval_seconds')[0]?.value).toBe(1);
     expect(samplesOf(first, 'procmetrics_exporter_failures_total', { procmetrics_exporter: 'prometheus' })[0]?.value).toBe(0);
     await waitFor(
-      async () => (samplesOf(await scrape(telemetry.prometheusUrl!), 'procmetrics_exporter_failures_total', { procmetrics_exporter: 'otlp' })[0]?.value ?? 0) >= 2,
+      async () =>
+        (samplesOf(await scrape(telemetry.prometheusUrl!), 'procmetrics_exporter_failures_total', { procmetrics_exporter: 'otlp' })[0]
+          ?.value ?? 0) >= 2,
       { what: 'two failed OTLP exports counted' },
     );
   });

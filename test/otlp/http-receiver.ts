@@ -24,8 +24,7 @@ export interface OtlpHttpReceiver {
 /** Answers every request with `status` (200 by default: accepted). */
 export async function startOtlpHttpReceiver({ status = 200 }: { status?: number } = {}): Promise<OtlpHttpReceiver> {
   const service = loadMetricsService()['opentelemetry.proto.collector.metrics.v1.MetricsService'] as
-    | Record<string, MethodDefinition<object, object>>
-    | undefined;
+    Record<string, MethodDefinition<object, object>> | undefined;
   const decode = service?.['Export']?.requestDeserialize;
   if (decode === undefined) throw new Error('MetricsService.Export not found in the proto files');
   const received: HttpReceived[] = [];

@@ -83,11 +83,9 @@ describe('README TypeScript samples', () => {
         files,
       };
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
-      const result = await run(process.execPath, [TSC, '-p', dir, '--pretty', 'false'], REPO_ROOT).catch(
-        (error: unknown) => {
-          throw new Error(inReadme(error instanceof Error ? error.message : String(error)));
-        },
-      );
+      const result = await run(process.execPath, [TSC, '-p', dir, '--pretty', 'false'], REPO_ROOT).catch((error: unknown) => {
+        throw new Error(inReadme(error instanceof Error ? error.message : String(error)));
+      });
       expect(result.stdout).toBe('');
     } finally {
       rmSync(dir, { recursive: true, force: true });

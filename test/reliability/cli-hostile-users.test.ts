@@ -56,9 +56,25 @@ describe('hostile local users against the built command', () => {
   it('a catastrophic pattern and a 40-a command line: sampling, scrapes and SIGTERM unaffected', async () => {
     const victim = spawnWithArgs(`${'a'.repeat(40)}!`);
     const port = await freePort();
-    const cli = startCli(['watch', '-s', 'x=match:(a+)+$', '-s', `victim=${victim.pid}`, '-i', '200ms', '--json', '--prometheus', `127.0.0.1:${port}`]);
+    const cli = startCli([
+      'watch',
+      '-s',
+      'x=match:(a+)+$',
+      '-s',
+      `victim=${victim.pid}`,
+      '-i',
+      '200ms',
+      '--json',
+      '--prometheus',
+      `127.0.0.1:${port}`,
+    ]);
     await waitForSnapshot(cli, (s) => s.serviceName === 'victim' && s.state === 'running', 'the victim sampled');
-    report('catastrophic regex', { pattern: '(a+)+$', commandLine: "40 a's + '!'", intervalMs: 200, ...(await provesAlive(cli, port, 'x')) });
+    report('catastrophic regex', {
+      pattern: '(a+)+$',
+      commandLine: "40 a's + '!'",
+      intervalMs: 200,
+      ...(await provesAlive(cli, port, 'x')),
+    });
   });
 
   it('a real process with a 100 KB command line: the README pattern stays cheap, a marker early in it is found', async () => {
@@ -66,8 +82,16 @@ describe('hostile local users against the built command', () => {
     const huge = spawnWithArgs(marker, 'node '.repeat(20_000));
     const port = await freePort();
     const cli = startCli([
-      'watch', '-s', 'worker=match:node .*worker\\.js', '-s', `big=match:${marker}`,
-      '-i', '200ms', '--json', '--prometheus', `127.0.0.1:${port}`,
+      'watch',
+      '-s',
+      'worker=match:node .*worker\\.js',
+      '-s',
+      `big=match:${marker}`,
+      '-i',
+      '200ms',
+      '--json',
+      '--prometheus',
+      `127.0.0.1:${port}`,
     ]);
     const found = await waitForSnapshot(cli, (s) => s.serviceName === 'big' && s.state === 'running', 'the 100 KB process found');
     expect(found.pid).toBe(huge.pid);
@@ -85,7 +109,12 @@ describe('hostile local users against the built command', () => {
     execFileSync('mkfifo', [pidFile]);
     const seen = cli.snapshots().length;
     const figures = await provesAlive(cli, port, 'api');
-    expect(cli.snapshots().slice(seen).every((s) => s.pid === idle.pid && s.state === 'running' && s.restartCount === 0)).toBe(true);
+    expect(
+      cli
+        .snapshots()
+        .slice(seen)
+        .every((s) => s.pid === idle.pid && s.state === 'running' && s.restartCount === 0),
+    ).toBe(true);
     expect(cli.stderr()).toContain('(last: cannot read pid file');
     expect(cli.stderr()).toContain('a FIFO, not a regular file)');
     report('FIFO pid file mid-run', { intervalMs: 200, ...figures });
@@ -111,7 +140,10 @@ describe('hostile local users against the built command', () => {
     expect(atStart.code).toBe(2);
     expect(atStart.stderr).toBe(`procmetrics: --service api=pidfile:${link}: pid file ${link} does not hold a pid\n`);
     const asConfig = await runCli(['watch', '-c', secretFile]);
-    expect(asConfig).toMatchObject({ code: 2, stderr: `procmetrics: --config ${JSON.stringify(secretFile)}: not valid JSON at line 1 column 1\n` });
+    expect(asConfig).toMatchObject({
+      code: 2,
+      stderr: `procmetrics: --config ${JSON.stringify(secretFile)}: not valid JSON at line 1 column 1\n`,
+    });
 
     const idle = spawnIdle();
     const pidFile = join(dir, 'swapped.pid');

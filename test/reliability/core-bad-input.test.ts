@@ -2,13 +2,7 @@
 // huge, unicode and control-character arguments: a typed error with a code,
 // and nothing changed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PidusageCollector,
-  ProcessState,
-  ProcfsCollector,
-  Tracker,
-  defaultCollector,
-} from '../../src/index.js';
+import { PidusageCollector, ProcessState, ProcfsCollector, Tracker, defaultCollector } from '../../src/index.js';
 import { report } from './core-support.js';
 
 const CODES = ['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE'];
@@ -60,16 +54,32 @@ type Call = (bad: unknown) => unknown;
 const table: [string, [string, unknown][], Call][] = [
   ['new Tracker(collector)', [...ANY_BAD, ['a number', 1], ['a string', 'proc']], (v) => new Tracker(v as never, { meterProvider: null })],
   ['new Tracker(_, options)', BAD_OPTIONS, (v) => new Tracker(undefined, v as never)],
-  ['new Tracker(_, { collectionInterval })', BAD_NUMBERS.filter(([w]) => w !== 'a fraction'), (v) => new Tracker(undefined, { collectionInterval: v as never, meterProvider: null })],
-  ['new Tracker(_, { subscriberBufferSize })', BAD_NUMBERS, (v) => new Tracker(undefined, { subscriberBufferSize: v as never, meterProvider: null })],
+  [
+    'new Tracker(_, { collectionInterval })',
+    BAD_NUMBERS.filter(([w]) => w !== 'a fraction'),
+    (v) => new Tracker(undefined, { collectionInterval: v as never, meterProvider: null }),
+  ],
+  [
+    'new Tracker(_, { subscriberBufferSize })',
+    BAD_NUMBERS,
+    (v) => new Tracker(undefined, { subscriberBufferSize: v as never, meterProvider: null }),
+  ],
   ['new Tracker(_, { maxSubscribers })', BAD_NUMBERS, (v) => new Tracker(undefined, { maxSubscribers: v as never, meterProvider: null })],
-  ['new Tracker(_, { meterProvider })', [...ANY_BAD.filter(([w]) => w !== 'null'), ['a string', 'otel']], (v) => new Tracker(undefined, { meterProvider: v as never })],
+  [
+    'new Tracker(_, { meterProvider })',
+    [...ANY_BAD.filter(([w]) => w !== 'null'), ['a string', 'otel']],
+    (v) => new Tracker(undefined, { meterProvider: v as never }),
+  ],
   ['start(signal)', BAD_SIGNALS, (v) => tracker.start(v as never)],
   ['track(name)', BAD_NAMES, (v) => tracker.track(v as never, process.pid)],
   ['track(_, pid)', BAD_NUMBERS, (v) => tracker.track('fresh', v as never)],
   ['track(_, _, options)', BAD_OPTIONS, (v) => tracker.track('fresh', process.pid, v as never)],
   ['track(_, _, { signal })', BAD_SIGNALS, (v) => tracker.track('fresh', process.pid, { signal: v as never })],
-  ['track(_, _, { startTime })', BAD_NUMBERS.filter(([w]) => w !== 'a fraction'), (v) => tracker.track('fresh', process.pid, { startTime: v as never })],
+  [
+    'track(_, _, { startTime })',
+    BAD_NUMBERS.filter(([w]) => w !== 'a fraction'),
+    (v) => tracker.track('fresh', process.pid, { startTime: v as never }),
+  ],
   ['track(_, _, { countStartIfGone })', BAD_BOOLEANS, (v) => tracker.track('fresh', process.pid, { countStartIfGone: v as never })],
   ['register(name)', BAD_NAMES, (v) => tracker.register(v as never)],
   ['register(_, state)', BAD_STATES, (v) => tracker.register('fresh', v as never)],
@@ -88,10 +98,18 @@ const table: [string, [string, unknown][], Call][] = [
   ['new ProcfsCollector(options)', BAD_OPTIONS, (v) => new ProcfsCollector(v as never)],
   ['new ProcfsCollector({ procRoot })', [...ANY_BAD, ['a number', 1], ['empty', '']], (v) => new ProcfsCollector({ procRoot: v as never })],
   ['new ProcfsCollector({ fields })', [...ANY_BAD, ['unknown', 'all'], ['empty', '']], (v) => new ProcfsCollector({ fields: v as never })],
-  ['new ProcfsCollector({ maxOpenFds })', BAD_NUMBERS.filter(([w]) => w !== 'zero'), (v) => new ProcfsCollector({ maxOpenFds: v as never })],
+  [
+    'new ProcfsCollector({ maxOpenFds })',
+    BAD_NUMBERS.filter(([w]) => w !== 'zero'),
+    (v) => new ProcfsCollector({ maxOpenFds: v as never }),
+  ],
   ['new ProcfsCollector({ chunkSize })', BAD_NUMBERS, (v) => new ProcfsCollector({ chunkSize: v as never })],
   ['new PidusageCollector(options)', BAD_OPTIONS, (v) => new PidusageCollector(v as never)],
-  ['new PidusageCollector({ startTimeToleranceMs })', BAD_NUMBERS.filter(([w]) => w !== 'zero' && w !== 'a fraction'), (v) => new PidusageCollector({ startTimeToleranceMs: v as never })],
+  [
+    'new PidusageCollector({ startTimeToleranceMs })',
+    BAD_NUMBERS.filter(([w]) => w !== 'zero' && w !== 'a fraction'),
+    (v) => new PidusageCollector({ startTimeToleranceMs: v as never }),
+  ],
   ['defaultCollector(options)', BAD_OPTIONS, (v) => defaultCollector(v as never)],
 ];
 
@@ -112,13 +130,19 @@ afterAll(() => report('bad-input', { functions: table.length, cases }));
 describe('the bad-input table', () => {
   it.each(table)('%s', async (_label, values, call) => {
     for (const [what, value] of values) {
-      const before = JSON.stringify({ all: tracker.getAll().map(({ timestamp, cpu, memory, uptime, ...rest }) => rest), stats: { ...tracker.stats(), ticks: 0, lastTickDurationMs: 0 } });
+      const before = JSON.stringify({
+        all: tracker.getAll().map(({ timestamp, cpu, memory, uptime, ...rest }) => rest),
+        stats: { ...tracker.stats(), ticks: 0, lastTickDurationMs: 0 },
+      });
       const error = await outcomeOf(() => call(value));
       cases += 1;
       expect(error, `${what}: no error`).toBeInstanceOf(Error);
       expect(CODES, `${what}: ${String(error)}`).toContain((error as { code?: unknown }).code);
       expect((error as Error).message.length).toBeLessThan(500);
-      const after = JSON.stringify({ all: tracker.getAll().map(({ timestamp, cpu, memory, uptime, ...rest }) => rest), stats: { ...tracker.stats(), ticks: 0, lastTickDurationMs: 0 } });
+      const after = JSON.stringify({
+        all: tracker.getAll().map(({ timestamp, cpu, memory, uptime, ...rest }) => rest),
+        stats: { ...tracker.stats(), ticks: 0, lastTickDurationMs: 0 },
+      });
       expect(after, `${what}: changed something`).toBe(before);
       expect(tracker.running).toBe(false);
     }

@@ -30,8 +30,13 @@ describe(`churn soak: ${CYCLES} track/state/untrack cycles`, () => {
     const heapGrowth = heapAfterGc() - heapBefore;
     const fdsAfter = openFds();
     report('churn-soak', {
-      cycles: CYCLES, elapsedMs: Math.round(elapsedMs), heapGrowthBytes: heapGrowth, fdsBefore, fdsAfter,
-      services: tracker.stats().services, ticks: tracker.stats().ticks,
+      cycles: CYCLES,
+      elapsedMs: Math.round(elapsedMs),
+      heapGrowthBytes: heapGrowth,
+      fdsBefore,
+      fdsAfter,
+      services: tracker.stats().services,
+      ticks: tracker.stats().ticks,
     });
     expect(tracker.stats().services).toBe(0);
     expect(fdsAfter).toBeLessThanOrEqual(fdsBefore);

@@ -40,30 +40,41 @@ const BEHAVIOURS = {
 } satisfies Record<string, (targets: readonly SampleTarget[]) => Promise<SampleOutcome[]>>;
 
 describe(`hostile collectors, ${TICKS} ticks each`, () => {
-  it.each(Object.keys(BEHAVIOURS) as (keyof typeof BEHAVIOURS)[])('one that %s', async (mode) => {
-    const collector = new Hostile();
-    const tracker = newTracker(collector);
-    const pids = [spawnIdle().pid, spawnIdle().pid, spawnIdle().pid, spawnIdle().pid];
-    for (const [i, pid] of pids.entries()) await tracker.track(`svc-${i}`, pid);
-    tracker.start();
-    collector.mode = mode;
-    const ticks = tracker.stats().ticks;
-    await waitFor(() => tracker.stats().ticks >= ticks + TICKS, { what: `${TICKS} ticks`, timeoutMs: 60_000 });
-    // A track() meanwhile fails with the collector's error, not as a missing process.
-    const late = await tracker.track('late', spawnIdle().pid).then(() => 'tracked', (e: unknown) => (e as Error).name);
-    collector.mode = 'real';
-    const stopStarted = performance.now();
-    await tracker.stop();
-    const stopMs = performance.now() - stopStarted;
-    const stats = tracker.stats();
-    report(`hostile-collector ${mode}`, {
-      ticks: stats.ticks - ticks, collectionErrors: stats.collectionErrors, collectionTimeouts: stats.collectionTimeouts,
-      processExits: stats.processExits, lateTrack: late, stopMs: Math.round(stopMs),
-    });
-    expect(late).not.toBe('ProcessNotFoundError');
-    expect(stats.processExits).toBe(0);
-    expect(stats.collectionErrors).toBeGreaterThanOrEqual(4 * TICKS);
-    expect(tracker.getAll().every((m) => m.state === 'running')).toBe(true);
-    expect(stopMs).toBeLessThan(2_000);
-  }, 90_000);
+  it.each(Object.keys(BEHAVIOURS) as (keyof typeof BEHAVIOURS)[])(
+    'one that %s',
+    async (mode) => {
+      const collector = new Hostile();
+      const tracker = newTracker(collector);
+      const pids = [spawnIdle().pid, spawnIdle().pid, spawnIdle().pid, spawnIdle().pid];
+      for (const [i, pid] of pids.entries()) await tracker.track(`svc-${i}`, pid);
+      tracker.start();
+      collector.mode = mode;
+      const ticks = tracker.stats().ticks;
+      await waitFor(() => tracker.stats().ticks >= ticks + TICKS, { what: `${TICKS} ticks`, timeoutMs: 60_000 });
+      // A track() meanwhile fails with the collector's error, not as a missing process.
+      const late = await tracker.track('late', spawnIdle().pid).then(
+        () => 'tracked',
+        (e: unknown) => (e as Error).name,
+      );
+      collector.mode = 'real';
+      const stopStarted = performance.now();
+      await tracker.stop();
+      const stopMs = performance.now() - stopStarted;
+      const stats = tracker.stats();
+      report(`hostile-collector ${mode}`, {
+        ticks: stats.ticks - ticks,
+        collectionErrors: stats.collectionErrors,
+        collectionTimeouts: stats.collectionTimeouts,
+        processExits: stats.processExits,
+        lateTrack: late,
+        stopMs: Math.round(stopMs),
+      });
+      expect(late).not.toBe('ProcessNotFoundError');
+      expect(stats.processExits).toBe(0);
+      expect(stats.collectionErrors).toBeGreaterThanOrEqual(4 * TICKS);
+      expect(tracker.getAll().every((m) => m.state === 'running')).toBe(true);
+      expect(stopMs).toBeLessThan(2_000);
+    },
+    90_000,
+  );
 });

@@ -74,7 +74,8 @@ describe(`mass exits: ${KILLED} of ${TOTAL} tracked processes killed mid-tick`, 
     await reading;
 
     const failedByName = new Map<string, number>();
-    for (const m of events) if (m.state === ProcessState.Failed) failedByName.set(m.serviceName, (failedByName.get(m.serviceName) ?? 0) + 1);
+    for (const m of events)
+      if (m.state === ProcessState.Failed) failedByName.set(m.serviceName, (failedByName.get(m.serviceName) ?? 0) + 1);
     const all = tracker.getAll();
     const failed = all.filter((m) => m.state === 'failed');
     const running = all.filter((m) => m.state === 'running');
@@ -110,4 +111,3 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
-

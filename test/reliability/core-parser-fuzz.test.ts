@@ -82,9 +82,12 @@ describe(`parser fuzz: ${PER_PARSER} mutations per file kind`, () => {
       for (let i = 0; i < PER_PARSER; i++) {
         const input = mutate(ORIGINAL[file], random);
         let result: unknown;
-        expect(() => {
-          result = parsers[file](input);
-        }, `${file} ${JSON.stringify(input.toString('latin1'))}`).not.toThrow();
+        expect(
+          () => {
+            result = parsers[file](input);
+          },
+          `${file} ${JSON.stringify(input.toString('latin1'))}`,
+        ).not.toThrow();
         if (result instanceof ProcParseError) counts.errors += 1;
         else {
           expect(saneNumbers(result as object), `${file} ${JSON.stringify(input.toString('latin1'))}`).toBe(true);

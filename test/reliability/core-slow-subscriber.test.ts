@@ -23,7 +23,10 @@ describe(`a subscriber that never reads while ${SNAPSHOTS} snapshots pass`, () =
       if (kept.length === BUFFER) break;
     }
     report('slow-subscriber', {
-      snapshots: SNAPSHOTS, buffer: BUFFER, dropped: idle.dropped, droppedTotal: tracker.stats().droppedSnapshots,
+      snapshots: SNAPSHOTS,
+      buffer: BUFFER,
+      dropped: idle.dropped,
+      droppedTotal: tracker.stats().droppedSnapshots,
       heapGrowthBytes: heapGrowth,
     });
     expect(idle.dropped).toBe(SNAPSHOTS - BUFFER);

@@ -54,7 +54,9 @@ describe('a flood of idle and slow connections against `watch`', () => {
       await waitFor(() => cli.snapshots().length >= before + 5, { what: 'five more snapshots during the flood' });
       const alive = sockets.filter((s) => !s.destroyed).length;
       // The endpoint holds at most its cap; the rest were closed, oldest idle first.
-      await waitFor(() => sockets.filter((s) => !s.destroyed).length <= ENDPOINT_LIMITS.maxConnections + 1, { what: 'the connection cap to hold' });
+      await waitFor(() => sockets.filter((s) => !s.destroyed).length <= ENDPOINT_LIMITS.maxConnections + 1, {
+        what: 'the connection cap to hold',
+      });
 
       const stopAt = Date.now();
       cli.child.kill('SIGTERM');
@@ -80,7 +82,11 @@ describe('label safety', () => {
     try {
       for (const name of names) await tracker.track(name, spawnIdle().pid);
       const text = await (await fetch(telemetry.prometheusUrl!)).text();
-      const seen = new Set(parseExposition(text).filter((s) => s.name === 'process_memory_usage_bytes').map((s) => s.labels['service_name']));
+      const seen = new Set(
+        parseExposition(text)
+          .filter((s) => s.name === 'process_memory_usage_bytes')
+          .map((s) => s.labels['service_name']),
+      );
       expect([...seen].sort()).toEqual([...names].sort());
       const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
       if (promtool.error === undefined) expect([0, 3], promtool.stdout + promtool.stderr).toContain(promtool.status);

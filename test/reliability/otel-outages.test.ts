@@ -23,71 +23,75 @@ afterEach(async () => {
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 describe('OTLP collector outages', () => {
-  it('down, then accepting but mute, then back: no crash, bounded sockets and heap, a few log lines, data after recovery', async () => {
-    const gc = collectGarbage();
-    // A port nothing listens on yet.
-    const probe = await startOtlpReceiver();
-    const port = probe.port;
-    await probe.close();
+  it(
+    'down, then accepting but mute, then back: no crash, bounded sockets and heap, a few log lines, data after recovery',
+    async () => {
+      const gc = collectGarbage();
+      // A port nothing listens on yet.
+      const probe = await startOtlpReceiver();
+      const port = probe.port;
+      await probe.close();
 
-    const logged: string[] = [];
-    const log = (message: string): void => void logged.push(message);
-    const telemetry = await startTelemetry({
-      env: {},
-      exporters: ['otlp'],
-      otlp: { url: `http://127.0.0.1:${port}`, exportIntervalMs: 100, exportTimeoutMs: 80 },
-      diagLogger: { error: log, warn: log, info: log, debug: log, verbose: log },
-    });
-    cleanup.push(() => telemetry.shutdown());
-    const tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 100 });
-    cleanup.push(() => tracker.close());
-    tracker.start();
-    for (let i = 0; i < 20; i++) await tracker.track(`svc-${i}`, spawnIdle().pid);
+      const logged: string[] = [];
+      const log = (message: string): void => void logged.push(message);
+      const telemetry = await startTelemetry({
+        env: {},
+        exporters: ['otlp'],
+        otlp: { url: `http://127.0.0.1:${port}`, exportIntervalMs: 100, exportTimeoutMs: 80 },
+        diagLogger: { error: log, warn: log, info: log, debug: log, verbose: log },
+      });
+      cleanup.push(() => telemetry.shutdown());
+      const tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 100 });
+      cleanup.push(() => tracker.close());
+      tracker.start();
+      for (let i = 0; i < 20; i++) await tracker.track(`svc-${i}`, spawnIdle().pid);
 
-    await sleep(500);
-    gc();
-    const fdsAtStart = openFds();
-    const heapAtStart = process.memoryUsage().heapUsed;
+      await sleep(500);
+      gc();
+      const fdsAtStart = openFds();
+      const heapAtStart = process.memoryUsage().heapUsed;
 
-    // Phase 1: nothing listens.
-    const outageStarted = Date.now();
-    await sleep(PHASE_MS);
-    const fdsDown = openFds();
+      // Phase 1: nothing listens.
+      const outageStarted = Date.now();
+      await sleep(PHASE_MS);
+      const fdsDown = openFds();
 
-    // Phase 2: a receiver that takes requests and never answers.
-    let mute: OtlpReceiver | undefined = await startOtlpReceiver(port, { respond: false });
-    await sleep(PHASE_MS);
-    const attemptsWhileMute = mute.received.length;
-    const fdsMute = openFds();
-    await mute.close();
-    // eslint-disable-next-line no-useless-assignment -- lets the heap measured below reclaim the receiver
-    mute = undefined;
+      // Phase 2: a receiver that takes requests and never answers.
+      let mute: OtlpReceiver | undefined = await startOtlpReceiver(port, { respond: false });
+      await sleep(PHASE_MS);
+      const attemptsWhileMute = mute.received.length;
+      const fdsMute = openFds();
+      await mute.close();
+      // eslint-disable-next-line no-useless-assignment -- lets the heap measured below reclaim the receiver
+      mute = undefined;
 
-    // Phase 3: a receiver that answers.
-    const healthy = await startOtlpReceiver(port);
-    cleanup.push(() => healthy.close());
-    await waitFor(() => healthy.received.some((r) => flattenRequest(r.request).some((p) => p.name === 'process.cpu.time')), {
-      timeoutMs: 20_000,
-      what: 'data at the receiver after recovery',
-    });
-    gc();
-    const heapGrowth = process.memoryUsage().heapUsed - heapAtStart;
+      // Phase 3: a receiver that answers.
+      const healthy = await startOtlpReceiver(port);
+      cleanup.push(() => healthy.close());
+      await waitFor(() => healthy.received.some((r) => flattenRequest(r.request).some((p) => p.name === 'process.cpu.time')), {
+        timeoutMs: 20_000,
+        what: 'data at the receiver after recovery',
+      });
+      gc();
+      const heapGrowth = process.memoryUsage().heapUsed - heapAtStart;
 
-    expect(attemptsWhileMute).toBeGreaterThan(3);
-    // Sockets: a failed or hung export does not leave its connection behind.
-    expect(fdsDown - fdsAtStart).toBeLessThan(10);
-    expect(fdsMute - fdsAtStart).toBeLessThan(10);
-    expect(heapGrowth).toBeLessThan(10 * 1024 * 1024);
-    // Rate-limited: one line per kind of failure (refused, timed out, ...) per minute, not one per export.
-    const minutes = Math.ceil((Date.now() - outageStarted) / 60_000);
-    expect(logged.length).toBeGreaterThan(0);
-    expect(logged.length).toBeLessThanOrEqual(3 * (minutes + 1));
-    for (const line of logged) expect(line).not.toContain('\n');
-    // The tracker sampled on throughout.
-    expect(tracker.stats().ticks).toBeGreaterThan((2 * PHASE_MS) / 100 / 2);
-    console.log(
-      `[reliability] phases of ${PHASE_MS} ms: fds ${fdsAtStart} -> down ${fdsDown} -> mute ${fdsMute}; ` +
-        `${attemptsWhileMute} hung exports; heap +${(heapGrowth / 1024 / 1024).toFixed(1)} MiB; ${logged.length} log lines`,
-    );
-  }, 3 * PHASE_MS + 60_000);
+      expect(attemptsWhileMute).toBeGreaterThan(3);
+      // Sockets: a failed or hung export does not leave its connection behind.
+      expect(fdsDown - fdsAtStart).toBeLessThan(10);
+      expect(fdsMute - fdsAtStart).toBeLessThan(10);
+      expect(heapGrowth).toBeLessThan(10 * 1024 * 1024);
+      // Rate-limited: one line per kind of failure (refused, timed out, ...) per minute, not one per export.
+      const minutes = Math.ceil((Date.now() - outageStarted) / 60_000);
+      expect(logged.length).toBeGreaterThan(0);
+      expect(logged.length).toBeLessThanOrEqual(3 * (minutes + 1));
+      for (const line of logged) expect(line).not.toContain('\n');
+      // The tracker sampled on throughout.
+      expect(tracker.stats().ticks).toBeGreaterThan((2 * PHASE_MS) / 100 / 2);
+      console.log(
+        `[reliability] phases of ${PHASE_MS} ms: fds ${fdsAtStart} -> down ${fdsDown} -> mute ${fdsMute}; ` +
+          `${attemptsWhileMute} hung exports; heap +${(heapGrowth / 1024 / 1024).toFixed(1)} MiB; ${logged.length} log lines`,
+      );
+    },
+    3 * PHASE_MS + 60_000,
+  );
 });

@@ -98,10 +98,13 @@ export async function startPrometheus({ target, ruleFiles = [] }: PrometheusOpti
     api,
     query,
     queryUntilFound: (promql, timeoutMs = 30_000) =>
-      waitFor(async () => {
-        const result = await query(promql);
-        return result.length > 0 && result;
-      }, { timeoutMs, intervalMs: 250, what: promql }),
+      waitFor(
+        async () => {
+          const result = await query(promql);
+          return result.length > 0 && result;
+        },
+        { timeoutMs, intervalMs: 250, what: promql },
+      ),
     async stop() {
       await killAndWait(child, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });

@@ -14,8 +14,17 @@ class TwoMethods implements PerPidCollector {
   async collectCPU(pid: number): Promise<ProcessCPU> {
     const user = await this.#read(pid);
     return {
-      pid, timestamp: Date.now(), user, system: 0, childrenUser: 0, childrenSystem: 0,
-      startTime: 0, usagePercent: 99, userPercent: 99, systemPercent: 0, cpusAvailable: null,
+      pid,
+      timestamp: Date.now(),
+      user,
+      system: 0,
+      childrenUser: 0,
+      childrenSystem: 0,
+      startTime: 0,
+      usagePercent: 99,
+      userPercent: 99,
+      systemPercent: 0,
+      cpusAvailable: null,
     };
   }
 

@@ -69,9 +69,7 @@ describe('validation: bad input is a typed error and changes nothing', () => {
 
   it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, '5000', 2 ** 31])('collectionInterval %j', (interval) => {
     expect(() => new Tracker(new TableCollector(), { collectionInterval: interval as number })).toThrow(RangeError);
-    expect(() => new Tracker(new TableCollector(), { collectionInterval: interval as number })).toThrow(
-      /collectionInterval/,
-    );
+    expect(() => new Tracker(new TableCollector(), { collectionInterval: interval as number })).toThrow(/collectionInterval/);
   });
 
   it.each([
@@ -523,15 +521,18 @@ describe('a supervisor whose process is gone before its first sample', () => {
     for (let start = 0; start < 3; start++) {
       const crashed = spawnIdle();
       await killAndWait(crashed); // exits before track() reads it
-      await expect(tracker.track('api', crashed.pid, { countStartIfGone: true })).rejects.toBeInstanceOf(
-        ProcessNotFoundError,
-      );
+      await expect(tracker.track('api', crashed.pid, { countStartIfGone: true })).rejects.toBeInstanceOf(ProcessNotFoundError);
       expect(tracker.get('api')).toMatchObject({ state: 'starting', pid: 0, restartCount: start });
       tracker.updateState('api', ProcessState.Failed, 'exited with code 1');
     }
     const seen = await drain(sub, 6);
     expect(seen.map((m) => [m.state, m.restartCount])).toEqual([
-      ['starting', 0], ['failed', 0], ['starting', 1], ['failed', 1], ['starting', 2], ['failed', 2],
+      ['starting', 0],
+      ['failed', 0],
+      ['starting', 1],
+      ['failed', 1],
+      ['starting', 2],
+      ['failed', 2],
     ]);
     const gone = spawnIdle();
     await killAndWait(gone);
@@ -623,7 +624,7 @@ describe('one exit, one failed event', () => {
     expect(failed).toEqual([`process ${idle.pid} exited`]);
   });
 
-  it("the tick publishes nothing once the supervisor has reported the exit", async () => {
+  it('the tick publishes nothing once the supervisor has reported the exit', async () => {
     const idle = spawnIdle();
     const tracker = newTracker();
     await tracker.track('api', idle.pid);

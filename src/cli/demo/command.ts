@@ -4,12 +4,7 @@ import { Supervisor } from '../run/supervisor.js';
 import { openSession, type SessionIO } from '../session.js';
 
 /** The demo workloads, compiled next to this file; each is a plain Node script. */
-function workload(
-  name: string,
-  restart: RunSpec['restart'],
-  args: string[] = [],
-  env: Record<string, string> = {},
-): RunSpec {
+function workload(name: string, restart: RunSpec['restart'], args: string[] = [], env: Record<string, string> = {}): RunSpec {
   const script = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
   return { name, command: process.execPath, args: [...args, script], restart, health: null, env };
 }

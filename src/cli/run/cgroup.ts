@@ -48,7 +48,9 @@ function findHierarchy(): Hierarchy | string {
   let mounts: string[][];
   let memberships: string[];
   try {
-    mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((line) => line.split(' '));
+    mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' '));
     memberships = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
   } catch {
     return 'cannot read /proc/self/mounts or /proc/self/cgroup';

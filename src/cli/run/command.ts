@@ -29,10 +29,7 @@ export async function run(
   onSupervisor(supervisor);
   try {
     await supervisor.start();
-    const ended = await Promise.race([
-      supervisor.finished(),
-      stopRequested.then((signal) => supervisor.stop(signal)),
-    ]);
+    const ended = await Promise.race([supervisor.finished(), stopRequested.then((signal) => supervisor.stop(signal))]);
     const last = ended[0];
     return last === undefined ? 0 : exitCodeOf(last);
   } finally {

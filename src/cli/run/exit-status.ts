@@ -3,9 +3,7 @@ import type { RestartPolicy } from '../args.js';
 
 /** How a child ended: an exit code, a signal, or a failure to start at all. */
 export type ExitStatus =
-  | { kind: 'exited'; code: number }
-  | { kind: 'signaled'; signal: NodeJS.Signals }
-  | { kind: 'spawn-failed'; errno: string };
+  { kind: 'exited'; code: number } | { kind: 'signaled'; signal: NodeJS.Signals } | { kind: 'spawn-failed'; errno: string };
 
 export function exitStatusOf(code: number | null, signal: NodeJS.Signals | null): ExitStatus {
   return signal !== null ? { kind: 'signaled', signal } : { kind: 'exited', code: code ?? 0 };

@@ -90,7 +90,9 @@ export class HealthCheck {
         if (!this.#stopped) this.report({ healthy, reason });
         resolve();
       };
-      child.once('error', (error: NodeJS.ErrnoException) => settle(false, describeExit({ kind: 'spawn-failed', errno: error.code ?? 'EIO' })));
+      child.once('error', (error: NodeJS.ErrnoException) =>
+        settle(false, describeExit({ kind: 'spawn-failed', errno: error.code ?? 'EIO' })),
+      );
       child.once('exit', (code, signal) => {
         const why = timedOut ? `timed out after ${formatSeconds(this.intervalMs)}` : describeExit(exitStatusOf(code, signal));
         settle(code === 0 && !timedOut, why);

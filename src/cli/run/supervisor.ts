@@ -14,13 +14,7 @@ const STOP_GRACE_MS = 1500;
 export class Supervisor {
   readonly services: SupervisedService[];
 
-  constructor(
-    specs: readonly RunSpec[],
-    tracker: ProcessTracker,
-    track: TrackFn,
-    board: Board,
-    options: Partial<ServiceOptions> = {},
-  ) {
+  constructor(specs: readonly RunSpec[], tracker: ProcessTracker, track: TrackFn, board: Board, options: Partial<ServiceOptions> = {}) {
     const full: ServiceOptions = { backoff: DEFAULT_BACKOFF, stopGraceMs: STOP_GRACE_MS, ...options };
     this.services = specs.map((spec) => new SupervisedService(spec, tracker, track, board, full));
   }

@@ -55,9 +55,7 @@ const MIN_SPARK_WIDTH = 6;
  * every second does not jitter as values grow and shrink.
  */
 export function columnWidths(snapshots: readonly ProcessMetrics[], minWidths: readonly number[] = []): number[] {
-  return COLUMNS.map((column, i) =>
-    Math.max(column.title.length, minWidths[i] ?? 0, ...snapshots.map((s) => column.cell(s).length)),
-  );
+  return COLUMNS.map((column, i) => Math.max(column.title.length, minWidths[i] ?? 0, ...snapshots.map((s) => column.cell(s).length)));
 }
 
 /**

@@ -33,9 +33,7 @@ export async function watch(command: WatchCommand, io: SessionIO, stopRequested:
   }
   if (command.once) return once(command, first, io);
 
-  const missingPid = command.services.find(
-    (service) => service.target.kind === 'pid' && first.get(service.name)?.found === false,
-  );
+  const missingPid = command.services.find((service) => service.target.kind === 'pid' && first.get(service.name)?.found === false);
   if (missingPid) throw notFound(missingPid, first);
 
   const session = await openSession(

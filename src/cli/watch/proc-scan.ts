@@ -31,11 +31,7 @@ export function commandLineOf(raw: string): string {
  * itself and its ancestors, whose own command lines carry the pattern), never a
  * zombie or a kernel thread (empty command line).
  */
-export function pickOldest(
-  entries: Iterable<ProcEntry>,
-  pattern: RegExp,
-  excluded: ReadonlySet<number>,
-): ProcEntry | undefined {
+export function pickOldest(entries: Iterable<ProcEntry>, pattern: RegExp, excluded: ReadonlySet<number>): ProcEntry | undefined {
   let best: ProcEntry | undefined;
   for (const entry of entries) {
     if (excluded.has(entry.pid) || entry.commandLine === '' || entry.state === 'Z') continue;

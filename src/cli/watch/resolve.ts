@@ -9,8 +9,7 @@ import type { TargetSpec, WatchService } from './target.js';
  * about the process.
  */
 export type Resolution =
-  | { found: true; pid: number; startTime: number }
-  | { found: false; problem: 'unreadable' | 'invalid' | 'gone' | 'error'; reason: string };
+  { found: true; pid: number; startTime: number } | { found: false; problem: 'unreadable' | 'invalid' | 'gone' | 'error'; reason: string };
 
 /**
  * Bytes of a pid file that are read: a pid and its newline fit many times over,
@@ -30,10 +29,7 @@ export function parsePidFile(text: string): number | null {
  * Resolves every target once. /proc is walked at most once per call, however
  * many `match:` targets there are.
  */
-export async function resolveAll(
-  services: readonly WatchService[],
-  excluded: ReadonlySet<number>,
-): Promise<Map<string, Resolution>> {
+export async function resolveAll(services: readonly WatchService[], excluded: ReadonlySet<number>): Promise<Map<string, Resolution>> {
   let scan: Promise<ProcEntry[]> | undefined;
   const entries = (): Promise<ProcEntry[]> => (scan ??= scanProc());
   const results = await Promise.all(
@@ -45,11 +41,7 @@ export async function resolveAll(
   return new Map(results);
 }
 
-async function resolve(
-  target: TargetSpec,
-  excluded: ReadonlySet<number>,
-  entries: () => Promise<ProcEntry[]>,
-): Promise<Resolution> {
+async function resolve(target: TargetSpec, excluded: ReadonlySet<number>, entries: () => Promise<ProcEntry[]>): Promise<Resolution> {
   switch (target.kind) {
     case 'pid':
       return byPid(target.pid, `no process with pid ${target.pid}`);
@@ -88,9 +80,7 @@ export async function stillRunning(identity: { pid: number; startTime: number })
 
 async function byPid(pid: number, reason: string): Promise<Resolution> {
   const entry = await readProcEntry(pid, false);
-  return entry && entry.state !== 'Z'
-    ? { found: true, pid, startTime: entry.startTime }
-    : { found: false, problem: 'gone', reason };
+  return entry && entry.state !== 'Z' ? { found: true, pid, startTime: entry.startTime } : { found: false, problem: 'gone', reason };
 }
 
 function lookFailed(error: unknown): Resolution {

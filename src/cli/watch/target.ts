@@ -3,10 +3,7 @@ import { targetHint } from '../hints.js';
 import { compilePattern } from './pattern.js';
 
 /** What `--service NAME=TARGET` points at. */
-export type TargetSpec =
-  | { kind: 'pid'; pid: number }
-  | { kind: 'pidfile'; path: string }
-  | { kind: 'match'; pattern: RegExp };
+export type TargetSpec = { kind: 'pid'; pid: number } | { kind: 'pidfile'; path: string } | { kind: 'match'; pattern: RegExp };
 
 export interface WatchService {
   name: string;
@@ -18,9 +15,7 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Service names end up as metric attributes and table cells: keep them plain. */
 export function validateServiceName(name: string, flag: string, raw: string): string {
   if (!NAME.test(name)) {
-    throw new UsageError(
-      `${quoteArg(flag, raw)}: service name ${quoteValue(name)} must be 1-64 of A-Z a-z 0-9 _ . -`,
-    );
+    throw new UsageError(`${quoteArg(flag, raw)}: service name ${quoteValue(name)} must be 1-64 of A-Z a-z 0-9 _ . -`);
   }
   return name;
 }

@@ -44,9 +44,7 @@ export class Watcher {
     if (this.#stopped) return;
     this.#timer = setInterval(() => {
       // A pid is followed by the tracker once tracked: it can only exit, which the tracker sees.
-      const moving = this.services.filter(
-        (service) => service.target.kind !== 'pid' || !this.#current.has(service.name),
-      );
+      const moving = this.services.filter((service) => service.target.kind !== 'pid' || !this.#current.has(service.name));
       // A slow /proc walk must not pile up behind itself.
       this.#busy ??= this.#refresh(moving).finally(() => {
         this.#busy = undefined;

@@ -108,17 +108,38 @@ export function parseStatInto(bytes: Uint8Array, length: number, out: ProcStatNu
         continue;
     }
     switch (field) {
-      case 4: out.ppid = value; break;
-      case 10: out.minorFaults = value; break;
-      case 12: out.majorFaults = value; break;
-      case 14: out.userTicks = value; break;
-      case 15: out.systemTicks = value; break;
-      case 16: out.childrenUserTicks = value; break;
-      case 17: out.childrenSystemTicks = value; break;
-      case 20: out.numThreads = value; break;
-      case 22: out.startTicks = value; break;
-      case 23: out.vsizeBytes = value; break;
-      default: out.rssPages = value;
+      case 4:
+        out.ppid = value;
+        break;
+      case 10:
+        out.minorFaults = value;
+        break;
+      case 12:
+        out.majorFaults = value;
+        break;
+      case 14:
+        out.userTicks = value;
+        break;
+      case 15:
+        out.systemTicks = value;
+        break;
+      case 16:
+        out.childrenUserTicks = value;
+        break;
+      case 17:
+        out.childrenSystemTicks = value;
+        break;
+      case 20:
+        out.numThreads = value;
+        break;
+      case 22:
+        out.startTicks = value;
+        break;
+      case 23:
+        out.vsizeBytes = value;
+        break;
+      default:
+        out.rssPages = value;
     }
     const next = s.peek();
     if (next !== 0x20 && next !== 0x0a && next !== -1) return statError(`field ${field} is not a number`);
@@ -146,11 +167,21 @@ export function parseStatmInto(bytes: Uint8Array, length: number, out: ProcStatm
     const value = s.uint();
     if (value < 0) return new ProcParseError('statm', `field ${field + 1} is not a number`);
     switch (field) {
-      case 0: out.sizePages = value; break;
-      case 1: out.residentPages = value; break;
-      case 2: out.sharedPages = value; break;
-      case 3: out.textPages = value; break;
-      case 5: out.dataPages = value; break;
+      case 0:
+        out.sizePages = value;
+        break;
+      case 1:
+        out.residentPages = value;
+        break;
+      case 2:
+        out.sharedPages = value;
+        break;
+      case 3:
+        out.textPages = value;
+        break;
+      case 5:
+        out.dataPages = value;
+        break;
       default:
     }
   }
