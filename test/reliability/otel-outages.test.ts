@@ -79,7 +79,7 @@ describe('OTLP collector outages', () => {
       // Sockets: a failed or hung export does not leave its connection behind.
       expect(fdsDown - fdsAtStart).toBeLessThan(10);
       expect(fdsMute - fdsAtStart).toBeLessThan(10);
-      // What a leak would show: the exports of these phases once leaked some 4 MiB a second. A few MiB of
+      // What a leak would show: something kept per export (a receiver that kept every request grew 4 MiB a second). A few MiB of
       // gRPC buffers and GC timing remain either way (2-11 MiB at CI size, 3 MiB at full size).
       expect(heapGrowth).toBeLessThan(20 * 1024 * 1024);
       // Rate-limited: one line per kind of failure (refused, timed out, ...) per minute, not one per export.
