@@ -18,6 +18,7 @@ import { runInNewContext } from 'node:vm';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { Tracker } from '../dist/index.js';
+import { emptyStats } from '../dist/tracker/stats.js';
 import { ExpositionWriter } from '../dist/otel/exposition.js';
 import { instrumentTracker } from '../dist/otel/instruments.js';
 import { METRICS } from '../dist/otel/metric-table.js';
@@ -84,16 +85,7 @@ function snapshot(i, tick) {
 /** A source whose snapshots are all replaced by `tick()`, as a tracker's sampling does. */
 function fleet(n) {
   let snapshots = [];
-  const stats = {
-    ticks: 1,
-    lastTickDurationMs: 1,
-    collectionErrors: 0,
-    collectionTimeouts: 0,
-    processExits: 0,
-    droppedSnapshots: 0,
-    subscribers: 0,
-    services: n,
-  };
+  const stats = { ...emptyStats(5000), ticks: 1, lastTickDurationMs: 1, services: n };
   const source = {
     forEachSnapshot: (visit) => snapshots.forEach(visit),
     stats: () => stats,
@@ -137,9 +129,19 @@ function minimalWriter(source) {
       else if ('values' in read)
         for (const [value, r] of Object.entries(read.values))
           emit(`${read.attribute.replace(/\./g, '_')}="${esc(value)}"`, r(s, { fallbackCpus }));
-      else for (const [value, v] of read.entries(s)) emit(`${read.attribute.replace(/\./g, '_')}="${esc(value)}"`, v);
+      else if ('histogram' in read) {
+        const h = read.histogram(s);
+        let cumulative = 0;
+        h.counts.forEach((count, i) => {
+          cumulative += count;
+          const le = i < h.boundaries.length ? String(h.boundaries[i]) : '+Inf';
+          body += `${name}_bucket{le="${le}"} ${cumulative}\n`;
+        });
+        body += `${name}_sum ${h.sum}\n${name}_count ${h.count}\n`;
+      } else for (const [value, v] of read.entries(s)) emit(`${read.attribute.replace(/\./g, '_')}="${esc(value)}"`, v);
     }
-    if (body) out += `# HELP ${name} ${row.description}\n# TYPE ${name} ${row.kind === 'counter' ? 'counter' : 'gauge'}\n${body}`;
+    const type = row.kind === 'counter' ? 'counter' : row.kind === 'histogram' ? 'histogram' : 'gauge';
+    if (body) out += `# HELP ${name} ${row.description}\n# TYPE ${name} ${type}\n${body}`;
   }
   // An HTTP response is bytes, whoever writes it: the encoding is part of the floor's cost too.
   return Buffer.from(out, 'utf8');
