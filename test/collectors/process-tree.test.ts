@@ -110,6 +110,30 @@ describe('a process tree, read from real processes', () => {
     }
   });
 
+  it('reuses one pass over /proc for treeIndexMaxAgeMs: a new child counts once the pass is that old', async () => {
+    // A shell that starts one child after half a second, then waits.
+    const shell = spawnChild('sh', ['-c', 'sleep 0.5; sleep 1000 & wait']);
+    const pid = shell.pid as number;
+    const reusing = new ProcfsCollector({ treeIndexMaxAgeMs: 60_000 });
+    const fresh = new ProcfsCollector({ treeIndexMaxAgeMs: 0 });
+    try {
+      // Once sh has started its first sleep, the reusing collector makes its one pass.
+      await waitFor(async () => (await sampleOne(fresh, { pid, descendants: true })).processCount === 2, { what: 'the first sleep' });
+      expect((await sampleOne(reusing, { pid, descendants: true })).processCount).toBe(2);
+      // The first sleep ends at 0.5 s and the second starts.
+      await sleep(800);
+      const fromOldPass = await sampleOne(reusing, { pid, descendants: true });
+      const fromNewPass = await sampleOne(fresh, { pid, descendants: true });
+      // The first sleep has ended and the second runs: only a new pass finds it.
+      expect(fromNewPass.processCount).toBe(2);
+      expect(fromOldPass.processCount).toBe(1);
+      expect(() => new ProcfsCollector({ treeIndexMaxAgeMs: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    } finally {
+      reusing.close();
+      fresh.close();
+    }
+  });
+
   it('keeps a monotonic CPU time while busy children fork and exit, equal to the parent with its reaped children', async () => {
     // A shell that forks a subshell burning CPU, waits for it, and does it again.
     const script = 'while :; do ( i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done ); sleep 0.02; done';

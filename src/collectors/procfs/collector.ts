@@ -23,8 +23,8 @@ import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './
 import { emptyProcStatus, parseIoInto, parseStatusInto } from './parseStatus.js';
 import type { ProcIo, ProcStatus } from './parseStatus.js';
 
-/** How long one pass over /proc serves the trees of later sweeps and track() calls, ms. */
-const TREE_INDEX_REUSE_MS = 500;
+/** How long one pass over /proc serves the trees of later sweeps and track() calls, ms, by default. */
+const DEFAULT_TREE_INDEX_MAX_AGE_MS = 500;
 
 /**
  * `basic`: what /proc/PID/stat and statm give (CPU times, start time, RSS, VMS,
@@ -46,6 +46,11 @@ export interface ProcfsCollectorOptions {
   maxOpenFds?: number;
   /** Forget a pid (and close its fds) after this many sweeps without it (default 3). */
   forgetAfterSweeps?: number;
+  /**
+   * How long one pass over /proc, which finds the descendants of tree targets,
+   * serves later sweeps and track() calls, ms (default 500; 0: a pass per sweep).
+   */
+  treeIndexMaxAgeMs?: number;
   /** Most processes read in one synchronous stretch (default 256). */
   chunkSize?: number;
   /** A stretch also ends after this long, ms (default 2: room under a 10 ms stall for a GC pause or a busy host). */
@@ -128,6 +133,7 @@ export class ProcfsCollector implements Collector {
   private cgroups: CgroupReader | undefined;
   private readonly followed = new Map<number, FollowedProcess>();
   private heldFds = 0;
+  private readonly treeIndexMaxAgeMs: number;
   /** The last pass over /proc for trees, and when it was made (performance.now() ms). */
   private lastIndex: { index: ParentIndex; madeAt: number } | undefined;
   /** maxOpenFds, lowered when the process's own fd limit is hit first. */
@@ -165,6 +171,7 @@ export class ProcfsCollector implements Collector {
     this.maxOpenFds = numberOption('maxOpenFds', options.maxOpenFds, defaultMaxOpenFds, 0);
     this.fdCapacity = this.maxOpenFds;
     this.forgetAfterSweeps = numberOption('forgetAfterSweeps', options.forgetAfterSweeps, 3);
+    this.treeIndexMaxAgeMs = numberOption('treeIndexMaxAgeMs', options.treeIndexMaxAgeMs, DEFAULT_TREE_INDEX_MAX_AGE_MS, 0);
     this.chunks = {
       chunkSize: numberOption('chunkSize', options.chunkSize, DEFAULT_CHUNK_SIZE),
       chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 2, 0, false),
@@ -243,14 +250,14 @@ export class ProcfsCollector implements Collector {
 
   /**
    * The parent index, or undefined (counted) when /proc cannot be listed: the
-   * tree is then its root alone. An index younger than TREE_INDEX_REUSE_MS is
+   * tree is then its root alone. An index younger than `treeIndexMaxAgeMs` is
    * used again: a supervisor that tracks 2,000 services at start would
    * otherwise walk /proc 2,000 times, and a fast tick would walk it on every
    * sweep. A child is then found at most that much later.
    */
   private parentIndex(): ParentIndex | undefined {
     const now = performance.now();
-    if (this.lastIndex !== undefined && now - this.lastIndex.madeAt < TREE_INDEX_REUSE_MS) return this.lastIndex.index;
+    if (this.lastIndex !== undefined && now - this.lastIndex.madeAt < this.treeIndexMaxAgeMs) return this.lastIndex.index;
     try {
       const index = scanParents(this.procRoot, this.scanBuffer, this.scanStat);
       this.lastIndex = { index, madeAt: now };
