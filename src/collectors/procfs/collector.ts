@@ -397,12 +397,7 @@ export class ProcfsCollector implements Collector {
       pid,
       timestamp,
       startTime,
-      cpu: {
-        user: stat.userTicks / ticks,
-        system: stat.systemTicks / ticks,
-        childrenUser: stat.childrenUserTicks / ticks,
-        childrenSystem: stat.childrenSystemTicks / ticks,
-      },
+      cpu: this.cpuSeconds(),
       cpusAvailable: followed.cpusAvailable,
       memory: {
         rss: statm.residentPages * page,
@@ -424,21 +419,26 @@ export class ProcfsCollector implements Collector {
     return { ok: true, sample };
   }
 
+  /** The CPU times of the stat just read, in seconds. */
+  private cpuSeconds(): ProcessSample['cpu'] {
+    const { stat, clockTicksPerSecond: ticks } = this;
+    return {
+      user: stat.userTicks / ticks,
+      system: stat.systemTicks / ticks,
+      childrenUser: stat.childrenUserTicks / ticks,
+      childrenSystem: stat.childrenSystemTicks / ticks,
+    };
+  }
+
   /** An exited, unreaped tree member: what it used until it exited, nothing it holds. */
   private zombieSample(followed: FollowedProcess, timestamp: number, startTime: number): ProcessSample {
     const stat = this.stat;
-    const ticks = this.clockTicksPerSecond;
     const io = this.fields === 'full' ? this.readIo(followed) : null;
     return {
       pid: followed.pid,
       timestamp,
       startTime,
-      cpu: {
-        user: stat.userTicks / ticks,
-        system: stat.systemTicks / ticks,
-        childrenUser: stat.childrenUserTicks / ticks,
-        childrenSystem: stat.childrenSystemTicks / ticks,
-      },
+      cpu: this.cpuSeconds(),
       cpusAvailable: null,
       memory: { rss: 0, vms: 0, shared: 0, swap: 0, data: 0, stack: 0 },
       numThreads: 0,
