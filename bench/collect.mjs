@@ -273,7 +273,11 @@ async function benchServices() {
       ['root process alone (full fields)', new ProcfsCollector(), { pid: shell.pid }],
       // A pass over /proc on every sweep, as at any interval of 500 ms or more (sweeps back to back would share it).
       ['process tree of 20 (full fields)', new ProcfsCollector({ treeIndexMaxAgeMs: 0 }), { pid: shell.pid, descendants: true }],
-      ['process tree of 20 (basic fields)', new ProcfsCollector({ fields: 'basic', treeIndexMaxAgeMs: 0 }), { pid: shell.pid, descendants: true }],
+      [
+        'process tree of 20 (basic fields)',
+        new ProcfsCollector({ fields: 'basic', treeIndexMaxAgeMs: 0 }),
+        { pid: shell.pid, descendants: true },
+      ],
     ];
     if (made.includes(hierarchies.v2 + path))
       ways.push([
