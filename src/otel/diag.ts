@@ -14,9 +14,14 @@ export interface RateLimitOptions {
 /**
  * The "kind" of a message: its level and start, with numbers blanked, so
  * "export failed ... 127.0.0.1:4317 (attempt 3)" and "(attempt 4)" are one kind.
+ * The start ends at the first comma or semicolon past its 60th character:
+ * gRPC appends timing details there ("Deadline exceeded after 0.08s,LB pick:
+ * 0.002s,remote_addr=...") that differ from one failure to the next.
  */
 function kindOf(level: Level, message: string): string {
-  return `${level}:${message.replace(/\d+/g, '#').slice(0, 120)}`;
+  const blanked = message.replace(/\d+/g, '#');
+  const end = blanked.slice(60).search(/[,;]/);
+  return `${level}:${(end < 0 ? blanked : blanked.slice(0, 60 + end)).slice(0, 120)}`;
 }
 
 /**

@@ -41,4 +41,15 @@ describe('rateLimitedDiagLogger', () => {
     limited.error('c'); // c is still remembered
     expect(lines).toEqual(['error a', 'error b', 'error c', 'error a']);
   });
+
+  it('takes gRPC failures that differ only in their timing details for one kind', () => {
+    const { logger, lines } = recorder();
+    const limited = rateLimitedDiagLogger(logger, { now: () => 0 });
+    const prefix = 'PeriodicExportingMetricReader: metrics export failed (error Error: 4 DEADLINE_EXCEEDED: Deadline exceeded after';
+    limited.error(`${prefix} 0.080s,LB pick: 0.002s,remote_addr=127.0.0.1:35693)`);
+    limited.error(`${prefix} 0.079s,remote_addr=127.0.0.1:35693)`);
+    limited.error(`${prefix} 0.081s,name resolution: 0.002s,LB pick: 0.001s,remote_addr=127.0.0.1:35693)`);
+    limited.error('PeriodicExportingMetricReader: metrics export failed (error Error: 14 UNAVAILABLE: No connection established)');
+    expect(lines).toHaveLength(2);
+  });
 });
