@@ -22,6 +22,10 @@ afterEach(async () => {
 /** A node one-liner as argv, so no shell quoting is involved. */
 const nodeScript = (source: string): string[] => [process.execPath, '-e', source];
 
+/** `run` of a long sleep as NAME, with a health command every INTERVAL. */
+const runWithHealthCheck = (name: string, healthCmd: string, interval: string) =>
+  startCli(['run', '--name', name, '--health-cmd', healthCmd, '--health-interval', interval, ...quiet, '--', 'sleep', '1000']);
+
 describe('procmetrics run', () => {
   it('exits with the command exit code, and reports it as failed', async () => {
     const result = await runCli(['run', '--name', 'three', ...quiet, '--', ...nodeScript('setTimeout(() => process.exit(3), 300)')]);
@@ -107,19 +111,7 @@ describe('procmetrics run', () => {
 
   it('health follows the health command: starting and unhealthy until it passes', async () => {
     const okFile = join(dir, 'ok');
-    const cli = startCli([
-      'run',
-      '--name',
-      'api',
-      '--health-cmd',
-      `test -f '${okFile}'`,
-      '--health-interval',
-      '200ms',
-      ...quiet,
-      '--',
-      'sleep',
-      '1000',
-    ]);
+    const cli = runWithHealthCheck('api', `test -f '${okFile}'`, '200ms');
     await waitForSnapshot(cli, (s) => s.state === 'starting', 'starting');
     await waitForSnapshot(cli, (s) => s.pid > 0 && !s.healthy, 'unhealthy');
     // Starting from its very first snapshot: no running (or healthy) blip before a check has passed.
@@ -150,34 +142,10 @@ describe('procmetrics run', () => {
   });
 
   it('says why a health check fails: its exit and the last line of its stderr, or its timeout', async () => {
-    const failing = startCli([
-      'run',
-      '--name',
-      'db',
-      '--health-cmd',
-      `sh -c 'echo "no route to db" >&2; exit 3'`,
-      '--health-interval',
-      '200ms',
-      ...quiet,
-      '--',
-      'sleep',
-      '1000',
-    ]);
+    const failing = runWithHealthCheck('db', `sh -c 'echo "no route to db" >&2; exit 3'`, '200ms');
     const sick = await waitForSnapshot(failing, (s) => s.healthError !== '' && s.pid > 0, 'a failed check');
     expect(sick).toMatchObject({ healthy: false, healthError: 'exited with code 3: no route to db' });
-    const hanging = startCli([
-      'run',
-      '--name',
-      'slow',
-      '--health-cmd',
-      'sleep 30',
-      '--health-interval',
-      '300ms',
-      ...quiet,
-      '--',
-      'sleep',
-      '1000',
-    ]);
+    const hanging = runWithHealthCheck('slow', 'sleep 30', '300ms');
     const slow = await waitForSnapshot(hanging, (s) => s.healthError !== '', 'a timed-out check');
     expect(slow).toMatchObject({ healthy: false, healthError: 'timed out after 0.3s' });
   });
