@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcParseError } from '../../collectors/procfs/parseError.js';
@@ -180,10 +180,32 @@ async function removeDirectory(path: string): Promise<void> {
 }
 
 /**
+ * Whether the procmetrics process that made a cgroup still runs, from the
+ * owner part of the cgroup's name. `gone` only on proof: no process at that pid,
+ * or one that started at another time (the pid was reused). A process that
+ * cannot be read (another user's, under hidepid) is taken to be alive: a
+ * cgroup is never emptied on a guess.
+ */
+function ownerState(pid: number, startTicks: string): 'alive' | 'gone' {
+  let stat: ReturnType<typeof parseStat>;
+  try {
+    stat = parseStat(readFileSync(`/proc/${pid}/stat`));
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'alive';
+  }
+  if (stat instanceof ProcParseError) return 'alive';
+  return String(stat.startTicks) === startTicks ? 'alive' : 'gone';
+}
+
+/**
  * Empties and removes the cgroups of procmetrics processes that are gone
  * without cleaning up (SIGKILL, a crash, the OOM killer): what they supervised
- * dies here. Only cgroups made in this pid namespace are judged, since an
- * owner pid means nothing in another. Returns how many were swept.
+ * dies here. A cgroup is swept only when all of this holds:
+ * - it was made in this pid namespace (an owner pid means nothing in another);
+ * - it was made by this user (its directory belongs to our effective uid), so
+ *   one user's procmetrics never signals what another user's supervises;
+ * - its owner is provably gone (see ownerState).
+ * Returns how many were swept.
  */
 export async function sweepOrphanCgroups(): Promise<number> {
   const hierarchy = findHierarchy();
@@ -192,13 +214,26 @@ export async function sweepOrphanCgroups(): Promise<number> {
   const namespace = self.split('-')[2];
   const base = join(hierarchy.mount, BASE);
   if (!existsSync(base)) return 0;
+  const uid = process.geteuid?.();
   let swept = 0;
   for (const name of readdirSync(base)) {
     const owner = /^(\d+)-(\d+)-(\d+)-/.exec(name);
     if (owner === null || owner[3] !== namespace) continue;
-    if (ownerTag(Number(owner[1])) === owner[0].slice(0, -1)) continue; // its owner still runs
-    await cgroupAt(join(base, name), hierarchy).remove();
+    const path = join(base, name);
+    if (!madeBy(path, uid)) continue;
+    if (ownerState(Number(owner[1]), owner[2] ?? '') === 'alive') continue;
+    await cgroupAt(path, hierarchy).remove();
     swept += 1;
   }
   return swept;
+}
+
+/** True when `path` is a directory (not a link) whose owner is `uid`. */
+function madeBy(path: string, uid: number | undefined): boolean {
+  try {
+    const stats = lstatSync(path);
+    return stats.isDirectory() && uid !== undefined && stats.uid === uid;
+  } catch {
+    return false;
+  }
 }
