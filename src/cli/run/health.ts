@@ -72,7 +72,11 @@ export class HealthCheck {
       stderr = (stderr + chunk).slice(-4 * STDERR_TAIL_CHARS);
     });
     let timedOut = false;
-    const kill = (): void => killGroup(child.pid, 'SIGKILL');
+    // The check's pid names its group only until the check is reaped; from then on it may be a stranger's.
+    const killGroupNow = (): void => killGroup(child.pid, 'SIGKILL');
+    const kill = (): void => {
+      if (child.exitCode === null && child.signalCode === null) killGroupNow();
+    };
     const timeout = setTimeout(() => {
       timedOut = true;
       kill();
@@ -84,7 +88,8 @@ export class HealthCheck {
         settled = true;
         clearTimeout(timeout);
         // Whatever the check left running in its group goes with it: a probe has no business outliving itself.
-        kill();
+        // This runs in the exit event itself, before the reaped pid can be handed on.
+        killGroupNow();
         const tail = stderrTail(stderr);
         const reason = healthy ? '' : tail === '' ? why : `${why}: ${tail}`;
         if (!this.#stopped) this.report({ healthy, reason });

@@ -103,6 +103,7 @@ export class SupervisedService {
     const end = (status: ExitStatus): void => {
       if (ended) return;
       ended = true;
+      this.#killLeftovers(child);
       this.#exiting = this.#onExit(child, status, Date.now() - startedAt);
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -207,13 +208,25 @@ export class SupervisedService {
     if (healthy && state === ProcessState.Starting) this.tracker.updateState(this.spec.name, ProcessState.Running);
   }
 
+  /**
+   * Runs in the exit event itself, before anything is awaited: the leader was
+   * reaped an instant ago, and once the last member of its group is gone its
+   * pid (which names the group) can be handed to an unrelated process. So the
+   * group is signalled now or never. With a cgroup of its own the group is
+   * not used at all: the cgroup names exactly what the command started, and
+   * cannot name anything else.
+   */
+  #killLeftovers(child: ChildProcess): void {
+    if (this.#cgroup) this.#cgroup.signalAll('SIGKILL');
+    else killGroup(child.pid, 'SIGKILL');
+  }
+
   async #onExit(child: ChildProcess, status: ExitStatus, uptimeMs: number): Promise<void> {
     await this.#health?.stop();
     this.#health = undefined;
     await this.#tracking;
     this.#lastExit = status;
-    if (child.pid !== undefined) killGroupOf(child, 'SIGKILL'); // leftovers of the group die with their leader
-    // ... and so does whatever left the group: a cgroup cannot be left.
+    // Whatever the first pass missed (a fork in flight) dies now: a cgroup cannot be left.
     await this.#cgroup?.empty();
     const name = this.spec.name;
     if (this.#stopping) {
@@ -235,6 +248,11 @@ function isAlive(child: ChildProcess): boolean {
   return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
 }
 
+/**
+ * Signals the child's process group only while the child has not been reaped:
+ * its pid, and with it the group's id, is then still its own. After the exit
+ * event the pid may belong to a stranger.
+ */
 function killGroupOf(child: ChildProcess, signal: NodeJS.Signals): void {
-  killGroup(child.pid, signal);
+  if (isAlive(child)) killGroup(child.pid, signal);
 }
