@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First, before anything else runs: SIGUSR1 must never open the inspector.
+import './no-inspector.js';
 import { PACKAGE_VERSION } from '../otel/version.js';
 import { buildCommand, parseCommandLine } from './args.js';
 import { parseConfigFile } from './config-file.js';
@@ -70,7 +72,13 @@ const SHOW_CURSOR = '\x1b[?25h';
 const io: SessionIO = { stdout: process.stdout, stderr: process.stderr, env: process.env };
 /** Before anything runs there is nothing to stop: a closed stdout just ends us. */
 let onStdoutGone = (): void => process.exit(0);
-process.stdout.on('error', () => onStdoutGone());
+// Once: every write after the reader left fails again, and a second stop signal would force the exit.
+let stdoutGone = false;
+process.stdout.on('error', () => {
+  if (stdoutGone) return;
+  stdoutGone = true;
+  onStdoutGone();
+});
 
 main(process.argv.slice(2), io).then(
   (code) => {

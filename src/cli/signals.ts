@@ -1,21 +1,49 @@
-/** Total time a shutdown may take after SIGINT/SIGTERM before it is cut short, ms. */
+/** Total time a shutdown may take after a stop signal before it is cut short, ms. */
 const SHUTDOWN_BUDGET_MS = 1900;
 
 /**
- * SIGHUP too: the children run in their own sessions, so a closed terminal
- * reaches them only through us.
+ * Stop signals that `run` passes on to its command as they are. SIGHUP too:
+ * the children run in their own sessions, so a closed terminal reaches them
+ * only through us.
  */
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Every other signal whose default action would end this process without any
+ * cleanup, leaving a supervised command running under pid 1. Each ends us as
+ * SIGTERM does, and the command gets SIGTERM: what SIGUSR2 or SIGQUIT mean to
+ * a program is its own business, not a stop request. Left out: the fault
+ * signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGSYS), which a handler that
+ * returns would raise again; SIGKILL and SIGSTOP, which cannot be caught; and
+ * the real-time signals, which Node.js cannot listen for.
+ */
+const ENDING: readonly NodeJS.Signals[] = [
+  'SIGQUIT',
+  'SIGUSR2',
+  'SIGABRT',
+  'SIGTRAP',
+  'SIGALRM',
+  'SIGVTALRM',
+  'SIGPROF',
+  'SIGIO',
+  'SIGPWR',
+  'SIGSTKFLT',
+  'SIGXCPU',
+  'SIGXFSZ',
+];
+
+/** The signals listenForStop takes: the forwarded ones and the ending ones. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = [...FORWARDED, ...ENDING];
 
 export interface StopListener {
-  /** Resolves with the first SIGINT, SIGTERM or SIGHUP. */
+  /** Resolves with the first stop signal, as the signal to pass on to a supervised command. */
   readonly requested: Promise<NodeJS.Signals>;
   dispose(): void;
 }
 
 /**
- * Turns SIGINT/SIGTERM into a promise. A shutdown that overruns its budget, or
- * a second signal, calls `force` (which should kill what is left and exit):
+ * Turns the stop signals into a promise. A shutdown that overruns its budget,
+ * or a second signal, calls `force` (which should kill what is left and exit):
  * a stuck OTLP flush must not keep a Ctrl-C waiting.
  */
 export function listenForStop(force: (signal: NodeJS.Signals) => void, budgetMs = SHUTDOWN_BUDGET_MS): StopListener {
@@ -30,10 +58,11 @@ export function listenForStop(force: (signal: NodeJS.Signals) => void, budgetMs 
       force(first);
       return;
     }
-    first = signal;
-    timer = setTimeout(() => force(signal), budgetMs);
+    first = FORWARDED.includes(signal) ? signal : 'SIGTERM';
+    const forced = first;
+    timer = setTimeout(() => force(forced), budgetMs);
     timer.unref();
-    resolveRequested(signal);
+    resolveRequested(first);
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   return {
