@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { ProcessNotFoundError, TrackerClosedError } from '../domain/errors.js';
 import type { CgroupTarget, ProcessTracker, TrackOptions } from '../tracker/types.js';
 
@@ -24,6 +24,9 @@ export function trackQueue(tracker: ProcessTracker): TrackFn {
   let tail: Promise<unknown> = Promise.resolve();
   return (serviceName, target, { stillWanted = () => true, ...options } = {}) => {
     const attempt = async (): Promise<void> => {
+      // A chain of track() calls that each settle at once would otherwise run as one
+      // stretch of microtasks: no signal, timer or scrape between them for minutes.
+      await nextTurn();
       for (let delayMs = FIRST_RETRY_MS; ; delayMs = Math.min(MAX_RETRY_MS, delayMs * 2)) {
         try {
           await tracker.track(serviceName, target, options);

@@ -18,13 +18,15 @@ export class Sampler {
    * while the last sweep is still pending, every target times out at once, so
    * a hung collector cannot pile up work tick after tick.
    */
-  async sweep(targets: readonly SampleTarget[], timeoutMs: number): Promise<SampleOutcome[]> {
+  async sweep(targets: readonly SampleTarget[], timeoutMs: number, stop?: AbortSignal): Promise<SampleOutcome[]> {
     if (targets.length === 0) return [];
     if (this.#sweepPending) return targets.map((t) => failure(new CollectionTimeoutError(t.pid, timeoutMs)));
     this.#sweepPending = true;
     const budget = deadline(timeoutMs);
+    // A stop ends the sweep as its budget would: shutdown must not wait out a long sweep.
+    const signal = stop ? AbortSignal.any([stop, budget.signal]) : budget.signal;
     try {
-      return await this.#sample(targets, timeoutMs, budget.signal, () => {
+      return await this.#sample(targets, timeoutMs, signal, () => {
         this.#sweepPending = false;
       });
     } finally {

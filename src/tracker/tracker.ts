@@ -53,6 +53,12 @@ const SLICE_MS = 2;
 const START_TIME_TOLERANCE_MS = 1000;
 
 /** One tracked service. Replaced (never mutated in place) on track/untrack. */
+/** One start()..stop() of the sampling loop; stop() aborts the sweep in flight through `stopped`. */
+interface Run {
+  active: boolean;
+  readonly stopped: AbortController;
+}
+
 interface Service {
   status: ServiceStatus;
   snapshot: ProcessMetrics;
@@ -109,7 +115,7 @@ export class Tracker implements ProcessTracker {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   /** The current loop's switch; each start() gets its own, so a restart never revives a stopping loop. */
-  #run: { active: boolean } | undefined;
+  #run: Run | undefined;
   #closed = false;
   #startSignal: { signal: AbortSignal; onAbort: () => void } | undefined;
 
@@ -160,7 +166,7 @@ export class Tracker implements ProcessTracker {
     validateSignal(signal, 'signal');
     if (this.#closed) throw new TrackerClosedError('start');
     if (this.#run || signal?.aborted) return;
-    const run = { active: true };
+    const run: Run = { active: true, stopped: new AbortController() };
     this.#run = run;
     if (signal) {
       const onAbort = (): void => void this.stop();
@@ -174,7 +180,10 @@ export class Tracker implements ProcessTracker {
 
   /** Stops sampling once any tick in flight has finished. Keeps services and subscriptions. */
   async stop(): Promise<void> {
-    if (this.#run) this.#run.active = false;
+    if (this.#run) {
+      this.#run.active = false;
+      this.#run.stopped.abort();
+    }
     this.#run = undefined;
     if (this.#startSignal) {
       this.#startSignal.signal.removeEventListener('abort', this.#startSignal.onAbort);
@@ -465,10 +474,10 @@ export class Tracker implements ProcessTracker {
     return this.#collector.errorCounts?.() ?? new Map();
   }
 
-  async #runLoop(run: { active: boolean }): Promise<void> {
+  async #runLoop(run: Run): Promise<void> {
     while (run.active) {
       const started = performance.now();
-      await this.#tick();
+      await this.#tick(run.stopped.signal);
       const elapsedMs = performance.now() - started;
       this.#stats.ticks += 1;
       this.#stats.lastTickDurationMs = elapsedMs;
@@ -492,14 +501,16 @@ export class Tracker implements ProcessTracker {
     });
   }
 
-  async #tick(): Promise<void> {
+  /** One sweep and what follows from it; a stop during the sweep drops what it read, as if it never ran. */
+  async #tick(stopped: AbortSignal): Promise<void> {
     const due: { service: Service; instance: Instance }[] = [];
     for (const service of this.#services.values()) {
       if (service.instance) due.push({ service, instance: service.instance });
     }
     const targets: SampleTarget[] = due.map(({ instance }) => instance.target);
     const sweepStarted = performance.now();
-    const outcomes = await this.#sampler.sweep(targets, this.#sampleTimeoutMs());
+    const outcomes = await this.#sampler.sweep(targets, this.#sampleTimeoutMs(), stopped);
+    if (stopped.aborted) return;
     this.#stats.lastSweepDurationMs = performance.now() - sweepStarted;
     this.#stats.lastSweepTargets = targets.length;
     let sliceStarted = performance.now();

@@ -68,6 +68,12 @@ export interface ProcfsCollectorOptions {
   pageSizeBytes?: number;
 }
 
+/** A tree member as read in the current sweep, for a process started at `startTime` (ms). */
+interface MemberRead {
+  readonly startTime: number;
+  readonly read: TreeMember | Error;
+}
+
 /** Default for `chunkSize`: about 2.5 ms of basic reads on a slow machine. */
 export const DEFAULT_CHUNK_SIZE = 256;
 const PROC_SUPER_MAGIC = 0x9fa0;
@@ -150,6 +156,12 @@ export class ProcfsCollector implements Collector {
   private readonly io: ProcIo = { readBytes: 0, writeBytes: 0 };
   /** Parents of every process, read once in a sweep that has tree targets; undefined otherwise. */
   private parents: ParentIndex | undefined;
+  /**
+   * What this sweep has read of trees, so that trees sharing processes (one
+   * tree inside another, many services on one root) cost one read of each
+   * process per sweep: members by pid, and whole trees by root pid.
+   */
+  private treeReads: { members: Map<number, MemberRead>; trees: Map<number, ProcessSample> } | undefined;
   private readonly scanBuffer = Buffer.allocUnsafe(1024);
   private readonly scanStat = emptyProcStat();
 
@@ -188,11 +200,14 @@ export class ProcfsCollector implements Collector {
     this.cpuLimits.forgetLimits();
     const keep = !this.closed;
     // The tree work (one pass over every process on the machine) is paid only when a target wants it.
-    this.parents = targets.some((target) => target.descendants === true) ? this.parentIndex() : undefined;
+    const trees = targets.some((target) => target.descendants === true);
+    this.parents = trees ? this.parentIndex() : undefined;
+    this.treeReads = trees ? { members: new Map(), trees: new Map() } : undefined;
     try {
       return await sweepInChunks(targets, (target) => this.readTarget(target, keep), this.chunks, signal);
     } finally {
       this.parents = undefined;
+      this.treeReads = undefined;
       this.forgetAbsent();
     }
   }
@@ -229,7 +244,11 @@ export class ProcfsCollector implements Collector {
     if (target.cgroup !== undefined) return this.cgroupReader().read(target.cgroup);
     const outcome = this.readOne(target, keep, false);
     if (!outcome.ok || target.descendants !== true) return outcome;
-    return { ok: true, sample: this.readTree(outcome.sample, keep) };
+    const read = this.treeReads?.trees.get(target.pid);
+    if (read?.startTime === outcome.sample.startTime) return { ok: true, sample: read };
+    const sample = this.readTree(outcome.sample, keep);
+    this.treeReads?.trees.set(target.pid, sample);
+    return { ok: true, sample };
   }
 
   private cgroupReader(): CgroupReader {
@@ -287,20 +306,20 @@ export class ProcfsCollector implements Collector {
       startTime: startTimeMs(this.bootTimeMs, startTicks, ticks),
     });
     for (const descendant of found) {
-      const outcome = this.readOne(targetOf(descendant.pid, descendant.startTicks), keep, true);
-      if (outcome.ok) {
+      const read = this.readMember(targetOf(descendant.pid, descendant.startTicks), keep, false);
+      if (!(read instanceof Error)) {
         slots.push(members.length);
-        members.push(this.member(outcome.sample));
+        members.push(read);
         memberPids.push(descendant.pid);
         continue;
       }
       slots.push(-1);
-      if (!(outcome.error instanceof ProcessNotFoundError)) continue;
+      if (!(read instanceof ProcessNotFoundError)) continue;
       const parentSlot = descendant.parent < 0 ? 0 : (slots[descendant.parent] ?? -1);
       if (parentSlot < 0) continue;
       const parent = descendant.parent < 0 ? { pid: root.pid, startTicks: rootTicks } : (found[descendant.parent] as typeof descendant);
-      const again = this.readOne(targetOf(parent.pid, parent.startTicks), keep, true);
-      if (again.ok) members[parentSlot] = this.member(again.sample);
+      const again = this.readMember(targetOf(parent.pid, parent.startTicks), keep, true);
+      if (!(again instanceof Error)) members[parentSlot] = again;
     }
     const followed = keep ? this.followed.get(root.pid) : undefined;
     let counters = followed?.tree;
@@ -310,6 +329,21 @@ export class ProcfsCollector implements Collector {
     }
     if (followed) followed.treeMembers = memberPids;
     return treeSample(members, counters);
+  }
+
+  /**
+   * A descendant as a tree member, or why it could not be read. Read once per
+   * sweep unless `fresh` (a parent read again after a child was found reaped:
+   * every later tree then sees the same, newer reading).
+   */
+  private readMember(target: SampleTarget, keep: boolean, fresh: boolean): TreeMember | Error {
+    const reads = this.treeReads?.members;
+    const cached = fresh ? undefined : reads?.get(target.pid);
+    if (cached !== undefined && cached.startTime === target.startTime) return cached.read;
+    const outcome = this.readOne(target, keep, true);
+    const read = outcome.ok ? this.member(outcome.sample) : outcome.error;
+    reads?.set(target.pid, { startTime: target.startTime ?? 0, read });
+    return read;
   }
 
   /** A tree member from a sample just read (this.stat holds its stat). */
