@@ -192,6 +192,19 @@ describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'signals
       expect(existsSync(`/sys/fs/cgroup/unified${cgroup}`) || existsSync(`/sys/fs/cgroup${cgroup}`)).toBe(false);
   });
 
+  it('a stdout reader that goes away (`run --json | head -1`) is one SIGTERM: exit 143, nothing left', async () => {
+    const seconds = unique(1414);
+    const pipeline = startProcess('bash', [
+      '-c',
+      `"$0" "$1" run ${quiet.join(' ')} -- sleep ${seconds} | head -1; echo "run=\${PIPESTATUS[0]}" >&2`,
+      process.execPath,
+      CLI,
+    ]);
+    await pipeline.exited;
+    expect(pipeline.stderr()).toMatch(/^run=143$/m);
+    expect(running(`sleep ${seconds}`)).toEqual([]);
+  });
+
   it('SIGQUIT and SIGUSR2 end watch as SIGTERM does: exit 0, the watched process left alone', async () => {
     for (const signal of ['SIGQUIT', 'SIGUSR2'] as const) {
       const watched = spawnIdle();
