@@ -7,7 +7,7 @@ import { descendantsOf, type ParentIndex } from '../../src/collectors/procfs/pro
 import { parseStat } from '../../src/collectors/procfs/parseStat.js';
 import { ProcParseError } from '../../src/collectors/procfs/parseError.js';
 import type { ProcessSample, SampleTarget } from '../../src/tracker/collector.js';
-import { killAll, spawnChild, waitFor } from '../support/process.js';
+import { killAll, spawnChild, spawnGroup, waitFor } from '../support/process.js';
 
 afterEach(killAll);
 
@@ -83,7 +83,7 @@ async function sampleOne(collector: ProcfsCollector, target: SampleTarget): Prom
 
 describe('a process tree, read from real processes', () => {
   it('counts the live descendants and sums their memory, threads and fds', async () => {
-    const shell = spawnChild('sh', ['-c', 'sleep 1000 & sleep 1000 & (sleep 1000 & wait) & wait']);
+    const shell = spawnGroup('sh', ['-c', 'sleep 1000 & sleep 1000 & (sleep 1000 & wait) & wait']);
     const pid = shell.pid as number;
     const collector = new ProcfsCollector();
     try {
@@ -112,7 +112,7 @@ describe('a process tree, read from real processes', () => {
 
   it('reuses one pass over /proc for treeIndexMaxAgeMs: a new child counts once the pass is that old', async () => {
     // A shell that starts one child after half a second, then waits.
-    const shell = spawnChild('sh', ['-c', 'sleep 0.5; sleep 1000 & wait']);
+    const shell = spawnGroup('sh', ['-c', 'sleep 0.5; sleep 1000 & wait']);
     const pid = shell.pid as number;
     const reusing = new ProcfsCollector({ treeIndexMaxAgeMs: 60_000 });
     const fresh = new ProcfsCollector({ treeIndexMaxAgeMs: 0 });
@@ -137,7 +137,7 @@ describe('a process tree, read from real processes', () => {
   it('keeps a monotonic CPU time while busy children fork and exit, equal to the parent with its reaped children', async () => {
     // A shell that forks a subshell burning CPU, waits for it, and does it again.
     const script = 'while :; do ( i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done ); sleep 0.02; done';
-    const shell = spawnChild('sh', ['-c', script]);
+    const shell = spawnGroup('sh', ['-c', script]);
     const pid = shell.pid as number;
     const collector = new ProcfsCollector();
     try {

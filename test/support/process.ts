@@ -13,6 +13,19 @@ export function spawnChild(command: string, args: readonly string[] = [], option
   return child;
 }
 
+/** Leaders of process groups started by spawnGroup(): killAll() kills each whole group. */
+const groups = new Set<number>();
+
+/**
+ * Spawns a child leading a process group of its own (a shell with children of
+ * its own, say), so that killAll() takes the children too, not just the shell.
+ */
+export function spawnGroup(command: string, args: readonly string[] = [], options: SpawnOptions = {}): ChildProcess {
+  const child = spawnChild(command, args, { ...options, detached: true });
+  if (child.pid !== undefined) groups.add(child.pid);
+  return child;
+}
+
 /** A process that does nothing for a long time: the simplest thing to track. */
 export function spawnIdle(): ChildProcess & { pid: number } {
   const child = spawnChild('sleep', ['100000']);
@@ -34,6 +47,15 @@ export async function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 
 }
 
 export async function killAll(): Promise<void> {
+  // The groups first, while their leaders are unreaped: the group id is then still theirs.
+  for (const leader of groups) {
+    try {
+      process.kill(-leader, 'SIGKILL');
+    } catch {
+      // ESRCH: the whole group is gone.
+    }
+  }
+  groups.clear();
   await Promise.all([...live].map((child) => killAndWait(child)));
 }
 
