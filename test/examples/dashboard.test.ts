@@ -242,6 +242,11 @@ describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real 
       return alerts.filter((alert) => alert.labels['service_name'] === name).map((alert) => alert.labels['alertname'] ?? '');
     }
 
+    it('is scraped without errors, whatever format the endpoint answers in', async () => {
+      const { activeTargets } = await prometheus.api<{ activeTargets: Array<{ health: string; lastError: string }> }>('/api/v1/targets');
+      expect(activeTargets.map((target) => [target.health, target.lastError])).toEqual([['up', '']]);
+    });
+
     it('offers the tracked services in the service variable', async () => {
       const values = await prometheus.api<string[]>(`/api/v1/label/service_name/values?match[]=procmetrics_service_state`);
       expect(values).toContain(service);
