@@ -61,13 +61,13 @@ function kindOf(metric: MetricData): InstrumentKind | undefined {
 }
 
 /** Labels from several attribute sets in order; keys that sanitise to the same name have their values joined by `;`. */
-function labelText(sets: ReadonlyArray<Attributes | undefined>): string {
+function mergedLabels(sets: ReadonlyArray<Attributes | undefined>, names: LabelNames): string {
   const merged = new Map<string, string[]>();
   for (const attributes of sets) {
     if (attributes === undefined) continue;
     for (const [key, value] of Object.entries(attributes)) {
       if (value === undefined) continue;
-      const name = sanitizeName(key);
+      const name = names.of(key);
       const text = typeof value === 'string' ? value : JSON.stringify(value);
       const values = merged.get(name);
       if (values === undefined) merged.set(name, [text]);
@@ -77,6 +77,52 @@ function labelText(sets: ReadonlyArray<Attributes | undefined>): string {
   let out = '';
   for (const [name, values] of merged) out += `${out === '' ? '' : ','}${name}="${escapeLabelValue(values.join(';'))}"`;
   return out;
+}
+
+/** Attribute keys as label names, sanitised once: the same keys come back on every point. */
+class LabelNames {
+  readonly #names = new Map<string, string>();
+
+  of(key: string): string {
+    let name = this.#names.get(key);
+    if (name === undefined) {
+      name = sanitizeName(key);
+      // Keys are few; the cap keeps a runaway application from growing it.
+      if (this.#names.size < 4096) this.#names.set(key, name);
+    }
+    return name;
+  }
+}
+
+/** The labels every sample of a scope carries (scope, constant resource labels), as text once. */
+interface FixedLabels {
+  readonly attributes: Attributes;
+  readonly names: readonly string[];
+  readonly text: string;
+}
+
+function fixedLabels(sets: ReadonlyArray<Attributes | undefined>, names: LabelNames): FixedLabels {
+  const attributes: Attributes = Object.assign({}, ...sets) as Attributes;
+  return { attributes, names: Object.keys(attributes).map((key) => names.of(key)), text: mergedLabels(sets, names) };
+}
+
+/**
+ * A point's labels and then the fixed ones. Written straight out while no two
+ * keys make the same label name, which is nearly always; merged otherwise.
+ */
+function pointLabels(attributes: Attributes, fixed: FixedLabels, names: LabelNames): string {
+  let text = '';
+  const seen: string[] = [];
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value === undefined) continue;
+    const name = names.of(key);
+    if (seen.includes(name) || fixed.names.includes(name)) return mergedLabels([attributes, fixed.attributes], names);
+    seen.push(name);
+    text += `${text === '' ? '' : ','}${name}="${escapeLabelValue(typeof value === 'string' ? value : JSON.stringify(value))}"`;
+  }
+  if (fixed.text === '') return text;
+  return text === '' ? fixed.text : `${text},${fixed.text}`;
 }
 
 /** The scope as labels, as the compatibility spec has it: name, version, schema URL and any scope attributes. */
@@ -100,6 +146,7 @@ export class PrometheusTextSerializer {
   readonly #prefix: string;
   readonly #options: SerializerOptions;
   readonly #reported = new Set<string>();
+  readonly #names = new LabelNames();
 
   constructor(options: SerializerOptions = {}) {
     this.#options = options;
@@ -115,7 +162,8 @@ export class PrometheusTextSerializer {
     const families = new Map<string, Family>();
     for (const scopeMetrics of resourceMetrics.scopeMetrics) {
       const scope = this.#options.withoutScopeInfo === true ? undefined : scopeLabels(scopeMetrics.scope);
-      for (const metric of scopeMetrics.metrics) this.#add(families, metric, [scope, constant], format);
+      const fixed = fixedLabels([scope, constant], this.#names);
+      for (const metric of scopeMetrics.metrics) this.#add(families, metric, fixed, format);
     }
 
     let text = this.#options.withoutTargetInfo === true ? '' : targetInfoText(resource, format);
@@ -123,7 +171,7 @@ export class PrometheusTextSerializer {
     return format === 'openmetrics' ? `${text}# EOF\n` : text;
   }
 
-  #add(families: Map<string, Family>, metric: MetricData, extra: ReadonlyArray<Attributes | undefined>, format: ExpositionFormat): void {
+  #add(families: Map<string, Family>, metric: MetricData, fixed: FixedLabels, format: ExpositionFormat): void {
     const { descriptor } = metric;
     const kind = kindOf(metric);
     const name = kind === undefined ? '' : prometheusName(`${this.#prefix}${descriptor.name}`, descriptor.unit, kind);
@@ -153,11 +201,11 @@ export class PrometheusTextSerializer {
       for (const point of metric.dataPoints as ReadonlyArray<DataPoint<Histogram>>) {
         const { buckets, sum, count } = point.value;
         const value = { boundaries: buckets.boundaries, counts: buckets.counts, sum: sum ?? 0, count };
-        body += histogramSamples(name, labelText([point.attributes, ...extra]), value, stamp ? timestampText(point, format) : '');
+        body += histogramSamples(name, pointLabels(point.attributes, fixed, this.#names), value, stamp ? timestampText(point, format) : '');
       }
     } else {
       for (const point of metric.dataPoints as ReadonlyArray<DataPoint<number>>) {
-        body += sample(name, labelText([point.attributes, ...extra]), point.value, stamp ? timestampText(point, format) : '');
+        body += sample(name, pointLabels(point.attributes, fixed, this.#names), point.value, stamp ? timestampText(point, format) : '');
       }
     }
     family.body += body;
