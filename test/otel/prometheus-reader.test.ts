@@ -19,7 +19,13 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultCollector } from '../../src/collectors/index.js';
 import { Tracker } from '../../src/index.js';
-import { PrometheusListenError, PrometheusReader, createMetricProducer, type PrometheusReaderOptions } from '../../src/otel/index.js';
+import {
+  PrometheusListenError,
+  PrometheusReader,
+  createMetricProducer,
+  startTelemetry,
+  type PrometheusReaderOptions,
+} from '../../src/otel/index.js';
 import { METRICS } from '../../src/otel/metric-table.js';
 import { prometheusName } from '../../src/otel/prometheus-names.js';
 import { killAll, spawnIdle } from '../support/process.js';
@@ -142,6 +148,21 @@ describe('PrometheusReader in a NodeSDK, with the tracker and the application me
     expect(memory[0]?.labels).toMatchObject({ service_name: 'worker', otel_scope_name: 'procmetrics' });
     expect(memory[0]?.labels['otel_scope_version']).toMatch(/^\d+\.\d+\.\d+/);
     expect(samples).toContainEqual(expect.objectContaining({ name: 'procmetrics_exporter_failures_total', value: 0 }));
+  });
+});
+
+describe("the command's endpoint, for instruments of the application on its MeterProvider", () => {
+  it('names them by the same rules as the reader, once target_info', async () => {
+    const telemetry = await startTelemetry({ env: {}, diagLogger: null, prometheus: { port: 0 } });
+    cleanup.push(() => telemetry.shutdown());
+    const meter = telemetry.meterProvider.getMeter('shop', '2.0.0');
+    meter.createCounter('http.server.requests', { unit: '{request}', description: 'Requests served.' }).add(3);
+    meter.createHistogram('http.server.request.duration', { unit: 's', description: 'Time to answer.' }).record(0.25);
+    const { text } = await get(telemetry.prometheusUrl!);
+    expect(types(text).get('http_server_requests_total')).toBe('counter');
+    expect(types(text).get('http_server_request_duration_seconds')).toBe('histogram');
+    expect(text).toContain('http_server_requests_total{otel_scope_name="shop",otel_scope_version="2.0.0"} 3\n');
+    expect(text.match(/^target_info/gm)).toHaveLength(1);
   });
 });
 
