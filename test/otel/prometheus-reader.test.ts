@@ -16,6 +16,7 @@ import {
   type CollectionResult,
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultCollector } from '../../src/collectors/index.js';
 import { Tracker } from '../../src/index.js';
@@ -136,6 +137,27 @@ describe('PrometheusReader in a NodeSDK, with the tracker and the application me
     expect(text).not.toContain('# UNIT');
     const [target] = samples.filter((s) => s.name === 'target_info');
     expect(target?.labels).toMatchObject({ service_name: 'my-app', telemetry_sdk_language: 'nodejs' });
+  });
+
+  it("gives a tracker on the SDK's own MeterProvider (observable instruments) the same names", async () => {
+    const child = spawnIdle();
+    const reader = new PrometheusReader({ host: '127.0.0.1', port: 0 });
+    const sdk = new NodeSDK({ serviceName: 'my-app', metricReaders: [reader], instrumentations: [] });
+    sdk.start();
+    cleanup.push(async () => {
+      await sdk.shutdown();
+      metrics.disable();
+    });
+    await reader.startServer();
+    const tracker = new Tracker(defaultCollector()); // the global provider NodeSDK registered
+    cleanup.push(() => tracker.close());
+    await tracker.track('worker', child.pid);
+    const { text } = await get(reader.url!);
+    expect(types(text).get('process_cpu_time_seconds_total')).toBe('counter');
+    expect(types(text).get('process_memory_usage_bytes')).toBe('gauge');
+    expect(parseExposition(text)).toContainEqual(
+      expect.objectContaining({ name: 'process_memory_usage_bytes', labels: expect.objectContaining({ service_name: 'worker' }) }),
+    );
   });
 
   it('puts the procmetrics scope on our series, and the service identity, as the spec has scope labels', async () => {
