@@ -156,8 +156,9 @@ export class PrometheusTextSerializer {
   serialize(resourceMetrics: ResourceMetrics, format: ExpositionFormat): string {
     const resource = resourceMetrics.resource.attributes;
     const pattern = this.#options.withResourceConstantLabels;
+    // search(), unlike test(), keeps no state between calls on a /g pattern.
     const constant: Attributes | undefined =
-      pattern === undefined ? undefined : Object.fromEntries(Object.entries(resource).filter(([key]) => pattern.test(key)));
+      pattern === undefined ? undefined : Object.fromEntries(Object.entries(resource).filter(([key]) => key.search(pattern) !== -1));
 
     const families = new Map<string, Family>();
     for (const scopeMetrics of resourceMetrics.scopeMetrics) {
