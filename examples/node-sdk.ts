@@ -16,6 +16,7 @@
 // instead: the same names, but stopped services kept at their last values, and
 // no histogram.)
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { metrics } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { Tracker } from '../src/index.js';
@@ -38,6 +39,7 @@ const requests = metrics.getMeter('my-app').createCounter('http.server.requests'
 requests.add(1, { 'http.route': '/' });
 
 const worker = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+const workerExited = once(worker, 'exit');
 await tracker.track('worker', worker.pid as number);
 tracker.start();
 console.log(`metrics on ${reader.url ?? ''}; Ctrl-C to stop`);
@@ -45,6 +47,7 @@ console.log(`metrics on ${reader.url ?? ''}; Ctrl-C to stop`);
 const stop = (): void => {
   void (async () => {
     worker.kill();
+    await workerExited;
     await tracker.close();
     await sdk.shutdown();
   })();
