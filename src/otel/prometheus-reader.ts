@@ -123,6 +123,7 @@ export class PrometheusReader extends MetricReader {
       () => {
         for (const sources of this.#sources) sources.countExportFailure('prometheus');
       },
+      { negotiated: true },
     );
     if (checked.preventServerStart === true) {
       queueMicrotask(() => callback());

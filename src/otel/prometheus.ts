@@ -165,7 +165,12 @@ export type ScrapeResponder = (request: IncomingMessage, response: ServerRespons
  * The body is compressed once per collection, off the event loop (zlib's thread
  * pool), at the fastest level: text this repetitive shrinks some 20-fold even so.
  */
-export function scrapeResponder(collect: (request: IncomingMessage) => Promise<Exposition>, failed: () => void): ScrapeResponder {
+export function scrapeResponder(
+  collect: (request: IncomingMessage) => Promise<Exposition>,
+  failed: () => void,
+  { negotiated = false }: { /** The format follows the Accept header. */ negotiated?: boolean } = {},
+): ScrapeResponder {
+  const vary = negotiated ? 'Accept, Accept-Encoding' : 'Accept-Encoding';
   const compressedOf = new WeakMap<Buffer, Promise<Buffer>>();
   const compressed = (plain: Buffer): Promise<Buffer> => {
     let gzipped = compressedOf.get(plain);
@@ -189,7 +194,7 @@ export function scrapeResponder(collect: (request: IncomingMessage) => Promise<E
     response.writeHead(200, {
       'content-type': contentType,
       'content-length': body.length,
-      vary: 'Accept, Accept-Encoding',
+      vary,
       ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
     });
     response.end(request.method === 'HEAD' ? undefined : body);

@@ -250,6 +250,8 @@ describe.skipIf(!requirePythonModule('prometheus_client', 'python3-prometheus-cl
         expect(type, accept).toBe('text/plain; version=0.0.4; charset=utf-8');
         expect(text, accept).not.toContain('# EOF');
       }
+      // Caches must keep the two apart.
+      expect((await fetch(app.url)).headers.get('vary')).toBe('Accept, Accept-Encoding');
       expect((await get(app.url, 'text/plain;q=0.5, application/openmetrics-text')).type).toContain('openmetrics');
       expect((await get(app.url, 'text/plain, application/openmetrics-text;q=0.5')).type).toContain('text/plain');
     });
