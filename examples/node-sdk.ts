@@ -1,43 +1,56 @@
-// An application instrumented the usual way, with NodeSDK and a Prometheus
-// reader of its own, gets the tracker's metrics through its own pipeline.
+// An application instrumented the usual way, with NodeSDK, that serves the
+// tracker's metrics and its own on its Prometheus endpoint under the names the
+// shipped rules and dashboard query (process_cpu_time_seconds_total,
+// process_memory_usage_bytes, ...): PrometheusReader in place of the official
+// PrometheusExporter, whose names lack the unit suffixes.
 //
-//   npx tsx examples/node-sdk.ts            then: curl -s http://127.0.0.1:9465/metrics
+//   npx tsx examples/node-sdk.ts          then: curl -s http://127.0.0.1:9464/metrics
 //
-// Two trackers show the two ways in:
-// - `viaInstruments` uses the global MeterProvider that NodeSDK sets: observable
-//   instruments, series bounded by services x states x health; the SDK keeps
-//   exporting a stopped service at its last values.
-// - `exact` has no MeterProvider; its MetricProducer is handed to the reader
-//   (the one line), and each scrape holds exactly its live services.
+// The port is OTEL_EXPORTER_PROMETHEUS_PORT (default 9464; 0 picks a free one),
+// the interface OTEL_EXPORTER_PROMETHEUS_HOST (default here: loopback only).
+//
+// The tracker has no MeterProvider of its own (`meterProvider: null`); its
+// MetricProducer is handed to the reader, so each scrape holds exactly its live
+// services, with the tick histogram and the export failures. (A tracker on the
+// global MeterProvider NodeSDK sets would report through observable instruments
+// instead: the same names, but stopped services kept at their last values, and
+// no histogram.)
 import { spawn } from 'node:child_process';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { once } from 'node:events';
+import { metrics } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { Tracker } from '../src/index.js';
-import { createMetricProducer } from '../src/otel/index.js';
+import { PrometheusReader, createMetricProducer } from '../src/otel/index.js';
 
 process.env['OTEL_TRACES_EXPORTER'] ??= 'none';
 process.env['OTEL_LOGS_EXPORTER'] ??= 'none';
 
-const exact = new Tracker(undefined, { meterProvider: null, collectionInterval: 1000 });
-const sdk = new NodeSDK({
-  serviceName: 'my-app',
-  metricReaders: [new PrometheusExporter({ host: '127.0.0.1', port: 9465, metricProducers: [createMetricProducer(exact)] })],
-  instrumentations: [],
+const tracker = new Tracker(undefined, { meterProvider: null, collectionInterval: 1000 });
+const reader = new PrometheusReader({
+  host: process.env['OTEL_EXPORTER_PROMETHEUS_HOST'] ?? '127.0.0.1',
+  metricProducers: [createMetricProducer(tracker)],
 });
+const sdk = new NodeSDK({ serviceName: 'my-app', metricReaders: [reader], instrumentations: [] });
 sdk.start();
-const viaInstruments = new Tracker(undefined, { collectionInterval: 1000 }); // the global provider NodeSDK registered
+await reader.startServer();
+
+// The application's own metrics get the same naming: http_server_requests_total.
+const requests = metrics.getMeter('my-app').createCounter('http.server.requests', { unit: '{request}', description: 'Requests served.' });
+requests.add(1, { 'http.route': '/' });
 
 const worker = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-await viaInstruments.track('worker-bounded', worker.pid as number);
-await exact.track('worker-exact', worker.pid as number);
-viaInstruments.start();
-exact.start();
-console.log('metrics on http://127.0.0.1:9465/metrics; Ctrl-C to stop');
+const workerExited = once(worker, 'exit');
+await tracker.track('worker', worker.pid as number);
+tracker.start();
+console.log(`metrics on ${reader.url ?? ''}; Ctrl-C to stop`);
 
-process.once('SIGINT', () => {
+const stop = (): void => {
   void (async () => {
     worker.kill();
-    await Promise.all([viaInstruments.close(), exact.close()]);
+    await workerExited;
+    await tracker.close();
     await sdk.shutdown();
   })();
-});
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

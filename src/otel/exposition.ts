@@ -2,6 +2,7 @@ import type { AttributeValue } from '@opentelemetry/api';
 import type { ProcessMetrics } from '../domain/metrics.js';
 import type { HistogramValue, ReadContext, TrackerView } from './metric-table.js';
 import { prometheusName, prometheusType, sanitizeName } from './prometheus-names.js';
+import { CONTENT_TYPES, escapeHelp, escapeLabelValue, histogramSamples, label, sample, targetInfoText } from './prometheus-text.js';
 import { ATTR_PROCMETRICS_HEALTHY, ATTR_PROCMETRICS_STATE, ATTR_SERVICE_NAME } from './semconv.js';
 import type { Gathered } from './sources.js';
 import { visitServiceRow, visitTrackerRow, type CompiledRow, type CompiledTable } from './walk.js';
@@ -17,7 +18,7 @@ import { visitServiceRow, visitTrackerRow, type CompiledRow, type CompiledTable 
  * between them, so a scrape of thousands of services never stalls ticks.
  */
 
-export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+export const EXPOSITION_CONTENT_TYPE = CONTENT_TYPES.text;
 
 type Snapshot = Readonly<ProcessMetrics>;
 
@@ -31,20 +32,6 @@ interface ServiceLabels {
   readonly service: string;
   /** service_name, procmetrics_state, procmetrics_healthy. */
   status: string;
-}
-
-/** Backslash, double quote and newline escaped, as label values require. */
-function escapeLabelValue(value: string): string {
-  return /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`)) : value;
-}
-
-function escapeHelp(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-function label(name: string, value: AttributeValue): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return `${sanitizeName(name)}="${escapeLabelValue(text)}"`;
 }
 
 const SERVICE_LABEL = sanitizeName(ATTR_SERVICE_NAME);
@@ -88,11 +75,7 @@ export class ExpositionWriter {
       const name = prometheusName(row.name, row.unit, row.kind);
       return `# HELP ${name} ${escapeHelp(row.description)}\n# TYPE ${name} ${prometheusType(row.kind)}\n`;
     });
-    const resource = Object.entries(resourceAttributes)
-      .filter((entry): entry is [string, AttributeValue] => entry[1] !== undefined)
-      .map(([name, value]) => label(name, value))
-      .join(',');
-    this.#targetInfo = `# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info{${resource}} 1\n`;
+    this.#targetInfo = targetInfoText(resourceAttributes, 'text');
   }
 
   /**
@@ -219,28 +202,4 @@ function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
 /** Everything of the tracker view that reaches the text, as one comparable string. */
 function viewKey(view: TrackerView): string {
   return JSON.stringify([view.stats, [...view.errorCounts], [...(view.exportFailures ?? [])]]);
-}
-
-function sample(name: string, labels: string, value: number): string {
-  return labels === '' ? `${name} ${formatValue(value)}\n` : `${name}{${labels}} ${formatValue(value)}\n`;
-}
-
-/** A histogram's series: cumulative `_bucket`s up to `le="+Inf"`, then `_sum` and `_count`. */
-function histogramSamples(name: string, labels: string, histogram: HistogramValue): string {
-  const prefix = labels === '' ? '' : `${labels},`;
-  let text = '';
-  let cumulative = 0;
-  histogram.counts.forEach((count, i) => {
-    cumulative += count;
-    const bound = histogram.boundaries[i];
-    text += `${name}_bucket{${prefix}le="${bound === undefined ? '+Inf' : formatValue(bound)}"} ${cumulative}\n`;
-  });
-  return text + sample(`${name}_sum`, labels, histogram.sum) + sample(`${name}_count`, labels, histogram.count);
-}
-
-/** Numbers as Prometheus reads them: integers plainly, +Inf/-Inf/NaN spelled out. */
-function formatValue(value: number): string {
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return String(value);
 }

@@ -14,7 +14,7 @@ import { resolveFallbackCpus, type InstrumentOptions } from './instruments.js';
 import { SnapshotMetricProducer, type ProducerTemporality } from './producer.js';
 import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus.js';
 import { createConsoleReader, createOtlpReader, type OtlpExportStatus } from './readers.js';
-import { SourceSet, registerPipeline, type SnapshotSource } from './sources.js';
+import { SourceSet, registerPipeline, registerProducer, type SnapshotSource } from './sources.js';
 import { compileTable } from './walk.js';
 
 export type { ExporterName, OtlpProtocol, TemporalityPreference, TelemetryConfig } from './config.js';
@@ -24,6 +24,8 @@ export { PrometheusListenError, ENDPOINT_LIMITS } from './prometheus.js';
 export { rateLimitedDiagLogger, type RateLimitOptions } from './diag.js';
 export { METRICS, identityOf, type MetricRow, type InstrumentKind, type Subject, type Identity } from './metric-table.js';
 export { prometheusName } from './prometheus-names.js';
+export { PrometheusReader, type PrometheusReaderOptions } from './prometheus-reader.js';
+export type { ExpositionFormat } from './prometheus-text.js';
 export { instrumentTracker, METER_NAME, type SnapshotSource, type InstrumentOptions } from './instruments.js';
 
 export interface ProducerOptions extends InstrumentOptions {
@@ -44,9 +46,12 @@ export function createMetricProducer(tracker: SnapshotSource, options: ProducerO
   sources.add(tracker);
   const consumer = sources.consumer();
   const context = { fallbackCpus: resolveFallbackCpus(options.fallbackCpus) };
-  return new SnapshotMetricProducer(compileTable(), context, () => sources.gather(consumer), {
+  const producer = new SnapshotMetricProducer(compileTable(), context, () => sources.gather(consumer), {
     temporality: options.temporality ?? 'cumulative',
   });
+  // A PrometheusReader given it reports its failed scrapes through it.
+  registerProducer(producer, sources);
+  return producer;
 }
 
 export interface TelemetryOptions extends ConfigOptions {

@@ -43,6 +43,12 @@ export function checkInteger(name: string, value: unknown, min: number, max: num
   return value;
 }
 
+export function checkBoolean(name: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new InvalidArgumentTypeError(`${name} must be true or false, got ${describeValue(value)}`);
+  return value;
+}
+
 export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;

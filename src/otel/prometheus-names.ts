@@ -44,7 +44,7 @@ export function sanitizeName(name: string): string {
 }
 
 /** The unit as a name suffix ('' for none): annotations dropped, symbols in words. */
-function unitSuffix(unit: string, kind: InstrumentKind): string {
+export function unitSuffix(unit: string, kind: InstrumentKind): string {
   const bare = unit.replace(/\{[^}]*\}/g, '').trim();
   if (bare === '') return '';
   if (bare === '1') return kind === 'gauge' ? 'ratio' : '';

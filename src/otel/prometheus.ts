@@ -3,9 +3,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
-import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MetricReader } from '@opentelemetry/sdk-metrics';
 import { EXPOSITION_CONTENT_TYPE, type ExpositionWriter } from './exposition.js';
+import { PrometheusTextSerializer } from './prometheus-serializer.js';
 import type { SourceSet } from './sources.js';
 
 /** The Prometheus endpoint could not listen; `code` is the system error's (EADDRINUSE, EACCES, ...). */
@@ -81,13 +81,14 @@ export interface EndpointParts {
 export async function startPrometheusEndpoint(host: string, port: number, parts: EndpointParts): Promise<PrometheusEndpoint> {
   const reader = new PullReader();
   const consumer = parts.sources.consumer();
-  const serializer = new PrometheusSerializer(undefined, false, undefined, true);
+  // The application's own instruments on our pipeline, named by the same rules as ours; the writer has target_info.
+  const serializer = new PrometheusTextSerializer({ withoutTargetInfo: true });
 
   const collectOnce = async (): Promise<Buffer> => {
     const ours = await parts.writer.write(parts.sources.gather(consumer));
     const { resourceMetrics } = await reader.collect();
     const hasOthers = resourceMetrics.scopeMetrics.some((scope) => scope.metrics.length > 0);
-    return hasOthers ? Buffer.concat([ours, Buffer.from(serializer.serialize(resourceMetrics))]) : ours;
+    return hasOthers ? Buffer.concat([ours, Buffer.from(serializer.serialize(resourceMetrics, 'text'))]) : ours;
   };
   let inFlight: Promise<Buffer> | undefined;
   const collect = (): Promise<Buffer> =>
@@ -95,29 +96,47 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
       inFlight = undefined;
     }));
 
-  const server = serve(collect, () => parts.sources.countExportFailure('prometheus'));
+  const respond = scrapeResponder(
+    async () => ({ body: await collect(), contentType: EXPOSITION_CONTENT_TYPE }),
+    () => parts.sources.countExportFailure('prometheus'),
+  );
+  const server = serve(METRICS_PATH, respond);
+  const bound = await listen(server, host, port);
+  let closed: Promise<void> | undefined;
+  return {
+    reader,
+    url: `http://${formatHostPort(host, bound)}${METRICS_PATH}`,
+    collect,
+    close: () => (closed ??= closeServer(server)),
+  };
+}
+
+/**
+ * Listens on host:port (host undefined: every interface) and resolves with the
+ * port bound; rejects with PrometheusListenError. Later server errors go to
+ * the diag logger. The server is unref'd: telemetry never keeps a process alive.
+ */
+export async function listen(server: Server, host: string | undefined, port: number): Promise<number> {
+  const shown = host ?? '0.0.0.0';
   await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => reject(new PrometheusListenError(host, port, error));
+    const onError = (error: NodeJS.ErrnoException): void => reject(new PrometheusListenError(shown, port, error));
     server.once('error', onError);
     server.listen({ host, port }, () => {
       server.off('error', onError);
       resolve();
     });
   });
-  server.on('error', (error) => diag.error(`Prometheus endpoint ${formatHostPort(host, port)}: ${error.message}`));
+  server.on('error', (error) => diag.error(`Prometheus endpoint ${formatHostPort(shown, port)}: ${error.message}`));
   server.unref();
-  const bound = (server.address() as AddressInfo).port;
-  let closed: Promise<void> | undefined;
-  return {
-    reader,
-    url: `http://${formatHostPort(host, bound)}${METRICS_PATH}`,
-    collect,
-    close: () =>
-      (closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      })),
-  };
+  return (server.address() as AddressInfo).port;
+}
+
+/** Stops listening and drops every connection, idle or not. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 /** Whether an Accept-Encoding header takes gzip (and does not refuse it with q=0). */
@@ -131,21 +150,41 @@ function acceptsGzip(header: string | undefined): boolean {
   });
 }
 
-function serve(collect: () => Promise<Buffer>, failed: () => void): Server {
-  const busy = new WeakSet<Socket>();
-  // The exposition is compressed once per collection, off the event loop (zlib's thread pool),
-  // at the fastest level: text this repetitive shrinks some 20-fold even so.
-  let last: { plain: Buffer; gzipped: Promise<Buffer> } | undefined;
+/** What a scrape gets: the body and its content type. */
+export interface Exposition {
+  readonly body: Buffer;
+  readonly contentType: string;
+}
+
+/** Answers scrape requests; see `scrapeResponder`. */
+export type ScrapeResponder = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
+
+/**
+ * Answers a scrape with what `collect` makes of the request, gzipped when the
+ * client takes it; a collection that throws is a 500, counted by `failed`.
+ * The body is compressed once per collection, off the event loop (zlib's thread
+ * pool), at the fastest level: text this repetitive shrinks some 20-fold even so.
+ */
+export function scrapeResponder(
+  collect: (request: IncomingMessage) => Promise<Exposition>,
+  failed: () => void,
+  { negotiated = false }: { /** The format follows the Accept header. */ negotiated?: boolean } = {},
+): ScrapeResponder {
+  const vary = negotiated ? 'Accept, Accept-Encoding' : 'Accept-Encoding';
+  const compressedOf = new WeakMap<Buffer, Promise<Buffer>>();
   const compressed = (plain: Buffer): Promise<Buffer> => {
-    if (last?.plain !== plain) last = { plain, gzipped: gzipAsync(plain, { level: 1 }) };
-    return last.gzipped;
+    let gzipped = compressedOf.get(plain);
+    if (gzipped === undefined) compressedOf.set(plain, (gzipped = gzipAsync(plain, { level: 1 })));
+    return gzipped;
   };
-  const respond = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  return async (request, response) => {
     const gzipped = acceptsGzip(request.headers['accept-encoding']);
     let body: Buffer;
+    let contentType: string;
     try {
-      const plain = await collect();
-      body = gzipped ? await compressed(plain) : plain;
+      const exposition = await collect(request);
+      contentType = exposition.contentType;
+      body = gzipped ? await compressed(exposition.body) : exposition.body;
     } catch (error) {
       failed();
       diag.error(`Prometheus collection failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -153,13 +192,22 @@ function serve(collect: () => Promise<Buffer>, failed: () => void): Server {
       return;
     }
     response.writeHead(200, {
-      'content-type': EXPOSITION_CONTENT_TYPE,
+      'content-type': contentType,
       'content-length': body.length,
-      vary: 'Accept-Encoding',
+      vary,
       ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
     });
     response.end(request.method === 'HEAD' ? undefined : body);
   };
+}
+
+/**
+ * An HTTP server answering GET and HEAD of `path` with `respond` (404 for
+ * other paths, 405 for other methods), holding at most
+ * ENDPOINT_LIMITS.maxConnections connections and none idle for long.
+ */
+export function serve(path: string, respond: ScrapeResponder): Server {
+  const busy = new WeakSet<Socket>();
   const server = createServer(
     {
       headersTimeout: ENDPOINT_LIMITS.headersTimeoutMs,
@@ -171,9 +219,9 @@ function serve(collect: () => Promise<Buffer>, failed: () => void): Server {
       const socket = request.socket;
       busy.add(socket);
       response.once('close', () => busy.delete(socket));
-      const path = (request.url ?? '').split('?')[0];
-      if (path !== METRICS_PATH || (request.method !== 'GET' && request.method !== 'HEAD')) {
-        response.writeHead(path === METRICS_PATH ? 405 : 404).end();
+      const requested = (request.url ?? '').split('?')[0];
+      if (requested !== path || (request.method !== 'GET' && request.method !== 'HEAD')) {
+        response.writeHead(requested === path ? 405 : 404).end();
         return;
       }
       void respond(request, response);

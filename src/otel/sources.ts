@@ -128,3 +128,15 @@ export function registerPipeline(meterProvider: object, sources: SourceSet): voi
 export function pipelineOf(meterProvider: object): SourceSet | undefined {
   return pipelines.get(meterProvider);
 }
+
+/** Source sets of the producers `createMetricProducer` made, by producer. */
+const producers = new WeakMap<object, SourceSet>();
+
+export function registerProducer(producer: object, sources: SourceSet): void {
+  producers.set(producer, sources);
+}
+
+/** The source set behind a producer of ours; undefined for any other producer. */
+export function producerSources(producer: object): SourceSet | undefined {
+  return producers.get(producer);
+}

@@ -2,17 +2,18 @@
 // in it run against a real Prometheus scraping a tracker that follows a real child
 // and a real cgroup with a memory limit and a CPU quota.
 // That Prometheus also loads the example rules, to see them record and alert on real series.
+// All of it twice, unchanged: scraping the command's endpoint, and scraping an
+// application that embeds the tracker in its NodeSDK through PrometheusReader.
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCollector } from '../../src/collectors/index.js';
-import { Tracker } from '../../src/index.js';
-import { startTelemetry, type Telemetry } from '../../src/otel/index.js';
+import type { Tracker } from '../../src/index.js';
 import { canMakeCgroups, makeCgroup, type TestCgroup } from '../support/cgroup.js';
 import { killAll, spawnIdle, spawnNode, waitFor } from '../support/process.js';
 import { requireBinaries, startPrometheus, type PrometheusServer } from '../support/prometheus.js';
+import { SCRAPE_PATHS, type ScrapedTracker } from '../support/scrape-paths.js';
 import { exportedSeriesNames, metricNamesIn } from './promql.js';
 
 const grafana = fileURLToPath(new URL('../../examples/grafana/', import.meta.url));
@@ -182,14 +183,14 @@ const MIB = 1024 * 1024;
 const MEMORY_LIMIT_BYTES = 512 * MIB;
 const CPU = '/sys/fs/cgroup/cpu';
 
-describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real Prometheus'))(
-  'dashboard and rules on a real Prometheus',
-  () => {
+describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real Prometheus')).each(SCRAPE_PATHS)(
+  'dashboard and rules on a real Prometheus scraping $name',
+  (path) => {
     /** A plain child process. */
     const service = 'dash';
     /** A cgroup target: a burner that wants more CPU than its quota, under a memory limit. */
     const cgService = 'cg';
-    let telemetry: Telemetry;
+    let scraped: ScrapedTracker;
     let tracker: Tracker;
     let prometheus: PrometheusServer;
     let cgroup: TestCgroup | undefined;
@@ -201,8 +202,8 @@ describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real 
         if (process.env['CI'] === 'true') throw new Error(why);
         console.warn(`dashboard test: cgroup queries parsed only: ${why}`);
       }
-      telemetry = await startTelemetry({ env: {}, diagLogger: null, prometheus: { port: 0 } });
-      tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 250 });
+      scraped = await path.start({ collectionInterval: 250 });
+      tracker = scraped.tracker;
       tracker.start();
       await tracker.track(service, spawnIdle().pid);
       if (canMakeCgroups) {
@@ -216,7 +217,7 @@ describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real 
         cgroup.add(burner.pid as number);
         await tracker.track(cgService, { cgroup: cgroup.path });
       }
-      prometheus = await startPrometheus({ target: new URL(telemetry.prometheusUrl!).host, ruleFiles: [rulesFile] });
+      prometheus = await startPrometheus({ target: new URL(scraped.url).host, ruleFiles: [rulesFile] });
       // Rates over the 10 s $__rate_interval need a few scrapes of each service.
       await prometheus.queryUntilFound(
         `count_over_time(procmetrics_service_state{service_name="${service}", procmetrics_state="running"}[10s]) >= 3`,
@@ -229,8 +230,7 @@ describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real 
       // beforeAll may have failed before assigning them.
       /* eslint-disable @typescript-eslint/no-unnecessary-condition */
       await prometheus?.stop();
-      await tracker?.close();
-      await telemetry?.shutdown();
+      await scraped?.stop();
       /* eslint-enable @typescript-eslint/no-unnecessary-condition */
       await killAll();
       await cgroup?.remove();
@@ -241,6 +241,11 @@ describe.skipIf(!requireBinaries(['prometheus'], 'dashboard and rules on a real 
       const { alerts } = await prometheus.api<{ alerts: Array<{ labels: Record<string, string> }> }>('/api/v1/alerts');
       return alerts.filter((alert) => alert.labels['service_name'] === name).map((alert) => alert.labels['alertname'] ?? '');
     }
+
+    it('is scraped without errors, whatever format the endpoint answers in', async () => {
+      const { activeTargets } = await prometheus.api<{ activeTargets: Array<{ health: string; lastError: string }> }>('/api/v1/targets');
+      expect(activeTargets.map((target) => [target.health, target.lastError])).toEqual([['up', '']]);
+    });
 
     it('offers the tracked services in the service variable', async () => {
       const values = await prometheus.api<string[]>(`/api/v1/label/service_name/values?match[]=procmetrics_service_state`);

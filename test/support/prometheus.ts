@@ -18,10 +18,23 @@ export function onPath(binary: string): boolean {
 export function requireBinaries(binaries: readonly string[], suite: string): boolean {
   const missing = binaries.filter((binary) => !onPath(binary));
   if (missing.length === 0) return true;
-  const hint = `${missing.join(', ')} not found on PATH (apt-get install prometheus)`;
+  return unavailable(suite, binaries.join(' and '), `${missing.join(', ')} not found on PATH (apt-get install prometheus)`);
+}
+
+/** Debian's python3, whose packages (python3-prometheus-client) the tests may use. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+/** Whether Debian's python3 can import `module`; as requireBinaries where it cannot. */
+export function requirePythonModule(module: string, debianPackage: string, suite: string): boolean {
+  if (spawnSync(SYSTEM_PYTHON, ['-c', `import ${module}`]).status === 0) return true;
+  return unavailable(suite, `python3 module ${module}`, `${SYSTEM_PYTHON} cannot import ${module} (apt-get install ${debianPackage})`);
+}
+
+/** On CI a failing test in place of the suite; elsewhere a warning. Always false. */
+function unavailable(suite: string, what: string, hint: string): false {
   if (process.env['CI'] === 'true') {
     describe(suite, () => {
-      it(`needs ${binaries.join(' and ')} on CI`, () => {
+      it(`needs ${what} on CI`, () => {
         expect.fail(hint);
       });
     });
