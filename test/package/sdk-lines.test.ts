@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { freePort } from '../support/net.js';
+import { startOtlpHttpReceiver } from '../otlp/http-receiver.js';
 import { flattenRequest, startOtlpReceiver } from '../otlp/receiver.js';
 import { packFreshCheckout } from './pack.js';
 import { run } from './run.js';
@@ -44,7 +45,7 @@ console.log(JSON.stringify({ aloneLines: exposition.split('\\n').filter((l) => l
  * variables (Prometheus and OTLP readers), a Tracker on the global
  * MeterProvider; the tracker's MetricProducer read by the application's own
  * sdk-metrics reader; and procmetrics' own pipeline (startTelemetry) running
- * on the SDK the application installed.
+ * on the SDK the application installed, pushing over gRPC and http/protobuf.
  */
 const APP_SCRIPT = `
 import { readFileSync } from 'node:fs';
@@ -84,6 +85,17 @@ const ownScrape = await (await fetch(telemetry.prometheusUrl)).text();
 await own.close();
 await telemetry.shutdown();
 
+const overHttp = await startTelemetry({
+  exporters: ['otlp'],
+  otlp: { url: process.env.APP_OTLP_HTTP_URL, protocol: 'http/protobuf' },
+  resourceAttributes: { 'service.name': process.env.APP_SERVICE + '-http' },
+  diagLogger: null,
+});
+const httpTracker = new Tracker(undefined, { meterProvider: overHttp.meterProvider });
+await httpTracker.track('http', process.pid);
+await httpTracker.close();
+await overHttp.shutdown();
+
 await embedded.close();
 await sdk.shutdown();
 console.log(JSON.stringify({
@@ -93,6 +105,7 @@ console.log(JSON.stringify({
   produced,
   ownLines: ownScrape.split('\\n').filter((l) => l.includes('="own"')).length,
   exportStatus: telemetry.exportStatus(),
+  httpExportStatus: overHttp.exportStatus(),
 }));
 `;
 
@@ -103,6 +116,7 @@ interface AppReport {
   produced: string[];
   ownLines: number;
   exportStatus: { failures: number; lastSuccessAt: number | null } | undefined;
+  httpExportStatus: { failures: number; lastSuccessAt: number | null } | undefined;
 }
 
 let work: string;
@@ -141,6 +155,7 @@ async function npmInstall(project: string, node: string, packages: readonly stri
 
 async function runApp(project: string, node: string, service: string): Promise<{ report: AppReport; otlpNames: string[] }> {
   const receiver = await startOtlpReceiver();
+  const httpReceiver = await startOtlpHttpReceiver();
   try {
     const port = await freePort();
     writeFileSync(join(project, 'app.mjs'), APP_SCRIPT);
@@ -148,6 +163,7 @@ async function runApp(project: string, node: string, service: string): Promise<{
       ...onLine(node),
       APP_SERVICE: service,
       APP_OTLP_URL: receiver.url,
+      APP_OTLP_HTTP_URL: `${httpReceiver.base}/v1/metrics`,
       APP_PROMETHEUS_URL: `http://127.0.0.1:${port}/metrics`,
       OTEL_METRICS_EXPORTER: 'prometheus,otlp',
       OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
@@ -161,13 +177,13 @@ async function runApp(project: string, node: string, service: string): Promise<{
     };
     const { stdout } = await run(node, ['app.mjs'], project, env);
     const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as AppReport;
-    const otlpNames = receiver.received
+    const otlpNames = [...receiver.received, ...httpReceiver.received]
       .flatMap(({ request }) => flattenRequest(request))
-      .filter((p) => p.resource['service.name'] === `${service}-own` || p.resource['service.name'] === service)
+      .filter((p) => String(p.resource['service.name']).startsWith(service))
       .map((p) => `${String(p.resource['service.name'])} ${p.name}`);
     return { report, otlpNames };
   } finally {
-    await receiver.close();
+    await Promise.all([receiver.close(), httpReceiver.close()]);
   }
 }
 
@@ -187,6 +203,9 @@ function expectWorks(runtime: Runtime, { report, otlpNames }: { report: AppRepor
   expect(report.ownLines).toBeGreaterThan(0);
   expect(report.exportStatus).toMatchObject({ failures: 0 });
   expect(otlpNames).toContain(`${service}-own process.memory.usage`);
+  // ...and over http/protobuf, with that line's protobuf exporter.
+  expect(report.httpExportStatus).toMatchObject({ failures: 0 });
+  expect(otlpNames).toContain(`${service}-http process.memory.usage`);
 }
 
 /** Whether npm put that package anywhere in the project's tree. */
