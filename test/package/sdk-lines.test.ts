@@ -208,10 +208,19 @@ function expectWorks(runtime: Runtime, { report, otlpNames }: { report: AppRepor
   expect(otlpNames).toContain(`${service}-http process.memory.usage`);
 }
 
-/** Whether npm put that package anywhere in the project's tree. */
-function installed(project: string, name: string): boolean {
+/** Where npm put that package in the project's tree (paths in the lock file). */
+function copiesOf(project: string, name: string): string[] {
   const lock = JSON.parse(readFileSync(join(project, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
-  return Object.keys(lock.packages).some((path) => path.endsWith(`node_modules/${name}`));
+  return Object.keys(lock.packages).filter((path) => path.endsWith(`node_modules/${name}`));
+}
+
+function installed(project: string, name: string): boolean {
+  return copiesOf(project, name).length > 0;
+}
+
+/** One API in the project, the application's: the tracker records where the SDK reads. */
+function expectOneApi(project: string): void {
+  expect(copiesOf(project, '@opentelemetry/api')).toEqual(['node_modules/@opentelemetry/api']);
 }
 
 describe.each(RUNTIMES)('Node $major with sdk-node $sdkNode', (runtime) => {
@@ -240,6 +249,7 @@ describe.each(RUNTIMES)('Node $major with sdk-node $sdkNode', (runtime) => {
 
       await npmInstall(project, node, sdkPackages(runtime));
       const service = `first-${runtime.major}`;
+      expectOneApi(project);
       expectWorks(runtime, await runApp(project, node, service), service);
     },
     SCENARIO_TIMEOUT_MS,
@@ -254,6 +264,7 @@ describe.each(RUNTIMES)('Node $major with sdk-node $sdkNode', (runtime) => {
       await npmInstall(project, node, sdkPackages(runtime));
       await npmInstall(project, node, [tarball]);
       const service = `second-${runtime.major}`;
+      expectOneApi(project);
       expectWorks(runtime, await runApp(project, node, service), service);
     },
     SCENARIO_TIMEOUT_MS,
