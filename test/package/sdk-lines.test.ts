@@ -109,6 +109,32 @@ console.log(JSON.stringify({
 }));
 `;
 
+/**
+ * What an application's TypeScript sees: the published types resolve against
+ * the application's API and SDK, and the producer is what its reader takes.
+ */
+const TYPED_APP = `
+import { metrics } from '@opentelemetry/api';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { Tracker } from 'procmetrics';
+import { createMetricProducer, startTelemetry } from 'procmetrics/otel';
+
+const onGlobal = new Tracker(undefined, { meterProvider: metrics.getMeterProvider() });
+const onSdk = new Tracker(undefined, { meterProvider: new MeterProvider() });
+const producer: MetricProducer = createMetricProducer(onGlobal);
+export const reader = new PeriodicExportingMetricReader({
+  exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+  metricProducers: [producer],
+});
+export const telemetry: Promise<{ meterProvider: ReturnType<typeof metrics.getMeterProvider> }> = startTelemetry({ exporters: ['prometheus'] });
+export { onSdk };
+`;
+
+const TYPED_APP_CONFIG = {
+  compilerOptions: { module: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+  files: ['typed.ts'],
+};
+
 interface AppReport {
   node: string;
   versions: { api: string; sdkNode: string; sdkMetrics: string };
@@ -266,6 +292,11 @@ describe.each(RUNTIMES)('Node $major with sdk-node $sdkNode', (runtime) => {
       const service = `second-${runtime.major}`;
       expectOneApi(project);
       expectWorks(runtime, await runApp(project, node, service), service);
+
+      await npmInstall(project, node, ['typescript@5.9.3', `@types/node@^${runtime.major}`]);
+      writeFileSync(join(project, 'typed.ts'), TYPED_APP);
+      writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(TYPED_APP_CONFIG));
+      await run(node, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], project, onLine(node));
     },
     SCENARIO_TIMEOUT_MS,
   );
