@@ -1,6 +1,6 @@
 import { format } from 'node:util';
 import type { DiagLogger } from '@opentelemetry/api';
-import { startTelemetry, type ExporterName, type Telemetry } from '../otel/index.js';
+import { MissingPeerDependencyError, startTelemetry, type ExporterName, type Telemetry } from '../otel/index.js';
 import { formatHostPort } from '../otel/prometheus.js';
 import type { CommonOptions } from './args.js';
 import { UsageError } from './errors.js';
@@ -35,6 +35,7 @@ export async function startExporters(
     if (code === 'EADDRNOTAVAIL' || code === 'EACCES' || code === 'ENOTFOUND') {
       throw new UsageError(`--prometheus ${where}: cannot listen (${code})`);
     }
+    if (error instanceof MissingPeerDependencyError) throw new UsageError(error.message);
     // Anything else is a bad OTEL_* variable or option, which startTelemetry names.
     if (error instanceof TypeError || error instanceof RangeError) throw new UsageError(error.message);
     throw error;

@@ -21,6 +21,7 @@ export type { ExporterName, OtlpProtocol, TemporalityPreference, TelemetryConfig
 export type { OtlpExportStatus } from './readers.js';
 export { resolveTelemetryConfig } from './config.js';
 export { PrometheusListenError, ENDPOINT_LIMITS } from './prometheus.js';
+export { MissingPeerDependencyError } from './optional-peer.js';
 export { rateLimitedDiagLogger, type RateLimitOptions } from './diag.js';
 export { METRICS, identityOf, type MetricRow, type InstrumentKind, type Subject, type Identity } from './metric-table.js';
 export { prometheusName } from './prometheus-names.js';
@@ -95,8 +96,9 @@ function installDiag(logger: DiagLogger): void {
 /**
  * Starts the exporters chosen by `options`, else by the OTEL_* variables.
  * Resolves once the Prometheus port listens; rejects with a PrometheusListenError
- * (`code` 'EADDRINUSE' when the port is taken) or with a typed argument error
- * naming a bad option or variable.
+ * (`code` 'EADDRINUSE' when the port is taken), with a MissingPeerDependencyError
+ * when OTLP is chosen and its exporter package is not installed, or with a
+ * typed argument error naming a bad option or variable.
  */
 export async function startTelemetry(options: TelemetryOptions = {}): Promise<Telemetry> {
   const config = resolveTelemetryConfig(options);

@@ -9,6 +9,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type { TelemetryConfig, TemporalityPreference } from './config.js';
+import { loadOptionalPeers } from './optional-peer.js';
 
 /**
  * The OTel temporality table for OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE:
@@ -84,17 +85,23 @@ function withStatus(inner: PushMetricExporter, status: OtlpExportStatus, failed:
 
 /**
  * The exporter of the configured protocol, loaded on demand: a process that
- * pushes nothing (or only over one protocol) never loads gRPC or protobuf.
+ * pushes nothing (or only over one protocol) never loads gRPC or protobuf,
+ * and an install without these optional peers fails here, by name.
  */
 async function createOtlpExporter(config: TelemetryConfig['otlp']): Promise<PushMetricExporter> {
   if (config.protocol === 'http/protobuf') {
-    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
+    const { OTLPMetricExporter } = await loadOptionalPeers(
+      'OTLP over http/protobuf',
+      ['@opentelemetry/exporter-metrics-otlp-proto'],
+      () => import('@opentelemetry/exporter-metrics-otlp-proto'),
+    );
     return new OTLPMetricExporter({ url: config.url, headers: config.headers, timeoutMillis: config.exportTimeoutMs });
   }
-  const [{ OTLPMetricExporter }, { Metadata }] = await Promise.all([
-    import('@opentelemetry/exporter-metrics-otlp-grpc'),
-    import('@grpc/grpc-js'),
-  ]);
+  const [{ OTLPMetricExporter }, { Metadata }] = await loadOptionalPeers(
+    'OTLP over grpc',
+    ['@opentelemetry/exporter-metrics-otlp-grpc', '@grpc/grpc-js'],
+    () => Promise.all([import('@opentelemetry/exporter-metrics-otlp-grpc'), import('@grpc/grpc-js')]),
+  );
   const metadata = new Metadata();
   for (const [key, value] of Object.entries(config.headers)) metadata.set(key, value);
   return new OTLPMetricExporter({ url: config.url, metadata, timeoutMillis: config.exportTimeoutMs });

@@ -1,8 +1,9 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchMetrics, freePort, killAllCli, startProcess, waitForSnapshot } from '../cli/cli.js';
+import { packFreshCheckout } from './pack.js';
 import { REPO_ROOT, run } from './run.js';
 
 /**
@@ -34,38 +35,15 @@ console.log(JSON.stringify({
 }));
 `;
 
-interface PackReport {
-  filename: string;
-  files: { path: string }[];
-}
-
 let work: string;
 let project: string;
 let packedFiles: string[];
 
-/** A copy of the checkout as a fresh clone has it: tracked and new files, no dist/, the installed node_modules. */
-async function freshCopy(into: string): Promise<void> {
-  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], REPO_ROOT);
-  for (const file of stdout.split('\0')) {
-    if (file === '' || !existsSync(join(REPO_ROOT, file))) continue;
-    mkdirSync(dirname(join(into, file)), { recursive: true });
-    cpSync(join(REPO_ROOT, file), join(into, file));
-  }
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(into, 'node_modules'), 'dir');
-}
-
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'procmetrics-pack-'));
-  const checkout = join(work, 'checkout');
-  await freshCopy(checkout);
-  expect(existsSync(join(checkout, 'dist'))).toBe(false);
-
-  const packed = await run('npm', ['pack', '--json', '--pack-destination', work], checkout);
-  // prepack's build prints before the JSON; the JSON is the last thing npm writes.
-  const [report] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[\n'))) as PackReport[];
-  if (!report) throw new Error(`npm pack reported nothing:\n${packed.stdout}`);
-  const tarball = join(work, report.filename);
-  packedFiles = report.files.map((f) => f.path);
+  const packed = await packFreshCheckout(work);
+  const tarball = packed.tarball;
+  packedFiles = packed.files;
 
   project = join(work, 'project');
   mkdirSync(project);
@@ -104,6 +82,14 @@ describe('the packed package', () => {
     expect(await fetchMetrics(port)).toContain('="sleeper"');
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toEqual({ code: 143, signal: null });
+  });
+
+  it('asked to push OTLP without the optional OTLP exporter installed, the bin names the packages to install (exit 2)', async () => {
+    const bin = join(project, 'node_modules', '.bin', 'procmetrics');
+    const args = ['watch', '-s', `self=${process.pid}`, '--prometheus', 'off', '--otlp', 'http://127.0.0.1:4317'];
+    const cli = startProcess(bin, args);
+    expect(await cli.exited).toEqual({ code: 2, signal: null });
+    expect(cli.stderr()).toContain('OTLP over grpc needs @opentelemetry/exporter-metrics-otlp-grpc and @grpc/grpc-js');
   });
 
   it('imports as ESM, tracks its own process and serves its metrics through the SDK', async () => {
