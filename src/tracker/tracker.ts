@@ -133,6 +133,7 @@ export class Tracker implements ProcessTracker {
     validateCollector(collector);
     validateOptions(options, 'options');
     validateMeterProvider(options.meterProvider, 'options.meterProvider');
+    validateOptionalBoolean(options.stateAttributes, 'options.stateAttributes');
     this.#intervalMs = intervalOption(options.collectionInterval, 'collectionInterval', DEFAULT_INTERVAL_MS);
     this.#bufferSize = positiveIntegerOption(options.subscriberBufferSize, 'subscriberBufferSize', DEFAULT_BUFFER_SIZE);
     this.#maxSubscribers = positiveIntegerOption(options.maxSubscribers, 'maxSubscribers', DEFAULT_MAX_SUBSCRIBERS);
@@ -140,7 +141,9 @@ export class Tracker implements ProcessTracker {
     this.#ownsCollector = collector === undefined;
     this.#collector = collector === undefined ? defaultCollector() : isBatchCollector(collector) ? collector : perPidCollector(collector);
     this.#sampler = new Sampler(this.#collector);
-    this.#uninstrument = meterProvider ? instrumentTracker(this, meterProvider) : () => {};
+    this.#uninstrument = meterProvider
+      ? instrumentTracker(this, meterProvider, { stateAttributes: options.stateAttributes === true })
+      : () => {};
   }
 
   /** Time between samples, ms. */

@@ -16,6 +16,12 @@ export interface TrackerOptions {
    * Pass `null` to register none.
    */
   meterProvider?: MeterProvider | null;
+  /**
+   * Also put procmetrics.state and procmetrics.healthy on the gauges of a live
+   * process (default false); see `InstrumentOptions.stateAttributes`. A
+   * provider from `startTelemetry` follows that pipeline's own setting.
+   */
+  stateAttributes?: boolean;
 }
 
 /**

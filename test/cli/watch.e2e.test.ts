@@ -27,7 +27,8 @@ describe('procmetrics watch', () => {
       },
       { what: 'idle in /metrics' },
     );
-    expect(metrics).toMatch(/process_memory_usage_bytes\{[^}]*service_name="idle"[^}]*procmetrics_state="running"/);
+    expect(metrics).toMatch(/process_memory_usage_bytes\{service_name="idle"\} \d+\n/);
+    expect(metrics).toMatch(/procmetrics_service_state\{service_name="idle",procmetrics_state="running"\} 1\n/);
     expect(metrics).toContain(`procmetrics_service_pid{service_name="idle"} ${idle.pid}\n`);
 
     cli.child.kill('SIGTERM');
