@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, killAndWait, spawnChild, spawnIdle, waitFor } from '../support/process.js';
+import { canMakeCgroups, makeCgroup } from '../support/cgroup.js';
 import { fetchMetrics, freePort, isRunning, killAllCli, startCli, waitForSnapshot } from './cli.js';
 
 afterEach(async () => {
@@ -114,5 +115,26 @@ describe('procmetrics watch', () => {
     expect(cli.snapshots().filter((s) => s.state === 'failed')).toEqual([]);
     await Promise.all([killAndWait(younger), killAndWait(oldest)]);
     await waitForSnapshot(cli, (s) => s.state === 'failed' && s.lastError.includes('no process matches'), 'failed once gone');
+  });
+
+  it('a watched cgroup that empties is failed, never stopped', async () => {
+    if (!canMakeCgroups) {
+      if (process.env['CI'] === 'true') expect.fail('needs root and writable cgroup hierarchies on CI');
+      console.warn('skipping the cgroup watch test: needs root and writable cgroup hierarchies');
+      return;
+    }
+    const cgroup = makeCgroup();
+    const inside = spawnIdle();
+    try {
+      cgroup.add(inside.pid);
+      const cli = startCli(['watch', '-s', `db=cgroup:${cgroup.path}`, '-i', '200ms', '--json', '--prometheus', 'off']);
+      await waitForSnapshot(cli, (s) => s.state === 'running' && s.pid > 0, 'the cgroup followed');
+      await killAndWait(inside);
+      await waitForSnapshot(cli, (s) => s.state === 'failed' && s.lastError.includes('has no process left'), 'failed once empty');
+      expect(cli.snapshots().filter((s) => s.state === 'stopped')).toEqual([]);
+    } finally {
+      await killAndWait(inside);
+      await cgroup.remove();
+    }
   });
 });
