@@ -89,12 +89,16 @@ describe.skipIf(!requireBinaries(['prometheus'], 'alert scenarios against a real
           groups: [
             {
               name: 'user',
-              rules: [{ alert: 'WebMemoryAbove1MB', expr: 'process_memory_usage_bytes{service_name="web"} > 1000000', for: scaled('1m') }],
+              rules: ['web', 'labelled'].map((service) => ({
+                alert: 'MemoryAbove1MB',
+                expr: `process_memory_usage_bytes{service_name="${service}"} > 1000000`,
+                for: scaled('1m'),
+              })),
             },
           ],
         }),
       );
-      const ports = await Promise.all([freePort(), freePort(), freePort()]);
+      const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
       const endpoint = (i: number): string[] => ['--prometheus', `127.0.0.1:${String(ports[i])}`, '--json', '-i', '500ms'];
 
       // A crash loop: exit 3 after 0.3 s (3 s compressed), restarted on failure with the real backoff.
@@ -110,21 +114,25 @@ describe.skipIf(!requireBinaries(['prometheus'], 'alert scenarios against a real
         '-e',
         'setTimeout(() => process.exit(3), 300)',
       ]);
-      // A healthy service whose health check alternates every 3 s (30 s compressed).
-      flipping = startCli([
-        'run',
-        '--name',
-        'web',
-        '--health-cmd',
-        `sh -c 'test $(( $(date +%s) / 3 % 2 )) -eq 0'`,
-        '--health-interval',
-        '500ms',
-        ...endpoint(1),
-        '--',
-        process.execPath,
-        '-e',
-        'setInterval(() => {}, 1000)',
-      ]);
+      // A healthy service whose health check alternates every 3 s (30 s compressed); the same under --state-labels.
+      const flip = (name: string, port: number, extra: string[]): CliProcess =>
+        startCli([
+          'run',
+          '--name',
+          name,
+          '--health-cmd',
+          `sh -c 'test $(( $(date +%s) / 3 % 2 )) -eq 0'`,
+          '--health-interval',
+          '500ms',
+          ...endpoint(port),
+          ...extra,
+          '--',
+          process.execPath,
+          '-e',
+          'setInterval(() => {}, 1000)',
+        ]);
+      flipping = flip('web', 1, []);
+      flip('labelled', 3, ['--state-labels']);
       // A watched process, killed once it is followed.
       const seconds = `${100_000 + Math.floor(Math.random() * 100_000)}.5`;
       const sleeper = spawnChild('sleep', [seconds]);
@@ -171,11 +179,17 @@ describe.skipIf(!requireBinaries(['prometheus'], 'alert scenarios against a real
       expect(shipped).toEqual([]);
     });
 
-    it('a hand-written for: on a bare memory gauge fires on time while health flips, and stays firing', () => {
-      expect(firing.get('WebMemoryAbove1MB/web')?.count, JSON.stringify([...firing])).toBe(1);
-      expect(firing.get('WebMemoryAbove1MB/web')?.lastAt).toBeGreaterThanOrEqual(endS - 1);
+    it('a hand-written for: on a bare memory gauge fires while health flips faster than its for:, and stays firing', () => {
+      expect(firing.get('MemoryAbove1MB/web')?.count, JSON.stringify([...firing])).toBe(1);
+      expect(firing.get('MemoryAbove1MB/web')?.lastAt).toBeGreaterThanOrEqual(endS - 1);
       expect(flipping.snapshots().some((s) => s.serviceName === 'web' && !s.healthy && s.state === 'running')).toBe(true);
       expect(crashLoop.snapshots().some((s) => s.state === 'failed' && s.lastError === 'exited with code 3')).toBe(true);
+    });
+
+    it('under --state-labels the same rule never fires: each health flip starts a new memory series, and for: with it', async () => {
+      const labelled = await prometheus!.query('count(count_over_time(process_memory_usage_bytes{service_name="labelled"}[1m]))');
+      expect(Number(labelled[0]?.value[1]), 'memory series of the labelled service').toBeGreaterThanOrEqual(2);
+      expect(firing.get('MemoryAbove1MB/labelled')).toBeUndefined();
     });
   },
 );
