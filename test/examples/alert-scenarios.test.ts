@@ -186,6 +186,22 @@ describe.skipIf(!requireBinaries(['prometheus'], 'alert scenarios against a real
       expect(crashLoop.snapshots().some((s) => s.state === 'failed' && s.lastError === 'exited with code 3')).toBe(true);
     });
 
+    it("the README's recipes for joining state and health return data (memory ones for the flipping service)", async () => {
+      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+      const block = /```promql\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+      const recipes = block.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));
+      expect(recipes.length).toBeGreaterThanOrEqual(4);
+      for (const recipe of recipes) {
+        const series = await prometheus!.queryRange(
+          recipe.replace(/process_memory_usage_bytes/g, '$&{service_name="web"}'),
+          startS,
+          endS,
+          1,
+        );
+        expect(series.length, recipe).toBeGreaterThan(0);
+      }
+    });
+
     it('under --state-labels the same rule never fires: each health flip starts a new memory series, and for: with it', async () => {
       const labelled = await prometheus!.query('count(count_over_time(process_memory_usage_bytes{service_name="labelled"}[1m]))');
       expect(Number(labelled[0]?.value[1]), 'memory series of the labelled service').toBeGreaterThanOrEqual(2);
