@@ -5,7 +5,7 @@
 //
 // Two trackers show the two ways in:
 // - `viaInstruments` uses the global MeterProvider that NodeSDK sets: observable
-//   instruments, series bounded by services x states x health; the SDK keeps
+//   instruments, one series per service and dimension value; the SDK keeps
 //   exporting a stopped service at its last values.
 // - `exact` has no MeterProvider; its MetricProducer is handed to the reader
 //   (the one line), and each scrape holds exactly its live services.
