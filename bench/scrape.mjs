@@ -114,11 +114,7 @@ function minimalWriter(source) {
     for (const s of subjects) {
       if (row.subject === 'process' && !(s.pid > 0 && s.state !== 'stopped' && s.state !== 'failed')) continue;
       let labels = '';
-      if (row.subject !== 'tracker') {
-        labels = `service_name="${esc(s.serviceName)}"`;
-        if (row.subject === 'process' && row.kind !== 'counter')
-          labels += `,procmetrics_state="${s.state}",procmetrics_healthy="${s.healthy}"`;
-      }
+      if (row.subject !== 'tracker') labels = `service_name="${esc(s.serviceName)}"`;
       const emit = (extra, v) => {
         if (v === null || !Number.isFinite(v)) return;
         const all = labels && extra ? `${labels},${extra}` : labels || extra;

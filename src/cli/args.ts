@@ -19,6 +19,8 @@ export interface CommonOptions {
   json: boolean;
   /** Count each service's live descendants in (default); false with --single-process. */
   descendants: boolean;
+  /** Put procmetrics_state and procmetrics_healthy on process gauges too (--state-labels). */
+  stateLabels: boolean;
 }
 
 export type RestartPolicy = 'never' | 'on-failure' | 'always';
@@ -68,13 +70,14 @@ const OPTIONS = {
   'health-cmd': { type: 'string' },
   'health-interval': { type: 'string' },
   'single-process': { type: 'boolean' },
+  'state-labels': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
 const LONG_OPTIONS = Object.keys(OPTIONS).map((name) => `--${name}`);
 type Values = ReturnType<typeof parseWith>['values'];
 
-const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json'];
+const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json', 'state-labels'];
 const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
   watch: new Set([...SHARED, 'service', 'once', 'single-process']),
   run: new Set([...SHARED, 'name', 'restart', 'health-cmd', 'health-interval', 'single-process']),
@@ -140,6 +143,7 @@ export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Re
     otlp: values.otlp !== undefined ? parseOtlp(values.otlp) : config.otlp !== undefined ? config.otlp : fromEnv().otlp,
     json: values.json ?? config.json ?? false,
     descendants: values['single-process'] !== true,
+    stateLabels: values['state-labels'] ?? config.stateLabels ?? false,
   };
   const configWhere = `--config ${quoteValue(line.configPath ?? '')}`;
   if (line.command !== 'watch' && config.services !== undefined) {

@@ -23,6 +23,8 @@ export interface ConfigFile {
   prometheus?: HostPort | null;
   otlp?: string | null;
   json?: boolean;
+  /** Like --state-labels. */
+  stateLabels?: boolean;
   services?: WatchService[];
   /** `run` only, like the flags of the same names. */
   name?: string;
@@ -31,7 +33,18 @@ export interface ConfigFile {
   healthIntervalMs?: number;
 }
 
-const KEYS = ['interval', 'prometheus', 'otlp', 'json', 'services', 'name', 'restart', 'health-cmd', 'health-interval'] as const;
+const KEYS = [
+  'interval',
+  'prometheus',
+  'otlp',
+  'json',
+  'state-labels',
+  'services',
+  'name',
+  'restart',
+  'health-cmd',
+  'health-interval',
+] as const;
 
 /** The fields only `run` uses, and the key each is read from. */
 export const RUN_KEYS = ['name', 'restart', 'healthArgv', 'healthIntervalMs'] as const;
@@ -72,6 +85,10 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
   if (data.json !== undefined) {
     if (typeof data.json !== 'boolean') throw new UsageError(`${at('json')}: expected true or false`);
     config.json = data.json;
+  }
+  if (data['state-labels'] !== undefined) {
+    if (typeof data['state-labels'] !== 'boolean') throw new UsageError(`${at('state-labels')}: expected true or false`);
+    config.stateLabels = data['state-labels'];
   }
   if (data.services !== undefined) config.services = parseServices(data.services, at('services'));
   // The same checks as --name, --restart, --health-cmd and --health-interval.

@@ -17,6 +17,8 @@ Options:
       --otlp URL|off          OTLP push, gRPC or OTEL_EXPORTER_OTLP_PROTOCOL
                               (default: OTEL_EXPORTER_OTLP_*ENDPOINT)
       --json                  one JSON line per snapshot on stdout
+      --state-labels          also label process gauges with state and health
+                              (a health flip then restarts for: on them)
       --once                  watch: sample every target once, print, exit
       --single-process        watch, run: the process alone, not its children
   -c, --config FILE           JSON with services and options; flags win

@@ -25,6 +25,7 @@ export async function startExporters(
       exporters,
       env,
       diagLogger: diagTo(stderr),
+      stateAttributes: options.stateLabels,
       ...(options.prometheus !== null ? { prometheus: options.prometheus } : {}),
       ...(typeof options.otlp === 'string' && options.otlp !== 'env' ? { otlp: { url: options.otlp } } : {}),
     });

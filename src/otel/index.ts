@@ -10,7 +10,7 @@ import { MeterProvider as SdkMeterProvider, type IMetricReader, type MetricProdu
 import { resolveTelemetryConfig, type TelemetryOptions as ConfigOptions } from './config.js';
 import { rateLimitedDiagLogger } from './diag.js';
 import { ExpositionWriter } from './exposition.js';
-import { resolveFallbackCpus, type InstrumentOptions } from './instruments.js';
+import { resolveFallbackCpus, resolveTableOptions, type InstrumentOptions } from './instruments.js';
 import { SnapshotMetricProducer, type ProducerTemporality } from './producer.js';
 import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus.js';
 import { createConsoleReader, createOtlpReader, type OtlpExportStatus } from './readers.js';
@@ -23,7 +23,15 @@ export { resolveTelemetryConfig } from './config.js';
 export { PrometheusListenError, ENDPOINT_LIMITS } from './prometheus.js';
 export { MissingPeerDependencyError } from './optional-peer.js';
 export { rateLimitedDiagLogger, type RateLimitOptions } from './diag.js';
-export { METRICS, identityOf, type MetricRow, type InstrumentKind, type Subject, type Identity } from './metric-table.js';
+export {
+  METRICS,
+  identityOf,
+  type MetricRow,
+  type InstrumentKind,
+  type Subject,
+  type Identity,
+  type TableOptions,
+} from './metric-table.js';
 export { prometheusName } from './prometheus-names.js';
 export { PrometheusReader, type PrometheusReaderOptions } from './prometheus-reader.js';
 export type { ExpositionFormat } from './prometheus-text.js';
@@ -47,7 +55,7 @@ export function createMetricProducer(tracker: SnapshotSource, options: ProducerO
   sources.add(tracker);
   const consumer = sources.consumer();
   const context = { fallbackCpus: resolveFallbackCpus(options.fallbackCpus) };
-  const producer = new SnapshotMetricProducer(compileTable(), context, () => sources.gather(consumer), {
+  const producer = new SnapshotMetricProducer(compileTable(resolveTableOptions(options)), context, () => sources.gather(consumer), {
     temporality: options.temporality ?? 'cumulative',
   });
   // A PrometheusReader given it reports its failed scrapes through it.
@@ -64,6 +72,14 @@ export interface TelemetryOptions extends ConfigOptions {
   diagLogger?: DiagLogger | null;
   /** Also make this the global MeterProvider, which a Tracker uses when given none (default false). */
   registerGlobal?: boolean;
+  /**
+   * Also put procmetrics.state and procmetrics.healthy on the gauges of a live
+   * process, on every exporter (default false). Every change of state or
+   * health then starts new gauge series: a `for:` on them restarts, and
+   * queries must sum them away (`sum by (service_name)`). Counters never carry
+   * them, so rate() is the same either way.
+   */
+  stateAttributes?: boolean;
 }
 
 export interface Telemetry {
@@ -102,12 +118,13 @@ function installDiag(logger: DiagLogger): void {
  */
 export async function startTelemetry(options: TelemetryOptions = {}): Promise<Telemetry> {
   const config = resolveTelemetryConfig(options);
+  const tableOptions = resolveTableOptions(options);
   const diagLogger = options.diagLogger === undefined ? new DiagConsoleLogger() : options.diagLogger;
   if (diagLogger !== null) installDiag(diagLogger);
 
   const sources = new SourceSet();
   sources.exporters(config.exporters);
-  const table = compileTable();
+  const table = compileTable(tableOptions);
   const context = { fallbackCpus: resolveFallbackCpus(undefined) };
   const resource = defaultResource().merge(resourceFromAttributes(config.resourceAttributes));
   const producer = (temporality: ProducerTemporality): MetricProducer => {

@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { ValueType, type BatchObservableResult, type Meter, type MeterProvider, type Observable } from '@opentelemetry/api';
 import { OutOfRangeError, describeValue } from '../domain/errors.js';
+import { validateOptionalBoolean } from '../tracker/validate.js';
 import type { ProcessMetrics } from '../domain/metrics.js';
 import { AttributeSets, type ServiceSets } from './attribute-sets.js';
 import { METER_NAME } from './meter.js';
-import type { HistogramValue, MetricRow, ReadContext, TrackerView } from './metric-table.js';
+import type { HistogramValue, MetricRow, ReadContext, TableOptions, TrackerView } from './metric-table.js';
 import { pipelineOf, type SnapshotSource } from './sources.js';
 import { PACKAGE_VERSION } from './version.js';
 import { compileTable, visitSnapshot, visitTracker, type CompiledRow } from './walk.js';
@@ -18,6 +19,13 @@ export interface InstrumentOptions {
    * many its process may use (default: os.availableParallelism()).
    */
   fallbackCpus?: number;
+  /**
+   * Also put procmetrics.state and procmetrics.healthy on the gauges of a live
+   * process (default false). Every change of state or health then starts new
+   * gauge series: a `for:` on them restarts and queries must sum them away.
+   * A provider from `startTelemetry` follows that pipeline's own setting.
+   */
+  stateAttributes?: boolean;
 }
 
 type Snapshot = Readonly<ProcessMetrics>;
@@ -49,6 +57,12 @@ export function resolveFallbackCpus(value: number | undefined): number {
   return value;
 }
 
+/** The table options of `options`, checked: a typed error names a bad stateAttributes. */
+export function resolveTableOptions(options: { stateAttributes?: unknown }): TableOptions {
+  validateOptionalBoolean(options.stateAttributes, 'options.stateAttributes');
+  return { stateAttributes: options.stateAttributes === true };
+}
+
 /**
  * Makes a tracker's metrics reach `meterProvider`:
  * - a provider that `startTelemetry` built: the tracker joins that pipeline,
@@ -57,17 +71,19 @@ export function resolveFallbackCpus(value: number | undefined): number {
  *   one per table row, observed from the cached snapshots in one batch
  *   callback, so a collection does no I/O. The SDK keeps every attribute set it
  *   has seen (and exports stale ones at their last value); our identity rule
- *   bounds them to services x states x health, with no pid among them.
+ *   bounds them to one per service and dimension value (times states x
+ *   health with `stateAttributes`), with no pid among them.
  * Returns the disposer: it leaves the pipeline, or removes the callback (the
  * API cannot remove instruments; they report nothing after).
  */
 export function instrumentTracker(source: SnapshotSource, meterProvider: MeterProvider, options: InstrumentOptions = {}): () => void {
   const fallbackCpus = resolveFallbackCpus(options.fallbackCpus);
+  const tableOptions = resolveTableOptions(options);
   const pipeline = pipelineOf(meterProvider);
   if (pipeline !== undefined) return pipeline.add(source);
 
   const context: ReadContext = { fallbackCpus };
-  const table = compileTable();
+  const table = compileTable(tableOptions);
   const meter = meterProvider.getMeter(METER_NAME, PACKAGE_VERSION);
   const byRow = table.rows.map((row) => createInstrument(meter, row));
   const instruments = byRow.filter((instrument): instrument is Observable => instrument !== undefined);

@@ -42,19 +42,33 @@ export type Subject = 'process' | 'service' | 'tracker';
  */
 export type Identity = 'none' | 'service' | 'status';
 
+/** How the table is read; every way out (writer, producer, instruments) takes the same. */
+export interface TableOptions {
+  /**
+   * Also put procmetrics.state and procmetrics.healthy on the gauges of a live
+   * process (memory, threads, utilization...). Off by default: each change of
+   * state or health then starts a new series, which restarts a `for:` and
+   * splits any query that does not sum them away. Counters never carry them.
+   */
+  readonly stateAttributes?: boolean;
+}
+
 /**
- * The identity rule. Counters carry service.name alone, so that a change of
- * state or health, or a restart, continues the same series and rate() across
- * it is right (a restart is a counter reset, which rate() handles). Gauges of a
- * live process carry state and health too, so memory can be sliced by them;
- * their series come and go with the state, which costs a gauge nothing. The
- * pid is never an identifying attribute: it would add series with every
- * restart for good. `procmetrics.service.pid` carries it as a value.
+ * The identity rule. Every data point of a service carries service.name and
+ * its own dimension only, so a change of state or health, or a restart,
+ * continues the same series: a `for:` on memory keeps counting through a health
+ * flip, and rate() across a restart is right (a restart is a counter reset,
+ * which rate() handles). State and health are the attributes of their own
+ * rows (procmetrics.service.state, procmetrics.service.healthy), which is
+ * where a query joins them from. `stateAttributes` puts them back on the
+ * gauges of a live process. The pid is never an identifying attribute: it
+ * would add series with every restart for good. `procmetrics.service.pid`
+ * carries it as a value.
  */
-export function identityOf(row: Pick<MetricRow, 'subject' | 'kind'>): Identity {
+export function identityOf(row: Pick<MetricRow, 'subject' | 'kind'>, options: TableOptions = {}): Identity {
   if (row.subject === 'tracker') return 'none';
   if (row.subject === 'service' || row.kind === 'counter') return 'service';
-  return 'status';
+  return options.stateAttributes === true ? 'status' : 'service';
 }
 
 /** What the tracker rows read: taken once per collection. */

@@ -9,6 +9,7 @@ import {
   type ReadContext,
   type HistogramValue,
   type Reading,
+  type TableOptions,
   type TrackerView,
 } from './metric-table.js';
 import { prometheusName } from './prometheus-names.js';
@@ -34,11 +35,11 @@ export interface CompiledRow<T> {
 /** One data point: the row, the value of its dimension (undefined without one), the number or histogram. */
 export type PointVisitor<T> = (row: CompiledRow<T>, dimensionValue: string | undefined, value: number | HistogramValue) => void;
 
-function compile<T>(row: MetricRow, index: number, reading: Reading<T>): CompiledRow<T> {
+function compile<T>(row: MetricRow, index: number, reading: Reading<T>, options: TableOptions): CompiledRow<T> {
   const base = {
     index,
     row,
-    identity: identityOf(row),
+    identity: identityOf(row, options),
     prometheusName: prometheusName(row.name, row.unit, row.kind),
     int: row.valueType === 'int',
   };
@@ -56,12 +57,12 @@ export interface CompiledTable {
   readonly tracker: ReadonlyArray<CompiledRow<TrackerView>>;
 }
 
-export function compileTable(rows: readonly MetricRow[] = METRICS): CompiledTable {
+export function compileTable(options: TableOptions = {}, rows: readonly MetricRow[] = METRICS): CompiledTable {
   const services: CompiledRow<Snapshot>[] = [];
   const tracker: CompiledRow<TrackerView>[] = [];
   rows.forEach((row, index) => {
-    if (row.subject === 'tracker') tracker.push(compile(row, index, row.read));
-    else services.push(compile(row, index, row.read));
+    if (row.subject === 'tracker') tracker.push(compile(row, index, row.read, options));
+    else services.push(compile(row, index, row.read, options));
   });
   return { rows, services, tracker };
 }

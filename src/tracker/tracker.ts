@@ -139,6 +139,7 @@ export class Tracker implements ProcessTracker {
     validateCollector(collector);
     validateOptions(options, 'options');
     validateMeterProvider(options.meterProvider, 'options.meterProvider');
+    validateOptionalBoolean(options.stateAttributes, 'options.stateAttributes');
     this.#intervalMs = intervalOption(options.collectionInterval, 'collectionInterval', DEFAULT_INTERVAL_MS);
     this.#bufferSize = positiveIntegerOption(options.subscriberBufferSize, 'subscriberBufferSize', DEFAULT_BUFFER_SIZE);
     this.#maxSubscribers = positiveIntegerOption(options.maxSubscribers, 'maxSubscribers', DEFAULT_MAX_SUBSCRIBERS);
@@ -146,7 +147,9 @@ export class Tracker implements ProcessTracker {
     this.#ownsCollector = collector === undefined;
     this.#collector = collector === undefined ? defaultCollector() : isBatchCollector(collector) ? collector : perPidCollector(collector);
     this.#sampler = new Sampler(this.#collector);
-    this.#uninstrument = meterProvider ? instrumentTracker(this, meterProvider) : () => {};
+    this.#uninstrument = meterProvider
+      ? instrumentTracker(this, meterProvider, { stateAttributes: options.stateAttributes === true })
+      : () => {};
   }
 
   /** Time between samples, ms. */
@@ -406,7 +409,8 @@ export class Tracker implements ProcessTracker {
   /**
    * Records a state change, published at once. Stopped and failed mean no
    * process: pid 0, numbers zeroed, sampling stops until the next track().
-   * A non-empty `lastError` replaces the previous one. Nothing is published
+   * A given `lastError` replaces the previous one (`''` clears it: a clean
+   * exit or an orderly stop is no error); without one it is kept. Nothing is published
    * when nothing changed. An exit is published once: when a tick has already
    * published `failed` for it, `failed` with a reason only replaces lastError
    * (seen by get() and exporters) without a second event. False for unknown names.
@@ -418,7 +422,7 @@ export class Tracker implements ProcessTracker {
     const service = this.#services.get(serviceName);
     if (!service) return false;
     if (state === ProcessState.Failed && service.exitPublished && service.status.state === ProcessState.Failed) {
-      if (lastError) {
+      if (lastError !== undefined) {
         service.status = { ...service.status, lastError };
         service.snapshot = { ...service.snapshot, lastError };
       }
@@ -427,7 +431,7 @@ export class Tracker implements ProcessTracker {
     const status: ServiceStatus = {
       ...service.status,
       state,
-      lastError: lastError ? lastError : service.status.lastError,
+      lastError: lastError ?? service.status.lastError,
     };
     const unchanged =
       status.state === service.status.state &&
@@ -542,14 +546,17 @@ export class Tracker implements ProcessTracker {
 
   /**
    * The process is gone (or its pid now names another process). A service
-   * being stopped has simply stopped; any other ends in the `exitState` it
-   * was tracked with (failed by default). Published once, then not sampled
+   * being stopped has simply stopped, which is no error: its lastError stays
+   * as it was. Any other ends in the `exitState` it was tracked with (failed
+   * by default), and says so in lastError. Published once, then not sampled
    * again until track().
    */
   #exited(service: Service, instance: Instance): void {
     this.#stats.processExits += 1;
-    const state = service.status.state === ProcessState.Stopping ? ProcessState.Stopped : instance.exitState;
-    const lastError = instance.pid > 0 ? `${instance.label} exited` : `${instance.label} has no process left`;
+    const stopping = service.status.state === ProcessState.Stopping;
+    const state = stopping ? ProcessState.Stopped : instance.exitState;
+    const gone = instance.pid > 0 ? `${instance.label} exited` : `${instance.label} has no process left`;
+    const lastError = stopping ? service.status.lastError : gone;
     this.#endInstance(service, { ...service.status, state, lastError });
     service.exitPublished = state === ProcessState.Failed;
   }

@@ -16,6 +16,12 @@ export interface TrackerOptions {
    * Pass `null` to register none.
    */
   meterProvider?: MeterProvider | null;
+  /**
+   * Also put procmetrics.state and procmetrics.healthy on the gauges of a live
+   * process (default false); see `InstrumentOptions.stateAttributes`. A
+   * provider from `startTelemetry` follows that pipeline's own setting.
+   */
+  stateAttributes?: boolean;
 }
 
 /**
@@ -57,8 +63,9 @@ export interface TrackOptions {
   state?: 'starting' | 'running';
   /**
    * What the process ending on its own means: `failed` (default), or
-   * `stopped` where exits are routine (a pid file or pattern someone else
-   * restarts). A service in `stopping` always ends `stopped`.
+   * `stopped` where the caller learns later whether it was an orderly stop
+   * (a watched pid file, removed or not) and corrects it with updateState().
+   * A service in `stopping` always ends `stopped`.
    */
   exitState?: 'stopped' | 'failed';
 }

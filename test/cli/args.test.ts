@@ -23,6 +23,7 @@ describe('command line', () => {
       otlp: null,
       json: false,
       descendants: true,
+      stateLabels: false,
     });
     expect(command.once).toBe(false);
     expect(command.services).toEqual([{ name: 'api', target: { kind: 'pid', pid: 42 } }]);
@@ -44,6 +45,7 @@ describe('command line', () => {
         'http://c:4317',
         '--json',
         '--once',
+        '--state-labels',
       ]),
     );
     expect(command.options).toEqual({
@@ -52,6 +54,7 @@ describe('command line', () => {
       otlp: 'http://c:4317',
       json: true,
       descendants: true,
+      stateLabels: true,
     });
     expect(command.once).toBe(true);
     expect(command.services.map((s) => s.name)).toEqual(['a', 'b']);
@@ -188,6 +191,7 @@ describe('config file', () => {
     interval: '2s',
     prometheus: 9300,
     json: true,
+    'state-labels': true,
     services: { api: 'pidfile:/run/api.pid', db: 4242, worker: 'match:worker\\.js' },
   });
 
@@ -199,6 +203,7 @@ describe('config file', () => {
       otlp: null,
       json: true,
       descendants: true,
+      stateLabels: true,
     });
     expect(command.services.map((s) => s.name)).toEqual(['api', 'db', 'worker']);
   });
@@ -219,6 +224,7 @@ describe('config file', () => {
     ['{"interval": 5}', '"interval": expected a string'],
     ['{"interval": "5"}', 'not a duration'],
     ['{"json": "yes"}', '"json": expected true or false'],
+    ['{"state-labels": "on"}', '"state-labels": expected true or false'],
     ['{"prometheus": "x:y"}', '"prometheus"'],
     ['{"services": ["api=1"]}', '"services": expected an object'],
     ['{"services": {"api": "abc"}}', 'pid "abc" is not a process id'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BACKOFF, nextQuickExits, restartDelayMs } from '../../src/cli/run/backoff.js';
-import { describeExit, exitCodeOf, shouldRestart, type ExitStatus } from '../../src/cli/run/exit-status.js';
+import { describeExit, exitCodeOf, isOrderlyStop, shouldRestart, type ExitStatus } from '../../src/cli/run/exit-status.js';
 
 const policy = { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 };
 
@@ -39,6 +39,16 @@ describe('exit status', () => {
     expect(describeExit(exited(3))).toBe('exited with code 3');
     expect(describeExit(killed)).toBe('killed by SIGKILL');
     expect(describeExit({ kind: 'spawn-failed', errno: 'ENOENT' })).toBe('cannot start: ENOENT');
+  });
+
+  it('tells the exit a stop asked for (no error) from one it did not', () => {
+    expect(isOrderlyStop(exited(0), 'SIGTERM')).toBe(true);
+    expect(isOrderlyStop({ kind: 'signaled', signal: 'SIGTERM' }, 'SIGTERM')).toBe(true);
+    expect(isOrderlyStop(exited(143), 'SIGTERM')).toBe(true);
+    expect(isOrderlyStop(exited(130), 'SIGINT')).toBe(true);
+    expect(isOrderlyStop(killed, 'SIGTERM')).toBe(false);
+    expect(isOrderlyStop(exited(1), 'SIGTERM')).toBe(false);
+    expect(isOrderlyStop({ kind: 'signaled', signal: 'SIGINT' }, 'SIGTERM')).toBe(false);
   });
 
   it('restarts per policy', () => {

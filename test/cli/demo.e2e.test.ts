@@ -23,5 +23,9 @@ describe('procmetrics demo', () => {
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     for (const pid of pids) expect(isRunning(pid)).toBe(false);
+    // Our own shutdown is no error: each workload ends stopped, its lastError empty (crashy's may hold its last crash).
+    const last = new Map(cli.snapshots().map((s) => [s.serviceName, s]));
+    for (const name of ['steady-cpu', 'sawtooth-memory']) expect(last.get(name), name).toMatchObject({ state: 'stopped', lastError: '' });
+    expect(cli.snapshots().filter((s) => /SIGTERM|no process left/.test(s.lastError))).toEqual([]);
   });
 });

@@ -93,11 +93,14 @@ const table: { flag: string; argv: (value: string | undefined) => string[]; valu
   { flag: '--json', argv: (v) => watchArgs(`--json=${v ?? ''}`), values: ['yes', '', '1'] },
   { flag: '--once', argv: (v) => watchArgs(`--once=${v ?? ''}`), values: ['yes', ''] },
   { flag: '--single-process', argv: (v) => runArgs(`--single-process=${v ?? ''}`), values: ['yes', ''] },
+  { flag: '--state-labels', argv: (v) => watchArgs(`--state-labels=${v ?? ''}`), values: ['yes', ''] },
 ];
 
 const cases = table.flatMap(({ flag, argv, values }) => [
   ...values.map((value) => [flag, JSON.stringify(value).slice(0, 40), () => argv(value)] as const),
-  ...(flag === '--json' || flag === '--once' || flag === '--single-process' ? [] : [[flag, '(no value)', () => argv(undefined)] as const]),
+  ...(flag === '--json' || flag === '--once' || flag === '--single-process' || flag === '--state-labels'
+    ? []
+    : [[flag, '(no value)', () => argv(undefined)] as const]),
 ]);
 
 describe('every flag, every kind of bad value: exit 2, one line naming the flag, nothing started', () => {

@@ -35,8 +35,17 @@ describe('the pid file rule', () => {
 
   it('once the last process is gone, the file is taken at its word', () => {
     expect(nextPidFileStep(names(other), last, false, undefined)).toEqual({ action: 'follow', identity: other });
-    expect(nextPidFileStep(empty, last, false, undefined)).toEqual({ action: 'down', reason: 'pid file /run/a.pid does not hold a pid' });
-    expect(nextPidFileStep(deadPid, undefined, false, undefined)).toMatchObject({ action: 'down' });
+    expect(nextPidFileStep(empty, last, false, undefined)).toEqual({
+      action: 'down',
+      reason: 'pid file /run/a.pid does not hold a pid',
+      removed: false,
+    });
+    expect(nextPidFileStep(deadPid, undefined, false, undefined)).toMatchObject({ action: 'down', removed: false });
+    // Gone with its process: what a daemon does on an orderly stop.
+    const missing: Resolution = { found: false, problem: 'missing', reason: 'cannot read pid file /run/a.pid: ENOENT' };
+    expect(nextPidFileStep(missing, last, false, undefined)).toMatchObject({ action: 'down', removed: true });
+    // While the process runs on, a missing file is a bad read like any other.
+    expect(nextPidFileStep(missing, last, true, undefined)).toMatchObject({ action: 'keep', problem: expect.stringContaining('ENOENT') });
     expect(nextPidFileStep(names(other), undefined, false, undefined)).toEqual({ action: 'follow', identity: other });
   });
 

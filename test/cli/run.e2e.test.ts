@@ -22,6 +22,13 @@ afterEach(async () => {
 /** A node one-liner as argv, so no shell quoting is involved. */
 const nodeScript = (source: string): string[] => [process.execPath, '-e', source];
 
+/** The --json lines of a finished run. */
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { state: string; lastError: string; serviceName: string });
+
 /** `run` of a long sleep as NAME, with a health command every INTERVAL. */
 const runWithHealthCheck = (name: string, healthCmd: string, interval: string) =>
   startCli(['run', '--name', name, '--health-cmd', healthCmd, '--health-interval', interval, ...quiet, '--', 'sleep', '1000']);
@@ -30,10 +37,7 @@ describe('procmetrics run', () => {
   it('exits with the command exit code, and reports it as failed', async () => {
     const result = await runCli(['run', '--name', 'three', ...quiet, '--', ...nodeScript('setTimeout(() => process.exit(3), 300)')]);
     expect(result.code).toBe(3);
-    const snapshots = result.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { state: string; lastError: string; serviceName: string });
+    const snapshots = jsonLines(result.stdout);
     expect(snapshots.some((s) => s.state === 'running')).toBe(true);
     expect(snapshots.at(-1)).toMatchObject({ serviceName: 'three', state: 'failed', lastError: 'exited with code 3' });
   });
@@ -98,15 +102,24 @@ describe('procmetrics run', () => {
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(isRunning(running.pid)).toBe(false);
     await waitFor(() => !isRunning(grandchild), { what: 'the grandchild to be gone' });
-    expect(cli.snapshots().at(-1)).toMatchObject({ state: 'stopped' });
+    expect(cli.snapshots().at(-1)).toMatchObject({ state: 'stopped', lastError: '' });
   });
 
-  it('a command killed by the forwarded signal gives 128 + its number', async () => {
+  it('a command killed by the forwarded signal gives 128 + its number; the stop it asked for is no error', async () => {
     const cli = startCli(['run', ...quiet, '--', 'sleep', '1000']);
     const running = await waitForSnapshot(cli, (s) => s.state === 'running', 'running');
     cli.child.kill('SIGINT');
     expect(await cli.exited).toEqual({ code: 130, signal: null });
     expect(isRunning(running.pid)).toBe(false);
+    expect(cli.snapshots().at(-1)).toMatchObject({ state: 'stopped', lastError: '' });
+    expect(cli.snapshots().map((s) => s.lastError)).toEqual(cli.snapshots().map(() => ''));
+  });
+
+  it('a clean exit is stopped with an empty lastError, exit 0', async () => {
+    const result = await runCli(['run', '--name', 'done', ...quiet, '--', ...nodeScript('setTimeout(() => process.exit(0), 300)')]);
+    expect(result.code).toBe(0);
+    const snapshots = jsonLines(result.stdout);
+    expect(snapshots.at(-1)).toMatchObject({ state: 'stopped', lastError: '' });
   });
 
   it('health follows the health command: starting and unhealthy until it passes', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, killAndWait, spawnChild, spawnIdle, waitFor } from '../support/process.js';
+import { canMakeCgroups, makeCgroup } from '../support/cgroup.js';
 import { fetchMetrics, freePort, isRunning, killAllCli, startCli, waitForSnapshot } from './cli.js';
 
 afterEach(async () => {
@@ -27,7 +28,8 @@ describe('procmetrics watch', () => {
       },
       { what: 'idle in /metrics' },
     );
-    expect(metrics).toMatch(/process_memory_usage_bytes\{[^}]*service_name="idle"[^}]*procmetrics_state="running"/);
+    expect(metrics).toMatch(/process_memory_usage_bytes\{service_name="idle"\} \d+\n/);
+    expect(metrics).toMatch(/procmetrics_service_state\{service_name="idle",procmetrics_state="running"\} 1\n/);
     expect(metrics).toContain(`procmetrics_service_pid{service_name="idle"} ${idle.pid}\n`);
 
     cli.child.kill('SIGTERM');
@@ -36,36 +38,54 @@ describe('procmetrics watch', () => {
     await expect(fetchMetrics(port)).rejects.toThrow();
   });
 
-  it('re-reads a pid file: an external restart is a restart with the new pid, a dead pid is stopped', async () => {
+  /** `watch` of a pid file naming an idle process, once it follows that process. */
+  async function watchingPidFile(
+    test: (pidFile: string, first: ReturnType<typeof spawnIdle>, cli: ReturnType<typeof startCli>) => Promise<void>,
+  ): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'procmetrics-'));
     try {
       const pidFile = join(dir, 'api.pid');
-      const before = spawnIdle();
-      writeFileSync(pidFile, `${before.pid}\n`);
+      const first = spawnIdle();
+      writeFileSync(pidFile, `${first.pid}\n`);
       const cli = startCli(['watch', '-s', `api=pidfile:${pidFile}`, '-i', '200ms', '--json', '--prometheus', 'off']);
-      await waitForSnapshot(cli, (s) => s.pid === before.pid && s.state === 'running', 'the first process');
+      await waitForSnapshot(cli, (s) => s.pid === first.pid && s.state === 'running', 'the first process');
+      await test(pidFile, first, cli);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 
+  it('re-reads a pid file: an external restart is a restart; a dead pid left in the file is failed, the file removed stopped', () =>
+    watchingPidFile(async (pidFile, before, cli) => {
       const after = spawnIdle();
       writeFileSync(pidFile, `${after.pid}\n`);
       before.kill('SIGKILL');
       const restarted = await waitForSnapshot(cli, (s) => s.pid === after.pid, 'the restarted process');
       expect(restarted).toMatchObject({ state: 'running', restartCount: 1 });
 
+      // Killed, its pid left in the file: it disappeared, which is a failure.
       after.kill('SIGKILL');
-      const stopped = await waitForSnapshot(
+      const failed = await waitForSnapshot(
         cli,
-        (s) => s.state === 'stopped' && s.lastError.includes(`process ${after.pid} is not running`),
-        'stopped, the pid file naming a dead process',
+        (s) => s.state === 'failed' && s.lastError.includes(`process ${after.pid} is not running`),
+        'failed, the pid file naming a dead process',
       );
-      expect(stopped.pid).toBe(0);
-      // A process that goes away is stopped directly: no failed on the way, whoever noticed first.
-      expect(cli.snapshots().filter((s) => s.state === 'failed')).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+      expect(failed.pid).toBe(0);
 
-  it('finds a process by pattern: stopped until it appears, then the oldest match', async () => {
+      // The operator cleans up the stale file: from then on it is an intended stop, no error.
+      rmSync(pidFile);
+      await waitForSnapshot(cli, (s) => s.state === 'stopped' && s.lastError === '', 'stopped once the file is removed');
+    }));
+
+  it('a daemon that removes its pid file and exits is stopped, never failed', () =>
+    watchingPidFile(async (pidFile, daemon, cli) => {
+      rmSync(pidFile);
+      await killAndWait(daemon);
+      await waitForSnapshot(cli, (s) => s.state === 'stopped' && s.lastError === '', 'stopped');
+      expect(cli.snapshots().filter((s) => s.state === 'failed')).toEqual([]);
+    }));
+
+  it('finds a process by pattern: stopped until it appears, then the oldest match, failed once every match is gone', async () => {
     // A sleep with a unique duration is a command line nothing else has.
     const seconds = `${100_000 + Math.floor(Math.random() * 100_000)}.5`;
     const pattern = `^sleep ${seconds.replace('.', '\\.')}$`;
@@ -91,9 +111,30 @@ describe('procmetrics watch', () => {
     expect(later.every((s) => s.pid === oldest.pid && s.restartCount === 0)).toBe(true);
     expect(later.some((s) => s.pid === younger.pid)).toBe(false);
 
-    // Every match gone: stopped directly, never failed.
-    await Promise.all([killAndWait(younger), killAndWait(oldest)]);
-    await waitForSnapshot(cli, (s) => s.state === 'stopped' && s.lastError.includes('no process matches'), 'stopped again');
+    // Every match gone after one was followed: it disappeared, which is a failure.
     expect(cli.snapshots().filter((s) => s.state === 'failed')).toEqual([]);
+    await Promise.all([killAndWait(younger), killAndWait(oldest)]);
+    await waitForSnapshot(cli, (s) => s.state === 'failed' && s.lastError.includes('no process matches'), 'failed once gone');
+  });
+
+  it('a watched cgroup that empties is failed, never stopped', async () => {
+    if (!canMakeCgroups) {
+      if (process.env['CI'] === 'true') expect.fail('needs root and writable cgroup hierarchies on CI');
+      console.warn('skipping the cgroup watch test: needs root and writable cgroup hierarchies');
+      return;
+    }
+    const cgroup = makeCgroup();
+    const inside = spawnIdle();
+    try {
+      cgroup.add(inside.pid);
+      const cli = startCli(['watch', '-s', `db=cgroup:${cgroup.path}`, '-i', '200ms', '--json', '--prometheus', 'off']);
+      await waitForSnapshot(cli, (s) => s.state === 'running' && s.pid > 0, 'the cgroup followed');
+      await killAndWait(inside);
+      await waitForSnapshot(cli, (s) => s.state === 'failed' && s.lastError.includes('has no process left'), 'failed once empty');
+      expect(cli.snapshots().filter((s) => s.state === 'stopped')).toEqual([]);
+    } finally {
+      await killAndWait(inside);
+      await cgroup.remove();
+    }
   });
 });

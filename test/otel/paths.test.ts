@@ -29,24 +29,28 @@ let writer: ExpositionWriter;
 let sources: SourceSet;
 let consumer: object;
 
-beforeEach(() => {
+/** The three ways out, over one source, all with the same table options. */
+function build(stateAttributes: boolean): void {
   source = new FakeSource();
-  producerReader = new ManualReader({ metricProducers: [createMetricProducer(source, { fallbackCpus: 4 })] });
+  producerReader = new ManualReader({ metricProducers: [createMetricProducer(source, { fallbackCpus: 4, stateAttributes })] });
   producerProvider = new MeterProvider({ readers: [producerReader] });
   sdkReader = new ManualReader();
   sdkProvider = new MeterProvider({ readers: [sdkReader] });
-  dispose = instrumentTracker(source, sdkProvider, { fallbackCpus: 4 });
+  dispose = instrumentTracker(source, sdkProvider, { fallbackCpus: 4, stateAttributes });
   sources = new SourceSet();
   sources.add(source);
   consumer = sources.consumer();
-  writer = new ExpositionWriter(compileTable(), { fallbackCpus: 4 }, { 'service.name': 'supervisor' }, { sliceMs: 1 });
-});
+  writer = new ExpositionWriter(compileTable({ stateAttributes }), { fallbackCpus: 4 }, { 'service.name': 'supervisor' }, { sliceMs: 1 });
+}
 
-afterEach(async () => {
+async function tearDown(): Promise<void> {
   dispose();
   await producerProvider.shutdown();
   await sdkProvider.shutdown();
-});
+}
+
+beforeEach(() => build(false));
+afterEach(tearDown);
 
 async function produced(): Promise<Point[]> {
   return flatten((await producerReader.collect()).resourceMetrics);
@@ -84,7 +88,16 @@ function mixedFleet(): void {
   source.errorCounts.set('io:EACCES', 3);
 }
 
-describe('one table, three ways out', () => {
+describe.each([
+  ['by default', false],
+  ['with stateAttributes', true],
+])('one table, three ways out, %s', (_mode, stateAttributes) => {
+  beforeEach(async () => {
+    if (!stateAttributes) return;
+    await tearDown();
+    build(true);
+  });
+
   it('the Prometheus writer shows exactly the producer points, under Prometheus names', async () => {
     mixedFleet();
     const samples = (await exposition()).filter((s) => s.name !== 'target_info');
@@ -113,47 +126,81 @@ describe('one table, three ways out', () => {
 });
 
 describe('identity', () => {
-  it('counters carry service.name and their own dimension only; gauges add state and health; no pid anywhere', async () => {
+  it('by default every data point carries service.name and its own dimension only; no pid anywhere', async () => {
     mixedFleet();
     const points = await produced();
     for (const p of points) {
       const row = METRICS.find((r) => r.name === p.name)!;
-      const keys = Object.keys(p.attributes).sort();
+      const keys = Object.keys(p.attributes);
       expect(keys, p.name).not.toContain('process.pid');
       const identity = identityOf(row);
-      const expected =
-        identity === 'none' ? [] : identity === 'service' ? ['service.name'] : ['procmetrics.healthy', 'procmetrics.state', 'service.name'];
-      expect(
-        keys.filter((k) => expected.includes(k)),
-        p.name,
-      ).toEqual(expected);
+      expect(identity, p.name).not.toBe('status');
+      const own = row.read as { attribute?: string };
+      const expected = [...(identity === 'service' ? ['service.name'] : []), ...(own.attribute === undefined ? [] : [own.attribute])];
+      expect(keys.sort(), p.name).toEqual(expected.sort());
     }
     expect(pointsOf(points, 'process.cpu.time', { 'service.name': 'api' }).map((p) => Object.keys(p.attributes).sort())).toEqual([
       ['cpu.mode', 'service.name'],
       ['cpu.mode', 'service.name'],
     ]);
+    expect(pointsOf(points, 'process.memory.usage', { 'service.name': 'worker' })[0]?.attributes).toEqual({ 'service.name': 'worker' });
+    // State and health are where a query joins them from: the state set and the healthy gauge.
+    expect(
+      pointsOf(points, 'procmetrics.service.state', { 'service.name': 'worker', 'procmetrics.state': 'starting' }).map((p) => p.value),
+    ).toEqual([1]);
+    expect(pointsOf(points, 'procmetrics.service.healthy', { 'service.name': 'worker' }).map((p) => [p.value, p.attributes])).toEqual([
+      [0, { 'service.name': 'worker' }],
+    ]);
+  });
+
+  it('with stateAttributes the gauges of a live process add state and health; counters and service rows do not', async () => {
+    await tearDown();
+    build(true);
+    mixedFleet();
+    const points = await produced();
+    for (const p of points) {
+      const row = METRICS.find((r) => r.name === p.name)!;
+      const keys = Object.keys(p.attributes);
+      const identity = identityOf(row, { stateAttributes: true });
+      // The state set's own dimension is procmetrics.state: only the identity is checked here.
+      const status = ['procmetrics.healthy', 'procmetrics.state'].filter((k) => k !== (row.read as { attribute?: string }).attribute);
+      expect(keys.filter((k) => status.includes(k)).sort(), p.name).toEqual(identity === 'status' ? status : []);
+      expect(identity === 'status', p.name).toBe(row.subject === 'process' && row.kind !== 'counter');
+    }
     expect(pointsOf(points, 'process.memory.usage', { 'service.name': 'worker' })[0]?.attributes).toEqual({
       'service.name': 'worker',
       'procmetrics.state': 'starting',
       'procmetrics.healthy': false,
     });
+    expect(pointsOf(points, 'process.cpu.time', { 'service.name': 'worker' }).map((p) => Object.keys(p.attributes).sort())).toEqual([
+      ['cpu.mode', 'service.name'],
+      ['cpu.mode', 'service.name'],
+    ]);
   });
 
-  it('a health flip, a state change and a restart keep every counter series the same', async () => {
-    const counters = async (): Promise<string[]> =>
+  it.each([
+    ['gauge', 'by default', false],
+    ['counter', 'by default', false],
+    ['counter', 'with stateAttributes', true],
+  ])('a health flip, a state change and a restart keep every %s series the same, %s', async (kind, _mode, stateAttributes) => {
+    if (stateAttributes) {
+      await tearDown();
+      build(true);
+    }
+    const series = async (): Promise<string[]> =>
       (await exposition())
-        .filter((s) => s.name.endsWith('_total') && s.name.startsWith('process_'))
+        .filter((s) => s.name.startsWith('process_') && s.name.endsWith('_total') === (kind === 'counter'))
         .map((s) => `${s.name}${JSON.stringify(s.labels)}`)
         .sort();
     source.set(fakeSnapshot({ serviceName: 'api', pid: 100 }));
-    const before = await counters();
+    const before = await series();
     expect(before.length).toBeGreaterThan(4);
     source.set(fakeSnapshot({ serviceName: 'api', pid: 100, healthy: false }));
-    expect(await counters()).toEqual(before);
+    expect(await series()).toEqual(before);
     source.set(fakeSnapshot({ serviceName: 'api', pid: 100, state: 'stopping', healthy: false }));
-    expect(await counters()).toEqual(before);
+    expect(await series()).toEqual(before);
     source.set(fakeSnapshot({ serviceName: 'api', pid: 101, restartCount: 1 }));
-    expect(await counters()).toEqual(before);
+    expect(await series()).toEqual(before);
   });
 
   it('the pid is the value of procmetrics.service.pid while there is a live process', async () => {

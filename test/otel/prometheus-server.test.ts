@@ -110,10 +110,9 @@ describe.skipIf(!installed)('real Prometheus', () => {
     expect(memory?.metric).toMatchObject({
       job: 'procmetrics',
       service_name: 'db',
-      procmetrics_state: 'running',
-      procmetrics_healthy: 'true',
     });
-    expect(memory?.metric).not.toHaveProperty('process_pid');
+    // One identity on every data point: state and health are joined from their own series.
+    expect(Object.keys(memory?.metric ?? {}).sort()).toEqual(['__name__', 'instance', 'job', 'service_name']);
     expect(Number(memory?.value[1])).toBeGreaterThan(0);
     const [pid] = await queryUntilFound(`procmetrics_service_pid{service_name="db"}`);
     expect(Number(pid?.value[1])).toBe(child.pid);
@@ -125,14 +124,12 @@ describe.skipIf(!installed)('real Prometheus', () => {
     ]);
 
     tracker.updateHealth('db', false, 'exited with code 1');
-    await queryUntilFound(`process_memory_usage_bytes{service_name="db", procmetrics_healthy="false"}`);
     await queryUntilFound(`procmetrics_service_healthy{service_name="db"} == 0`);
-    // The old series ended with the scrape that no longer had it (a staleness marker).
-    await waitFor(async () => (await query(`process_memory_usage_bytes{service_name="db", procmetrics_healthy="true"}`)).length === 0, {
-      timeoutMs: 15_000,
-      intervalMs: 250,
-      what: 'the healthy="true" series to go stale',
-    });
+    // The memory series goes on through the flip: still one series, now joinable with health 0.
+    await queryUntilFound(`process_memory_usage_bytes{service_name="db"} and on (service_name) (procmetrics_service_healthy == 0)`);
+    expect(await query(`count(count_over_time(process_memory_usage_bytes{service_name="db"}[1m]))`)).toMatchObject([
+      { value: [expect.any(Number), '1'] },
+    ]);
 
     tracker.updateState('db', 'failed', 'crashed');
     await queryUntilFound(`procmetrics_service_state{service_name="db", procmetrics_state="failed"} == 1`);

@@ -58,18 +58,34 @@ describe('Prometheus endpoint', () => {
     await tracker.track('worker', child.pid);
 
     const samples = await scrape(telemetry.prometheusUrl!);
-    const gaugeLabels = { service_name: 'worker', procmetrics_state: 'running', procmetrics_healthy: 'true' };
-    for (const { name, counter } of Object.values(PROMETHEUS_NAMES)) {
+    const gaugeLabels = { service_name: 'worker' };
+    for (const { name } of Object.values(PROMETHEUS_NAMES)) {
       const found = samplesOf(samples, name, { service_name: 'worker' });
       expect(found.length, name).toBeGreaterThan(0);
       for (const sample of found) {
-        if (counter) expect(Object.keys(sample.labels), name).not.toContain('procmetrics_state');
-        else expect(sample.labels, name).toMatchObject(gaugeLabels);
-        expect(Object.keys(sample.labels), name).not.toContain('process_pid');
+        for (const label of ['procmetrics_state', 'procmetrics_healthy', 'process_pid']) {
+          expect(Object.keys(sample.labels), name).not.toContain(label);
+        }
       }
     }
     expect(samplesOf(samples, 'process_memory_usage_bytes', gaugeLabels)[0]?.value).toBeGreaterThan(0);
     expect(samplesOf(samples, 'procmetrics_service_pid', { service_name: 'worker' })[0]?.value).toBe(child.pid);
+  });
+
+  it('with stateAttributes labels the process gauges with state and health, and never the counters', async () => {
+    const telemetry = await start({ stateAttributes: true });
+    const tracker = track(telemetry);
+    const child = spawnIdle();
+    await tracker.track('worker', child.pid);
+    tracker.updateHealth('worker', false, 'timed out');
+    const samples = await scrape(telemetry.prometheusUrl!);
+    for (const { name, counter } of Object.values(PROMETHEUS_NAMES)) {
+      for (const sample of samplesOf(samples, name, { service_name: 'worker' })) {
+        if (counter) expect(Object.keys(sample.labels), name).not.toContain('procmetrics_state');
+        else expect(sample.labels, name).toMatchObject({ procmetrics_state: 'running', procmetrics_healthy: 'false' });
+      }
+    }
+    await expect(start({ stateAttributes: 'yes' as never })).rejects.toThrow(/options\.stateAttributes must be a boolean.*"yes"/);
   });
 
   it('drops the process series of a failed or untracked service from the next scrape, keeps its state, reports it unhealthy', async () => {
@@ -111,8 +127,8 @@ describe('Prometheus endpoint', () => {
     expect(counters(samples)).toEqual(before);
     expect(samplesOf(samples, 'procmetrics_service_pid', { service_name: 'api' })[0]?.value).toBe(second.pid);
     expect(samplesOf(samples, 'procmetrics_service_restarts_total', { service_name: 'api' })[0]?.value).toBe(1);
-    expect(samplesOf(samples, 'process_memory_usage_bytes', { service_name: 'api' }).map((s) => s.labels['procmetrics_healthy'])).toEqual([
-      'false',
+    expect(samplesOf(samples, 'process_memory_usage_bytes', { service_name: 'api' }).map((s) => s.labels)).toEqual([
+      { service_name: 'api' },
     ]);
   });
 

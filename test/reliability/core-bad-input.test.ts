@@ -70,6 +70,11 @@ const table: [string, [string, unknown][], Call][] = [
     [...ANY_BAD.filter(([w]) => w !== 'null'), ['a string', 'otel']],
     (v) => new Tracker(undefined, { meterProvider: v as never }),
   ],
+  [
+    'new Tracker(_, { stateAttributes })',
+    BAD_BOOLEANS,
+    (v) => new Tracker(undefined, { stateAttributes: v as never, meterProvider: null }),
+  ],
   ['start(signal)', BAD_SIGNALS, (v) => tracker.start(v as never)],
   ['track(name)', BAD_NAMES, (v) => tracker.track(v as never, process.pid)],
   ['track(_, pid)', BAD_NUMBERS, (v) => tracker.track('fresh', v as never)],

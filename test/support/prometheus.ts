@@ -49,11 +49,18 @@ export interface Sample {
   value: [number, string];
 }
 
+export interface RangeSeries {
+  metric: Record<string, string>;
+  values: Array<[number, string]>;
+}
+
 export interface PrometheusServer {
   /** http://127.0.0.1:PORT */
   readonly base: string;
   /** An instant query; throws with Prometheus's error when it rejects the expression. */
   query(promql: string): Promise<Sample[]>;
+  /** A range query from `startS` to `endS` (seconds since epoch), one point per `stepS`. */
+  queryRange(promql: string, startS: number, endS: number, stepS: number): Promise<RangeSeries[]>;
   /** Polls until the query returns at least one series. */
   queryUntilFound(promql: string, timeoutMs?: number): Promise<Sample[]>;
   /** GET of an API path (e.g. /api/v1/rules), its `data` field. */
@@ -62,8 +69,8 @@ export interface PrometheusServer {
 }
 
 export interface PrometheusOptions {
-  /** host:port of the endpoint to scrape every second. */
-  target: string;
+  /** host:port of the endpoint (or endpoints) to scrape every second. */
+  target: string | readonly string[];
   /** Absolute paths of rule files, evaluated every second. */
   ruleFiles?: readonly string[];
 }
@@ -78,7 +85,7 @@ export async function startPrometheus({ target, ruleFiles = [] }: PrometheusOpti
     'scrape_configs:',
     '  - job_name: procmetrics',
     '    static_configs:',
-    `      - targets: ['${target}']`,
+    `      - targets: [${(typeof target === 'string' ? [target] : target).map((t) => `'${t}'`).join(', ')}]`,
     ...(ruleFiles.length > 0 ? ['rule_files:', ...ruleFiles.map((file) => `  - '${file}'`)] : []),
     '',
   ];
@@ -110,6 +117,12 @@ export async function startPrometheus({ target, ruleFiles = [] }: PrometheusOpti
     base,
     api,
     query,
+    queryRange: async (promql, startS, endS, stepS) =>
+      (
+        await api<{ result: RangeSeries[] }>(
+          `/api/v1/query_range?query=${encodeURIComponent(promql)}&start=${startS}&end=${endS}&step=${stepS}`,
+        )
+      ).result,
     queryUntilFound: (promql, timeoutMs = 30_000) =>
       waitFor(
         async () => {

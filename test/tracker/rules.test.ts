@@ -475,7 +475,7 @@ describe('ticks', () => {
     expect(tracker.get('api')).toMatchObject({ pid: 0, lastError: 'process 60 exited' });
   });
 
-  it('reports an exit during stopping as stopped, not failed', async () => {
+  it('reports an exit during stopping as stopped, not failed, and not as an error', async () => {
     const idle = spawnIdle();
     const tracker = newTracker();
     await tracker.track('api', idle.pid);
@@ -483,7 +483,22 @@ describe('ticks', () => {
     await killAndWait(idle);
     tracker.start();
     await waitFor(() => tracker.get('api')?.pid === 0, { what: 'the exit' });
-    expect(tracker.get('api')?.state).toBe('stopped');
+    expect(tracker.get('api')).toMatchObject({ state: 'stopped', lastError: '' });
+  });
+
+  it("an empty lastError clears the tick's exit message (a clean exit); an omitted one keeps it", async () => {
+    const idle = spawnIdle();
+    const tracker = newTracker();
+    await tracker.track('api', idle.pid);
+    await killAndWait(idle);
+    tracker.start();
+    await waitFor(() => tracker.get('api')?.state === 'failed', { what: 'the tick to see the exit' });
+    expect(tracker.get('api')?.lastError).toBe(`process ${idle.pid} exited`);
+    tracker.updateState('api', ProcessState.Failed);
+    expect(tracker.get('api')?.lastError).toBe(`process ${idle.pid} exited`);
+    tracker.updateState('api', ProcessState.Stopped, '');
+    expect(tracker.get('api')).toMatchObject({ state: 'stopped', lastError: '' });
+    await tracker.stop();
   });
 });
 

@@ -44,6 +44,18 @@ export function isCleanExit(status: ExitStatus): boolean {
   return status.kind === 'exited' && status.code === 0;
 }
 
+/**
+ * Whether an exit is what stopping with `signal` asked for: a clean exit, death
+ * by that signal, or the code a shell or runtime exits with on it (128 + its
+ * number). Anything else (SIGKILL after the grace period, another code) is an
+ * error worth keeping in lastError.
+ */
+export function isOrderlyStop(status: ExitStatus, signal: NodeJS.Signals): boolean {
+  if (isCleanExit(status)) return true;
+  if (status.kind === 'signaled') return status.signal === signal;
+  return status.kind === 'exited' && status.code === exitCodeOf({ kind: 'signaled', signal });
+}
+
 export function shouldRestart(policy: RestartPolicy, status: ExitStatus): boolean {
   return policy === 'always' || (policy === 'on-failure' && !isCleanExit(status));
 }

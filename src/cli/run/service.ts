@@ -5,7 +5,7 @@ import type { RunSpec } from '../args.js';
 import type { Board } from '../board.js';
 import type { TrackFn } from '../track-queue.js';
 import { nextQuickExits, restartDelayMs, type BackoffPolicy } from './backoff.js';
-import { describeExit, exitStatusOf, isCleanExit, shouldRestart, type ExitStatus } from './exit-status.js';
+import { describeExit, exitStatusOf, isCleanExit, isOrderlyStop, shouldRestart, type ExitStatus } from './exit-status.js';
 import { HealthCheck, type HealthVerdict } from './health.js';
 import { createCgroup, type CommandCgroup } from './cgroup.js';
 import { killGroup } from './process-group.js';
@@ -55,6 +55,8 @@ export class SupervisedService {
   #restartTimer: NodeJS.Timeout | undefined;
   #quickExits = 0;
   #stopping = false;
+  /** The signal the first stop() sent: an exit by it is the stop we asked for, not an error. */
+  #stopSignal: NodeJS.Signals = 'SIGTERM';
   #lastExit: ExitStatus | undefined;
   /** The exit being reported, so stop() can wait for it rather than race it. */
   #exiting: Promise<void> | undefined;
@@ -139,6 +141,7 @@ export class SupervisedService {
    * the grace period. Resolves with the last exit (undefined if it never ran).
    */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitStatus | undefined> {
+    if (!this.#stopping) this.#stopSignal = signal;
     this.#stopping = true;
     clearTimeout(this.#restartTimer);
     const child = this.#child;
@@ -229,12 +232,14 @@ export class SupervisedService {
     // Whatever the first pass missed (a fork in flight) dies now: a cgroup cannot be left.
     await this.#cgroup?.empty();
     const name = this.spec.name;
+    // lastError holds errors only: a clean exit, or the exit our own stop asked for, clears it.
     if (this.#stopping) {
-      this.board.setDown(name, ProcessState.Stopped, isCleanExit(status) ? '' : describeExit(status));
+      this.board.setDown(name, ProcessState.Stopped, isOrderlyStop(status, this.#stopSignal) ? '' : describeExit(status));
       await this.#finishWith(status);
       return;
     }
-    this.board.setDown(name, isCleanExit(status) ? ProcessState.Stopped : ProcessState.Failed, describeExit(status));
+    if (isCleanExit(status)) this.board.setDown(name, ProcessState.Stopped, '');
+    else this.board.setDown(name, ProcessState.Failed, describeExit(status));
     if (!shouldRestart(this.spec.restart, status)) {
       await this.#finishWith(status);
       return;

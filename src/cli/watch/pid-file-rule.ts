@@ -12,7 +12,8 @@ export type PidFileStep =
   /** Stay on the process followed so far. `problem`: the read failed (counted, not a state change). */
   | { action: 'keep'; pending: Identity | undefined; problem?: string }
   | { action: 'follow'; identity: Identity }
-  | { action: 'down'; reason: string };
+  /** No process. `removed`: the file is gone too, as after an orderly stop. */
+  | { action: 'down'; reason: string; removed: boolean };
 
 /**
  * The pid file rule. Files are rewritten carelessly: truncated then written, a
@@ -23,7 +24,8 @@ export type PidFileStep =
  * - a different running process is followed only when two reads in a row name
  *   it (`pending` holds the first), so one half-written pid cannot take over.
  * Once `last` is gone (or there never was one) the file is taken at its word:
- * a running process is followed at once, anything else is `stopped`.
+ * a running process is followed at once, anything else is down (`removed`
+ * when the file itself is gone: the watcher calls that an orderly stop).
  */
 export function nextPidFileStep(
   read: Resolution,
@@ -34,7 +36,9 @@ export function nextPidFileStep(
   // Failing to look (EMFILE, EACCES on /proc) says nothing about any process.
   if (!read.found && read.problem === 'error') return { action: 'keep', pending, problem: read.reason };
   if (last === undefined || !lastAlive) {
-    return read.found ? { action: 'follow', identity: identityOf(read) } : { action: 'down', reason: read.reason };
+    return read.found
+      ? { action: 'follow', identity: identityOf(read) }
+      : { action: 'down', reason: read.reason, removed: read.problem === 'missing' };
   }
   if (!read.found) return { action: 'keep', pending: undefined, problem: read.reason };
   const named = identityOf(read);

@@ -5,11 +5,13 @@ import type { TargetSpec, WatchService } from './target.js';
 /**
  * Where a target points right now. `startTime` (ms since epoch) with the pid
  * names one process: a pid the kernel handed to a new process is a different
- * identity. `error` is a failure to look (EMFILE, EACCES), which says nothing
- * about the process.
+ * identity. `missing` is a pid file that does not exist (removed, as a daemon
+ * does on an orderly stop). `error` is a failure to look (EMFILE, EACCES),
+ * which says nothing about the process.
  */
 export type Resolution =
-  { found: true; pid: number; startTime: number } | { found: false; problem: 'unreadable' | 'invalid' | 'gone' | 'error'; reason: string };
+  | { found: true; pid: number; startTime: number }
+  | { found: false; problem: 'missing' | 'unreadable' | 'invalid' | 'gone' | 'error'; reason: string };
 
 /**
  * Bytes of a pid file that are read: a pid and its newline fit many times over,
@@ -48,7 +50,8 @@ async function resolve(target: TargetSpec, excluded: ReadonlySet<number>, entrie
     case 'pidfile': {
       const read = await readRegularFile(target.path, PID_FILE_MAX_BYTES);
       if (!read.ok) {
-        return { found: false, problem: 'unreadable', reason: `cannot read pid file ${target.path}: ${read.problem}` };
+        const problem = read.problem === 'ENOENT' ? 'missing' : 'unreadable';
+        return { found: false, problem, reason: `cannot read pid file ${target.path}: ${read.problem}` };
       }
       // What the file holds is never shown: it may be a link to something secret.
       const pid = parsePidFile(read.head.toString('utf8'));

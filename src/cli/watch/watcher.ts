@@ -17,9 +17,16 @@ export interface ReadProblems {
  * is resolved until it is tracked: its process can only exit, which the
  * tracker sees itself.
  * Pid files and patterns are resolved again every interval, so a service
- * restarted by someone else shows up as a restart (new pid, restartCount + 1)
- * and one that is gone as stopped. Pid files follow nextPidFileStep: a bad
- * read while the process runs on is counted, not a stop.
+ * restarted by someone else shows up as a restart (new pid, restartCount + 1).
+ * Pid files follow nextPidFileStep: a bad read while the process runs on is
+ * counted, not a stop.
+ *
+ * Stopped or failed: the exit status of a process we did not start is never
+ * known, so what is left behind decides. A target that has had a process and
+ * lost it is `failed` (it should run and does not: a crash, a kill, an emptied
+ * cgroup), except a pid file that is gone with its process, which is how a
+ * daemon ends an orderly stop: `stopped`. A target that has not had a process
+ * since the watch began is `stopped`: nothing has gone missing under our eyes.
  */
 export class Watcher {
   readonly #current = new Map<string, Identity>();
@@ -27,6 +34,8 @@ export class Watcher {
   /** A pid file's new process, seen once while the old one still runs. */
   readonly #pending = new Map<string, Identity>();
   readonly #problems = new Map<string, ReadProblems>();
+  /** Services that have had a process since the watch began: losing it is a failure. */
+  readonly #seen = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #busy: Promise<void> | undefined;
   #stopped = false;
@@ -92,13 +101,13 @@ export class Watcher {
           } else if (step.action === 'follow') {
             await this.#follow(name, step.identity);
           } else {
-            this.#down(name, step.reason);
+            this.#down(name, step.reason, step.removed);
           }
           return;
         }
         if (!resolution.found) {
           // Failing to look is not the process being gone: try again next interval.
-          if (resolution.problem !== 'error') this.#down(name, resolution.reason);
+          if (resolution.problem !== 'error') this.#down(name, resolution.reason, false);
           return;
         }
         const found = { pid: resolution.pid, startTime: resolution.startTime };
@@ -108,11 +117,12 @@ export class Watcher {
   }
 
   async #follow(name: string, identity: Identity): Promise<void> {
-    // A pid file's or a pattern's process going away is routine (someone restarts it): stopped, not failed.
+    // A pid file's process may end in an orderly stop, which only the next read of the file tells
+    // (it is removed): the tracker calls the exit stopped, and #down makes it failed if the file stays.
     const kind = this.services.find((service) => service.name === name)?.target.kind;
     try {
       // The start time rides along: a pid reused before the tracker reads it is refused, not tracked.
-      const exitState = kind === 'pid' ? 'failed' : 'stopped';
+      const exitState = kind === 'pidfile' ? 'stopped' : 'failed';
       await this.track(name, identity.pid, {
         startTime: identity.startTime,
         descendants: this.descendants,
@@ -120,23 +130,25 @@ export class Watcher {
         exitState,
       });
       this.#current.set(name, identity);
+      this.#seen.add(name);
       this.#downReason.delete(name);
     } catch (error) {
       // Gone between resolving and sampling: it is simply not there (yet).
-      if (error instanceof ProcessNotFoundError) this.#down(name, `process ${identity.pid} exited`);
+      if (error instanceof ProcessNotFoundError) this.#down(name, `process ${identity.pid} exited`, false);
       // Anything else (a slow first read) is left for the next interval to try again.
     }
   }
 
   async #followCgroup(name: string, path: string): Promise<void> {
     try {
-      // A cgroup that empties is a service someone else stopped: stopped, not failed.
-      await this.track(name, { cgroup: path }, { stillWanted: () => !this.#stopped, exitState: 'stopped' });
+      // A cgroup that empties once it had processes is a service that should run and does not: failed.
+      await this.track(name, { cgroup: path }, { stillWanted: () => !this.#stopped, exitState: 'failed' });
       this.#current.set(name, { pid: 0, startTime: 0 });
+      this.#seen.add(name);
       this.#downReason.delete(name);
     } catch (error) {
       // No such cgroup, no process in it, or a collector without cgroup support: down until that changes.
-      if (error instanceof ProcessNotFoundError || error instanceof UnsupportedTargetError) this.#down(name, error.message);
+      if (error instanceof ProcessNotFoundError || error instanceof UnsupportedTargetError) this.#down(name, error.message, false);
     }
   }
 
@@ -150,11 +162,17 @@ export class Watcher {
     }
   }
 
-  /** Reported once per disappearance (and again only if the reason changes), not every interval. */
-  #down(name: string, reason: string): void {
+  /**
+   * Reported once per disappearance (and again only if the reason changes), not
+   * every interval. `removed`: a pid file gone with its process, an orderly
+   * stop, which leaves lastError empty.
+   */
+  #down(name: string, reason: string, removed: boolean): void {
     const wasUp = this.#current.delete(name);
     if (!wasUp && this.#downReason.get(name) === reason) return;
     this.#downReason.set(name, reason);
-    this.board.setDown(name, ProcessState.Stopped, reason);
+    if (removed)
+      this.board.setDown(name, ProcessState.Stopped, ''); // an orderly stop is no error
+    else this.board.setDown(name, this.#seen.has(name) ? ProcessState.Failed : ProcessState.Stopped, reason);
   }
 }
