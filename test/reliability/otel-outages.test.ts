@@ -59,6 +59,10 @@ describe('OTLP collector outages', () => {
       // Phase 2: a receiver that takes requests and never answers.
       let mute: OtlpReceiver | undefined = await startOtlpReceiver(port, { respond: false, keep: 1 });
       await sleep(PHASE_MS);
+      // gRPC reconnects with a growing backoff after the outage: on a loaded machine its
+      // first attempt can come after the phase. The mute phase lasts until a few arrived.
+      const receiver = mute;
+      await waitFor(() => receiver.calls() > 3, { timeoutMs: 30_000, what: 'exports reaching the mute receiver' }).catch(() => undefined);
       const attemptsWhileMute = mute.calls();
       const fdsMute = openFds();
       await mute.close();
