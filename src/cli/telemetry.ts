@@ -26,7 +26,7 @@ export async function startExporters(
       env,
       diagLogger: diagTo(stderr),
       ...(options.prometheus !== null ? { prometheus: options.prometheus } : {}),
-      ...(typeof options.otlp === 'string' && options.otlp !== 'env' ? { otlp: { url: options.otlp } } : {}),
+      ...(typeof options.otlp === 'string' && options.otlp !== 'env' ? { otlp: { endpoint: options.otlp } } : {}),
     });
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;

@@ -39,6 +39,12 @@ export interface TelemetryOptions {
      * http://localhost:4317 (grpc) or http://localhost:4318/v1/metrics (http/protobuf).
      */
     url?: string;
+    /**
+     * A base URL, as OTEL_EXPORTER_OTLP_ENDPOINT: for http/protobuf `/v1/metrics`
+     * is appended, unless the path already ends in it (then it is used as it is).
+     * `url` wins when both are given. This is what the command's `--otlp` sets.
+     */
+    endpoint?: string;
     /** Sent as gRPC metadata or HTTP headers. Default: OTEL_EXPORTER_OTLP_HEADERS merged with OTEL_EXPORTER_OTLP_METRICS_HEADERS. */
     headers?: Record<string, string>;
     /** Time between pushes, ms (default OTEL_METRIC_EXPORT_INTERVAL, else 60000). */
@@ -127,13 +133,29 @@ function otlpUrl(
   env: Readonly<Record<string, string | undefined>>,
   protocol: OtlpProtocol,
 ): string {
-  const explicit =
-    checkHttpUrl('options.otlp.url', otlp['url']) ??
-    checkHttpUrl('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'));
-  if (explicit !== undefined) return explicit;
+  const url = checkHttpUrl('options.otlp.url', otlp['url']);
+  if (url !== undefined) return url;
+  const endpoint = checkHttpUrl('options.otlp.endpoint', otlp['endpoint']);
+  if (endpoint !== undefined) {
+    // A user who wrote the whole path meant it: appending would post to /v1/metrics/v1/metrics.
+    return protocol === 'grpc' || new URL(endpoint).pathname.replace(/\/+$/, '').endsWith(METRICS_PATH)
+      ? endpoint
+      : withMetricsPath(endpoint);
+  }
+  const metrics = checkHttpUrl('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'));
+  if (metrics !== undefined) return metrics;
   const base = checkHttpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'));
   if (protocol === 'grpc') return base ?? 'http://localhost:4317';
-  return base === undefined ? 'http://localhost:4318/v1/metrics' : `${base.replace(/\/+$/, '')}/v1/metrics`;
+  return withMetricsPath(base ?? 'http://localhost:4318');
+}
+
+const METRICS_PATH = '/v1/metrics';
+
+/** The signal path after the base URL's own path (`http://c:4318/otlp` -> `http://c:4318/otlp/v1/metrics`), query kept. */
+function withMetricsPath(base: string): string {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${METRICS_PATH}`;
+  return url.href;
 }
 
 /** Options first, then OTEL_* variables, then defaults. Throws typed errors naming the bad option or variable. */

@@ -121,6 +121,26 @@ describe('environment variables', () => {
     ).toBe('http/protobuf');
     expect(() => resolve({}, { exporters: ['otlp'], otlp: { protocol: 'http/json' as 'grpc' } })).toThrow(/options\.otlp\.protocol/);
   });
+
+  it('gives options.otlp.endpoint the meaning of OTEL_EXPORTER_OTLP_ENDPOINT, keeping a path that already ends in /v1/metrics', () => {
+    const url = (endpoint: string, protocol: 'grpc' | 'http/protobuf' = 'http/protobuf', env: Record<string, string> = {}) =>
+      resolve(env, { exporters: ['otlp'], otlp: { protocol, endpoint } }).otlp.url;
+    expect(url('http://c:4318')).toBe('http://c:4318/v1/metrics');
+    expect(url('http://c:4318/')).toBe('http://c:4318/v1/metrics');
+    expect(url('http://c:4318/otlp')).toBe('http://c:4318/otlp/v1/metrics');
+    expect(url('http://c:4318/otlp/v1/metrics')).toBe('http://c:4318/otlp/v1/metrics');
+    expect(url('http://c:4318/v1/metrics/')).toBe('http://c:4318/v1/metrics/');
+    expect(url('http://c:4318/x?tenant=a')).toBe('http://c:4318/x/v1/metrics?tenant=a');
+    expect(url('http://c:4317', 'grpc')).toBe('http://c:4317');
+    // An option wins over the variables; url wins over endpoint.
+    expect(url('http://c:4318', 'http/protobuf', { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://env:4318/m' })).toBe(
+      'http://c:4318/v1/metrics',
+    );
+    expect(
+      resolve({}, { exporters: ['otlp'], otlp: { protocol: 'http/protobuf', url: 'http://u:1/m', endpoint: 'http://e:2' } }).otlp.url,
+    ).toBe('http://u:1/m');
+    expect(() => url('ftp://c')).toThrow(/options\.otlp\.endpoint/);
+  });
 });
 
 describe('options', () => {
