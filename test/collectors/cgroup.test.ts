@@ -76,7 +76,8 @@ describe('cgroup targets over fixture hierarchies', () => {
       // The oldest of 200 (listed in the cgroup) and 100 (in its child cgroup `worker`).
       pid: 100,
       cpu: { user: 2.5, system: 1, childrenUser: 0, childrenSystem: 0 },
-      memory: { rss: 52428800 + 8388608, swap: 4096, vms: null },
+      // No virtual size in a cgroup: summed over its processes (730 pages each in statm).
+      memory: { rss: 52428800 + 8388608, swap: 4096, vms: 2 * 730 * 4096 },
       numThreads: 9,
       readBytes: 1024,
       writeBytes: 2048,

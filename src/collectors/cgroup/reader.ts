@@ -129,9 +129,9 @@ export class CgroupReader {
       majorFaults: memory.majorFaults,
       minorFaults: memory.minorFaults,
     };
-    // What the cgroup does not account for itself comes from its processes, read one by one.
-    const lacking = memory.rss === null || Object.values(own).some((value) => value === null);
-    const members = lacking ? pids.map((pid) => this.proc.readProcess(pid)).filter((m): m is ProcessSample => m !== null) : [];
+    // What the cgroup does not account for itself (virtual size, fds, context switches, ...) comes
+    // from its processes, read one by one.
+    const members = pids.map((pid) => this.proc.readProcess(pid)).filter((m): m is ProcessSample => m !== null);
     const summed = (key: Summable): number | null => own[key] ?? sumOf(members, (m) => m[key]);
     const sample: ProcessSample = {
       pid: oldest.pid,
@@ -142,7 +142,8 @@ export class CgroupReader {
       memory: {
         // No memory controller for this cgroup: the resident memory of its processes.
         rss: memory.rss ?? sumOf(members, (m) => m.memory.rss) ?? 0,
-        vms: null,
+        // A cgroup has no virtual size of its own: the processes' address spaces, summed.
+        vms: sumOf(members, (m) => m.memory.vms),
         shared: null,
         swap: memory.swap,
         data: null,
