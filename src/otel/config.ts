@@ -1,5 +1,6 @@
 import { InvalidArgumentTypeError, InvalidArgumentValueError, describeValue } from '../domain/errors.js';
 import {
+  checkHeaders,
   checkHttpUrl,
   checkInteger,
   checkOneOf,
@@ -28,6 +29,12 @@ export interface TelemetryOptions {
     host?: string;
     /** TCP port; 0 picks a free one (default OTEL_EXPORTER_PROMETHEUS_PORT, else 9464). */
     port?: number;
+    /** A connection with no request in flight is closed after this long, ms (default 15000). */
+    idleTimeoutMs?: number;
+    /** A new connection must deliver its request headers within this, ms (default 5000; at most requestTimeoutMs). */
+    headersTimeoutMs?: number;
+    /** A request must arrive whole within this, ms (default 10000). */
+    requestTimeoutMs?: number;
   };
   otlp?: {
     /** Default OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL, else grpc. */
@@ -64,7 +71,7 @@ export interface TelemetryOptions {
 
 export interface TelemetryConfig {
   exporters: readonly ExporterName[];
-  prometheus: { host: string; port: number };
+  prometheus: { host: string; port: number } & EndpointTimeouts;
   otlp: {
     protocol: OtlpProtocol;
     url: string;
@@ -75,6 +82,13 @@ export interface TelemetryConfig {
   };
   /** Resource attributes, service.name included. */
   resourceAttributes: Record<string, string>;
+}
+
+/** How long the Prometheus endpoint waits on a client, ms. */
+export interface EndpointTimeouts {
+  idleTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 const EXPORTERS: readonly ExporterName[] = ['prometheus', 'otlp', 'console'];
@@ -158,6 +172,36 @@ function withMetricsPath(base: string): string {
   return url.href;
 }
 
+/**
+ * The option, else the general variable overlaid with the metrics one. Checked
+ * only when OTLP is on: headers meant for another exporter must not stop this one.
+ */
+function otlpHeaders(
+  otlp: Readonly<Record<string, unknown>>,
+  env: Readonly<Record<string, string | undefined>>,
+  protocol: OtlpProtocol,
+  on: boolean,
+): Record<string, string> {
+  const check = (name: string, headers: Record<string, string>): Record<string, string> =>
+    on ? checkHeaders(name, headers, protocol) : headers;
+  const option = checkStringRecord('options.otlp.headers', otlp['headers']);
+  if (option !== undefined) return check('options.otlp.headers', option);
+  const list = (name: string): Record<string, string> => check(name, parseKeyValueList(name, envValue(env, name)));
+  return { ...list('OTEL_EXPORTER_OTLP_HEADERS'), ...list('OTEL_EXPORTER_OTLP_METRICS_HEADERS') };
+}
+
+function endpointTimeouts(prom: Readonly<Record<string, unknown>>): EndpointTimeouts {
+  const option = (name: keyof EndpointTimeouts, fallback: number): number =>
+    checkInteger(`options.prometheus.${name}`, prom[name], 1, MAX_MS) ?? fallback;
+  const requestTimeoutMs = option('requestTimeoutMs', 10_000);
+  return {
+    idleTimeoutMs: option('idleTimeoutMs', 15_000),
+    // Node refuses a headers timeout longer than the request timeout.
+    headersTimeoutMs: Math.min(option('headersTimeoutMs', 5_000), requestTimeoutMs),
+    requestTimeoutMs,
+  };
+}
+
 /** Options first, then OTEL_* variables, then defaults. Throws typed errors naming the bad option or variable. */
 export function resolveTelemetryConfig(options: TelemetryOptions = {}): TelemetryConfig {
   const opts = checkRecord('options', options) ?? {};
@@ -194,14 +238,12 @@ export function resolveTelemetryConfig(options: TelemetryOptions = {}): Telemetr
         checkInteger('options.prometheus.port', prom['port'], 0, 65_535) ??
         parseEnvInteger('OTEL_EXPORTER_PROMETHEUS_PORT', envValue(env, 'OTEL_EXPORTER_PROMETHEUS_PORT'), 0, 65_535) ??
         9464,
+      ...endpointTimeouts(prom),
     },
     otlp: {
       protocol,
       url: otlpUrl(otlp, env, protocol),
-      headers: checkStringRecord('options.otlp.headers', otlp['headers']) ?? {
-        ...parseKeyValueList('OTEL_EXPORTER_OTLP_HEADERS', envValue(env, 'OTEL_EXPORTER_OTLP_HEADERS')),
-        ...parseKeyValueList('OTEL_EXPORTER_OTLP_METRICS_HEADERS', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS')),
-      },
+      headers: otlpHeaders(otlp, env, protocol, exporters.includes('otlp')),
       exportIntervalMs,
       // The SDK's reader refuses a timeout longer than its interval.
       exportTimeoutMs: Math.min(exportTimeoutMs, exportIntervalMs),
