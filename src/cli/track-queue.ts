@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProcessNotFoundError, TrackerClosedError } from '../domain/errors.js';
+import { CgroupReadError, ProcessNotFoundError, TrackerClosedError, UnsupportedTargetError } from '../domain/errors.js';
 import type { CgroupTarget, ProcessTracker, TrackOptions } from '../tracker/types.js';
 
 export interface TrackRequest extends Pick<TrackOptions, 'startTime' | 'countStartIfGone' | 'state' | 'exitState' | 'descendants'> {
@@ -7,7 +7,7 @@ export interface TrackRequest extends Pick<TrackOptions, 'startTime' | 'countSta
   stillWanted?: () => boolean;
 }
 
-/** Starts tracking a pid or a cgroup as `serviceName`; rejects with ProcessNotFoundError when it is gone. */
+/** Starts tracking a pid or a cgroup as `serviceName`; rejects with ProcessNotFoundError when it is gone, CgroupReadError when unreadable. */
 export type TrackFn = (serviceName: string, target: number | CgroupTarget, request?: TrackRequest) => Promise<void>;
 
 const FIRST_RETRY_MS = 25;
@@ -29,7 +29,12 @@ export function trackQueue(tracker: ProcessTracker): TrackFn {
           await tracker.track(serviceName, target, options);
           return;
         } catch (error) {
-          const final = error instanceof ProcessNotFoundError || error instanceof TrackerClosedError;
+          // A cgroup that cannot be read stays so for a while: retried here it would hold up every other service.
+          const final =
+            error instanceof ProcessNotFoundError ||
+            error instanceof TrackerClosedError ||
+            error instanceof CgroupReadError ||
+            error instanceof UnsupportedTargetError;
           if (final || !stillWanted()) throw error;
         }
         await sleep(delayMs);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ProcfsCollector } from '../../src/collectors/index.js';
 import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList } from '../../src/collectors/cgroup/parse.js';
 import { ProcParseError } from '../../src/collectors/procfs/parseError.js';
-import { CgroupNotFoundError, ProcessNotFoundError, Tracker } from '../../src/index.js';
+import { CgroupNotFoundError, CgroupReadError, ProcessNotFoundError, Tracker } from '../../src/index.js';
 import type { ProcessSample, SampleOutcome } from '../../src/tracker/collector.js';
 import { canMakeCgroups, makeCgroup, type TestCgroup } from '../support/cgroup.js';
 import { killAll, spawnChild, waitFor } from '../support/process.js';
@@ -121,6 +122,35 @@ describe('cgroup targets over fixture hierarchies', () => {
     expect(error).toBeInstanceOf(CgroupNotFoundError);
     expect(error).toBeInstanceOf(ProcessNotFoundError);
     expect(error?.message).toBe('cgroup /nope.service: no such cgroup');
+  });
+
+  it('track() of a control file rejects with CgroupNotFoundError saying so; of an unreadable cgroup with CgroupReadError', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'procmetrics-cgroup-'));
+    try {
+      // cgroup.procs made a directory: reading it fails (EISDIR) as EACCES or EIO would.
+      mkdirSync(join(root, 'broken.service', 'cgroup.procs'), { recursive: true });
+      writeFileSync(join(root, 'cgroup.procs'), '1\n');
+      const reader = collector({ procRoot: PROC, cgroupMounts: { v2: root } });
+      const tracker = new Tracker(reader, { meterProvider: null });
+      try {
+        const file = tracker.track('file', { cgroup: '/cgroup.procs' });
+        await expect(file).rejects.toBeInstanceOf(CgroupNotFoundError);
+        await expect(file).rejects.toThrow('cgroup /cgroup.procs: is a file, not a cgroup directory');
+        const unreadable = tracker.track('unreadable', { cgroup: '/broken.service' });
+        await expect(unreadable).rejects.toBeInstanceOf(CgroupReadError);
+        await expect(unreadable).rejects.toMatchObject({
+          code: 'ERR_CGROUP_READ',
+          cgroup: '/broken.service',
+          message: 'cgroup /broken.service: cannot read cgroup.procs (EISDIR)',
+        });
+        // Counted by kind, not logged.
+        expect(reader.errorCounts().get('cgroup-cgroup.procs:EISDIR')).toBe(1);
+      } finally {
+        await tracker.close();
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
