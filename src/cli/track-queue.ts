@@ -10,6 +10,18 @@ export interface TrackRequest extends Pick<TrackOptions, 'startTime' | 'countSta
 /** Starts tracking a pid or a cgroup as `serviceName`; rejects with ProcessNotFoundError when it is gone, CgroupReadError when unreadable. */
 export type TrackFn = (serviceName: string, target: number | CgroupTarget, request?: TrackRequest) => Promise<void>;
 
+/** Read failures that pass as fds or memory are freed; the others (EACCES, ...) last. */
+const PASSING = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'EINTR']);
+
+/**
+ * A cgroup that cannot be read for good (no permission) is not retried: the
+ * queue would hold up every other service behind it. The caller tries again
+ * later (the watcher, every interval).
+ */
+function passing(error: CgroupReadError): boolean {
+  return PASSING.has(String((error.cause as NodeJS.ErrnoException | undefined)?.code));
+}
+
 const FIRST_RETRY_MS = 25;
 const MAX_RETRY_MS = 1000;
 
@@ -29,12 +41,11 @@ export function trackQueue(tracker: ProcessTracker): TrackFn {
           await tracker.track(serviceName, target, options);
           return;
         } catch (error) {
-          // A cgroup that cannot be read stays so for a while: retried here it would hold up every other service.
           const final =
             error instanceof ProcessNotFoundError ||
             error instanceof TrackerClosedError ||
-            error instanceof CgroupReadError ||
-            error instanceof UnsupportedTargetError;
+            error instanceof UnsupportedTargetError ||
+            (error instanceof CgroupReadError && !passing(error));
           if (final || !stillWanted()) throw error;
         }
         await sleep(delayMs);
