@@ -190,14 +190,16 @@ function otlpHeaders(
   return { ...list('OTEL_EXPORTER_OTLP_HEADERS'), ...list('OTEL_EXPORTER_OTLP_METRICS_HEADERS') };
 }
 
+export const DEFAULT_ENDPOINT_TIMEOUTS: EndpointTimeouts = { idleTimeoutMs: 15_000, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000 };
+
 function endpointTimeouts(prom: Readonly<Record<string, unknown>>): EndpointTimeouts {
-  const option = (name: keyof EndpointTimeouts, fallback: number): number =>
-    checkInteger(`options.prometheus.${name}`, prom[name], 1, MAX_MS) ?? fallback;
-  const requestTimeoutMs = option('requestTimeoutMs', 10_000);
+  const option = (name: keyof EndpointTimeouts): number =>
+    checkInteger(`options.prometheus.${name}`, prom[name], 1, MAX_MS) ?? DEFAULT_ENDPOINT_TIMEOUTS[name];
+  const requestTimeoutMs = option('requestTimeoutMs');
   return {
-    idleTimeoutMs: option('idleTimeoutMs', 15_000),
+    idleTimeoutMs: option('idleTimeoutMs'),
     // Node refuses a headers timeout longer than the request timeout.
-    headersTimeoutMs: Math.min(option('headersTimeoutMs', 5_000), requestTimeoutMs),
+    headersTimeoutMs: Math.min(option('headersTimeoutMs'), requestTimeoutMs),
     requestTimeoutMs,
   };
 }

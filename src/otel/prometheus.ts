@@ -5,7 +5,8 @@ import { gzip } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MetricReader } from '@opentelemetry/sdk-metrics';
-import type { EndpointTimeouts } from './config.js';
+import { DEFAULT_ENDPOINT_TIMEOUTS, type EndpointTimeouts } from './config.js';
+import { applyTimeouts } from './deadlines.js';
 import { EXPOSITION_CONTENT_TYPE, type ExpositionWriter } from './exposition.js';
 import type { SourceSet } from './sources.js';
 
@@ -49,6 +50,12 @@ export const ENDPOINT_LIMITS = {
   maxConnections: 256,
   /** A connection this new is never closed to make room: its request may be on its way, ms. */
   graceMs: 250,
+  /** A connection with no request in flight is closed after this long, ms (default of `prometheus.idleTimeoutMs`). */
+  idleTimeoutMs: DEFAULT_ENDPOINT_TIMEOUTS.idleTimeoutMs,
+  /** Time to receive a request's headers, ms (default of `prometheus.headersTimeoutMs`). */
+  headersTimeoutMs: DEFAULT_ENDPOINT_TIMEOUTS.headersTimeoutMs,
+  /** Time to receive a whole request, ms (default of `prometheus.requestTimeoutMs`). */
+  requestTimeoutMs: DEFAULT_ENDPOINT_TIMEOUTS.requestTimeoutMs,
 } as const;
 
 export interface PrometheusEndpoint {
@@ -91,7 +98,8 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
       inFlight = undefined;
     }));
 
-  const server = serve(collect, () => parts.sources.countExportFailure('prometheus'), parts.timeouts);
+  const server = serve(collect, () => parts.sources.countExportFailure('prometheus'));
+  applyTimeouts(server, parts.timeouts);
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => reject(new PrometheusListenError(host, port, error));
     server.once('error', onError);
@@ -127,23 +135,8 @@ function acceptsGzip(header: string | undefined): boolean {
   });
 }
 
-function serve(collect: () => Promise<Buffer>, failed: () => void, timeouts: EndpointTimeouts): Server {
+function serve(collect: () => Promise<Buffer>, failed: () => void): Server {
   const busy = new WeakSet<Socket>();
-  /**
-   * Each connection's deadline for its next request: Node checks its header and
-   * request timeouts only on some connections and some versions, so a silent or
-   * half-sent connection is closed here, by a timer of its own.
-   */
-  const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
-  const awaitRequest = (socket: Socket, withinMs: number): void => {
-    clearTimeout(deadlines.get(socket));
-    if (socket.destroyed) return;
-    const timer = setTimeout(() => {
-      if (!busy.has(socket)) socket.destroy();
-    }, withinMs);
-    timer.unref();
-    deadlines.set(socket, timer);
-  };
   // The exposition is compressed once per collection, off the event loop (zlib's thread pool),
   // at the fastest level: text this repetitive shrinks some 20-fold even so.
   let last: { plain: Buffer; gzipped: Promise<Buffer> } | undefined;
@@ -173,20 +166,15 @@ function serve(collect: () => Promise<Buffer>, failed: () => void, timeouts: End
   };
   const server = createServer(
     {
-      headersTimeout: timeouts.headersTimeoutMs,
-      requestTimeout: timeouts.requestTimeoutMs,
-      keepAliveTimeout: timeouts.idleTimeoutMs,
-      connectionsCheckingInterval: Math.min(1_000, timeouts.headersTimeoutMs),
+      headersTimeout: ENDPOINT_LIMITS.headersTimeoutMs,
+      requestTimeout: ENDPOINT_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: ENDPOINT_LIMITS.idleTimeoutMs,
+      connectionsCheckingInterval: 1_000,
     },
     (request: IncomingMessage, response: ServerResponse) => {
       const socket = request.socket;
       busy.add(socket);
-      clearTimeout(deadlines.get(socket));
-      response.once('close', () => {
-        busy.delete(socket);
-        // Kept alive for the next scrape, but not for longer than the idle timeout.
-        awaitRequest(socket, timeouts.idleTimeoutMs);
-      });
+      response.once('close', () => busy.delete(socket));
       const path = (request.url ?? '').split('?')[0];
       if (path !== METRICS_PATH || (request.method !== 'GET' && request.method !== 'HEAD')) {
         response.writeHead(path === METRICS_PATH ? 405 : 404).end();
@@ -195,18 +183,14 @@ function serve(collect: () => Promise<Buffer>, failed: () => void, timeouts: End
       void respond(request, response);
     },
   );
-  // A response the client stops reading leaves the socket silent: closed after the idle timeout too.
-  server.timeout = timeouts.idleTimeoutMs;
+  // A connection that sends nothing never reaches the request timeouts: close it when idle.
+  server.timeout = ENDPOINT_LIMITS.idleTimeoutMs;
   /** Open connections and when each was made, oldest first. */
   const open = new Map<Socket, number>();
   server.on('connection', (socket: Socket) => {
     const now = performance.now();
     open.set(socket, now);
-    awaitRequest(socket, timeouts.headersTimeoutMs);
-    socket.once('close', () => {
-      open.delete(socket);
-      clearTimeout(deadlines.get(socket));
-    });
+    socket.once('close', () => open.delete(socket));
     if (open.size <= ENDPOINT_LIMITS.maxConnections) return;
     // Over the cap: the oldest connection with no request in flight goes, unless it is too new
     // to have sent its request yet; with none such, the newcomer is turned away.
