@@ -3,6 +3,8 @@
 //   npx tsx examples/supervisor.ts
 //   curl -s http://127.0.0.1:9464/metrics | grep -E '^(process|procmetrics)_'
 //
+// The endpoint's port and interface come from OTEL_EXPORTER_PROMETHEUS_PORT and
+// OTEL_EXPORTER_PROMETHEUS_HOST (defaults 9464 and 127.0.0.1).
 // Three services: `web` burns a little CPU, `worker` holds memory and writes a
 // file, `flaky` crashes every few seconds and is restarted (watch
 // procmetrics_service_restarts_total and procmetrics_service_pid change). Set
@@ -60,8 +62,11 @@ tracker.start();
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;
+/** The status line's timer; set once every service has started (Ctrl-C may come before). */
+let status: NodeJS.Timeout | undefined;
 
 async function run(spec: ServiceSpec): Promise<void> {
+  if (stopping) return; // Ctrl-C while the services were still being started
   const child = spawn(process.execPath, ['-e', spec.script], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (child.pid === undefined) throw new Error(`could not start ${spec.name}`);
   children.set(spec.name, child);
@@ -141,13 +146,16 @@ for (const spec of SERVICES) await run(spec);
 console.log(`metrics: ${telemetry.prometheusUrl ?? '(Prometheus exporter off)'}`);
 
 // A status line every 5 s, from the same snapshots the exporters read.
-const status: NodeJS.Timeout = setInterval(() => {
-  const line = tracker
-    .getAll()
-    .map(
-      (m) =>
-        `${m.serviceName}[${m.pid}] ${m.state}${m.healthy ? '' : ' unhealthy'} cpu ${m.cpu.usagePercent.toFixed(1)}% rss ${(m.memory.rss / 2 ** 20).toFixed(0)} MiB restarts ${m.restartCount}`,
-    )
-    .join(' | ');
-  console.log(line);
-}, 5000);
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- shutdown() may have set it during the starts
+if (!stopping) {
+  status = setInterval(() => {
+    const line = tracker
+      .getAll()
+      .map(
+        (m) =>
+          `${m.serviceName}[${m.pid}] ${m.state}${m.healthy ? '' : ' unhealthy'} cpu ${m.cpu.usagePercent.toFixed(1)}% rss ${(m.memory.rss / 2 ** 20).toFixed(0)} MiB restarts ${m.restartCount}`,
+      )
+      .join(' | ');
+    console.log(line);
+  }, 5000);
+}

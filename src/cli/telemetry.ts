@@ -27,7 +27,7 @@ export async function startExporters(
       diagLogger: diagTo(stderr),
       stateAttributes: options.stateLabels,
       ...(options.prometheus !== null ? { prometheus: options.prometheus } : {}),
-      ...(typeof options.otlp === 'string' && options.otlp !== 'env' ? { otlp: { url: options.otlp } } : {}),
+      ...(typeof options.otlp === 'string' && options.otlp !== 'env' ? { otlp: { endpoint: options.otlp } } : {}),
     });
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;

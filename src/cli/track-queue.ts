@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { ProcessNotFoundError, TrackerClosedError } from '../domain/errors.js';
+import { CgroupReadError, ProcessNotFoundError, TrackerClosedError, UnsupportedTargetError } from '../domain/errors.js';
 import type { CgroupTarget, ProcessTracker, TrackOptions } from '../tracker/types.js';
 
 export interface TrackRequest extends Pick<TrackOptions, 'startTime' | 'countStartIfGone' | 'state' | 'exitState' | 'descendants'> {
@@ -7,8 +7,20 @@ export interface TrackRequest extends Pick<TrackOptions, 'startTime' | 'countSta
   stillWanted?: () => boolean;
 }
 
-/** Starts tracking a pid or a cgroup as `serviceName`; rejects with ProcessNotFoundError when it is gone. */
+/** Starts tracking a pid or a cgroup as `serviceName`; rejects with ProcessNotFoundError when it is gone, CgroupReadError when unreadable. */
 export type TrackFn = (serviceName: string, target: number | CgroupTarget, request?: TrackRequest) => Promise<void>;
+
+/** Read failures that pass as fds or memory are freed; the others (EACCES, ...) last. */
+const PASSING = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'EINTR']);
+
+/**
+ * A cgroup that cannot be read for good (no permission) is not retried: the
+ * queue would hold up every other service behind it. The caller tries again
+ * later (the watcher, every interval).
+ */
+function passing(error: CgroupReadError): boolean {
+  return PASSING.has(String((error.cause as NodeJS.ErrnoException | undefined)?.code));
+}
 
 const FIRST_RETRY_MS = 25;
 const MAX_RETRY_MS = 1000;
@@ -32,7 +44,11 @@ export function trackQueue(tracker: ProcessTracker): TrackFn {
           await tracker.track(serviceName, target, options);
           return;
         } catch (error) {
-          const final = error instanceof ProcessNotFoundError || error instanceof TrackerClosedError;
+          const final =
+            error instanceof ProcessNotFoundError ||
+            error instanceof TrackerClosedError ||
+            error instanceof UnsupportedTargetError ||
+            (error instanceof CgroupReadError && !passing(error));
           if (final || !stillWanted()) throw error;
         }
         await sleep(delayMs);

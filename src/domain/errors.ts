@@ -48,6 +48,23 @@ export class CgroupNotFoundError extends ProcessNotFoundError {
   }
 }
 
+/**
+ * A cgroup exists but cannot be read (EACCES on its cgroup.procs, an I/O error,
+ * no CPU time in its accounting). Unlike CgroupNotFoundError, retrying at once
+ * helps nothing; the `cause` has the system error.
+ */
+export class CgroupReadError extends Error {
+  readonly code = 'ERR_CGROUP_READ';
+  override readonly name = 'CgroupReadError';
+  constructor(
+    readonly cgroup: string,
+    detail: string,
+    options?: { cause: unknown },
+  ) {
+    super(`cgroup ${cgroup}: ${detail}`, options);
+  }
+}
+
 /** The collector cannot read this kind of target (a cgroup, for a collector without cgroup support). */
 export class UnsupportedTargetError extends Error {
   readonly code = 'ERR_UNSUPPORTED_TARGET';

@@ -1,5 +1,6 @@
 import { InvalidArgumentTypeError, InvalidArgumentValueError, describeValue } from '../domain/errors.js';
 import {
+  checkHeaders,
   checkHttpUrl,
   checkInteger,
   checkOneOf,
@@ -28,6 +29,12 @@ export interface TelemetryOptions {
     host?: string;
     /** TCP port; 0 picks a free one (default OTEL_EXPORTER_PROMETHEUS_PORT, else 9464). */
     port?: number;
+    /** A connection with no request in flight is closed after this long, ms (default 15000). */
+    idleTimeoutMs?: number;
+    /** A new connection must deliver its request headers within this, ms (default 5000; at most requestTimeoutMs). */
+    headersTimeoutMs?: number;
+    /** A request must arrive whole within this, ms (default 10000). */
+    requestTimeoutMs?: number;
   };
   otlp?: {
     /** Default OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL, else grpc. */
@@ -39,6 +46,12 @@ export interface TelemetryOptions {
      * http://localhost:4317 (grpc) or http://localhost:4318/v1/metrics (http/protobuf).
      */
     url?: string;
+    /**
+     * A base URL, as OTEL_EXPORTER_OTLP_ENDPOINT: for http/protobuf `/v1/metrics`
+     * is appended, unless the path already ends in it (then it is used as it is).
+     * `url` wins when both are given. This is what the command's `--otlp` sets.
+     */
+    endpoint?: string;
     /** Sent as gRPC metadata or HTTP headers. Default: OTEL_EXPORTER_OTLP_HEADERS merged with OTEL_EXPORTER_OTLP_METRICS_HEADERS. */
     headers?: Record<string, string>;
     /** Time between pushes, ms (default OTEL_METRIC_EXPORT_INTERVAL, else 60000). */
@@ -58,7 +71,7 @@ export interface TelemetryOptions {
 
 export interface TelemetryConfig {
   exporters: readonly ExporterName[];
-  prometheus: { host: string; port: number };
+  prometheus: { host: string; port: number } & EndpointTimeouts;
   otlp: {
     protocol: OtlpProtocol;
     url: string;
@@ -69,6 +82,13 @@ export interface TelemetryConfig {
   };
   /** Resource attributes, service.name included. */
   resourceAttributes: Record<string, string>;
+}
+
+/** How long the Prometheus endpoint waits on a client, ms. */
+export interface EndpointTimeouts {
+  idleTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 const EXPORTERS: readonly ExporterName[] = ['prometheus', 'otlp', 'console'];
@@ -127,13 +147,61 @@ function otlpUrl(
   env: Readonly<Record<string, string | undefined>>,
   protocol: OtlpProtocol,
 ): string {
-  const explicit =
-    checkHttpUrl('options.otlp.url', otlp['url']) ??
-    checkHttpUrl('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'));
-  if (explicit !== undefined) return explicit;
+  const url = checkHttpUrl('options.otlp.url', otlp['url']);
+  if (url !== undefined) return url;
+  const endpoint = checkHttpUrl('options.otlp.endpoint', otlp['endpoint']);
+  if (endpoint !== undefined) {
+    // A user who wrote the whole path meant it: appending would post to /v1/metrics/v1/metrics.
+    return protocol === 'grpc' || new URL(endpoint).pathname.replace(/\/+$/, '').endsWith(METRICS_PATH)
+      ? endpoint
+      : withMetricsPath(endpoint);
+  }
+  const metrics = checkHttpUrl('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'));
+  if (metrics !== undefined) return metrics;
   const base = checkHttpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'));
   if (protocol === 'grpc') return base ?? 'http://localhost:4317';
-  return base === undefined ? 'http://localhost:4318/v1/metrics' : `${base.replace(/\/+$/, '')}/v1/metrics`;
+  return withMetricsPath(base ?? 'http://localhost:4318');
+}
+
+const METRICS_PATH = '/v1/metrics';
+
+/** The signal path after the base URL's own path (`http://c:4318/otlp` -> `http://c:4318/otlp/v1/metrics`), query kept. */
+function withMetricsPath(base: string): string {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${METRICS_PATH}`;
+  return url.href;
+}
+
+/**
+ * The option, else the general variable overlaid with the metrics one. Checked
+ * only when OTLP is on: headers meant for another exporter must not stop this one.
+ */
+function otlpHeaders(
+  otlp: Readonly<Record<string, unknown>>,
+  env: Readonly<Record<string, string | undefined>>,
+  protocol: OtlpProtocol,
+  on: boolean,
+): Record<string, string> {
+  const check = (name: string, headers: Record<string, string>): Record<string, string> =>
+    on ? checkHeaders(name, headers, protocol) : headers;
+  const option = checkStringRecord('options.otlp.headers', otlp['headers']);
+  if (option !== undefined) return check('options.otlp.headers', option);
+  const list = (name: string): Record<string, string> => check(name, parseKeyValueList(name, envValue(env, name)));
+  return { ...list('OTEL_EXPORTER_OTLP_HEADERS'), ...list('OTEL_EXPORTER_OTLP_METRICS_HEADERS') };
+}
+
+export const DEFAULT_ENDPOINT_TIMEOUTS: EndpointTimeouts = { idleTimeoutMs: 15_000, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000 };
+
+function endpointTimeouts(prom: Readonly<Record<string, unknown>>): EndpointTimeouts {
+  const option = (name: keyof EndpointTimeouts): number =>
+    checkInteger(`options.prometheus.${name}`, prom[name], 1, MAX_MS) ?? DEFAULT_ENDPOINT_TIMEOUTS[name];
+  const requestTimeoutMs = option('requestTimeoutMs');
+  return {
+    idleTimeoutMs: option('idleTimeoutMs'),
+    // Node refuses a headers timeout longer than the request timeout.
+    headersTimeoutMs: Math.min(option('headersTimeoutMs'), requestTimeoutMs),
+    requestTimeoutMs,
+  };
 }
 
 /** Options first, then OTEL_* variables, then defaults. Throws typed errors naming the bad option or variable. */
@@ -172,14 +240,12 @@ export function resolveTelemetryConfig(options: TelemetryOptions = {}): Telemetr
         checkInteger('options.prometheus.port', prom['port'], 0, 65_535) ??
         parseEnvInteger('OTEL_EXPORTER_PROMETHEUS_PORT', envValue(env, 'OTEL_EXPORTER_PROMETHEUS_PORT'), 0, 65_535) ??
         9464,
+      ...endpointTimeouts(prom),
     },
     otlp: {
       protocol,
       url: otlpUrl(otlp, env, protocol),
-      headers: checkStringRecord('options.otlp.headers', otlp['headers']) ?? {
-        ...parseKeyValueList('OTEL_EXPORTER_OTLP_HEADERS', envValue(env, 'OTEL_EXPORTER_OTLP_HEADERS')),
-        ...parseKeyValueList('OTEL_EXPORTER_OTLP_METRICS_HEADERS', envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS')),
-      },
+      headers: otlpHeaders(otlp, env, protocol, exporters.includes('otlp')),
       exportIntervalMs,
       // The SDK's reader refuses a timeout longer than its interval.
       exportTimeoutMs: Math.min(exportTimeoutMs, exportIntervalMs),

@@ -139,7 +139,11 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     // First, so a taken port fails before anything else has started.
     if (config.exporters.includes('prometheus')) {
       const writer = new ExpositionWriter(table, context, resource.attributes);
-      prometheus = await startPrometheusEndpoint(config.prometheus.host, config.prometheus.port, { sources, writer });
+      prometheus = await startPrometheusEndpoint(config.prometheus.host, config.prometheus.port, {
+        sources,
+        writer,
+        timeouts: config.prometheus,
+      });
       readers.push(prometheus.reader);
     }
     if (config.exporters.includes('otlp')) {

@@ -112,3 +112,37 @@ export function parseKeyValueList(name: string, text: string | undefined): Recor
   }
   return result;
 }
+
+/** An HTTP header name (RFC 9110 token). */
+const HTTP_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A gRPC metadata key, once lowercased; `-bin` keys carry binary values, which a text variable cannot give. */
+const GRPC_METADATA_KEY = /^[0-9a-z_.-]+$/;
+/** What both a gRPC ASCII metadata value and a plain HTTP header value carry: printable ASCII. */
+const HEADER_VALUE = /^[\x20-\x7e]*$/;
+
+/**
+ * Headers as the transport of `protocol` will take them: refused here, naming
+ * `name` and the header, rather than by gRPC or HTTP code at the first export.
+ */
+export function checkHeaders(name: string, headers: Record<string, string>, protocol: 'grpc' | 'http/protobuf'): Record<string, string> {
+  for (const [key, value] of Object.entries(headers)) {
+    const where = `${name}: header ${describeValue(key)}`;
+    if (!HTTP_HEADER_NAME.test(key)) {
+      throw new InvalidArgumentValueError(`${where}: a header name is letters, digits and !#$%&'*+-.^_\`|~ only`);
+    }
+    if (protocol === 'grpc') {
+      if (!GRPC_METADATA_KEY.test(key.toLowerCase())) {
+        throw new InvalidArgumentValueError(`${where}: gRPC metadata keys are letters, digits, '-', '_' and '.' only`);
+      }
+      if (key.toLowerCase().endsWith('-bin')) {
+        throw new InvalidArgumentValueError(`${where}: gRPC -bin keys carry binary values, which cannot be given as text`);
+      }
+    }
+    if (!HEADER_VALUE.test(value)) {
+      throw new InvalidArgumentValueError(
+        `${where}: the value must be printable ASCII (no control characters, tabs or non-ASCII, percent-encoded or not), got ${describeValue(value)}`,
+      );
+    }
+  }
+  return headers;
+}

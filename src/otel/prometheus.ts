@@ -4,6 +4,8 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import { MetricReader } from '@opentelemetry/sdk-metrics';
+import { DEFAULT_ENDPOINT_TIMEOUTS, type EndpointTimeouts } from './config.js';
+import { applyTimeouts } from './deadlines.js';
 import { EXPOSITION_CONTENT_TYPE, type ExpositionWriter } from './exposition.js';
 import { PrometheusTextSerializer } from './prometheus-serializer.js';
 import type { SourceSet } from './sources.js';
@@ -48,12 +50,12 @@ export const ENDPOINT_LIMITS = {
   maxConnections: 256,
   /** A connection this new is never closed to make room: its request may be on its way, ms. */
   graceMs: 250,
-  /** A connection with no request in flight is closed after this long, ms. */
-  idleTimeoutMs: 15_000,
-  /** Time to receive a request's headers, ms. */
-  headersTimeoutMs: 5_000,
-  /** Time to receive a whole request, ms. */
-  requestTimeoutMs: 10_000,
+  /** A connection with no request in flight is closed after this long, ms (default of `prometheus.idleTimeoutMs`). */
+  idleTimeoutMs: DEFAULT_ENDPOINT_TIMEOUTS.idleTimeoutMs,
+  /** Time to receive a request's headers, ms (default of `prometheus.headersTimeoutMs`). */
+  headersTimeoutMs: DEFAULT_ENDPOINT_TIMEOUTS.headersTimeoutMs,
+  /** Time to receive a whole request, ms (default of `prometheus.requestTimeoutMs`). */
+  requestTimeoutMs: DEFAULT_ENDPOINT_TIMEOUTS.requestTimeoutMs,
 } as const;
 
 export interface PrometheusEndpoint {
@@ -70,6 +72,7 @@ const METRICS_PATH = '/metrics';
 export interface EndpointParts {
   readonly sources: SourceSet;
   readonly writer: ExpositionWriter;
+  readonly timeouts: EndpointTimeouts;
 }
 
 /**
@@ -100,7 +103,7 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
     async () => ({ body: await collect(), contentType: EXPOSITION_CONTENT_TYPE }),
     () => parts.sources.countExportFailure('prometheus'),
   );
-  const server = serve(METRICS_PATH, respond);
+  const server = serve(METRICS_PATH, respond, parts.timeouts);
   const bound = await listen(server, host, port);
   let closed: Promise<void> | undefined;
   return {
@@ -206,29 +209,21 @@ export function scrapeResponder(
  * other paths, 405 for other methods), holding at most
  * ENDPOINT_LIMITS.maxConnections connections and none idle for long.
  */
-export function serve(path: string, respond: ScrapeResponder): Server {
+export function serve(path: string, respond: ScrapeResponder, timeouts: EndpointTimeouts = DEFAULT_ENDPOINT_TIMEOUTS): Server {
   const busy = new WeakSet<Socket>();
-  const server = createServer(
-    {
-      headersTimeout: ENDPOINT_LIMITS.headersTimeoutMs,
-      requestTimeout: ENDPOINT_LIMITS.requestTimeoutMs,
-      keepAliveTimeout: ENDPOINT_LIMITS.idleTimeoutMs,
-      connectionsCheckingInterval: 1_000,
-    },
-    (request: IncomingMessage, response: ServerResponse) => {
-      const socket = request.socket;
-      busy.add(socket);
-      response.once('close', () => busy.delete(socket));
-      const requested = (request.url ?? '').split('?')[0];
-      if (requested !== path || (request.method !== 'GET' && request.method !== 'HEAD')) {
-        response.writeHead(requested === path ? 405 : 404).end();
-        return;
-      }
-      void respond(request, response);
-    },
-  );
-  // A connection that sends nothing never reaches the request timeouts: close it when idle.
-  server.timeout = ENDPOINT_LIMITS.idleTimeoutMs;
+  const server = createServer({ connectionsCheckingInterval: 1_000 }, (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    busy.add(socket);
+    response.once('close', () => busy.delete(socket));
+    const requested = (request.url ?? '').split('?')[0];
+    if (requested !== path || (request.method !== 'GET' && request.method !== 'HEAD')) {
+      response.writeHead(requested === path ? 405 : 404).end();
+      return;
+    }
+    void respond(request, response);
+  });
+  // Node's own timeouts, and a deadline per connection for its next request.
+  applyTimeouts(server, timeouts);
   /** Open connections and when each was made, oldest first. */
   const open = new Map<Socket, number>();
   server.on('connection', (socket: Socket) => {

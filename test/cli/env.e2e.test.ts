@@ -54,4 +54,25 @@ describe('procmetrics and the OTEL_* variables', () => {
     cli.child.kill('SIGTERM');
     expect((await cli.exited).code).toBe(0);
   });
+
+  it.each([
+    ['a base URL', '', '/v1/metrics'],
+    ['a base URL with a path', '/otlp', '/otlp/v1/metrics'],
+    ['a URL ending in /v1/metrics', '/v1/metrics', '/v1/metrics'],
+  ])('--otlp with %s and http/protobuf posts where OTEL_EXPORTER_OTLP_ENDPOINT would', async (_, path, expected) => {
+    const receiver = await startOtlpHttpReceiver();
+    cleanup.push(() => receiver.close());
+    const idle = spawnIdle();
+    const cli = startCli(
+      ['watch', '-s', `idle=${idle.pid}`, '-i', '200ms', '--json', '--prometheus', 'off', '--otlp', receiver.base + path],
+      {
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_METRIC_EXPORT_INTERVAL: '300',
+      },
+    );
+    await waitFor(() => receiver.received.length > 0, { what: `a push to the HTTP receiver; stderr: ${cli.stderr()}` });
+    expect(new Set(receiver.received.map((r) => r.path))).toEqual(new Set([expected]));
+    cli.child.kill('SIGTERM');
+    expect((await cli.exited).code).toBe(0);
+  });
 });

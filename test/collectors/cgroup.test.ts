@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ProcfsCollector } from '../../src/collectors/index.js';
 import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList } from '../../src/collectors/cgroup/parse.js';
 import { ProcParseError } from '../../src/collectors/procfs/parseError.js';
-import { CgroupNotFoundError, ProcessNotFoundError, Tracker } from '../../src/index.js';
+import { CgroupNotFoundError, CgroupReadError, ProcessNotFoundError, Tracker } from '../../src/index.js';
 import type { ProcessSample, SampleOutcome } from '../../src/tracker/collector.js';
 import { canMakeCgroups, makeCgroup, type TestCgroup } from '../support/cgroup.js';
 import { killAll, spawnChild, waitFor } from '../support/process.js';
@@ -76,7 +77,8 @@ describe('cgroup targets over fixture hierarchies', () => {
       // The oldest of 200 (listed in the cgroup) and 100 (in its child cgroup `worker`).
       pid: 100,
       cpu: { user: 2.5, system: 1, childrenUser: 0, childrenSystem: 0 },
-      memory: { rss: 52428800 + 8388608, swap: 4096, vms: null },
+      // No virtual size in a cgroup: summed over its processes (730 pages each in statm).
+      memory: { rss: 52428800 + 8388608, swap: 4096, vms: 2 * 730 * 4096 },
       numThreads: 9,
       readBytes: 1024,
       writeBytes: 2048,
@@ -120,6 +122,35 @@ describe('cgroup targets over fixture hierarchies', () => {
     expect(error).toBeInstanceOf(CgroupNotFoundError);
     expect(error).toBeInstanceOf(ProcessNotFoundError);
     expect(error?.message).toBe('cgroup /nope.service: no such cgroup');
+  });
+
+  it('track() of a control file rejects with CgroupNotFoundError saying so; of an unreadable cgroup with CgroupReadError', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'procmetrics-cgroup-'));
+    try {
+      // cgroup.procs made a directory: reading it fails (EISDIR) as EACCES or EIO would.
+      mkdirSync(join(root, 'broken.service', 'cgroup.procs'), { recursive: true });
+      writeFileSync(join(root, 'cgroup.procs'), '1\n');
+      const reader = collector({ procRoot: PROC, cgroupMounts: { v2: root } });
+      const tracker = new Tracker(reader, { meterProvider: null });
+      try {
+        const file = tracker.track('file', { cgroup: '/cgroup.procs' });
+        await expect(file).rejects.toBeInstanceOf(CgroupNotFoundError);
+        await expect(file).rejects.toThrow('cgroup /cgroup.procs: is a file, not a cgroup directory');
+        const unreadable = tracker.track('unreadable', { cgroup: '/broken.service' });
+        await expect(unreadable).rejects.toBeInstanceOf(CgroupReadError);
+        await expect(unreadable).rejects.toMatchObject({
+          code: 'ERR_CGROUP_READ',
+          cgroup: '/broken.service',
+          message: 'cgroup /broken.service: cannot read cgroup.procs (EISDIR)',
+        });
+        // Counted by kind, not logged.
+        expect(reader.errorCounts().get('cgroup-cgroup.procs:EISDIR')).toBe(1);
+      } finally {
+        await tracker.close();
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -7,7 +7,13 @@ describe('defaults', () => {
   it('serves Prometheus on loopback 9464 and names the resource procmetrics', () => {
     const config = resolve({});
     expect(config.exporters).toEqual(['prometheus']);
-    expect(config.prometheus).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(config.prometheus).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+      idleTimeoutMs: 15_000,
+      headersTimeoutMs: 5_000,
+      requestTimeoutMs: 10_000,
+    });
     expect(config.resourceAttributes).toEqual({ 'service.name': 'procmetrics' });
     expect(config.otlp).toEqual({
       protocol: 'grpc',
@@ -37,7 +43,7 @@ describe('environment variables', () => {
     });
     expect(config).toEqual({
       exporters: ['otlp', 'prometheus', 'console'],
-      prometheus: { host: '0.0.0.0', port: 9100 },
+      prometheus: { host: '0.0.0.0', port: 9100, idleTimeoutMs: 15_000, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000 },
       otlp: {
         protocol: 'grpc',
         url: 'http://collector:4317',
@@ -121,6 +127,62 @@ describe('environment variables', () => {
     ).toBe('http/protobuf');
     expect(() => resolve({}, { exporters: ['otlp'], otlp: { protocol: 'http/json' as 'grpc' } })).toThrow(/options\.otlp\.protocol/);
   });
+
+  it.each([
+    ['a non-ASCII value', 'x-k=é', 'grpc'],
+    ['a percent-encoded non-ASCII value', 'x-k=%C3%A9', 'http/protobuf'],
+    ['a tab in the value', 'x-k=a\tb', 'grpc'],
+    ['a percent-encoded line feed', 'x-k=a%0Ab', 'http/protobuf'],
+    ['a space in the key', 'x k=v', 'http/protobuf'],
+    ['a key gRPC metadata refuses', 'x$k=v', 'grpc'],
+    ['a -bin key', 'trace-bin=AAEC', 'grpc'],
+  ])('refuses OTEL_EXPORTER_OTLP_HEADERS with %s, naming the variable (%s over %s)', (_, headers, protocol) => {
+    const attempt = () =>
+      resolve({ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_EXPORTER_OTLP_HEADERS: headers });
+    expect(attempt).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('OTEL_EXPORTER_OTLP_HEADERS') }),
+    );
+  });
+
+  it('takes the headers both transports carry, and leaves them alone while OTLP is off', () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20abc%3D%3D,x-tenant_id.v2=a-b',
+      OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-bin-like=1',
+    };
+    for (const protocol of ['grpc', 'http/protobuf']) {
+      expect(resolve({ ...env, OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: protocol }).otlp.headers).toEqual({
+        Authorization: 'Bearer abc==',
+        'x-tenant_id.v2': 'a-b',
+        'x-bin-like': '1',
+      });
+    }
+    // A -bin key is an ordinary HTTP header.
+    expect(
+      resolve({ OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_HEADERS: 'a-bin=x' }).otlp
+        .headers,
+    ).toEqual({ 'a-bin': 'x' });
+    expect(resolve({ OTEL_EXPORTER_OTLP_HEADERS: 'x-k=é' }).exporters).toEqual(['prometheus']);
+  });
+
+  it('gives options.otlp.endpoint the meaning of OTEL_EXPORTER_OTLP_ENDPOINT, keeping a path that already ends in /v1/metrics', () => {
+    const url = (endpoint: string, protocol: 'grpc' | 'http/protobuf' = 'http/protobuf', env: Record<string, string> = {}) =>
+      resolve(env, { exporters: ['otlp'], otlp: { protocol, endpoint } }).otlp.url;
+    expect(url('http://c:4318')).toBe('http://c:4318/v1/metrics');
+    expect(url('http://c:4318/')).toBe('http://c:4318/v1/metrics');
+    expect(url('http://c:4318/otlp')).toBe('http://c:4318/otlp/v1/metrics');
+    expect(url('http://c:4318/otlp/v1/metrics')).toBe('http://c:4318/otlp/v1/metrics');
+    expect(url('http://c:4318/v1/metrics/')).toBe('http://c:4318/v1/metrics/');
+    expect(url('http://c:4318/x?tenant=a')).toBe('http://c:4318/x/v1/metrics?tenant=a');
+    expect(url('http://c:4317', 'grpc')).toBe('http://c:4317');
+    // An option wins over the variables; url wins over endpoint.
+    expect(url('http://c:4318', 'http/protobuf', { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://env:4318/m' })).toBe(
+      'http://c:4318/v1/metrics',
+    );
+    expect(
+      resolve({}, { exporters: ['otlp'], otlp: { protocol: 'http/protobuf', url: 'http://u:1/m', endpoint: 'http://e:2' } }).otlp.url,
+    ).toBe('http://u:1/m');
+    expect(() => url('ftp://c')).toThrow(/options\.otlp\.endpoint/);
+  });
 });
 
 describe('options', () => {
@@ -157,6 +219,9 @@ describe('options', () => {
     ['options.prometheus.port', { prometheus: { port: 1.5 } }, 'ERR_OUT_OF_RANGE', /1\.5/],
     ['options.prometheus.host', { prometheus: { host: '' } }, 'ERR_INVALID_ARG_VALUE', /""/],
     ['options.otlp.url', { otlp: { url: 'localhost' } }, 'ERR_INVALID_ARG_VALUE', /"localhost"/],
+    ['options.prometheus.idleTimeoutMs', { prometheus: { idleTimeoutMs: 0 } }, 'ERR_OUT_OF_RANGE', /0/],
+    ['options.prometheus.headersTimeoutMs', { prometheus: { headersTimeoutMs: 1.5 } }, 'ERR_OUT_OF_RANGE', /1\.5/],
+    ['options.otlp.headers', { exporters: ['otlp'], otlp: { headers: { 'x k': 'v' } } }, 'ERR_INVALID_ARG_VALUE', /"x k"/],
     ['options.otlp.exportIntervalMs', { otlp: { exportIntervalMs: 0 } }, 'ERR_OUT_OF_RANGE', /0/],
     ['options.otlp.temporality', { otlp: { temporality: 'Delta' as never } }, 'ERR_INVALID_ARG_VALUE', /"Delta"/],
     ['options.otlp.headers["x"]', { otlp: { headers: { x: 1 as never } } }, 'ERR_INVALID_ARG_TYPE', /1/],

@@ -1,4 +1,4 @@
-import { ProcessNotFoundError, UnsupportedTargetError } from '../../domain/errors.js';
+import { CgroupReadError, ProcessNotFoundError, UnsupportedTargetError } from '../../domain/errors.js';
 import { Tracker } from '../../tracker/tracker.js';
 import { defaultCollector } from '../../collectors/index.js';
 import type { CommonOptions } from '../args.js';
@@ -75,7 +75,9 @@ async function once(command: WatchCommand, first: ReadonlyMap<string, Resolution
         if (service.target.kind === 'cgroup') await tracker.track(service.name, { cgroup: service.target.path });
         else await tracker.track(service.name, resolution.pid, { descendants: command.options.descendants });
       } catch (error) {
-        if (!(error instanceof ProcessNotFoundError || error instanceof UnsupportedTargetError)) throw error;
+        if (!(error instanceof ProcessNotFoundError || error instanceof UnsupportedTargetError || error instanceof CgroupReadError)) {
+          throw error;
+        }
         const reason = service.target.kind === 'cgroup' ? error.message : `process ${resolution.pid} exited`;
         missing.push(`--service ${service.name}=${describeTarget(service.target)}: ${reason}`);
       }

@@ -1,3 +1,5 @@
+import { access, constants, stat } from 'node:fs/promises';
+import { findCgroupMounts, type CgroupMounts } from '../../collectors/cgroup/mounts.js';
 import { readRegularFile } from '../read-regular.js';
 import { pickOldest, readProcEntry, scanProc, type ProcEntry } from './proc-scan.js';
 import type { TargetSpec, WatchService } from './target.js';
@@ -59,8 +61,9 @@ async function resolve(target: TargetSpec, excluded: ReadonlySet<number>, entrie
       return byPid(pid, `pid file ${target.path}: process ${pid} is not running`);
     }
     case 'cgroup':
-      // The tracker looks the cgroup up itself, each time the watcher follows it.
-      return { found: true, pid: 0, startTime: 0 };
+      // The tracker looks the cgroup up itself, each time the watcher follows it; this only
+      // refuses what can never be one, or what we may not read.
+      return checkCgroup(target.path);
     case 'match': {
       const entry = pickOldest(await entries(), target.pattern, excluded);
       return entry
@@ -92,4 +95,32 @@ async function byPid(pid: number, reason: string): Promise<Resolution> {
 function lookFailed(error: unknown): Resolution {
   const code = (error as NodeJS.ErrnoException).code ?? String(error);
   return { found: false, problem: 'error', reason: `cannot read the process table: ${code}` };
+}
+
+let mounts: CgroupMounts | undefined;
+
+/**
+ * A cgroup path that names a file in some hierarchy (`/cgroup.procs`) is
+ * invalid; one whose process list we may not read is unreadable. Anything
+ * else, including a cgroup that does not exist yet, is left to the tracker.
+ */
+async function checkCgroup(path: string): Promise<Resolution> {
+  mounts ??= findCgroupMounts('/proc', '');
+  const dirs: string[] = [...new Set(Object.values(mounts) as string[])];
+  for (const mount of dirs) {
+    const dir = path === '/' ? mount : mount + path;
+    const kind = await stat(dir).then(
+      (found) => (found.isDirectory() ? 'dir' : 'file'),
+      () => 'none',
+    );
+    if (kind === 'file') return { found: false, problem: 'invalid', reason: `${path} is a file in ${mount}, not a cgroup directory` };
+    if (kind === 'dir') {
+      const denied = await access(`${dir}/cgroup.procs`, constants.R_OK).then(
+        () => undefined,
+        (error: unknown) => (error as NodeJS.ErrnoException).code ?? 'error',
+      );
+      if (denied !== undefined) return { found: false, problem: 'unreadable', reason: `cannot read ${dir}/cgroup.procs (${denied})` };
+    }
+  }
+  return { found: true, pid: 0, startTime: 0 };
 }

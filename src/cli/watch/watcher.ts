@@ -1,4 +1,4 @@
-import { ProcessNotFoundError, UnsupportedTargetError } from '../../domain/errors.js';
+import { CgroupReadError, ProcessNotFoundError, UnsupportedTargetError } from '../../domain/errors.js';
 import { ProcessState } from '../../domain/state.js';
 import type { Board } from '../board.js';
 import type { TrackFn } from '../track-queue.js';
@@ -147,8 +147,11 @@ export class Watcher {
       this.#seen.add(name);
       this.#downReason.delete(name);
     } catch (error) {
-      // No such cgroup, no process in it, or a collector without cgroup support: down until that changes.
-      if (error instanceof ProcessNotFoundError || error instanceof UnsupportedTargetError) this.#down(name, error.message, false);
+      // No such cgroup, no process in it, unreadable (counted by the collector), or a collector
+      // without cgroup support: down, with the reason, until that changes.
+      if (error instanceof ProcessNotFoundError || error instanceof UnsupportedTargetError || error instanceof CgroupReadError) {
+        this.#down(name, error.message, false);
+      }
     }
   }
 

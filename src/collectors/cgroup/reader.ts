@@ -1,5 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { CgroupNotFoundError, UnsupportedTargetError } from '../../domain/errors.js';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { CgroupNotFoundError, CgroupReadError, UnsupportedTargetError } from '../../domain/errors.js';
 import type { CgroupReading, ProcessSample, SampleOutcome } from '../../tracker/collector.js';
 import type { ErrorCounts } from '../errorCounts.js';
 import { ProcParseError } from '../procfs/parseError.js';
@@ -82,18 +82,18 @@ export class CgroupReader {
 
   read(path: string): SampleOutcome {
     let dirs = this.#dirs.get(path) ?? this.#resolve(path);
-    if (dirs === undefined) return { ok: false, error: new CgroupNotFoundError(path) };
+    if (dirs === undefined) return { ok: false, error: this.#notFound(path) };
     let pids: number[] | null;
     try {
       pids = this.#pids(dirs.procs);
     } catch (error) {
-      if (!isGone(error)) return this.#failed('cgroup.procs', error);
+      if (!isGone(error)) return this.#failed('cgroup.procs', path, 'cannot read cgroup.procs', error);
       // Removed, or removed and made again: look it up afresh once.
       this.#dirs.delete(path);
       dirs = this.#resolve(path);
       pids = dirs === undefined ? null : this.#pidsOrNull(dirs.procs);
     }
-    if (dirs === undefined || pids === null) return { ok: false, error: new CgroupNotFoundError(path) };
+    if (dirs === undefined || pids === null) return { ok: false, error: this.#notFound(path) };
     const timestamp = Date.now();
     if (dirs.cpu === null) {
       return {
@@ -105,7 +105,7 @@ export class CgroupReader {
     if (oldest === undefined) return { ok: false, error: new CgroupNotFoundError(path, 'has no process') };
 
     const cpu = this.#cpu(dirs.cpu);
-    if (cpu === null) return this.#failed('cpu', new Error(`cannot read the CPU time of cgroup ${path}`));
+    if (cpu === null) return this.#failed('cpu', path, 'cannot read its CPU time', null);
     const memory = this.#memory(dirs.memory);
     const io = dirs.io === null ? null : this.#parsed(`${dirs.io}/io.stat`, 'io.stat', parseIoStat);
     const tasks =
@@ -129,9 +129,9 @@ export class CgroupReader {
       majorFaults: memory.majorFaults,
       minorFaults: memory.minorFaults,
     };
-    // What the cgroup does not account for itself comes from its processes, read one by one.
-    const lacking = memory.rss === null || Object.values(own).some((value) => value === null);
-    const members = lacking ? pids.map((pid) => this.proc.readProcess(pid)).filter((m): m is ProcessSample => m !== null) : [];
+    // What the cgroup does not account for itself (virtual size, fds, context switches, ...) comes
+    // from its processes, read one by one.
+    const members = pids.map((pid) => this.proc.readProcess(pid)).filter((m): m is ProcessSample => m !== null);
     const summed = (key: Summable): number | null => own[key] ?? sumOf(members, (m) => m[key]);
     const sample: ProcessSample = {
       pid: oldest.pid,
@@ -142,7 +142,8 @@ export class CgroupReader {
       memory: {
         // No memory controller for this cgroup: the resident memory of its processes.
         rss: memory.rss ?? sumOf(members, (m) => m.memory.rss) ?? 0,
-        vms: null,
+        // A cgroup has no virtual size of its own: the processes' address spaces, summed.
+        vms: sumOf(members, (m) => m.memory.vms),
         shared: null,
         swap: memory.swap,
         data: null,
@@ -166,7 +167,8 @@ export class CgroupReader {
     const under = (mount: string | undefined): string | null => {
       if (mount === undefined) return null;
       const dir = path === '/' ? mount : mount + path;
-      return existsSync(dir) ? dir : null;
+      // A control file (`/cgroup.procs`) exists too, but is no cgroup.
+      return isDirectory(dir) ? dir : null;
     };
     const v2 = under(this.mounts.v2);
     const cpuacct = under(this.mounts.cpuacct);
@@ -374,8 +376,25 @@ export class CgroupReader {
     return null;
   }
 
-  #failed(source: string, error: unknown): SampleOutcome {
-    this.proc.errors.add(`cgroup-${source}`, error);
-    return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+  /** Counted under `cgroup-SOURCE:CODE`, and a CgroupReadError naming the cgroup and the system error. */
+  #failed(source: string, path: string, detail: string, error: unknown): SampleOutcome {
+    if (error !== null) this.proc.errors.add(`cgroup-${source}`, error);
+    const code = (error as NodeJS.ErrnoException | null)?.code;
+    return { ok: false, error: new CgroupReadError(path, code === undefined ? detail : `${detail} (${code})`, { cause: error }) };
+  }
+
+  /** No hierarchy has a directory at `path`; a file there (a control file) is said to be one. */
+  #notFound(path: string): CgroupNotFoundError {
+    const mounts = [this.mounts.v2, this.mounts.cpuacct, this.mounts.cpu, this.mounts.memory, this.mounts.pids];
+    const file = mounts.some((mount) => mount !== undefined && path !== '/' && existsSync(mount + path));
+    return new CgroupNotFoundError(path, file ? 'is a file, not a cgroup directory' : 'no such cgroup');
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
