@@ -114,7 +114,19 @@ describe('procmetrics watch', () => {
     // Every match gone after one was followed: it disappeared, which is a failure.
     expect(cli.snapshots().filter((s) => s.state === 'failed')).toEqual([]);
     await Promise.all([killAndWait(younger), killAndWait(oldest)]);
-    await waitForSnapshot(cli, (s) => s.state === 'failed' && s.lastError.includes('no process matches'), 'failed once gone');
+    // Whichever sees it first names it: the tracker's tick (the followed process exited)
+    // or the watcher's next look (nothing matches). An exit is published once.
+    const gone = await waitForSnapshot(cli, (s) => s.state === 'failed', 'failed once gone');
+    expect(gone.lastError).toMatch(new RegExp(`^(process ${String(oldest.pid)} exited|no process matches /)`));
+    // Three more looks of the watcher: none turns the disappearance into a stop.
+    const seen = cli.snapshots().length;
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(
+      cli
+        .snapshots()
+        .slice(seen)
+        .filter((s) => s.state === 'stopped'),
+    ).toEqual([]);
   });
 
   it('a watched cgroup that empties is failed, never stopped', async () => {
