@@ -1,8 +1,8 @@
 import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 
-/** The first bytes of a regular file, and how large the whole file is. */
-export type RegularFileRead = { ok: true; head: Buffer; sizeBytes: number } | { ok: false; problem: string };
+/** The first bytes of a regular file, how large the whole file is, and when it was last written (ms since epoch). */
+export type RegularFileRead = { ok: true; head: Buffer; sizeBytes: number; modifiedMs: number } | { ok: false; problem: string };
 
 /**
  * Reads at most `maxBytes` from the start of `path`, and only when it is a
@@ -32,7 +32,7 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<R
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    return { ok: true, head: head.subarray(0, filled), sizeBytes: stats.size };
+    return { ok: true, head: head.subarray(0, filled), sizeBytes: stats.size, modifiedMs: stats.mtimeMs };
   } catch (error) {
     return { ok: false, problem: errnoOf(error) };
   } finally {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -61,6 +61,23 @@ describe('pid file targets do not invent stops and restarts', () => {
     const switched = await waitForSnapshot(cli, (s) => s.pid === after.pid, 'the new process');
     expect(switched).toMatchObject({ state: 'running', restartCount: 1 });
     expect(cli.snapshots().some((s) => s.state !== 'running')).toBe(false);
+  });
+
+  it('a stale pid file whose pid now belongs to a later process is stopped, not a restart', async () => {
+    const idle = spawnIdle();
+    const pidFile = join(dir, 'api.pid');
+    writeFileSync(pidFile, `${idle.pid}\n`);
+    // Written a minute before this process started: its process exited and the kernel handed the pid on.
+    const minuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(pidFile, minuteAgo, minuteAgo);
+    const cli = startCli(['watch', '-s', `api=pidfile:${pidFile}`, '-i', '200ms', '--json', '--prometheus', 'off']);
+    const stale = await waitForSnapshot(cli, (s) => s.serviceName === 'api', 'the first snapshot');
+    expect(stale).toMatchObject({ pid: 0, state: 'stopped', restartCount: 0 });
+    expect(stale.lastError).toBe(`pid file ${pidFile}: process ${idle.pid} started after the file was written`);
+    // Rewritten (its mtime is now): the file vouches for the process again.
+    writeFileSync(pidFile, `${idle.pid}\n`);
+    const followed = await waitForSnapshot(cli, (s) => s.pid === idle.pid, 'the process, once the file is rewritten');
+    expect(followed).toMatchObject({ state: 'running', restartCount: 0 });
   });
 
   it('a pid file of 4 GiB is read as a prefix: its first line is followed', async () => {

@@ -21,6 +21,15 @@ export type Resolution =
  */
 const PID_FILE_MAX_BYTES = 64;
 
+/**
+ * A pid file names a process that was running when the file was written. A
+ * process that started later than that (by more than this, which covers the
+ * clock-tick resolution of start times and the drift between the wall clock
+ * and the boot clock) holds a pid the kernel handed out again after the file's
+ * process exited: the file is stale, and that process is a stranger.
+ */
+const PID_FILE_STALE_MARGIN_MS = 1000;
+
 /** A pid file holds a decimal pid on its first line; anything else is refused. */
 export function parsePidFile(text: string): number | null {
   const first = text.split('\n', 1)[0]?.trim() ?? '';
@@ -58,7 +67,11 @@ async function resolve(target: TargetSpec, excluded: ReadonlySet<number>, entrie
       // What the file holds is never shown: it may be a link to something secret.
       const pid = parsePidFile(read.head.toString('utf8'));
       if (pid === null) return { found: false, problem: 'invalid', reason: `pid file ${target.path} does not hold a pid` };
-      return byPid(pid, `pid file ${target.path}: process ${pid} is not running`);
+      const running = await byPid(pid, `pid file ${target.path}: process ${pid} is not running`);
+      if (running.found && running.startTime > read.modifiedMs + PID_FILE_STALE_MARGIN_MS) {
+        return { found: false, problem: 'gone', reason: `pid file ${target.path}: process ${pid} started after the file was written` };
+      }
+      return running;
     }
     case 'cgroup':
       // The tracker looks the cgroup up itself, each time the watcher follows it; this only

@@ -36,6 +36,8 @@ export class Watcher {
   readonly #problems = new Map<string, ReadProblems>();
   /** Services that have had a process since the watch began: losing it is a failure. */
   readonly #seen = new Set<string>();
+  /** Services whose new process is being handed to the tracker, and those hand-overs. */
+  readonly #following = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #busy: Promise<void> | undefined;
   #stopped = false;
@@ -52,6 +54,8 @@ export class Watcher {
   /** Applies the first resolution (made by the caller while validating) and starts following. */
   async begin(first: ReadonlyMap<string, Resolution>, intervalMs: number): Promise<void> {
     await this.#apply(this.services, first);
+    // The first processes are tracked before anything is printed or served.
+    await this.#settled();
     if (this.#stopped) return;
     this.#timer = setInterval(() => {
       // A pid is followed by the tracker once tracked: it can only exit, which the tracker sees.
@@ -68,6 +72,7 @@ export class Watcher {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#busy;
+    await this.#settled();
   }
 
   async #refresh(services: readonly WatchService[]): Promise<void> {
@@ -80,11 +85,17 @@ export class Watcher {
     return this.#problems;
   }
 
+  /**
+   * A hand-over to the tracker can take a while on a busy machine (track() calls
+   * queue one at a time and retry a first sample that timed out). Only the
+   * service concerned waits for it: the others are read again every interval
+   * meanwhile, or a restart elsewhere could come and go unseen.
+   */
   async #apply(services: readonly WatchService[], resolutions: ReadonlyMap<string, Resolution>): Promise<void> {
     await Promise.all(
       services.map(async ({ name, target }) => {
         const resolution = resolutions.get(name);
-        if (resolution === undefined) return;
+        if (resolution === undefined || this.#following.has(name)) return;
         const current = this.#current.get(name);
         if (target.kind === 'cgroup') {
           // The tracker follows a cgroup it tracks; once it has seen it empty, it is looked up again.
@@ -99,7 +110,7 @@ export class Watcher {
             if (step.pending !== undefined) this.#pending.set(name, step.pending);
             if (step.problem !== undefined) this.#countProblem(name, step.problem);
           } else if (step.action === 'follow') {
-            await this.#follow(name, step.identity);
+            this.#startFollowing(name, step.identity);
           } else {
             this.#down(name, step.reason, step.removed);
           }
@@ -111,9 +122,19 @@ export class Watcher {
           return;
         }
         const found = { pid: resolution.pid, startTime: resolution.startTime };
-        if (current === undefined || !sameIdentity(current, found)) await this.#follow(name, found);
+        if (current === undefined || !sameIdentity(current, found)) this.#startFollowing(name, found);
       }),
     );
+  }
+
+  #startFollowing(name: string, identity: Identity): void {
+    const following = this.#follow(name, identity).finally(() => this.#following.delete(name));
+    this.#following.set(name, following);
+  }
+
+  /** Until every hand-over started so far has ended. */
+  async #settled(): Promise<void> {
+    while (this.#following.size > 0) await Promise.all(this.#following.values());
   }
 
   async #follow(name: string, identity: Identity): Promise<void> {
