@@ -3,9 +3,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
 import { freePort } from './net.js';
 import { killAndWait, waitFor } from './process.js';
+import { unavailable } from './requires.js';
 
 export function onPath(binary: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${binary}`]).status === 0;
@@ -18,7 +18,7 @@ export function onPath(binary: string): boolean {
 export function requireBinaries(binaries: readonly string[], suite: string): boolean {
   const missing = binaries.filter((binary) => !onPath(binary));
   if (missing.length === 0) return true;
-  return unavailable(suite, binaries.join(' and '), `${missing.join(', ')} not found on PATH (apt-get install prometheus)`);
+  return unavailable(suite, `needs ${binaries.join(' and ')}: ${missing.join(', ')} not found on PATH (apt-get install prometheus)`);
 }
 
 /** Debian's python3, whose packages (python3-prometheus-client) the tests may use. */
@@ -27,21 +27,7 @@ export const SYSTEM_PYTHON = '/usr/bin/python3';
 /** Whether Debian's python3 can import `module`; as requireBinaries where it cannot. */
 export function requirePythonModule(module: string, debianPackage: string, suite: string): boolean {
   if (spawnSync(SYSTEM_PYTHON, ['-c', `import ${module}`]).status === 0) return true;
-  return unavailable(suite, `python3 module ${module}`, `${SYSTEM_PYTHON} cannot import ${module} (apt-get install ${debianPackage})`);
-}
-
-/** On CI a failing test in place of the suite; elsewhere a warning. Always false. */
-function unavailable(suite: string, what: string, hint: string): false {
-  if (process.env['CI'] === 'true') {
-    describe(suite, () => {
-      it(`needs ${what} on CI`, () => {
-        expect.fail(hint);
-      });
-    });
-  } else {
-    console.warn(`skipping ${suite}: ${hint}`);
-  }
-  return false;
+  return unavailable(suite, `needs python3 module ${module}: ${SYSTEM_PYTHON} cannot import ${module} (apt-get install ${debianPackage})`);
 }
 
 export interface Sample {

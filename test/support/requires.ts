@@ -1,24 +1,30 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 /**
- * A suite that needs something this machine may lack (root, a writable
- * ns_last_pid, setpriv). Where it is missing the suite does not vanish: under
- * CI (CI=true), where everything it needs is installed, it fails with the
- * reason; elsewhere it is skipped with the reason printed.
+ * What a suite does when this machine lacks something it needs (root, a
+ * writable ns_last_pid, setpriv, prometheus): under CI (CI=true), where
+ * everything is installed, a failing test in its place, so it cannot pass by
+ * skipping; elsewhere a warning naming what is missing. Always false.
  */
+export function unavailable(suite: string, missing: string): false {
+  if (process.env['CI'] === 'true') {
+    describe(suite, () => {
+      it('can run on this machine', () => {
+        expect.fail(`${suite}: cannot run here: ${missing}`);
+      });
+    });
+  } else {
+    console.warn(`[skipped] ${suite}: ${missing}`);
+  }
+  return false;
+}
+
+/** `describe(name, body)` where nothing is `missing`; otherwise unavailable() and the suite skipped. */
 export function describeWhere(missing: string | undefined, name: string, body: () => void): void {
   if (missing === undefined) {
     describe(name, body);
     return;
   }
-  if (process.env.CI) {
-    describe(name, () => {
-      it('can run on this machine', () => {
-        throw new Error(`${name}: cannot run here: ${missing}`);
-      });
-    });
-    return;
-  }
-  console.warn(`[skipped] ${name}: ${missing}`);
+  unavailable(name, missing);
   describe.skip(name, body);
 }
