@@ -2,7 +2,18 @@
 // `run` beside a root one, a pid the kernel handed on, signals that would open
 // an inspector or end us without cleanup, a SIGTERM while huge trees are read.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
@@ -29,22 +40,16 @@ afterEach(async () => {
 /** Live processes whose command line is exactly `line`. */
 function running(line: string): number[] {
   const found: number[] = [];
-  for (const name of readdirNumeric()) {
+  for (const name of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    const pid = Number(name);
     try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0$/, '').replaceAll('\0', ' ') === line && isRunning(name))
-        found.push(name);
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0$/, '').replaceAll('\0', ' ') === line && isRunning(pid))
+        found.push(pid);
     } catch {
       // Gone meanwhile.
     }
   }
   return found;
-}
-
-function readdirNumeric(): number[] {
-  return spawnSync('ls', ['/proc'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number);
 }
 
 function missingForUsers(): string | undefined {
@@ -257,10 +262,13 @@ describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'SIGTERM
 /** TCP ports the process listens on (from /proc/PID/net/tcp and the fds it holds). */
 function listening(pid: number): number[] {
   const inodes = new Set<string>();
-  for (const fd of spawnSync('ls', [`/proc/${pid}/fd`], { encoding: 'utf8' }).stdout.split('\n')) {
-    const link = spawnSync('readlink', [`/proc/${pid}/fd/${fd}`], { encoding: 'utf8' }).stdout.trim();
-    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
-    if (inode) inodes.add(inode);
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+      if (inode) inodes.add(inode);
+    } catch {
+      // Closed meanwhile.
+    }
   }
   const ports: number[] = [];
   for (const file of ['tcp', 'tcp6']) {
