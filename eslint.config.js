@@ -5,6 +5,38 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of src/, bottom first. A file may import its own layer and the
+ * layers below it, never one above or beside it: ARCHITECTURE.md draws the
+ * same picture, and this rule is what keeps the two true.
+ */
+const LAYERS = [
+  { name: 'core', below: [] },
+  { name: 'collectors', below: ['core'] },
+  { name: 'metrics', below: ['core'] },
+  { name: 'tracker', below: ['core', 'collectors', 'metrics'] },
+  { name: 'otel', below: ['core', 'collectors', 'metrics', 'tracker'] },
+  { name: 'cli', below: ['core', 'collectors', 'metrics', 'tracker', 'otel'] },
+];
+/** Only the SDK pipelines (otel/) and the command may load the OpenTelemetry SDK; the rest needs the API alone. */
+const SDK_LAYERS = new Set(['otel', 'cli']);
+const SDK_PACKAGES = ['@opentelemetry/*', '!@opentelemetry/api'];
+
+function layerRules({ name, below }) {
+  const others = LAYERS.map((layer) => layer.name).filter((other) => other !== name && !below.includes(other));
+  const patterns = [
+    {
+      // A relative import that climbs out of the layer straight into another one.
+      regex: `^(\\.\\./)+(${others.join('|')})/`,
+      message: `src/${name}/ may import ${below.length === 0 ? 'nothing outside itself' : below.map((layer) => `src/${layer}/`).join(', ')}: this import reaches a layer above or beside it (see ARCHITECTURE.md).`,
+    },
+  ];
+  if (!SDK_LAYERS.has(name)) {
+    patterns.push({ group: SDK_PACKAGES, message: `src/${name}/ uses the OpenTelemetry API only; SDK code belongs in src/otel/.` });
+  }
+  return { files: [`src/${name}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', '.readme-samples-*/'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
@@ -16,7 +48,7 @@ export default tseslint.config(
       // The code validates and strips terminal control characters on purpose (service names,
       // commands, exporter messages, escape sequences in the live view).
       'no-control-regex': 'off',
-      // `l` is V8's linear-time engine, switched on by src/cli/watch/pattern.ts.
+      // `l` is V8's linear-time engine, switched on by src/cli/options/pattern.ts.
       'no-invalid-regexp': ['error', { allowConstructorFlags: ['l'] }],
     },
   },
@@ -40,6 +72,22 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
       // Spreading a string into code points is how names and table cells are measured and cut.
       '@typescript-eslint/no-misused-spread': ['error', { allow: ['string'] }],
+    },
+  },
+  ...LAYERS.map(layerRules),
+  {
+    // The library's entry exports what the tracker layer and those below it offer.
+    files: ['src/index.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^\\./(otel|cli)/', message: "The library's entry stops at the tracker layer; telemetry is 'procmetrics/otel'." },
+            { group: SDK_PACKAGES, message: 'The library entry uses the OpenTelemetry API only.' },
+          ],
+        },
+      ],
     },
   },
   {

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // First, before anything else runs: SIGUSR1 must never open the inspector.
 import './no-inspector.js';
-import { PACKAGE_VERSION } from '../otel/version.js';
-import { buildCommand, parseCommandLine } from './args.js';
-import { parseConfigFile } from './config-file.js';
-import { UsageError, isCliError, quoteValue } from './errors.js';
-import { HELP } from './help.js';
-import { readRegularFile } from './read-regular.js';
+import { PACKAGE_VERSION } from '../metrics/version.js';
+import { buildCommand, parseCommandLine } from './options/args.js';
+import { parseConfigFile } from './options/config-file.js';
+import { UsageError, isCliError, quoteValue } from './options/errors.js';
+import { HELP } from './options/help.js';
+import { readRegularFile } from './options/read-regular.js';
 import type { Supervisor } from './run/supervisor.js';
-import type { SessionIO } from './session.js';
-import { listenForStop } from './signals.js';
+import type { SessionIO } from './session/session.js';
+import { listenForStop } from './session/signals.js';
 
 async function main(argv: readonly string[], io: SessionIO): Promise<number> {
   const line = parseCommandLine(argv);

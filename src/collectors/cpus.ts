@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { ErrorCounts } from './errorCounts.js';
-import { CpuLimitReader } from './procfs/cpuLimit.js';
+import { ErrorCounts } from '../core/error-counts.js';
+import { CpuLimitReader } from './procfs/cpu-limit.js';
 
 /**
  * CPUs this Node process may use, possibly fractional: on Linux the smaller of

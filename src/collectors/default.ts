@@ -1,9 +1,9 @@
 import { accessSync, constants } from 'node:fs';
-import type { Collector } from '../tracker/collector.js';
-import { validateOptions } from '../tracker/validate.js';
+import type { Collector } from '../core/collector-port.js';
+import { validateOptions } from '../core/validate.js';
 import { PidusageCollector } from './pidusage.js';
-import { ProcfsCollector } from './procfs/collector.js';
-import type { ProcfsCollectorOptions } from './procfs/collector.js';
+import { ProcfsCollector } from './procfs-collector.js';
+import type { ProcfsCollectorOptions } from './procfs-collector.js';
 
 /** Options for the collector `defaultCollector` picks; procfs options apply on Linux only. */
 export type DefaultCollectorOptions = ProcfsCollectorOptions;

@@ -1,4 +1,6 @@
 export * from './procfs/index.js';
+export { ProcfsCollector, DEFAULT_CHUNK_SIZE } from './procfs-collector.js';
+export type { ProcfsCollectorOptions, ProcfsFields } from './procfs-collector.js';
 export { PidusageCollector } from './pidusage.js';
 export type { PidusageCollectorOptions } from './pidusage.js';
 export { defaultCollector } from './default.js';

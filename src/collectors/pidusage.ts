@@ -1,10 +1,16 @@
 import pidusage from 'pidusage';
-import { OutOfRangeError, ProcessNotFoundError, describeValue } from '../domain/errors.js';
-import { validateOptions } from '../tracker/validate.js';
-import { UNKNOWN_EXTRAS, type Collector, type ProcessSample, type SampleOutcome, type SampleTarget } from '../tracker/collector.js';
-import { ErrorCounts, errorCode } from './errorCounts.js';
+import { OutOfRangeError, ProcessNotFoundError, asError, describeValue } from '../core/errors.js';
+import { validateOptions } from '../core/validate.js';
+import {
+  UNKNOWN_EXTRAS,
+  cgroupUnsupported,
+  type Collector,
+  type ProcessSample,
+  type SampleOutcome,
+  type SampleTarget,
+} from '../core/collector-port.js';
+import { ErrorCounts, errorCode } from '../core/error-counts.js';
 import { abortedError, checkPid } from './sweep.js';
-import { cgroupUnsupported } from '../tracker/per-pid.js';
 
 type PidusageStat = pidusage.Status;
 
@@ -70,8 +76,7 @@ export class PidusageCollector implements Collector {
       if (signal?.aborted) return { ok: false, error: abortedError(target.pid, signal, performance.now() - started) };
       if (failure !== undefined && !isNotFound(failure)) {
         this.errors.add('pidusage', failure);
-        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever pidusage threw, its text is all there is
-        return { ok: false, error: failure instanceof Error ? failure : new Error(String(failure)) };
+        return { ok: false, error: asError(failure) };
       }
       const stat = stats[target.pid];
       if (!stat) return { ok: false, error: new ProcessNotFoundError(target.pid) };

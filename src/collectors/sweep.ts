@@ -1,6 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { CollectionTimeoutError, InvalidArgumentValueError, describeValue } from '../domain/errors.js';
-import type { SampleOutcome, SampleTarget } from '../tracker/collector.js';
+import { CollectionTimeoutError, InvalidArgumentValueError, describeValue } from '../core/errors.js';
+import type { SampleOutcome, SampleTarget } from '../core/collector-port.js';
 
 /**
  * The error for a target left unread because `signal` fired. A timeout (as from

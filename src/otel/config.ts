@@ -1,4 +1,4 @@
-import { InvalidArgumentTypeError, InvalidArgumentValueError, describeValue } from '../domain/errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, describeValue } from '../core/errors.js';
 import {
   checkHeaders,
   checkHttpUrl,

@@ -1,11 +1,11 @@
 import type { AttributeValue } from '@opentelemetry/api';
-import type { ProcessMetrics } from '../domain/metrics.js';
-import type { HistogramValue, ReadContext, TrackerView } from './metric-table.js';
-import { prometheusName, prometheusType, sanitizeName } from './prometheus-names.js';
+import type { ProcessMetrics } from '../core/metrics.js';
+import type { HistogramValue, ReadContext, TrackerView } from '../metrics/metric-table.js';
+import { prometheusName, prometheusType, sanitizeName } from '../metrics/prometheus-names.js';
 import { CONTENT_TYPES, escapeHelp, escapeLabelValue, histogramSamples, label, sample, targetInfoText } from './prometheus-text.js';
-import { ATTR_PROCMETRICS_HEALTHY, ATTR_PROCMETRICS_STATE, ATTR_SERVICE_NAME } from './semconv.js';
-import type { Gathered } from './sources.js';
-import { visitServiceRow, visitTrackerRow, type CompiledRow, type CompiledTable } from './walk.js';
+import { ATTR_PROCMETRICS_HEALTHY, ATTR_PROCMETRICS_STATE, ATTR_SERVICE_NAME } from '../metrics/semconv.js';
+import type { Gathered } from '../metrics/sources.js';
+import { visitServiceRow, visitTrackerRow, type CompiledRow, type CompiledTable } from '../metrics/walk.js';
 
 /**
  * The Prometheus text exposition (format 0.0.4), written straight from the

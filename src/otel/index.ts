@@ -10,12 +10,12 @@ import { MeterProvider as SdkMeterProvider, type IMetricReader, type MetricProdu
 import { resolveTelemetryConfig, type TelemetryOptions as ConfigOptions } from './config.js';
 import { rateLimitedDiagLogger } from './diag.js';
 import { ExpositionWriter } from './exposition.js';
-import { resolveFallbackCpus, resolveTableOptions, type InstrumentOptions } from './instruments.js';
+import { resolveFallbackCpus, resolveTableOptions, type InstrumentOptions } from '../metrics/instruments.js';
 import { SnapshotMetricProducer, type ProducerTemporality } from './producer.js';
 import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus.js';
 import { createConsoleReader, createOtlpReader, type OtlpExportStatus } from './readers.js';
-import { SourceSet, registerPipeline, registerProducer, type SnapshotSource } from './sources.js';
-import { compileTable } from './walk.js';
+import { SourceSet, registerPipeline, registerProducer, type SnapshotSource } from '../metrics/sources.js';
+import { compileTable } from '../metrics/walk.js';
 
 export type { ExporterName, OtlpProtocol, TemporalityPreference, TelemetryConfig } from './config.js';
 export type { OtlpExportStatus } from './readers.js';
@@ -31,11 +31,11 @@ export {
   type Subject,
   type Identity,
   type TableOptions,
-} from './metric-table.js';
-export { prometheusName } from './prometheus-names.js';
+} from '../metrics/metric-table.js';
+export { prometheusName } from '../metrics/prometheus-names.js';
 export { PrometheusReader, type PrometheusReaderOptions } from './prometheus-reader.js';
 export type { ExpositionFormat } from './prometheus-text.js';
-export { instrumentTracker, METER_NAME, type SnapshotSource, type InstrumentOptions } from './instruments.js';
+export { instrumentTracker, METER_NAME, type SnapshotSource, type InstrumentOptions } from '../metrics/instruments.js';
 
 export interface ProducerOptions extends InstrumentOptions {
   /** `delta` reports counters as the change since the previous export (default `cumulative`). */

@@ -1,4 +1,4 @@
-import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, describeValue } from '../domain/errors.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, describeValue } from '../core/errors.js';
 
 /**
  * Validators for telemetry options and OTEL_* environment variables. Each

@@ -9,13 +9,13 @@ import {
   type MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { emptyResource } from '@opentelemetry/resources';
-import type { ProcessMetrics } from '../domain/metrics.js';
-import { METER_NAME } from './meter.js';
-import type { HistogramValue, ReadContext, TrackerView } from './metric-table.js';
-import { AttributeSets, type ServiceSets } from './attribute-sets.js';
-import type { Gathered } from './sources.js';
-import { PACKAGE_VERSION } from './version.js';
-import { visitSnapshot, visitTracker, type CompiledRow, type CompiledTable } from './walk.js';
+import type { ProcessMetrics } from '../core/metrics.js';
+import { METER_NAME } from '../metrics/meter.js';
+import type { HistogramValue, ReadContext, TrackerView } from '../metrics/metric-table.js';
+import { AttributeSets, type ServiceSets } from '../metrics/attribute-sets.js';
+import type { Gathered } from '../metrics/sources.js';
+import { PACKAGE_VERSION } from '../metrics/version.js';
+import { visitSnapshot, visitTracker, type CompiledRow, type CompiledTable } from '../metrics/walk.js';
 
 /**
  * OTLP data built straight from the trackers' snapshots through the metric

@@ -1,12 +1,12 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
 import { AggregationTemporality, MetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
-import { InvalidArgumentTypeError, describeValue } from '../domain/errors.js';
+import { InvalidArgumentTypeError, asError, describeValue } from '../core/errors.js';
 import { checkBoolean, checkInteger, checkString, envValue, parseEnvInteger } from './parse.js';
 import { closeServer, formatHostPort, listen, scrapeResponder, serve, type ScrapeResponder } from './prometheus.js';
 import { PrometheusTextSerializer, type SerializerOptions } from './prometheus-serializer.js';
 import { CONTENT_TYPES, negotiateFormat, type ExpositionFormat } from './prometheus-text.js';
-import { producerSources, type SourceSet } from './sources.js';
+import { producerSources, type SourceSet } from '../metrics/sources.js';
 
 /**
  * The options of `@opentelemetry/exporter-prometheus`'s PrometheusExporter,
@@ -131,7 +131,7 @@ export class PrometheusReader extends MetricReader {
       this.startServer().then(
         () => callback(),
         (error: unknown) => {
-          const failure = error instanceof Error ? error : new Error(String(error));
+          const failure = asError(error);
           diag.error(failure.message);
           callback(failure);
         },

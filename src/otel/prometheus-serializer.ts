@@ -8,8 +8,8 @@ import {
   type ResourceMetrics,
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
-import type { InstrumentKind } from './metric-table.js';
-import { prometheusName, prometheusType, sanitizeName, unitSuffix } from './prometheus-names.js';
+import type { InstrumentKind } from '../metrics/metric-table.js';
+import { prometheusName, prometheusType, sanitizeName, unitSuffix } from '../metrics/prometheus-names.js';
 import { escapeHelp, escapeLabelValue, histogramSamples, sample, targetInfoText, type ExpositionFormat } from './prometheus-text.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@opentelemetry/api';
-import type { HistogramValue } from './metric-table.js';
-import { sanitizeName } from './prometheus-names.js';
+import type { HistogramValue } from '../metrics/metric-table.js';
+import { sanitizeName } from '../metrics/prometheus-names.js';
 
 /**
  * The pieces of the Prometheus text formats that every writer of ours shares:

@@ -8,7 +8,7 @@ import { DEFAULT_ENDPOINT_TIMEOUTS, type EndpointTimeouts } from './config.js';
 import { applyTimeouts } from './deadlines.js';
 import { EXPOSITION_CONTENT_TYPE, type ExpositionWriter } from './exposition.js';
 import { PrometheusTextSerializer } from './prometheus-serializer.js';
-import type { SourceSet } from './sources.js';
+import type { SourceSet } from '../metrics/sources.js';
 
 /** The Prometheus endpoint could not listen; `code` is the system error's (EADDRINUSE, EACCES, ...). */
 export class PrometheusListenError extends Error {

@@ -1,15 +1,15 @@
-import { CollectionTimeoutError, ProcessNotFoundError, UnsupportedTargetError } from '../domain/errors.js';
-import type { ProcessCPU, ProcessMemory } from '../domain/metrics.js';
-import { ErrorCounts } from '../collectors/errorCounts.js';
+import { CollectionTimeoutError, ProcessNotFoundError, asError } from '../core/errors.js';
+import type { ProcessCPU, ProcessMemory } from '../core/metrics.js';
+import { ErrorCounts } from '../core/error-counts.js';
 import {
   UNKNOWN_EXTRAS,
+  cgroupUnsupported,
   type Collector,
   type PerPidCollector,
   type ProcessSample,
   type SampleOutcome,
   type SampleTarget,
-} from './collector.js';
-import { asError } from './sampling.js';
+} from '../core/collector-port.js';
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
 
@@ -107,9 +107,4 @@ function combineHalves(target: SampleTarget, cpu: Settled<ProcessCPU>, memory: S
     ...UNKNOWN_EXTRAS,
   };
   return { ok: true, sample };
-}
-
-/** For collectors that read processes only. */
-export function cgroupUnsupported(path: string): UnsupportedTargetError {
-  return new UnsupportedTargetError(`cgroup ${path}: this collector reads processes only; cgroup targets need ProcfsCollector`);
 }

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { CollectionTimeoutError } from '../domain/errors.js';
-import type { Collector, SampleOutcome, SampleTarget } from './collector.js';
+import { CollectionTimeoutError, asError } from '../core/errors.js';
+import type { Collector, SampleOutcome, SampleTarget } from '../core/collector-port.js';
 
 /**
  * Reads targets through the collector within a time budget. Never rejects:
@@ -134,10 +134,6 @@ function checkOutcome(outcome: unknown, target: SampleTarget): SampleOutcome {
 
 function failure(error: Error): SampleOutcome {
   return { ok: false, error };
-}
-
-export function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }
 
 function describeLength(value: unknown): string {

@@ -1,6 +1,6 @@
-import { cpuPercent, ratePerSecond, type ProcessMetrics } from '../domain/metrics.js';
-import { ProcessState } from '../domain/state.js';
-import type { ProcessSample } from './collector.js';
+import { cpuPercent, ratePerSecond, type ProcessMetrics } from '../core/metrics.js';
+import { ProcessState } from '../core/state.js';
+import type { ProcessSample } from '../core/collector-port.js';
 
 /** What a service is, apart from its numbers. */
 export interface ServiceStatus {

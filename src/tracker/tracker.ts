@@ -2,13 +2,13 @@ import { totalmem } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { metrics } from '@opentelemetry/api';
 import { defaultCollector } from '../collectors/default.js';
-import { InvalidArgumentValueError, ProcessNotFoundError, SubscriberLimitError, TrackerClosedError } from '../domain/errors.js';
-import type { ProcessMetrics } from '../domain/metrics.js';
-import { instrumentTracker } from '../otel/instruments.js';
-import { ProcessState, isTerminal } from '../domain/state.js';
-import type { Collector, PerPidCollector, ProcessSample, SampleTarget } from './collector.js';
+import { InvalidArgumentValueError, ProcessNotFoundError, SubscriberLimitError, TrackerClosedError } from '../core/errors.js';
+import type { ProcessMetrics } from '../core/metrics.js';
+import { instrumentTracker } from '../metrics/instruments.js';
+import { ProcessState, isTerminal } from '../core/state.js';
+import type { Collector, PerPidCollector, ProcessSample, SampleTarget } from '../core/collector-port.js';
 import { isBatchCollector, perPidCollector } from './per-pid.js';
-import { DurationRecorder, TICK_DURATION_BOUNDS_MS } from './histogram.js';
+import { DurationRecorder, TICK_DURATION_BOUNDS_MS } from '../core/histogram.js';
 import { Sampler } from './sampling.js';
 import {
   baselineOf,
@@ -38,7 +38,7 @@ import {
   validateServiceName,
   validateSignal,
   validateState,
-} from './validate.js';
+} from '../core/validate.js';
 
 const DEFAULT_INTERVAL_MS = 5000;
 const DEFAULT_BUFFER_SIZE = 64;

@@ -1,7 +1,6 @@
 import type { MeterProvider } from '@opentelemetry/api';
-import type { ProcessMetrics } from '../domain/metrics.js';
-import type { ProcessState } from '../domain/state.js';
-import type { DurationHistogram } from './histogram.js';
+import type { ProcessMetrics } from '../core/metrics.js';
+import type { ProcessState } from '../core/state.js';
 
 export interface TrackerOptions {
   /** Time between samples, ms (default 5000). Must be a positive finite number. */
@@ -92,33 +91,6 @@ export interface Subscription extends AsyncIterable<ProcessMetrics> {
   readonly closed: boolean;
 }
 
-/** Counters of the tracker's own work, for self-monitoring. */
-export interface TrackerStats {
-  /** Ticks completed since construction. */
-  ticks: number;
-  /** Wall time of the last tick, ms. */
-  lastTickDurationMs: number;
-  /** Wall time of every tick so far, ms, in buckets. */
-  tickDurations: DurationHistogram;
-  /** Time between ticks as configured, ms. */
-  intervalMs: number;
-  /** Wall time of the collector's last sweep, ms, and how many targets it read. */
-  lastSweepDurationMs: number;
-  lastSweepTargets: number;
-  /** File descriptors the collector holds open; null when it does not say. */
-  collectorOpenFds: number | null;
-  /** Samples that failed for a reason other than the process being gone. */
-  collectionErrors: number;
-  /** Samples abandoned after their timeout (also counted in collectionErrors). */
-  collectionTimeouts: number;
-  /** Processes seen to exit (or have their pid reused) while tracked. */
-  processExits: number;
-  /** Snapshots dropped across all subscribers. */
-  droppedSnapshots: number;
-  subscribers: number;
-  services: number;
-}
-
 /** What a supervisor needs from a tracker; `Tracker` implements it. */
 export interface ProcessTracker {
   start(signal?: AbortSignal): void;
@@ -134,3 +106,5 @@ export interface ProcessTracker {
   updateState(serviceName: string, state: ProcessState, lastError?: string): boolean;
   updateHealth(serviceName: string, healthy: boolean, reason?: string): boolean;
 }
+
+export type { TrackerStats } from '../core/stats.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildCommand, parseCommandLine, type Command } from '../../src/cli/args.js';
-import { parseConfigFile } from '../../src/cli/config-file.js';
-import { UsageError } from '../../src/cli/errors.js';
+import { buildCommand, parseCommandLine, type Command } from '../../src/cli/options/args.js';
+import { parseConfigFile } from '../../src/cli/options/config-file.js';
+import { UsageError } from '../../src/cli/options/errors.js';
 
 function build(argv: string[], configText?: string, env: Record<string, string> = {}): Command {
   const line = parseCommandLine(argv);

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { ProcessMetrics } from '../../src/domain/metrics.js';
+import type { ProcessMetrics } from '../../src/core/metrics.js';
 import { waitFor } from '../support/process.js';
 
 /** The built command: these tests run what `npm start` and the bin run. */

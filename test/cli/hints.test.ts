@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { editDistance, nearest, targetHint } from '../../src/cli/hints.js';
-import { compilePattern, nonLinearConstruct } from '../../src/cli/watch/pattern.js';
+import { editDistance, nearest, targetHint } from '../../src/cli/options/hints.js';
+import { compilePattern, nonLinearConstruct } from '../../src/cli/options/pattern.js';
 
 describe('editDistance', () => {
   it.each([

@@ -3,8 +3,8 @@
 // writes a dashboard against it.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { METRICS } from '../../src/otel/metric-table.js';
-import { prometheusName } from '../../src/otel/prometheus-names.js';
+import { METRICS } from '../../src/metrics/metric-table.js';
+import { prometheusName } from '../../src/metrics/prometheus-names.js';
 import { canMakeCgroups, makeCgroup, type TestCgroup } from '../support/cgroup.js';
 import { killAll, spawnIdle, waitFor } from '../support/process.js';
 import { fetchMetrics, freePort, killAllCli, startCli } from './cli.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ProcessMetrics } from '../../src/domain/metrics.js';
+import type { ProcessMetrics } from '../../src/core/metrics.js';
 import { killAll, spawnIdle } from '../support/process.js';
 import { CLI, killAllCli, runCli, startProcess } from './cli.js';
 

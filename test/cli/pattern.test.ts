@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_PATTERN_LENGTH, compilePattern } from '../../src/cli/watch/pattern.js';
-import { parseServiceArg } from '../../src/cli/watch/target.js';
+import { MAX_PATTERN_LENGTH, compilePattern } from '../../src/cli/options/pattern.js';
+import { parseServiceArg } from '../../src/cli/options/target.js';
 
 function compiled(source: string): RegExp {
   const pattern = compilePattern(source);

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigFile } from '../../src/cli/config-file.js';
-import { readRegularFile } from '../../src/cli/read-regular.js';
+import { parseConfigFile } from '../../src/cli/options/config-file.js';
+import { readRegularFile } from '../../src/cli/options/read-regular.js';
 
 let dir = '';
 beforeAll(() => {

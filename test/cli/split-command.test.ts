@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitCommand } from '../../src/cli/run/split-command.js';
+import { splitCommand } from '../../src/cli/options/split-command.js';
 
 describe('--health-cmd splitting (no shell)', () => {
   it.each([

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/errors.js';
+import { UsageError } from '../../src/cli/options/errors.js';
 import { commandLineOf, pickOldest, type ProcEntry } from '../../src/cli/watch/proc-scan.js';
 import { parsePidFile } from '../../src/cli/watch/resolve.js';
-import { parseServiceArg } from '../../src/cli/watch/target.js';
+import { parseServiceArg } from '../../src/cli/options/target.js';
 
 describe('NAME=TARGET', () => {
   it('reads a pid, a pid file and a pattern', () => {

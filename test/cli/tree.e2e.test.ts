@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ProcessMetrics } from '../../src/domain/metrics.js';
+import type { ProcessMetrics } from '../../src/core/metrics.js';
 import { waitFor } from '../support/process.js';
 import { killAllCli, startCli, waitForSnapshot } from './cli.js';
 

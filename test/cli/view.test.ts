@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ProcessMetrics } from '../../src/domain/metrics.js';
+import type { ProcessMetrics } from '../../src/core/metrics.js';
 import { CpuHistory } from '../../src/cli/view/history.js';
 import { formatPlainLine } from '../../src/cli/view/lines.js';
 import { sparkline } from '../../src/cli/view/sparkline.js';

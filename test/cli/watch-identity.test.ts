@@ -1,7 +1,7 @@
 // The watcher hands the tracker the identity it resolved, not just a pid.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Board } from '../../src/cli/board.js';
-import type { TrackRequest } from '../../src/cli/track-queue.js';
+import { Board } from '../../src/cli/session/board.js';
+import type { TrackRequest } from '../../src/cli/session/track-queue.js';
 import { resolveAll } from '../../src/cli/watch/resolve.js';
 import { Watcher } from '../../src/cli/watch/watcher.js';
 import { Tracker } from '../../src/index.js';

@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcfsCollector } from '../../src/collectors/index.js';
 import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList } from '../../src/collectors/cgroup/parse.js';
-import { ProcParseError } from '../../src/collectors/procfs/parseError.js';
+import { ProcParseError } from '../../src/collectors/procfs/parse-error.js';
 import { CgroupNotFoundError, CgroupReadError, ProcessNotFoundError, Tracker } from '../../src/index.js';
-import type { ProcessSample, SampleOutcome } from '../../src/tracker/collector.js';
+import type { ProcessSample, SampleOutcome } from '../../src/core/collector-port.js';
 import { canMakeCgroups, makeCgroup, type TestCgroup } from '../support/cgroup.js';
 import { killAll, spawnChild, waitFor } from '../support/process.js';
 

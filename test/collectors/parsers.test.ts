@@ -15,7 +15,7 @@ import {
   parseStatus,
   parseUptime,
 } from '../../src/collectors/index.js';
-import { emptyProcStatus, parseStatusInto } from '../../src/collectors/procfs/parseStatus.js';
+import { emptyProcStatus, parseStatusInto } from '../../src/collectors/procfs/parse-status.js';
 
 /** Captured from `sleep 1000` on the development machine (kernel 6.18). */
 const REAL_STAT =

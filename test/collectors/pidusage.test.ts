@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcessNotFoundError } from '../../src/domain/errors.js';
+import { ProcessNotFoundError } from '../../src/core/errors.js';
 import { PidusageCollector } from '../../src/collectors/index.js';
 import { killAll, killAndWait, spawnIdle } from '../support/process.js';
 

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcfsCollector } from '../../src/collectors/index.js';
-import { MonotonicCounter } from '../../src/collectors/monotonic.js';
-import { descendantsOf, type ParentIndex } from '../../src/collectors/procfs/processTree.js';
-import { parseStat } from '../../src/collectors/procfs/parseStat.js';
-import { ProcParseError } from '../../src/collectors/procfs/parseError.js';
-import type { ProcessSample, SampleTarget } from '../../src/tracker/collector.js';
+import { MonotonicCounter } from '../../src/collectors/procfs/monotonic.js';
+import { descendantsOf, type ParentIndex } from '../../src/collectors/procfs/process-tree.js';
+import { parseStat } from '../../src/collectors/procfs/parse-stat.js';
+import { ProcParseError } from '../../src/collectors/procfs/parse-error.js';
+import type { ProcessSample, SampleTarget } from '../../src/core/collector-port.js';
 import { killAll, spawnChild, spawnGroup, waitFor } from '../support/process.js';
 
 afterEach(killAll);

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcessNotFoundError } from '../../src/domain/errors.js';
+import { ProcessNotFoundError } from '../../src/core/errors.js';
 import { ProcParseError, ProcfsCollector } from '../../src/collectors/index.js';
 import type { ProcfsCollectorOptions } from '../../src/collectors/index.js';
-import type { ProcessSample, SampleOutcome } from '../../src/tracker/collector.js';
+import type { ProcessSample, SampleOutcome } from '../../src/core/collector-port.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/procfs', import.meta.url));
 /** btime of the fixture's /proc/stat, ms. */

@@ -3,9 +3,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcessNotFoundError } from '../../src/domain/errors.js';
+import { ProcessNotFoundError } from '../../src/core/errors.js';
 import { ProcfsCollector, availableCpus, defaultCollector } from '../../src/collectors/index.js';
-import type { ProcessSample, SampleOutcome, SampleTarget } from '../../src/tracker/collector.js';
+import type { ProcessSample, SampleOutcome, SampleTarget } from '../../src/core/collector-port.js';
 import { killAll, killAndWait, spawnChild, spawnIdle } from '../support/process.js';
 import { ask, startWorkload } from './workloads.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CollectionTimeoutError } from '../../src/domain/errors.js';
+import { CollectionTimeoutError } from '../../src/core/errors.js';
 import { DEFAULT_CHUNK_SIZE, ProcfsCollector } from '../../src/collectors/index.js';
-import type { SampleTarget } from '../../src/tracker/collector.js';
+import type { SampleTarget } from '../../src/core/collector-port.js';
 
 const linux = process.platform === 'linux';
 const collectors: ProcfsCollector[] = [];

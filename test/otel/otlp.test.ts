@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultCollector } from '../../src/collectors/index.js';
 import { Tracker } from '../../src/index.js';
-import { METRICS } from '../../src/otel/metric-table.js';
+import { METRICS } from '../../src/metrics/metric-table.js';
 import { startTelemetry, type Telemetry, type TelemetryOptions } from '../../src/otel/index.js';
 import { killAll, spawnIdle, waitFor } from '../support/process.js';
 import { flattenRequest, startOtlpReceiver, type OtlpReceiver, type ReceivedPoint } from '../otlp/receiver.js';

@@ -3,12 +3,12 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExpositionWriter } from '../../src/otel/exposition.js';
 import { createMetricProducer } from '../../src/otel/index.js';
-import { instrumentTracker } from '../../src/otel/instruments.js';
-import { METRICS, identityOf } from '../../src/otel/metric-table.js';
-import { prometheusName } from '../../src/otel/prometheus-names.js';
-import { SourceSet } from '../../src/otel/sources.js';
-import { compileTable } from '../../src/otel/walk.js';
-import { DurationRecorder, TICK_DURATION_BOUNDS_MS } from '../../src/tracker/histogram.js';
+import { instrumentTracker } from '../../src/metrics/instruments.js';
+import { METRICS, identityOf } from '../../src/metrics/metric-table.js';
+import { prometheusName } from '../../src/metrics/prometheus-names.js';
+import { SourceSet } from '../../src/metrics/sources.js';
+import { compileTable } from '../../src/metrics/walk.js';
+import { DurationRecorder, TICK_DURATION_BOUNDS_MS } from '../../src/core/histogram.js';
 import { parseExposition, type Sample } from './exposition.js';
 import { FakeSource, ManualReader, SEMCONV_PROCESS_METRICS, fakeSnapshot, flatten, pointsOf, type Point } from './support.js';
 

@@ -27,8 +27,8 @@ import {
   startTelemetry,
   type PrometheusReaderOptions,
 } from '../../src/otel/index.js';
-import { METRICS } from '../../src/otel/metric-table.js';
-import { prometheusName } from '../../src/otel/prometheus-names.js';
+import { METRICS } from '../../src/metrics/metric-table.js';
+import { prometheusName } from '../../src/metrics/prometheus-names.js';
 import { killAll, spawnIdle } from '../support/process.js';
 import { requireBinaries, requirePythonModule, SYSTEM_PYTHON } from '../support/prometheus.js';
 import { commandEndpoint, embeddedReader, type ScrapedTracker } from '../support/scrape-paths.js';

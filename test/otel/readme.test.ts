@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { METRICS } from '../../src/otel/metric-table.js';
-import { prometheusName } from '../../src/otel/prometheus-names.js';
+import { METRICS } from '../../src/metrics/metric-table.js';
+import { prometheusName } from '../../src/metrics/prometheus-names.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const section = readme.slice(readme.indexOf('<!-- section:otel -->'), readme.indexOf('<!-- /section:otel -->'));

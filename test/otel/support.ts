@@ -1,9 +1,9 @@
 import type { Attributes } from '@opentelemetry/api';
 import { DataPointType, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ProcessMetrics } from '../../src/domain/metrics.js';
-import { emptyStats } from '../../src/tracker/stats.js';
+import type { ProcessMetrics } from '../../src/core/metrics.js';
+import { emptyStats } from '../../src/core/stats.js';
 import type { TrackerStats } from '../../src/tracker/types.js';
-import type { SnapshotSource } from '../../src/otel/instruments.js';
+import type { SnapshotSource } from '../../src/metrics/instruments.js';
 
 /** A snapshot of a running service with every field known; override what a test is about. */
 export function fakeSnapshot(overrides: Partial<ProcessMetrics> = {}): ProcessMetrics {

@@ -10,7 +10,7 @@ import { Tracker } from '../../src/index.js';
 import { ENDPOINT_LIMITS, startTelemetry, type Telemetry, type TelemetryOptions } from '../../src/otel/index.js';
 import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
 import { FakeSource, SEMCONV_PROCESS_METRICS, fakeSnapshot } from './support.js';
-import { instrumentTracker } from '../../src/otel/instruments.js';
+import { instrumentTracker } from '../../src/metrics/instruments.js';
 import { parseExposition, samplesOf, scrape } from './exposition.js';
 import { freePort } from '../support/net.js';
 import { collectGarbage } from '../support/gc.js';

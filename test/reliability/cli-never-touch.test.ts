@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { STOP_SIGNALS } from '../../src/cli/signals.js';
+import { STOP_SIGNALS } from '../../src/cli/session/signals.js';
 import { CLI, isRunning, killAllCli, startCli, startProcess, waitForSnapshot } from '../cli/cli.js';
 import { killAll, spawnChild, spawnIdle, waitFor } from '../support/process.js';
 import { describeWhere } from '../support/requires.js';

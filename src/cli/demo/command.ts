@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import type { CommonOptions, RunSpec } from '../args.js';
+import type { CommonOptions, RunSpec } from '../options/args.js';
 import { Supervisor } from '../run/supervisor.js';
-import { openSession, type SessionIO } from '../session.js';
+import { openSession, type SessionIO } from '../session/session.js';
 
 /** The demo workloads, compiled next to this file; each is a plain Node script. */
 function workload(name: string, restart: RunSpec['restart'], args: string[] = [], env: Record<string, string> = {}): RunSpec {

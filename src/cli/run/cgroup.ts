@@ -1,8 +1,8 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProcParseError } from '../../collectors/procfs/parseError.js';
-import { parseStat } from '../../collectors/procfs/parseStat.js';
+import { ProcParseError } from '../../collectors/procfs/parse-error.js';
+import { parseStat } from '../../collectors/procfs/parse-stat.js';
 
 /**
  * A cgroup of its own for one supervised command: everything the command

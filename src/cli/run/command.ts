@@ -1,5 +1,5 @@
-import type { CommonOptions, RunSpec } from '../args.js';
-import { openSession, type SessionIO } from '../session.js';
+import type { CommonOptions, RunSpec } from '../options/args.js';
+import { openSession, type SessionIO } from '../session/session.js';
 import { exitCodeOf } from './exit-status.js';
 import { Supervisor } from './supervisor.js';
 

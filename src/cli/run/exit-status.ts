@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import type { RestartPolicy } from '../args.js';
+import type { RestartPolicy } from '../options/run-options.js';
 
 /** How a child ended: an exit code, a signal, or a failure to start at all. */
 export type ExitStatus =

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { ProcessState } from '../../domain/state.js';
+import { ProcessState } from '../../core/state.js';
 import type { ProcessTracker } from '../../tracker/types.js';
-import type { RunSpec } from '../args.js';
-import type { Board } from '../board.js';
-import type { TrackFn } from '../track-queue.js';
+import type { RunSpec } from '../options/args.js';
+import type { Board } from '../session/board.js';
+import type { TrackFn } from '../session/track-queue.js';
 import { nextQuickExits, restartDelayMs, type BackoffPolicy } from './backoff.js';
 import { describeExit, exitStatusOf, isCleanExit, isOrderlyStop, shouldRestart, type ExitStatus } from './exit-status.js';
 import { HealthCheck, type HealthVerdict } from './health.js';

@@ -1,7 +1,7 @@
 import type { ProcessTracker } from '../../tracker/types.js';
-import type { RunSpec } from '../args.js';
-import type { Board } from '../board.js';
-import type { TrackFn } from '../track-queue.js';
+import type { RunSpec } from '../options/args.js';
+import type { Board } from '../session/board.js';
+import type { TrackFn } from '../session/track-queue.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { sweepOrphanCgroups } from './cgroup.js';
 import type { ExitStatus } from './exit-status.js';

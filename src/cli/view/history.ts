@@ -1,4 +1,4 @@
-import type { ProcessMetrics } from '../../domain/metrics.js';
+import type { ProcessMetrics } from '../../core/metrics.js';
 
 /**
  * Recent CPU readings per service, for the sparklines. Only real samples count:

@@ -1,5 +1,5 @@
-import type { ProcessMetrics } from '../../domain/metrics.js';
-import { formatDuration } from '../duration.js';
+import type { ProcessMetrics } from '../../core/metrics.js';
+import { formatDuration } from '../options/duration.js';
 import { formatBytes, formatCount, formatHealth, formatPercent } from './format.js';
 
 /** One snapshot as a JSON line, every field as the library reports it (units in ProcessMetrics). */

@@ -1,4 +1,4 @@
-import type { ProcessMetrics } from '../../domain/metrics.js';
+import type { ProcessMetrics } from '../../core/metrics.js';
 import type { OtlpExportStatus } from '../../otel/readers.js';
 import { CpuHistory } from './history.js';
 import { formatJsonLine, formatPlainLine } from './lines.js';

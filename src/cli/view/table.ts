@@ -1,6 +1,6 @@
-import type { ProcessMetrics } from '../../domain/metrics.js';
+import type { ProcessMetrics } from '../../core/metrics.js';
 import type { OtlpExportStatus } from '../../otel/readers.js';
-import { formatDuration } from '../duration.js';
+import { formatDuration } from '../options/duration.js';
 import { formatBytes, formatCount, formatHealth, formatPercent } from './format.js';
 import { sparkline } from './sparkline.js';
 

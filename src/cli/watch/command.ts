@@ -1,14 +1,14 @@
-import { CgroupReadError, ProcessNotFoundError, UnsupportedTargetError } from '../../domain/errors.js';
+import { CgroupReadError, ProcessNotFoundError, UnsupportedTargetError } from '../../core/errors.js';
 import { Tracker } from '../../tracker/tracker.js';
 import { defaultCollector } from '../../collectors/index.js';
-import type { CommonOptions } from '../args.js';
-import { Board } from '../board.js';
-import { TargetNotFoundError, UsageError } from '../errors.js';
-import { openSession, type SessionIO } from '../session.js';
+import type { CommonOptions } from '../options/args.js';
+import { Board } from '../session/board.js';
+import { TargetNotFoundError, UsageError } from '../options/errors.js';
+import { openSession, type SessionIO } from '../session/session.js';
 import { createOutput } from '../view/output.js';
 import { selfAndAncestors } from './proc-scan.js';
 import { resolveAll, type Resolution } from './resolve.js';
-import { describeTarget, type WatchService } from './target.js';
+import { describeTarget, type WatchService } from '../options/target.js';
 import { Watcher } from './watcher.js';
 
 export interface WatchCommand {

@@ -1,5 +1,5 @@
-import { ProcessTable, isGone } from '../../collectors/procfs/processTable.js';
-import { readRegularFile } from '../read-regular.js';
+import { ProcessTable, isGone } from '../../collectors/procfs/process-table.js';
+import { readRegularFile } from '../options/read-regular.js';
 
 /**
  * Bytes of each command line a `match:` sees. Any local user chooses command

@@ -1,8 +1,8 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { findCgroupMounts, type CgroupMounts } from '../../collectors/cgroup/mounts.js';
-import { readRegularFile } from '../read-regular.js';
+import { readRegularFile } from '../options/read-regular.js';
 import { pickOldest, readProcEntry, scanProc, type ProcEntry } from './proc-scan.js';
-import type { TargetSpec, WatchService } from './target.js';
+import type { TargetSpec, WatchService } from '../options/target.js';
 
 /**
  * Where a target points right now. `startTime` (ms since epoch) with the pid

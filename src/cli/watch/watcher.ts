@@ -1,10 +1,10 @@
-import { CgroupReadError, ProcessNotFoundError, UnsupportedTargetError } from '../../domain/errors.js';
-import { ProcessState } from '../../domain/state.js';
-import type { Board } from '../board.js';
-import type { TrackFn } from '../track-queue.js';
+import { CgroupReadError, ProcessNotFoundError, UnsupportedTargetError } from '../../core/errors.js';
+import { ProcessState } from '../../core/state.js';
+import type { Board } from '../session/board.js';
+import type { TrackFn } from '../session/track-queue.js';
 import { nextPidFileStep, sameIdentity, type Identity } from './pid-file-rule.js';
 import { resolveAll, stillRunning, type Resolution } from './resolve.js';
-import type { WatchService } from './target.js';
+import type { WatchService } from '../options/target.js';
 
 /** Reads of a pid file that failed while its process ran on: how many, and the latest reason. */
 export interface ReadProblems {

@@ -1,6 +1,6 @@
-import { parseMountInfo } from '../procfs/parseCgroup.js';
-import { ProcParseError } from '../procfs/parseError.js';
-import { readSmallFile } from '../procfs/readText.js';
+import { parseMountInfo } from '../procfs/parse-cgroup.js';
+import { ProcParseError } from '../procfs/parse-error.js';
+import { readSmallFile } from '../procfs/read-text.js';
 
 /**
  * Where each cgroup hierarchy a cgroup target is read from is mounted. A

@@ -1,4 +1,4 @@
-import { ProcParseError } from '../procfs/parseError.js';
+import { ProcParseError } from '../procfs/parse-error.js';
 
 /**
  * Parsers for cgroup files (v1 and v2). Pure: text in, numbers out; a

@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { CgroupNotFoundError, CgroupReadError, UnsupportedTargetError } from '../../domain/errors.js';
-import type { CgroupReading, ProcessSample, SampleOutcome } from '../../tracker/collector.js';
-import type { ErrorCounts } from '../errorCounts.js';
-import { ProcParseError } from '../procfs/parseError.js';
-import { parseStat } from '../procfs/parseStat.js';
-import { isGone, startTimeMs } from '../procfs/processTable.js';
-import { readSmallFile } from '../procfs/readText.js';
+import { CgroupNotFoundError, CgroupReadError, UnsupportedTargetError } from '../../core/errors.js';
+import type { CgroupReading, ProcessSample, SampleOutcome } from '../../core/collector-port.js';
+import type { ErrorCounts } from '../../core/error-counts.js';
+import { ProcParseError } from '../procfs/parse-error.js';
+import { parseStat } from '../procfs/parse-stat.js';
+import { isGone, startTimeMs } from '../procfs/process-table.js';
+import { readSmallFile } from '../procfs/read-text.js';
 import type { CgroupMounts } from './mounts.js';
 import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList, parseSingleNumber } from './parse.js';
 

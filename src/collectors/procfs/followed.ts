@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { TreeCounters } from './treeSample.js';
+import type { TreeCounters } from './tree-sample.js';
 
 /** The per-process files, in the order their fds are held. */
 export const STAT = 0;

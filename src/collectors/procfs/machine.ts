@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { uptime } from 'node:os';
-import { parseBootTime, parseOpenFilesLimit, parseUptime } from './parseMachine.js';
-import { ProcParseError } from './parseError.js';
-import { readSmallFile } from './readText.js';
+import { parseBootTime, parseOpenFilesLimit, parseUptime } from './parse-machine.js';
+import { ProcParseError } from './parse-error.js';
+import { readSmallFile } from './read-text.js';
 
 /** Facts about the machine that do not change while it runs: read once, never per sample. */
 export interface MachineConstants {

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { ValueType, type BatchObservableResult, type Meter, type MeterProvider, type Observable } from '@opentelemetry/api';
-import { OutOfRangeError, describeValue } from '../domain/errors.js';
-import { validateOptionalBoolean } from '../tracker/validate.js';
-import type { ProcessMetrics } from '../domain/metrics.js';
+import { OutOfRangeError, describeValue } from '../core/errors.js';
+import { validateOptionalBoolean } from '../core/validate.js';
+import type { ProcessMetrics } from '../core/metrics.js';
 import { AttributeSets, type ServiceSets } from './attribute-sets.js';
 import { METER_NAME } from './meter.js';
 import type { HistogramValue, MetricRow, ReadContext, TableOptions, TrackerView } from './metric-table.js';

@@ -1,5 +1,5 @@
-import type { ProcessSample } from '../../tracker/collector.js';
-import { MonotonicCounter } from '../monotonic.js';
+import type { ProcessSample } from '../../core/collector-port.js';
+import { MonotonicCounter } from './monotonic.js';
 
 /** One process of a tree as read this sweep. */
 export interface TreeMember {

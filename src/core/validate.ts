@@ -1,5 +1,5 @@
-import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, describeValue } from '../domain/errors.js';
-import { ProcessState, isProcessState } from '../domain/state.js';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, describeValue } from './errors.js';
+import { ProcessState, isProcessState } from './state.js';
 
 /** Longest service name accepted, in characters (code points). */
 export const MAX_SERVICE_NAME_LENGTH = 256;

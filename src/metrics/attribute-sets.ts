@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import type { ProcessMetrics } from '../domain/metrics.js';
+import type { ProcessMetrics } from '../core/metrics.js';
 import type { Identity } from './metric-table.js';
 import { ATTR_PROCMETRICS_HEALTHY, ATTR_PROCMETRICS_STATE, ATTR_SERVICE_NAME } from './semconv.js';
 

@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
-import { ProcParseError } from './parseError.js';
-import { parseStat } from './parseStat.js';
+import { ProcParseError } from './parse-error.js';
+import { parseStat } from './parse-stat.js';
 import { machineConstants, readBootTimeMs } from './machine.js';
-import { readSmallFile } from './readText.js';
+import { readSmallFile } from './read-text.js';
 
 /** Who a process is, as /proc/PID/stat tells: enough to find it again and to tell a reused pid. */
 export interface ProcessIdentity {

@@ -1,6 +1,6 @@
-import { UsageError, quoteArg, quoteValue } from '../errors.js';
-import { targetHint } from '../hints.js';
-import { validateTrackTarget } from '../../tracker/validate.js';
+import { UsageError, quoteArg, quoteValue } from './errors.js';
+import { targetHint } from './hints.js';
+import { validateTrackTarget } from '../../core/validate.js';
 import { compilePattern } from './pattern.js';
 
 /** What `--service NAME=TARGET` points at. */

@@ -1,5 +1,5 @@
 /** Parsers for machine-wide files, read once per collector: /proc/stat, /proc/meminfo, /proc/PID/limits. */
-import { ProcParseError } from './parseError.js';
+import { ProcParseError } from './parse-error.js';
 
 const KIB = 1024;
 

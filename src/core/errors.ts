@@ -110,3 +110,8 @@ export class TrackerClosedError extends Error {
     super(`cannot ${operation}: the tracker is closed`);
   }
 }
+
+/** A thrown or rejected value as an Error: itself when it is one, else an Error with its text. */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

@@ -1,9 +1,9 @@
-import type { ErrorCounts } from '../errorCounts.js';
-import { parseCfsQuota, parseCgroupFile, parseCpuListCount, parseCpuMax, parseMountInfo } from './parseCgroup.js';
-import type { CgroupMembership, MountInfo } from './parseCgroup.js';
-import { ProcParseError } from './parseError.js';
-import { parseStatus } from './parseStatus.js';
-import { readSmallFile } from './readText.js';
+import type { ErrorCounts } from '../../core/error-counts.js';
+import { parseCfsQuota, parseCgroupFile, parseCpuListCount, parseCpuMax, parseMountInfo } from './parse-cgroup.js';
+import type { CgroupMembership, MountInfo } from './parse-cgroup.js';
+import { ProcParseError } from './parse-error.js';
+import { parseStatus } from './parse-status.js';
+import { readSmallFile } from './read-text.js';
 
 /** Where a cgroup hierarchy is mounted and which directory of it appears there. */
 interface Hierarchy {

@@ -1,6 +1,6 @@
-import type { ProcessMetrics } from '../domain/metrics.js';
-import { combineStats, emptyStats } from '../tracker/stats.js';
-import type { TrackerStats } from '../tracker/types.js';
+import type { ProcessMetrics } from '../core/metrics.js';
+import { combineStats, emptyStats } from '../core/stats.js';
+import type { TrackerStats } from '../core/stats.js';
 import type { TrackerView } from './metric-table.js';
 
 /** What the exporters read from. The Tracker implements it. */

@@ -1,5 +1,5 @@
-import { ByteScanner } from './byteScanner.js';
-import { ProcParseError } from './parseError.js';
+import { ByteScanner } from './byte-scanner.js';
+import { ProcParseError } from './parse-error.js';
 
 /** The fields of /proc/PID/status this package uses; null when the kernel does not print them (kernel threads). */
 export interface ProcStatus {

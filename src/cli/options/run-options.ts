@@ -1,6 +1,8 @@
-import type { RestartPolicy } from '../args.js';
-import { UsageError, quoteArg } from '../errors.js';
+import { UsageError, quoteArg } from './errors.js';
 import { splitCommand } from './split-command.js';
+
+/** When `run` starts its command again after it exits. */
+export type RestartPolicy = 'never' | 'on-failure' | 'always';
 
 /**
  * The checks of `run`'s settings, whichever way they arrive (a flag or a

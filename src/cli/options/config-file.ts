@@ -2,9 +2,8 @@ import { parseDuration } from './duration.js';
 import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { UsageError, quoteValue } from './errors.js';
 import { nearest } from './hints.js';
-import type { RestartPolicy } from './args.js';
-import { parseHealthCmd, parseRestart } from './run/run-options.js';
-import { parseTarget, validateServiceName, type WatchService } from './watch/target.js';
+import { parseHealthCmd, parseRestart, type RestartPolicy } from './run-options.js';
+import { parseTarget, validateServiceName, type WatchService } from './target.js';
 
 /**
  * What a `--config FILE` may set. Every field is optional; command-line flags win

@@ -1,7 +1,7 @@
-import type { ProcessMetrics } from '../domain/metrics.js';
-import type { ProcessState } from '../domain/state.js';
-import { hasLiveProcess } from '../otel/metric-table.js';
-import type { ProcessTracker } from '../tracker/types.js';
+import type { ProcessMetrics } from '../../core/metrics.js';
+import type { ProcessState } from '../../core/state.js';
+import { hasLiveProcess } from '../../metrics/metric-table.js';
+import type { ProcessTracker } from '../../tracker/types.js';
 
 /**
  * Every service the command was asked about, in the order it was asked.

@@ -1,4 +1,5 @@
-import type { CgroupMetrics, ProcessCPU, ProcessMemory } from '../domain/metrics.js';
+import { UnsupportedTargetError } from './errors.js';
+import type { CgroupMetrics, ProcessCPU, ProcessMemory } from './metrics.js';
 
 /**
  * Everything a collector can read about one process in one pass. Cumulative
@@ -134,4 +135,9 @@ export interface PerPidCollector {
   release?(pid: number): void;
   errorCounts?(): ReadonlyMap<string, number>;
   close?(): void | Promise<void>;
+}
+
+/** For collectors that read processes only. */
+export function cgroupUnsupported(path: string): UnsupportedTargetError {
+  return new UnsupportedTargetError(`cgroup ${path}: this collector reads processes only; cgroup targets need ProcfsCollector`);
 }

@@ -1,9 +1,9 @@
 import { format } from 'node:util';
 import type { DiagLogger } from '@opentelemetry/api';
-import { MissingPeerDependencyError, startTelemetry, type ExporterName, type Telemetry } from '../otel/index.js';
-import { formatHostPort } from '../otel/prometheus.js';
-import type { CommonOptions } from './args.js';
-import { UsageError } from './errors.js';
+import { MissingPeerDependencyError, startTelemetry, type ExporterName, type Telemetry } from '../../otel/index.js';
+import { formatHostPort } from '../../otel/prometheus.js';
+import type { CommonOptions } from '../options/args.js';
+import { UsageError } from '../options/errors.js';
 
 /**
  * Starts the exporters the flags ask for; null when there are none. The flags

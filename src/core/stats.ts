@@ -1,5 +1,31 @@
-import { TICK_DURATION_BOUNDS_MS, addHistograms } from './histogram.js';
-import type { TrackerStats } from './types.js';
+import { TICK_DURATION_BOUNDS_MS, addHistograms, type DurationHistogram } from './histogram.js';
+
+/** Counters of the tracker's own work, for self-monitoring. */
+export interface TrackerStats {
+  /** Ticks completed since construction. */
+  ticks: number;
+  /** Wall time of the last tick, ms. */
+  lastTickDurationMs: number;
+  /** Wall time of every tick so far, ms, in buckets. */
+  tickDurations: DurationHistogram;
+  /** Time between ticks as configured, ms. */
+  intervalMs: number;
+  /** Wall time of the collector's last sweep, ms, and how many targets it read. */
+  lastSweepDurationMs: number;
+  lastSweepTargets: number;
+  /** File descriptors the collector holds open; null when it does not say. */
+  collectorOpenFds: number | null;
+  /** Samples that failed for a reason other than the process being gone. */
+  collectionErrors: number;
+  /** Samples abandoned after their timeout (also counted in collectionErrors). */
+  collectionTimeouts: number;
+  /** Processes seen to exit (or have their pid reused) while tracked. */
+  processExits: number;
+  /** Snapshots dropped across all subscribers. */
+  droppedSnapshots: number;
+  subscribers: number;
+  services: number;
+}
 
 /** The figures of a tracker that has done nothing yet. */
 export function emptyStats(intervalMs = 0): TrackerStats {

@@ -6,8 +6,8 @@ import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { exportersFromEnv, type EnvExporters } from './env-defaults.js';
 import { UsageError, quoteArg, quoteValue } from './errors.js';
 import { nearest } from './hints.js';
-import { parseHealthCmd, parseRestart } from './run/run-options.js';
-import { parseServiceArg, validateServiceName, type WatchService } from './watch/target.js';
+import { parseHealthCmd, parseRestart, type RestartPolicy } from './run-options.js';
+import { parseServiceArg, validateServiceName, type WatchService } from './target.js';
 
 /** Options every long-running command shares. */
 export interface CommonOptions {
@@ -22,8 +22,6 @@ export interface CommonOptions {
   /** Put procmetrics_state and procmetrics_healthy on process gauges too (--state-labels). */
   stateLabels: boolean;
 }
-
-export type RestartPolicy = 'never' | 'on-failure' | 'always';
 
 export interface RunSpec {
   name: string;

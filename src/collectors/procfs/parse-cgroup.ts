@@ -1,4 +1,4 @@
-import { ProcParseError } from './parseError.js';
+import { ProcParseError } from './parse-error.js';
 
 /** One line of /proc/PID/cgroup. */
 export interface CgroupMembership {

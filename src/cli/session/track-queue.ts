@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { CgroupReadError, ProcessNotFoundError, TrackerClosedError, UnsupportedTargetError } from '../domain/errors.js';
-import type { CgroupTarget, ProcessTracker, TrackOptions } from '../tracker/types.js';
+import { CgroupReadError, ProcessNotFoundError, TrackerClosedError, UnsupportedTargetError } from '../../core/errors.js';
+import type { CgroupTarget, ProcessTracker, TrackOptions } from '../../tracker/types.js';
 
 export interface TrackRequest extends Pick<TrackOptions, 'startTime' | 'countStartIfGone' | 'state' | 'exitState' | 'descendants'> {
   /** Retries stop once this says no. */

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
-import { parseStatInto, type ProcStatNumbers } from './parseStat.js';
-import { isGone } from './processTable.js';
+import { parseStatInto, type ProcStatNumbers } from './parse-stat.js';
+import { isGone } from './process-table.js';
 
 /**
  * Who is whose child, from one pass over /proc: every process's parent and

@@ -4,24 +4,25 @@ import {
   InvalidArgumentValueError,
   OutOfRangeError,
   ProcessNotFoundError,
+  asError,
   describeValue,
-} from '../../domain/errors.js';
-import { validateOptions } from '../../tracker/validate.js';
-import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../../tracker/collector.js';
-import { ErrorCounts } from '../errorCounts.js';
-import { checkPid, sweepInChunks } from '../sweep.js';
-import { CpuLimitReader } from './cpuLimit.js';
-import { FollowedProcess, IO, STAT, STATM, STATUS } from './followed.js';
-import type { ProcFile } from './followed.js';
-import { machineConstants, readBootTimeMs, readOpenFilesLimit } from './machine.js';
-import { isGone, startTimeMs } from './processTable.js';
-import { CgroupReader } from '../cgroup/reader.js';
-import { findCgroupMounts, type CgroupMounts } from '../cgroup/mounts.js';
-import { descendantsOf, scanParents, type ParentIndex } from './processTree.js';
-import { TreeCounters, treeSample, type TreeMember } from './treeSample.js';
-import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './parseStat.js';
-import { emptyProcStatus, parseIoInto, parseStatusInto } from './parseStatus.js';
-import type { ProcIo, ProcStatus } from './parseStatus.js';
+} from '../core/errors.js';
+import { validateOptions } from '../core/validate.js';
+import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../core/collector-port.js';
+import { ErrorCounts } from '../core/error-counts.js';
+import { checkPid, sweepInChunks } from './sweep.js';
+import { CpuLimitReader } from './procfs/cpu-limit.js';
+import { FollowedProcess, IO, STAT, STATM, STATUS } from './procfs/followed.js';
+import type { ProcFile } from './procfs/followed.js';
+import { machineConstants, readBootTimeMs, readOpenFilesLimit } from './procfs/machine.js';
+import { isGone, startTimeMs } from './procfs/process-table.js';
+import { CgroupReader } from './cgroup/reader.js';
+import { findCgroupMounts, type CgroupMounts } from './cgroup/mounts.js';
+import { descendantsOf, scanParents, type ParentIndex } from './procfs/process-tree.js';
+import { TreeCounters, treeSample, type TreeMember } from './procfs/tree-sample.js';
+import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './procfs/parse-stat.js';
+import { emptyProcStatus, parseIoInto, parseStatusInto } from './procfs/parse-status.js';
+import type { ProcIo, ProcStatus } from './procfs/parse-status.js';
 
 /** How long one pass over /proc serves the trees of later sweeps and track() calls, ms, by default. */
 const DEFAULT_TREE_INDEX_MAX_AGE_MS = 500;
@@ -370,7 +371,7 @@ export class ProcfsCollector implements Collector {
     } catch (error) {
       if (isGone(error)) return this.notFound(target.pid);
       this.errors.add('stat', error);
-      return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
+      return { ok: false, error: asError(error) };
     }
   }
 

@@ -1,4 +1,4 @@
-import { parseExportersEnv } from '../otel/config.js';
+import { parseExportersEnv } from '../../otel/config.js';
 import { DEFAULT_PROMETHEUS, parseHost, type HostPort } from './endpoint.js';
 import { UsageError, quoteArg } from './errors.js';
 

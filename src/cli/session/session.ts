@@ -1,12 +1,12 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { defaultCollector } from '../collectors/index.js';
-import type { Telemetry } from '../otel/index.js';
-import { Tracker } from '../tracker/tracker.js';
-import type { Subscription } from '../tracker/types.js';
-import type { CommonOptions } from './args.js';
+import { defaultCollector } from '../../collectors/index.js';
+import type { Telemetry } from '../../otel/index.js';
+import { Tracker } from '../../tracker/tracker.js';
+import type { Subscription } from '../../tracker/types.js';
+import type { CommonOptions } from '../options/args.js';
 import { Board } from './board.js';
 import { trackQueue, type TrackFn } from './track-queue.js';
-import { createOutput, type Output, type Screen } from './view/output.js';
+import { createOutput, type Output, type Screen } from '../view/output.js';
 
 export interface SessionIO {
   stdout: Screen & { isTTY?: boolean };

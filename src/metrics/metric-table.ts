@@ -1,7 +1,7 @@
-import type { CgroupMetrics, ProcessMetrics } from '../domain/metrics.js';
-import { ProcessState, isTerminal } from '../domain/state.js';
-import type { DurationHistogram } from '../tracker/histogram.js';
-import type { TrackerStats } from '../tracker/types.js';
+import type { CgroupMetrics, ProcessMetrics } from '../core/metrics.js';
+import { ProcessState, isTerminal } from '../core/state.js';
+import type { DurationHistogram } from '../core/histogram.js';
+import type { TrackerStats } from '../core/stats.js';
 import * as sc from './semconv.js';
 
 /**

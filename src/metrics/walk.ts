@@ -1,4 +1,4 @@
-import type { ProcessMetrics } from '../domain/metrics.js';
+import type { ProcessMetrics } from '../core/metrics.js';
 import {
   METRICS,
   hasLiveProcess,

@@ -1,5 +1,5 @@
-import { ByteScanner } from './byteScanner.js';
-import { ProcParseError } from './parseError.js';
+import { ByteScanner } from './byte-scanner.js';
+import { ProcParseError } from './parse-error.js';
 
 /**
  * The numbers of /proc/PID/stat this package uses, in the kernel's own units:
