@@ -2,5 +2,5 @@ export * from './core/index.js';
 export type { Collector, PerPidCollector, ProcessSample, SampleOutcome, SampleTarget } from './core/collector-port.js';
 export type { ProcessTracker, SubscribeOptions, Subscription, TrackOptions, TrackerOptions, TrackerStats } from './tracker/types.js';
 export { Tracker } from './tracker/tracker.js';
-export { MAX_SERVICE_NAME_LENGTH } from './core/validate.js';
+export { MAX_SERVICE_NAME_LENGTH } from './core/limits.js';
 export * from './collectors/index.js';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // First, before anything else runs: SIGUSR1 must never open the inspector.
 import './no-inspector.js';
+import { CONFIG_FILE_MAX_BYTES } from '../core/limits.js';
 import { PACKAGE_VERSION } from '../metrics/version.js';
 import { buildCommand, parseCommandLine } from './options/args.js';
 import { parseConfigFile } from './options/config-file.js';
@@ -58,13 +59,12 @@ async function main(argv: readonly string[], io: SessionIO): Promise<number> {
 }
 
 /** A config file is a few hundred bytes; anything past this is not one. */
-const CONFIG_MAX_BYTES = 1024 * 1024;
 
 async function readConfig(path: string): Promise<string> {
-  const read = await readRegularFile(path, CONFIG_MAX_BYTES);
+  const read = await readRegularFile(path, CONFIG_FILE_MAX_BYTES);
   const where = `--config ${quoteValue(path)}`;
   if (!read.ok) throw new UsageError(`${where}: cannot read (${read.problem})`);
-  if (read.sizeBytes > CONFIG_MAX_BYTES) throw new UsageError(`${where}: larger than 1 MiB, not a config file`);
+  if (read.sizeBytes > CONFIG_FILE_MAX_BYTES) throw new UsageError(`${where}: larger than 1 MiB, not a config file`);
   return read.head.toString('utf8');
 }
 

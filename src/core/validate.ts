@@ -1,11 +1,6 @@
 import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, describeValue } from './errors.js';
+import { MAX_CGROUP_PATH_LENGTH, MAX_SERVICE_NAME_LENGTH, MAX_TIMER_MS } from './limits.js';
 import { ProcessState, isProcessState } from './state.js';
-
-/** Longest service name accepted, in characters (code points). */
-export const MAX_SERVICE_NAME_LENGTH = 256;
-
-/** setTimeout fires at once for delays above this, so longer intervals cannot be honoured. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 // C0 and C1 control characters, DEL included: they break log lines and label values.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
@@ -40,13 +35,11 @@ export function validateName(name: unknown, argument = 'serviceName'): asserts n
 
 /** An options bag: undefined (defaults) or a plain object, never null or a primitive. */
 export function validateOptions(value: unknown, argument: string): void {
-  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-    throw new InvalidArgumentTypeError(`${argument} must be an object; got ${describeValue(value)}`);
-  }
+  checkRecord(argument, value);
 }
 
 export function validateOptionalBoolean(value: unknown, argument: string): asserts value is boolean | undefined {
-  if (value !== undefined) validateBoolean(value, argument);
+  checkBoolean(argument, value);
 }
 
 /** A process start time, ms since epoch: positive and finite. */
@@ -86,9 +79,6 @@ function validatePid(pid: unknown, argument = 'pid'): asserts pid is number {
     throw new OutOfRangeError(`${argument} must be a positive safe integer; got ${describeValue(pid)}`);
   }
 }
-
-/** Longest cgroup path accepted, characters (PATH_MAX). */
-const MAX_CGROUP_PATH_LENGTH = 4096;
 
 /**
  * What track() follows: a pid, or `{ cgroup: PATH }` with an absolute path of
@@ -168,4 +158,55 @@ export function validateSignal(signal: unknown, argument: string): asserts signa
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new InvalidArgumentTypeError(`${argument} must be an AbortSignal; got ${describeValue(signal)}`);
   }
+}
+
+// Checks of option values that return the value checked, undefined when absent.
+
+export function checkRecord(name: string, value: unknown): Readonly<Record<string, unknown>> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentTypeError(`${name} must be an object; got ${describeValue(value)}`);
+  }
+  return value as Readonly<Record<string, unknown>>;
+}
+
+export function checkString(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidArgumentTypeError(`${name} must be a string; got ${describeValue(value)}`);
+  if (value.trim() === '') throw new InvalidArgumentValueError(`${name} must not be empty; got ${describeValue(value)}`);
+  return value;
+}
+
+export function checkStringRecord(name: string, value: unknown): Record<string, string> | undefined {
+  const record = checkRecord(name, value);
+  if (record === undefined) return undefined;
+  const result: Record<string, string> = {};
+  for (const [key, item] of Object.entries(record)) {
+    if (typeof item !== 'string') {
+      throw new InvalidArgumentTypeError(`${name}[${JSON.stringify(key)}] must be a string; got ${describeValue(item)}`);
+    }
+    result[key] = item;
+  }
+  return result;
+}
+
+export function checkInteger(name: string, value: unknown, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw new InvalidArgumentTypeError(`${name} must be a number; got ${describeValue(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new OutOfRangeError(`${name} must be an integer from ${min} to ${max}; got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+export function checkBoolean(name: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw new InvalidArgumentTypeError(`${name} must be a boolean; got ${describeValue(value)}`);
+  return value;
+}
+
+export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new InvalidArgumentValueError(`${name} must be one of ${allowed.join(', ')}; got ${describeValue(value)}`);
 }

@@ -1,16 +1,7 @@
+import { DEFAULT_OTLP_EXPORT, ENDPOINT_LIMITS, MAX_TIMER_MS } from '../core/limits.js';
 import { InvalidArgumentTypeError, InvalidArgumentValueError, describeValue } from '../core/errors.js';
-import {
-  checkHeaders,
-  checkHttpUrl,
-  checkInteger,
-  checkOneOf,
-  checkRecord,
-  checkString,
-  checkStringRecord,
-  envValue,
-  parseEnvInteger,
-  parseKeyValueList,
-} from './parse.js';
+import { checkInteger, checkOneOf, checkRecord, checkString, checkStringRecord } from '../core/validate.js';
+import { checkHeaders, checkHttpUrl, envValue, parseEnvInteger, parseKeyValueList } from './parse.js';
 
 export type ExporterName = 'prometheus' | 'otlp' | 'console';
 
@@ -94,7 +85,6 @@ export interface EndpointTimeouts {
 const EXPORTERS: readonly ExporterName[] = ['prometheus', 'otlp', 'console'];
 const TEMPORALITIES: readonly TemporalityPreference[] = ['cumulative', 'delta', 'lowmemory'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf'];
-const MAX_MS = 2 ** 31 - 1; // the largest delay setInterval honours
 
 function checkExporters(value: unknown): readonly ExporterName[] | undefined {
   if (value === undefined) return undefined;
@@ -190,11 +180,12 @@ function otlpHeaders(
   return { ...list('OTEL_EXPORTER_OTLP_HEADERS'), ...list('OTEL_EXPORTER_OTLP_METRICS_HEADERS') };
 }
 
-export const DEFAULT_ENDPOINT_TIMEOUTS: EndpointTimeouts = { idleTimeoutMs: 15_000, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000 };
+const { idleTimeoutMs, headersTimeoutMs, requestTimeoutMs } = ENDPOINT_LIMITS;
+export const DEFAULT_ENDPOINT_TIMEOUTS: EndpointTimeouts = { idleTimeoutMs, headersTimeoutMs, requestTimeoutMs };
 
 function endpointTimeouts(prom: Readonly<Record<string, unknown>>): EndpointTimeouts {
   const option = (name: keyof EndpointTimeouts): number =>
-    checkInteger(`options.prometheus.${name}`, prom[name], 1, MAX_MS) ?? DEFAULT_ENDPOINT_TIMEOUTS[name];
+    checkInteger(`options.prometheus.${name}`, prom[name], 1, MAX_TIMER_MS) ?? DEFAULT_ENDPOINT_TIMEOUTS[name];
   const requestTimeoutMs = option('requestTimeoutMs');
   return {
     idleTimeoutMs: option('idleTimeoutMs'),
@@ -212,13 +203,13 @@ export function resolveTelemetryConfig(options: TelemetryOptions = {}): Telemetr
   const otlp = checkRecord('options.otlp', opts['otlp']) ?? {};
 
   const exportIntervalMs =
-    checkInteger('options.otlp.exportIntervalMs', otlp['exportIntervalMs'], 1, MAX_MS) ??
-    parseEnvInteger('OTEL_METRIC_EXPORT_INTERVAL', envValue(env, 'OTEL_METRIC_EXPORT_INTERVAL'), 1, MAX_MS) ??
-    60_000;
+    checkInteger('options.otlp.exportIntervalMs', otlp['exportIntervalMs'], 1, MAX_TIMER_MS) ??
+    parseEnvInteger('OTEL_METRIC_EXPORT_INTERVAL', envValue(env, 'OTEL_METRIC_EXPORT_INTERVAL'), 1, MAX_TIMER_MS) ??
+    DEFAULT_OTLP_EXPORT.intervalMs;
   const exportTimeoutMs =
-    checkInteger('options.otlp.exportTimeoutMs', otlp['exportTimeoutMs'], 1, MAX_MS) ??
-    parseEnvInteger('OTEL_METRIC_EXPORT_TIMEOUT', envValue(env, 'OTEL_METRIC_EXPORT_TIMEOUT'), 1, MAX_MS) ??
-    30_000;
+    checkInteger('options.otlp.exportTimeoutMs', otlp['exportTimeoutMs'], 1, MAX_TIMER_MS) ??
+    parseEnvInteger('OTEL_METRIC_EXPORT_TIMEOUT', envValue(env, 'OTEL_METRIC_EXPORT_TIMEOUT'), 1, MAX_TIMER_MS) ??
+    DEFAULT_OTLP_EXPORT.timeoutMs;
 
   const temporalityEnv = envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE')?.toLowerCase();
   const serviceName = checkString('options.serviceName', opts['serviceName']) ?? envValue(env, 'OTEL_SERVICE_NAME');

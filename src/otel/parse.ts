@@ -1,59 +1,12 @@
-import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, describeValue } from '../core/errors.js';
+import { checkString } from '../core/validate.js';
+import { InvalidArgumentValueError, OutOfRangeError, describeValue } from '../core/errors.js';
 
 /**
- * Validators for telemetry options and OTEL_* environment variables. Each
- * names what it checks (`options.prometheus.port`, `OTEL_EXPORTER_PROMETHEUS_PORT`)
- * and the bad value in its error, so a user sees which setting to fix.
+ * Readers of OTEL_* environment variables and of the telemetry options that
+ * are OpenTelemetry's own (URLs, header lists). Each names the variable or
+ * option it checks and the bad value, so a user sees which setting to fix.
+ * The general checks (objects, strings, integers, one-of) are core/validate.ts'.
  */
-
-export function checkRecord(name: string, value: unknown): Readonly<Record<string, unknown>> | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidArgumentTypeError(`${name} must be an object, got ${describeValue(value)}`);
-  }
-  return value as Readonly<Record<string, unknown>>;
-}
-
-export function checkString(name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new InvalidArgumentTypeError(`${name} must be a string, got ${describeValue(value)}`);
-  if (value.trim() === '') throw new InvalidArgumentValueError(`${name} must not be empty, got ${describeValue(value)}`);
-  return value;
-}
-
-export function checkStringRecord(name: string, value: unknown): Record<string, string> | undefined {
-  const record = checkRecord(name, value);
-  if (record === undefined) return undefined;
-  const result: Record<string, string> = {};
-  for (const [key, item] of Object.entries(record)) {
-    if (typeof item !== 'string') {
-      throw new InvalidArgumentTypeError(`${name}[${JSON.stringify(key)}] must be a string, got ${describeValue(item)}`);
-    }
-    result[key] = item;
-  }
-  return result;
-}
-
-export function checkInteger(name: string, value: unknown, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number') throw new InvalidArgumentTypeError(`${name} must be a number, got ${describeValue(value)}`);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new OutOfRangeError(`${name} must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
-  }
-  return value;
-}
-
-export function checkBoolean(name: string, value: unknown): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'boolean') throw new InvalidArgumentTypeError(`${name} must be true or false, got ${describeValue(value)}`);
-  return value;
-}
-
-export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new InvalidArgumentValueError(`${name} must be one of ${allowed.join(', ')}, got ${describeValue(value)}`);
-}
 
 /** An absolute http:// or https:// URL (what the OTLP gRPC exporter understands). */
 export function checkHttpUrl(name: string, value: unknown): string | undefined {

@@ -4,11 +4,12 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import { MetricReader } from '@opentelemetry/sdk-metrics';
+import { ENDPOINT_LIMITS } from '../core/limits.js';
 import { DEFAULT_ENDPOINT_TIMEOUTS, type EndpointTimeouts } from './config.js';
 import { applyTimeouts } from './deadlines.js';
 import { EXPOSITION_CONTENT_TYPE, type ExpositionWriter } from './exposition.js';
 import { PrometheusTextSerializer } from './prometheus-serializer.js';
-import type { SourceSet } from '../metrics/sources.js';
+import type { SourceSet } from './source-set.js';
 
 /** The Prometheus endpoint could not listen; `code` is the system error's (EADDRINUSE, EACCES, ...). */
 export class PrometheusListenError extends Error {
@@ -40,23 +41,6 @@ class PullReader extends MetricReader {
 }
 
 const gzipAsync = promisify(gzip);
-
-/** Limits on what the endpoint holds for its clients. */
-export const ENDPOINT_LIMITS = {
-  /**
-   * Connections held at once; past it the oldest one with no request in flight
-   * is closed, if it is older than `graceMs`, else the new one.
-   */
-  maxConnections: 256,
-  /** A connection this new is never closed to make room: its request may be on its way, ms. */
-  graceMs: 250,
-  /** A connection with no request in flight is closed after this long, ms (default of `prometheus.idleTimeoutMs`). */
-  idleTimeoutMs: DEFAULT_ENDPOINT_TIMEOUTS.idleTimeoutMs,
-  /** Time to receive a request's headers, ms (default of `prometheus.headersTimeoutMs`). */
-  headersTimeoutMs: DEFAULT_ENDPOINT_TIMEOUTS.headersTimeoutMs,
-  /** Time to receive a whole request, ms (default of `prometheus.requestTimeoutMs`). */
-  requestTimeoutMs: DEFAULT_ENDPOINT_TIMEOUTS.requestTimeoutMs,
-} as const;
 
 export interface PrometheusEndpoint {
   readonly reader: MetricReader;

@@ -1,3 +1,4 @@
+import { DEFAULT_INTERVAL_MS, DEFAULT_MAX_SUBSCRIBERS, DEFAULT_SUBSCRIPTION_BUFFER } from '../core/limits.js';
 import { totalmem } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { metrics } from '@opentelemetry/api';
@@ -40,9 +41,6 @@ import {
   validateState,
 } from '../core/validate.js';
 
-const DEFAULT_INTERVAL_MS = 5000;
-const DEFAULT_BUFFER_SIZE = 64;
-const DEFAULT_MAX_SUBSCRIBERS = 64;
 /** Longest synchronous stretch of a tick's bookkeeping, ms, before it yields to the event loop. */
 const SLICE_MS = 2;
 
@@ -141,7 +139,7 @@ export class Tracker implements ProcessTracker {
     validateMeterProvider(options.meterProvider, 'options.meterProvider');
     validateOptionalBoolean(options.stateAttributes, 'options.stateAttributes');
     this.#intervalMs = intervalOption(options.collectionInterval, 'collectionInterval', DEFAULT_INTERVAL_MS);
-    this.#bufferSize = positiveIntegerOption(options.subscriberBufferSize, 'subscriberBufferSize', DEFAULT_BUFFER_SIZE);
+    this.#bufferSize = positiveIntegerOption(options.subscriberBufferSize, 'subscriberBufferSize', DEFAULT_SUBSCRIPTION_BUFFER);
     this.#maxSubscribers = positiveIntegerOption(options.maxSubscribers, 'maxSubscribers', DEFAULT_MAX_SUBSCRIBERS);
     const meterProvider = options.meterProvider === undefined ? metrics.getMeterProvider() : options.meterProvider;
     this.#ownsCollector = collector === undefined;

@@ -1,3 +1,4 @@
+import { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEMO_INTERVAL_MS } from '../../core/limits.js';
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CONFIG_KEY_NAMES, RUN_KEYS, type ConfigFile } from './config-file.js';
@@ -46,10 +47,6 @@ export type CommandLine =
   | { command: 'version' }
   | { command: 'watch' | 'run' | 'demo'; configPath: string | undefined; values: Values; rest: string[] };
 
-const DEFAULT_INTERVAL_MS = 5000;
-/** The demo is watched by a person: a livelier default. */
-const DEMO_INTERVAL_MS = 1000;
-const DEFAULT_HEALTH_INTERVAL_MS = 10_000;
 const COMMANDS = ['watch', 'run', 'demo'] as const;
 type CommandName = (typeof COMMANDS)[number];
 

@@ -1,3 +1,4 @@
+import { COMMAND_DURATION_MS } from '../../core/limits.js';
 import { UsageError, quoteArg } from './errors.js';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -5,15 +6,7 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const DURATION = /^(\d{1,12}(?:\.\d{1,6})?)(ms|s|m|h)$/;
 
 /**
- * The one range every duration option (`--interval`, `--health-interval`, the
- * config file's `interval`) must fall in, ms. Below 100 ms a sample costs more
- * than it tells; above a day a timer is no longer a schedule (and Node's timers
- * overflow past about 24.8 days).
- */
-const DURATION_LIMITS_MS = { min: 100, max: 24 * 3_600_000 } as const;
-
-/**
- * `500ms`, `5s`, `1.5s`, `1m`, `2h` -> milliseconds, within DURATION_LIMITS_MS.
+ * `500ms`, `5s`, `1.5s`, `1m`, `2h` -> milliseconds, within COMMAND_DURATION_MS (core/limits.ts says why the command's range is narrower than the library's).
  * A bare number is refused: `5` could mean seconds or milliseconds, and
  * guessing wrong is a 1000x error.
  */
@@ -24,7 +17,7 @@ export function parseDuration(text: string, flag: string): number {
   }
   const [, amount = '', unit = 'ms'] = match;
   const ms = Math.round(Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS]);
-  const { min, max } = DURATION_LIMITS_MS;
+  const { min, max } = COMMAND_DURATION_MS;
   if (!(ms >= min && ms <= max)) {
     throw new UsageError(`${quoteArg(flag, text)}: must be between ${formatDuration(min)} and ${max / UNIT_MS.h}h`);
   }

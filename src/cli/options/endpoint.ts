@@ -1,3 +1,4 @@
+import { MAX_URL_LENGTH } from '../../core/limits.js';
 import { UsageError, quoteArg } from './errors.js';
 
 export interface HostPort {
@@ -43,7 +44,6 @@ const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 /** An IPv6 address, optionally with a zone (`fe80::1%eth0`). */
 const IPV6 = /^[0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9_.-]{1,15})?$/;
 /** Longest OTLP URL accepted, in characters. */
-const MAX_URL_LENGTH = 2048;
 
 /** `--otlp` value: an http(s) URL, or `off` (null). */
 export function parseOtlp(text: string, flag = '--otlp'): string | null {

@@ -1,3 +1,4 @@
+import { MAX_PATTERN_LENGTH, MAX_PATTERN_REPEAT } from '../../core/limits.js';
 import { setFlagsFromString } from 'node:v8';
 
 // The `l` (linear) flag exists only behind this V8 flag. It is set when this
@@ -5,7 +6,6 @@ import { setFlagsFromString } from 'node:v8';
 setFlagsFromString('--enable-experimental-regexp-engine');
 
 /** Longest `match:` pattern accepted, in characters: a pattern is written by a person. */
-export const MAX_PATTERN_LENGTH = 1024;
 
 /**
  * Compiles a `match:` pattern for V8's linear-time engine: matching costs time
@@ -39,7 +39,6 @@ export function compilePattern(source: string): RegExp | { problem: string } {
 }
 
 /** Counted repeats above this cannot run on the linear engine (V8's limit). */
-const MAX_LINEAR_REPEAT = 16;
 
 /**
  * The first construct of `source` the linear engine refuses, named for a
@@ -65,8 +64,8 @@ export function nonLinearConstruct(source: string): string | undefined {
       return `the lookbehind ${rest.slice(0, 4)}`;
     } else if (char === '{') {
       const repeat = /^\{(\d+)(?:,(\d*))?\}/.exec(rest);
-      if (repeat && Math.max(Number(repeat[1]), Number(repeat[2] ?? 0)) > MAX_LINEAR_REPEAT) {
-        return `the counted repeat ${repeat[0]} (at most ${MAX_LINEAR_REPEAT})`;
+      if (repeat && Math.max(Number(repeat[1]), Number(repeat[2] ?? 0)) > MAX_PATTERN_REPEAT) {
+        return `the counted repeat ${repeat[0]} (at most ${MAX_PATTERN_REPEAT})`;
       }
     }
   }

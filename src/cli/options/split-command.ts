@@ -1,5 +1,5 @@
+import { MAX_COMMAND_LENGTH } from '../../core/limits.js';
 /** Longest health command accepted, in characters: one a person wrote on a command line. */
-const MAX_COMMAND_LENGTH = 4096;
 
 /**
  * Splits a `--health-cmd` string into argv without a shell, the way a POSIX

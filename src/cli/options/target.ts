@@ -1,3 +1,4 @@
+import { COMMAND_SERVICE_NAME } from '../../core/limits.js';
 import { UsageError, quoteArg, quoteValue } from './errors.js';
 import { targetHint } from './hints.js';
 import { validateTrackTarget } from '../../core/validate.js';
@@ -12,12 +13,10 @@ export interface WatchService {
   target: TargetSpec;
 }
 
-const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
 /** Service names end up as metric attributes and table cells: keep them plain. */
 export function validateServiceName(name: string, flag: string, raw: string): string {
-  if (!NAME.test(name)) {
-    throw new UsageError(`${quoteArg(flag, raw)}: service name ${quoteValue(name)} must be 1-64 of A-Z a-z 0-9 _ . -`);
+  if (!COMMAND_SERVICE_NAME.pattern.test(name)) {
+    throw new UsageError(`${quoteArg(flag, raw)}: service name ${quoteValue(name)} must be ${COMMAND_SERVICE_NAME.describe}`);
   }
   return name;
 }

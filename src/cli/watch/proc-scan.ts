@@ -1,3 +1,4 @@
+import { COMMAND_LINE_MAX_BYTES } from '../../core/limits.js';
 import { ProcessTable, isGone } from '../../collectors/procfs/process-table.js';
 import { readRegularFile } from '../options/read-regular.js';
 
@@ -6,7 +7,6 @@ import { readRegularFile } from '../options/read-regular.js';
  * lines (up to megabytes); a pattern is judged on this prefix only, which
  * bounds a scan's cost whatever runs on the machine.
  */
-const COMMAND_LINE_MAX_BYTES = 4096;
 
 /** A process as the resolvers see it: who, since when, started how. */
 export interface ProcEntry {

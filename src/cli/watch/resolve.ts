@@ -1,3 +1,4 @@
+import { PID_FILE_MAX_BYTES } from '../../core/limits.js';
 import { access, constants, stat } from 'node:fs/promises';
 import { findCgroupMounts, type CgroupMounts } from '../../collectors/cgroup/mounts.js';
 import { readRegularFile } from '../options/read-regular.js';
@@ -19,7 +20,6 @@ export type Resolution =
  * Bytes of a pid file that are read: a pid and its newline fit many times over,
  * and a file that is gigabytes long costs no more than one that is not.
  */
-const PID_FILE_MAX_BYTES = 64;
 
 /**
  * A pid file names a process that was running when the file was written. A
