@@ -23,7 +23,7 @@ import { ExpositionWriter } from '../dist/otel/exposition.js';
 import { instrumentTracker } from '../dist/metrics/instruments.js';
 import { METRICS } from '../dist/metrics/metric-table.js';
 import { prometheusName } from '../dist/metrics/prometheus-names.js';
-import { SourceSet } from '../dist/metrics/sources.js';
+import { SourceSet } from '../dist/otel/source-set.js';
 import { compileTable } from '../dist/metrics/walk.js';
 import { startTelemetry } from '../dist/otel/index.js';
 

@@ -6,7 +6,7 @@ import type { ProcessMetrics } from '../core/metrics.js';
 import { AttributeSets, type ServiceSets } from './attribute-sets.js';
 import { METER_NAME } from './meter.js';
 import type { HistogramValue, MetricRow, ReadContext, TableOptions, TrackerView } from './metric-table.js';
-import { pipelineOf, type SnapshotSource } from './sources.js';
+import { isSnapshotPipeline, type SnapshotSource } from './sources.js';
 import { PACKAGE_VERSION } from './version.js';
 import { compileTable, visitSnapshot, visitTracker, type CompiledRow } from './walk.js';
 
@@ -79,8 +79,7 @@ export function resolveTableOptions(options: { stateAttributes?: unknown }): Tab
 export function instrumentTracker(source: SnapshotSource, meterProvider: MeterProvider, options: InstrumentOptions = {}): () => void {
   const fallbackCpus = resolveFallbackCpus(options.fallbackCpus);
   const tableOptions = resolveTableOptions(options);
-  const pipeline = pipelineOf(meterProvider);
-  if (pipeline !== undefined) return pipeline.add(source);
+  if (isSnapshotPipeline(meterProvider)) return meterProvider.addSnapshotSource(source);
 
   const context: ReadContext = { fallbackCpus };
   const table = compileTable(tableOptions);

@@ -4,7 +4,7 @@ import type { HistogramValue, ReadContext, TrackerView } from '../metrics/metric
 import { prometheusName, prometheusType, sanitizeName } from '../metrics/prometheus-names.js';
 import { CONTENT_TYPES, escapeHelp, escapeLabelValue, histogramSamples, label, sample, targetInfoText } from './prometheus-text.js';
 import { ATTR_PROCMETRICS_HEALTHY, ATTR_PROCMETRICS_STATE, ATTR_SERVICE_NAME } from '../metrics/semconv.js';
-import type { Gathered } from '../metrics/sources.js';
+import type { Gathered } from './source-set.js';
 import { visitServiceRow, visitTrackerRow, type CompiledRow, type CompiledTable } from '../metrics/walk.js';
 
 /**

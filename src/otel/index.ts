@@ -6,7 +6,7 @@
 import { DiagConsoleLogger, DiagLogLevel, diag, metrics, type DiagLogger, type MeterProvider } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider as SdkMeterProvider, type IMetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
+import { type IMetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { resolveTelemetryConfig, type TelemetryOptions as ConfigOptions } from './config.js';
 import { rateLimitedDiagLogger } from './diag.js';
 import { ExpositionWriter } from './exposition.js';
@@ -14,13 +14,16 @@ import { resolveFallbackCpus, resolveTableOptions, type InstrumentOptions } from
 import { SnapshotMetricProducer, type ProducerTemporality } from './producer.js';
 import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus.js';
 import { createConsoleReader, createOtlpReader, type OtlpExportStatus } from './readers.js';
-import { SourceSet, registerPipeline, registerProducer, type SnapshotSource } from '../metrics/sources.js';
+import type { SnapshotSource } from '../metrics/sources.js';
+import { PipelineMeterProvider } from './pipeline-provider.js';
+import { SourceSet } from './source-set.js';
 import { compileTable } from '../metrics/walk.js';
 
 export type { ExporterName, OtlpProtocol, TemporalityPreference, TelemetryConfig } from './config.js';
 export type { OtlpExportStatus } from './readers.js';
 export { resolveTelemetryConfig } from './config.js';
-export { PrometheusListenError, ENDPOINT_LIMITS } from './prometheus.js';
+export { PrometheusListenError } from './prometheus.js';
+export { ENDPOINT_LIMITS } from '../core/limits.js';
 export { MissingPeerDependencyError } from './optional-peer.js';
 export { rateLimitedDiagLogger, type RateLimitOptions } from './diag.js';
 export {
@@ -55,12 +58,11 @@ export function createMetricProducer(tracker: SnapshotSource, options: ProducerO
   sources.add(tracker);
   const consumer = sources.consumer();
   const context = { fallbackCpus: resolveFallbackCpus(options.fallbackCpus) };
-  const producer = new SnapshotMetricProducer(compileTable(resolveTableOptions(options)), context, () => sources.gather(consumer), {
+  return new SnapshotMetricProducer(compileTable(resolveTableOptions(options)), context, () => sources.gather(consumer), {
     temporality: options.temporality ?? 'cumulative',
+    // A PrometheusReader given this producer reports its failed scrapes through these sources.
+    sources,
   });
-  // A PrometheusReader given it reports its failed scrapes through it.
-  registerProducer(producer, sources);
-  return producer;
 }
 
 export interface TelemetryOptions extends ConfigOptions {
@@ -159,9 +161,8 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     throw error;
   }
 
-  const sdkProvider = new SdkMeterProvider({ resource, readers });
   // Trackers given this provider join the pipeline instead of creating instruments on it.
-  registerPipeline(sdkProvider, sources);
+  const sdkProvider = new PipelineMeterProvider({ resource, readers }, sources);
   const registered = options.registerGlobal === true && metrics.setGlobalMeterProvider(sdkProvider);
 
   let shuttingDown: Promise<void> | undefined;

@@ -13,7 +13,7 @@ import type { ProcessMetrics } from '../core/metrics.js';
 import { METER_NAME } from '../metrics/meter.js';
 import type { HistogramValue, ReadContext, TrackerView } from '../metrics/metric-table.js';
 import { AttributeSets, type ServiceSets } from '../metrics/attribute-sets.js';
-import type { Gathered } from '../metrics/sources.js';
+import type { Gathered, SourceSet } from './source-set.js';
 import { PACKAGE_VERSION } from '../metrics/version.js';
 import { visitSnapshot, visitTracker, type CompiledRow, type CompiledTable } from '../metrics/walk.js';
 
@@ -78,6 +78,8 @@ interface ServiceExtra {
 export interface ProducerOptions {
   /** `delta` reports monotonic sums as the change since the previous export (default cumulative). */
   temporality?: ProducerTemporality;
+  /** The sources `gather` reads, when a reader of this producer should count its failures there. */
+  sources?: SourceSet;
 }
 
 /** Builds one export's data from what `gather` returns; see the file comment. */
@@ -86,6 +88,8 @@ export class SnapshotMetricProducer implements MetricProducer {
   readonly #trackerDeltas = new Map<string, DeltaBaseline>();
   readonly #created: HrTime = toHrTime(Date.now());
   readonly #delta: boolean;
+  /** Where a reader given this producer counts its failed exports (set by `createMetricProducer`). */
+  readonly sources: SourceSet | undefined;
   constructor(
     private readonly table: CompiledTable,
     private readonly context: ReadContext,
@@ -93,6 +97,7 @@ export class SnapshotMetricProducer implements MetricProducer {
     options: ProducerOptions = {},
   ) {
     this.#delta = options.temporality === 'delta';
+    this.sources = options.sources;
   }
 
   async collect(): Promise<CollectionResult> {

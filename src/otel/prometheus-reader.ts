@@ -2,11 +2,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
 import { AggregationTemporality, MetricReader, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { InvalidArgumentTypeError, asError, describeValue } from '../core/errors.js';
-import { checkBoolean, checkInteger, checkString, envValue, parseEnvInteger } from './parse.js';
+import { checkBoolean, checkInteger, checkString } from '../core/validate.js';
+import { envValue, parseEnvInteger } from './parse.js';
 import { closeServer, formatHostPort, listen, scrapeResponder, serve, type ScrapeResponder } from './prometheus.js';
 import { PrometheusTextSerializer, type SerializerOptions } from './prometheus-serializer.js';
 import { CONTENT_TYPES, negotiateFormat, type ExpositionFormat } from './prometheus-text.js';
-import { producerSources, type SourceSet } from '../metrics/sources.js';
+import { SnapshotMetricProducer } from './producer.js';
+import type { SourceSet } from './source-set.js';
 
 /**
  * The options of `@opentelemetry/exporter-prometheus`'s PrometheusExporter,
@@ -110,7 +112,7 @@ export class PrometheusReader extends MetricReader {
     this.#endpoint = (checked.endpoint ?? PrometheusReader.DEFAULT_OPTIONS.endpoint).replace(/^(?!\/)/, '/');
     this.#serializer = new PrometheusTextSerializer(checked);
     for (const producer of checked.metricProducers ?? []) {
-      const sources = producerSources(producer);
+      const sources = producer instanceof SnapshotMetricProducer ? producer.sources : undefined;
       if (sources === undefined) continue;
       sources.exporters(['prometheus']);
       this.#sources.push(sources);

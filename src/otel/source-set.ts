@@ -1,16 +1,7 @@
 import type { ProcessMetrics } from '../core/metrics.js';
+import type { SnapshotSource } from '../metrics/sources.js';
 import { combineStats, emptyStats } from '../core/stats.js';
-import type { TrackerStats } from '../core/stats.js';
-import type { TrackerView } from './metric-table.js';
-
-/** What the exporters read from. The Tracker implements it. */
-export interface SnapshotSource {
-  /** Visits the cached snapshots (every tracked service, any state); no I/O, no copies: do not mutate. */
-  forEachSnapshot(visit: (snapshot: Readonly<ProcessMetrics>) => void): void;
-  stats(): TrackerStats;
-  /** Collector read failures by kind, e.g. 'io:EACCES' -> n. */
-  collectorErrorCounts(): ReadonlyMap<string, number>;
-}
+import type { TrackerView } from '../metrics/metric-table.js';
 
 /** What one collection reads: every service once, and the trackers' own figures. */
 export interface Gathered {
@@ -115,28 +106,4 @@ export class SourceSet {
     const view = combineViews(views);
     return { snapshots, view: this.#exportFailures.size > 0 ? { ...view, exportFailures: new Map(this.#exportFailures) } : view };
   }
-}
-
-/** Pipelines built by startTelemetry, by their MeterProvider. */
-const pipelines = new WeakMap<object, SourceSet>();
-
-export function registerPipeline(meterProvider: object, sources: SourceSet): void {
-  pipelines.set(meterProvider, sources);
-}
-
-/** The source set of a MeterProvider that startTelemetry built; undefined for any other provider. */
-export function pipelineOf(meterProvider: object): SourceSet | undefined {
-  return pipelines.get(meterProvider);
-}
-
-/** Source sets of the producers `createMetricProducer` made, by producer. */
-const producers = new WeakMap<object, SourceSet>();
-
-export function registerProducer(producer: object, sources: SourceSet): void {
-  producers.set(producer, sources);
-}
-
-/** The source set behind a producer of ours; undefined for any other producer. */
-export function producerSources(producer: object): SourceSet | undefined {
-  return producers.get(producer);
 }

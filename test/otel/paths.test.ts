@@ -6,7 +6,7 @@ import { createMetricProducer } from '../../src/otel/index.js';
 import { instrumentTracker } from '../../src/metrics/instruments.js';
 import { METRICS, identityOf } from '../../src/metrics/metric-table.js';
 import { prometheusName } from '../../src/metrics/prometheus-names.js';
-import { SourceSet } from '../../src/metrics/sources.js';
+import { SourceSet } from '../../src/otel/source-set.js';
 import { compileTable } from '../../src/metrics/walk.js';
 import { DurationRecorder, TICK_DURATION_BOUNDS_MS } from '../../src/core/histogram.js';
 import { parseExposition, type Sample } from './exposition.js';
