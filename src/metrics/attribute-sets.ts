@@ -53,7 +53,7 @@ export class AttributeSets<Extra = undefined> {
         healthy: snapshot.healthy,
         generation: this.#generation,
         service,
-        status: withStatus(service, snapshot),
+        status: statusAttributes(service, snapshot),
         variants: new Map(),
         extra: this.createExtra(),
       };
@@ -61,7 +61,7 @@ export class AttributeSets<Extra = undefined> {
     } else if (sets.state !== snapshot.state || sets.healthy !== snapshot.healthy) {
       sets.state = snapshot.state;
       sets.healthy = snapshot.healthy;
-      sets.status = withStatus(sets.service, snapshot);
+      sets.status = statusAttributes(sets.service, snapshot);
       sets.variants = new Map();
     }
     sets.generation = this.#generation;
@@ -82,7 +82,7 @@ export class AttributeSets<Extra = undefined> {
   }
 }
 
-function withStatus(service: Attributes, snapshot: Readonly<ProcessMetrics>): Attributes {
+function statusAttributes(service: Attributes, snapshot: Readonly<ProcessMetrics>): Attributes {
   return { ...service, [ATTR_PROCMETRICS_STATE]: snapshot.state, [ATTR_PROCMETRICS_HEALTHY]: snapshot.healthy };
 }
 

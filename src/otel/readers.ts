@@ -64,7 +64,7 @@ function newStatus(destination: string): OtlpExportStatus {
  * Watches what the exporter reports back (the SDK reader only hands failures
  * to the global error handler): the status, and the pipeline's failure count.
  */
-function withStatus(inner: PushMetricExporter, status: OtlpExportStatus, failed: FailureCounter): PushMetricExporter {
+function watchingExports(inner: PushMetricExporter, status: OtlpExportStatus, failed: FailureCounter): PushMetricExporter {
   return {
     export: (metrics, done) =>
       inner.export(metrics, (result) => {
@@ -113,7 +113,7 @@ export async function createOtlpReader(
   failed: FailureCounter,
 ): Promise<{ reader: PeriodicExportingMetricReader; status: OtlpExportStatus }> {
   const status = newStatus(`${config.protocol} ${config.url}`);
-  const exporter = withStatus(await createOtlpExporter(config), status, failed);
+  const exporter = watchingExports(await createOtlpExporter(config), status, failed);
   const reader = new PeriodicExportingMetricReader({
     exporter: withTemporality(exporter, config.temporality),
     exportIntervalMillis: config.exportIntervalMs,
@@ -130,7 +130,7 @@ export function createConsoleReader(
   failed: FailureCounter,
 ): PeriodicExportingMetricReader {
   return new PeriodicExportingMetricReader({
-    exporter: withTemporality(withStatus(new ConsoleMetricExporter(), newStatus('console'), failed), 'cumulative'),
+    exporter: withTemporality(watchingExports(new ConsoleMetricExporter(), newStatus('console'), failed), 'cumulative'),
     exportIntervalMillis: config.exportIntervalMs,
     exportTimeoutMillis: config.exportTimeoutMs,
     metricProducers: [producer('cumulative')],

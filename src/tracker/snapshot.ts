@@ -165,7 +165,7 @@ export function idleSnapshot(status: ServiceStatus, now: number): ProcessMetrics
 }
 
 /** The same snapshot with new status fields and timestamp (uptime follows the clock). */
-export function withStatus(snapshot: ProcessMetrics, status: ServiceStatus, now: number): ProcessMetrics {
+export function restamped(snapshot: ProcessMetrics, status: ServiceStatus, now: number): ProcessMetrics {
   const uptime = snapshot.pid > 0 && snapshot.startTime > 0 ? Math.max(0, now - snapshot.startTime) : 0;
   return { ...snapshot, ...status, healthy: isHealthy(status), uptime, timestamp: now };
 }

@@ -17,7 +17,7 @@ import {
   idleSnapshot,
   lifetimeBaseline,
   snapshotFromSample,
-  withStatus,
+  restamped,
   type Baseline,
   type ServiceStatus,
 } from './snapshot.js';
@@ -570,7 +570,7 @@ export class Tracker implements ProcessTracker {
   #setStatus(service: Service, status: ServiceStatus): void {
     service.exitPublished = false;
     service.status = status;
-    service.snapshot = withStatus(service.snapshot, status, Date.now());
+    service.snapshot = restamped(service.snapshot, status, Date.now());
     this.#publish(service.snapshot);
   }
 
