@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
  * layers below it, never one above or beside it: ARCHITECTURE.md draws the
  * same picture, and this rule is what keeps the two true.
  */
-const LAYERS = [
+export const LAYERS = [
   { name: 'core', below: [] },
   { name: 'collectors', below: ['core'] },
   { name: 'metrics', below: ['core'] },
