@@ -10,7 +10,8 @@ import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList } from '../
 import { ProcParseError } from '../../src/collectors/procfs/parse-error.js';
 import { CgroupNotFoundError, CgroupReadError, ProcessNotFoundError, Tracker } from '../../src/index.js';
 import type { ProcessSample, SampleOutcome } from '../../src/core/collector-port.js';
-import { canMakeCgroups, makeCgroup, type TestCgroup } from '../support/cgroup.js';
+import { makeCgroup, missingForCgroups, type TestCgroup } from '../support/cgroup.js';
+import { describeWhere } from '../support/requires.js';
 import { killAll, spawnChild, waitFor } from '../support/process.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -160,7 +161,7 @@ function ownCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-describe.skipIf(!canMakeCgroups)('cgroup targets on this machine (root; hybrid v1 + v2)', () => {
+describeWhere(missingForCgroups(), 'cgroup targets on this machine (root; hybrid v1 + v2)', () => {
   const BURN = fileURLToPath(new URL('../workloads/burn.mjs', import.meta.url));
 
   async function fiveBurners(cgroup: TestCgroup): Promise<number[]> {

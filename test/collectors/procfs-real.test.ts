@@ -7,6 +7,8 @@ import { ProcessNotFoundError } from '../../src/core/errors.js';
 import { ProcfsCollector, availableCpus, defaultCollector } from '../../src/collectors/index.js';
 import type { ProcessSample, SampleOutcome, SampleTarget } from '../../src/core/collector-port.js';
 import { killAll, killAndWait, spawnChild, spawnIdle } from '../support/process.js';
+import { missingForCgroups } from '../support/cgroup.js';
+import { itWhere, missingForPidSteering, NS_LAST_PID } from '../support/requires.js';
 import { ask, startWorkload } from './workloads.js';
 
 const linux = process.platform === 'linux';
@@ -143,14 +145,10 @@ describe.runIf(linux)('ProcfsCollector on real processes', () => {
     expect((await sampleOne(collector(), { pid: child.pid })).cpusAvailable).toBe(own);
   });
 
-  it('takes a CPU quota set on the cgroup of the process', async (context) => {
-    // cgroup v1 cpu controller, as on this project's CI machines; root may create a cgroup there.
+  // cgroup v1 cpu controller, as on this project's CI machines; root may create a cgroup there.
+  itWhere(missingForCgroups(), 'takes a CPU quota set on the cgroup of the process', async () => {
     const dir = `/sys/fs/cgroup/cpu/procmetrics-test-${process.pid}`;
-    try {
-      mkdirSync(dir);
-    } catch {
-      context.skip();
-    }
+    mkdirSync(dir);
     const child = spawnIdle();
     try {
       writeFileSync(`${dir}/cpu.cfs_period_us`, '100000');
@@ -189,18 +187,15 @@ describe.runIf(linux)('ProcfsCollector on real processes', () => {
     expect(errorOf(unpinned)).toBeInstanceOf(ProcessNotFoundError);
   });
 
-  it('is not fooled when the kernel hands the pid to a new process', async (context) => {
+  itWhere(missingForPidSteering(), 'is not fooled when the kernel hands the pid to a new process', async () => {
     const from = collector();
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const ATTEMPTS = 20;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const old = spawnIdle();
       const first = await sampleOne(from, { pid: old.pid });
       await killAndWait(old);
-      try {
-        // Root may choose the next pid; other processes forking meanwhile make this a retry.
-        writeFileSync('/proc/sys/kernel/ns_last_pid', String(old.pid - 1));
-      } catch {
-        context.skip();
-      }
+      // Root may choose the next pid; other processes forking meanwhile make this a retry.
+      writeFileSync(NS_LAST_PID, String(old.pid - 1));
       const next = spawnIdle();
       if (next.pid !== old.pid) continue;
 
@@ -212,7 +207,7 @@ describe.runIf(linux)('ProcfsCollector on real processes', () => {
       expect(again.startTime).toBe(fresh.startTime);
       return;
     }
-    context.skip();
+    expect.fail(`another process took the freed pid in each of ${ATTEMPTS} attempts`);
   });
 
   it('closes fds on release, after several sweeps without a pid, and on close', async () => {
