@@ -5,14 +5,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcfsCollector } from '../../src/collectors/index.js';
+import { type ProcfsCollector, type ProcfsCollectorOptions } from '../../src/collectors/index.js';
 import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList } from '../../src/collectors/cgroup/parse.js';
 import { ProcParseError } from '../../src/collectors/procfs/parse-error.js';
 import { CgroupNotFoundError, CgroupReadError, ProcessNotFoundError, Tracker } from '../../src/index.js';
-import type { ProcessSample, SampleOutcome } from '../../src/core/collector-port.js';
+import type { ProcessSample } from '../../src/core/collector-port.js';
 import { makeCgroup, missingForCgroups, type TestCgroup } from '../support/cgroup.js';
 import { describeWhere } from '../support/requires.js';
 import { killAll, spawnChild, waitFor } from '../support/process.js';
+import { closeCollectors, procfsCollector, sampleOf } from '../support/collectors.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const PROC = join(FIXTURES, 'procfs/proc');
@@ -20,22 +21,13 @@ const V2 = join(FIXTURES, 'cgroup/v2');
 const V1 = join(FIXTURES, 'cgroup/v1');
 const MIB = 1024 * 1024;
 
-const collectors: ProcfsCollector[] = [];
 afterEach(async () => {
-  for (const collector of collectors.splice(0)) collector.close();
+  closeCollectors();
   await killAll();
 });
 
-function collector(options: ConstructorParameters<typeof ProcfsCollector>[0] = {}): ProcfsCollector {
-  const made = new ProcfsCollector({ clockTicksPerSecond: 100, pageSizeBytes: 4096, ...options });
-  collectors.push(made);
-  return made;
-}
-
-function sampleOf(outcome: SampleOutcome | undefined): ProcessSample {
-  if (!outcome?.ok) throw new Error(`expected a sample, got ${String(outcome?.error)}`);
-  return outcome.sample;
-}
+const collector = (options: ProcfsCollectorOptions = {}): ProcfsCollector =>
+  procfsCollector({ clockTicksPerSecond: 100, pageSizeBytes: 4096, ...options });
 
 describe('cgroup file parsers', () => {
   it('reads key-number lines and skips keys of another shape', () => {

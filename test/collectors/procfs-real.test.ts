@@ -2,39 +2,24 @@ import { mkdirSync, readdirSync, readlinkSync, mkdtempSync, rmdirSync, rmSync, s
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { ProcessNotFoundError } from '../../src/core/errors.js';
 import { ProcfsCollector, availableCpus, defaultCollector } from '../../src/collectors/index.js';
-import type { ProcessSample, SampleOutcome, SampleTarget } from '../../src/core/collector-port.js';
 import { killAll, killAndWait, spawnChild, spawnIdle } from '../support/process.js';
+import { closeCollectors, errorOf, procfsCollector, sampleOne } from '../support/collectors.js';
 import { missingForCgroups } from '../support/cgroup.js';
-import { itWhere, missingForPidSteering, NS_LAST_PID } from '../support/requires.js';
+import { describeWhere, itWhere, missingForPidSteering, NS_LAST_PID } from '../support/requires.js';
 import { ask, startWorkload } from './workloads.js';
 
 const linux = process.platform === 'linux';
 const MIB = 1024 * 1024;
 
-const collectors: ProcfsCollector[] = [];
 afterEach(async () => {
-  for (const collector of collectors.splice(0)) collector.close();
+  closeCollectors();
   await killAll();
 });
 
-function collector(options: ConstructorParameters<typeof ProcfsCollector>[0] = {}): ProcfsCollector {
-  const made = new ProcfsCollector(options);
-  collectors.push(made);
-  return made;
-}
-
-async function sampleOne(from: ProcfsCollector, target: SampleTarget): Promise<ProcessSample> {
-  const [outcome] = await from.sample([target]);
-  if (!outcome?.ok) throw new Error(`sampling ${target.pid} failed: ${String(outcome?.error)}`);
-  return outcome.sample;
-}
-
-function errorOf(outcome: SampleOutcome | undefined): Error | undefined {
-  return outcome && !outcome.ok ? outcome.error : undefined;
-}
+const collector = procfsCollector;
 
 /** fds of this process that point at /proc/<pid>/... of the given pids. */
 function heldProcFds(pids: readonly number[]): number {
@@ -51,7 +36,7 @@ function heldProcFds(pids: readonly number[]): number {
   return held;
 }
 
-describe.runIf(linux)('ProcfsCollector on real processes', () => {
+describeWhere(linux ? undefined : 'needs Linux', 'ProcfsCollector on real processes', () => {
   it('is what defaultCollector() picks on Linux', () => {
     const picked = defaultCollector();
     expect(picked).toBeInstanceOf(ProcfsCollector);
