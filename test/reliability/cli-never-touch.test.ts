@@ -1,14 +1,14 @@
 // What procmetrics must never do to processes that are not its own: a non-root
 // `run` beside a root one, a pid the kernel handed on, signals that would open
 // an inspector or end us without cleanup, a SIGTERM while huge trees are read.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { STOP_SIGNALS } from '../../src/cli/session/signals.js';
 import { CLI, isRunning, killAllCli, startCli, startProcess, waitForSnapshot } from '../cli/cli.js';
-import { killAll, spawnChild, spawnIdle, waitFor } from '../support/process.js';
+import { killAll, spawnChild, spawnGroup, spawnIdle, waitFor } from '../support/process.js';
 import { describeWhere, missingForPidSteering, NS_LAST_PID } from '../support/requires.js';
 import { report, size } from './core-support.js';
 
@@ -18,11 +18,8 @@ const quiet = ['--json', '--prometheus', 'off', '-i', '200ms'];
 /** A sleep duration no other process has: its command line names this test's processes. */
 const unique = (whole: number): string => `${whole}.${Math.floor(Math.random() * 1e9)}`;
 
-const strangers = new Set<ChildProcess>();
 afterEach(async () => {
   await killAllCli();
-  for (const child of strangers) child.kill('SIGKILL');
-  strangers.clear();
   await killAll();
 });
 
@@ -114,9 +111,8 @@ describeWhere(missingForPidSteering(), 'a pid handed on at exit is never signall
     while (existsSync(`/proc/${pid}`) && Date.now() < deadline);
     for (let attempt = 0; attempt < 5; attempt++) {
       writeFileSync(NS_LAST_PID, String(pid - 1));
-      // detached: the child calls setsid(), so its process group id is its pid, as the command's was.
-      const child = spawn('sleep', ['1000'], { stdio: 'ignore', detached: true });
-      strangers.add(child);
+      // A group (and session) leader, so its process group id is its pid, as the command's was; killAll() ends it.
+      const child = spawnGroup('sleep', ['1000']);
       if (child.pid === pid) return child;
       child.kill('SIGKILL');
     }

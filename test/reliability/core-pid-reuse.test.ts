@@ -1,11 +1,11 @@
 // Real pid reuse: a tracked process exits and the kernel hands its pid to a new
 // process (steered through /proc/sys/kernel/ns_last_pid, which root may write).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import { ProcessNotFoundError } from '../../src/index.js';
-import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
+import { killAll, killAndWait, spawnChild, spawnIdle, waitFor } from '../support/process.js';
 import { describeWhere, missingForPidSteering, NS_LAST_PID } from '../support/requires.js';
 import { trackerFactory } from '../support/trackers.js';
 import { report, size } from './core-support.js';
@@ -18,7 +18,7 @@ afterEach(killAll);
 async function spawnAt(pid: number): Promise<ChildProcess | undefined> {
   for (let attempt = 0; attempt < 20; attempt++) {
     writeFileSync(NS_LAST_PID, String(pid - 1));
-    const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    const child = spawnChild('sleep', ['1000']);
     if (child.pid === pid) return child;
     await killAndWait(child);
   }
