@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { startOtlpReceiver } from '../otlp/receiver.js';
 import { killAll, spawnIdle, waitFor } from '../support/process.js';
+import { describeWhere } from '../support/requires.js';
 import { CLI, fetchMetrics, freePort, killAllCli, startProcess } from './cli.js';
 import { screenOf } from './screen.js';
 
@@ -26,7 +27,7 @@ function onTerminal(columns: number, args: readonly string[], env: NodeJS.Proces
   return startProcess('script', ['-qfec', `stty cols ${columns} rows 40; exec ${quoted}`, '/dev/null'], env);
 }
 
-describe.skipIf(!hasScript())('live view on a terminal', () => {
+describeWhere(hasScript() ? undefined : 'needs script (util-linux), to give the command a terminal', 'live view on a terminal', () => {
   it('draws the table with every column, a sparkline and the /metrics URL, redrawn in place', async () => {
     const idle = spawnIdle();
     const port = await freePort();

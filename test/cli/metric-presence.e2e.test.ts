@@ -2,10 +2,11 @@
 // README says which kinds may lack it: the table is a promise to whoever
 // writes a dashboard against it.
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { METRICS } from '../../src/metrics/metric-table.js';
 import { prometheusName } from '../../src/metrics/prometheus-names.js';
-import { canMakeCgroups, makeCgroup, type TestCgroup } from '../support/cgroup.js';
+import { makeCgroup, missingForCgroups, type TestCgroup } from '../support/cgroup.js';
+import { itWhere } from '../support/requires.js';
 import { killAll, spawnIdle, waitFor } from '../support/process.js';
 import { fetchMetrics, freePort, killAllCli, startCli } from './cli.js';
 
@@ -45,12 +46,10 @@ afterEach(async () => {
 
 describe('the metric table, per target kind', () => {
   // Making a cgroup in every hierarchy takes root; without it this cannot run, and CI must say so.
-  const runnable = canMakeCgroups || process.env['CI'] === 'true';
-
-  it.skipIf(!runnable)(
+  itWhere(
+    missingForCgroups(),
     'has every metric in a scrape of each kind, or the README lists it as one the kind may lack',
     async () => {
-      if (!canMakeCgroups) throw new Error('needs root and writable cgroup hierarchies (v1 cpuacct, cpu, memory, pids and v2)');
       const lacking = mayLack();
       const idle = spawnIdle();
       const inCgroup = spawnIdle();

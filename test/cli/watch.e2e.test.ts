@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, killAndWait, spawnChild, spawnIdle, waitFor } from '../support/process.js';
-import { canMakeCgroups, makeCgroup } from '../support/cgroup.js';
+import { makeCgroup, missingForCgroups } from '../support/cgroup.js';
+import { itWhere } from '../support/requires.js';
 import { fetchMetrics, freePort, isRunning, killAllCli, startCli, waitForSnapshot } from './cli.js';
 
 afterEach(async () => {
@@ -129,12 +130,7 @@ describe('procmetrics watch', () => {
     ).toEqual([]);
   });
 
-  it('a watched cgroup that empties is failed, never stopped', async () => {
-    if (!canMakeCgroups) {
-      if (process.env['CI'] === 'true') expect.fail('needs root and writable cgroup hierarchies on CI');
-      console.warn('skipping the cgroup watch test: needs root and writable cgroup hierarchies');
-      return;
-    }
+  itWhere(missingForCgroups(), 'a watched cgroup that empties is failed, never stopped', async () => {
     const cgroup = makeCgroup();
     const inside = spawnIdle();
     try {

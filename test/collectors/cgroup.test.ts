@@ -1,17 +1,20 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcfsCollector } from '../../src/collectors/index.js';
+import { type ProcfsCollector, type ProcfsCollectorOptions } from '../../src/collectors/index.js';
+import { findCgroupMounts } from '../../src/collectors/cgroup/mounts.js';
 import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList } from '../../src/collectors/cgroup/parse.js';
 import { ProcParseError } from '../../src/collectors/procfs/parse-error.js';
 import { CgroupNotFoundError, CgroupReadError, ProcessNotFoundError, Tracker } from '../../src/index.js';
-import type { ProcessSample, SampleOutcome } from '../../src/core/collector-port.js';
-import { canMakeCgroups, makeCgroup, type TestCgroup } from '../support/cgroup.js';
+import type { ProcessSample } from '../../src/core/collector-port.js';
+import { makeCgroup, missingForCgroups, type TestCgroup } from '../support/cgroup.js';
+import { describeWhere } from '../support/requires.js';
 import { killAll, spawnChild, waitFor } from '../support/process.js';
+import { closeCollectors, procfsCollector, sampleOf } from '../support/collectors.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const PROC = join(FIXTURES, 'procfs/proc');
@@ -19,22 +22,13 @@ const V2 = join(FIXTURES, 'cgroup/v2');
 const V1 = join(FIXTURES, 'cgroup/v1');
 const MIB = 1024 * 1024;
 
-const collectors: ProcfsCollector[] = [];
 afterEach(async () => {
-  for (const collector of collectors.splice(0)) collector.close();
+  closeCollectors();
   await killAll();
 });
 
-function collector(options: ConstructorParameters<typeof ProcfsCollector>[0] = {}): ProcfsCollector {
-  const made = new ProcfsCollector({ clockTicksPerSecond: 100, pageSizeBytes: 4096, ...options });
-  collectors.push(made);
-  return made;
-}
-
-function sampleOf(outcome: SampleOutcome | undefined): ProcessSample {
-  if (!outcome?.ok) throw new Error(`expected a sample, got ${String(outcome?.error)}`);
-  return outcome.sample;
-}
+const collector = (options: ProcfsCollectorOptions = {}): ProcfsCollector =>
+  procfsCollector({ clockTicksPerSecond: 100, pageSizeBytes: 4096, ...options });
 
 describe('cgroup file parsers', () => {
   it('reads key-number lines and skips keys of another shape', () => {
@@ -94,6 +88,50 @@ describe('cgroup targets over fixture hierarchies', () => {
         cpuThrottledSeconds: 0.25,
       },
     });
+  });
+
+  it.each([
+    [
+      'pure v2: cgroup2 at /sys/fs/cgroup and nothing else',
+      ['30 22 0:27 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate'],
+      { v2: '/sys/fs/cgroup' },
+    ],
+    [
+      'hybrid: v1 controllers beside cgroup2 at /sys/fs/cgroup/unified',
+      [
+        '30 22 0:27 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755',
+        '31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct',
+        '34 30 0:31 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory',
+        '40 30 0:37 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw',
+      ],
+      {
+        v2: '/sys/fs/cgroup/unified',
+        cpu: '/sys/fs/cgroup/cpu,cpuacct',
+        cpuacct: '/sys/fs/cgroup/cpu,cpuacct',
+        memory: '/sys/fs/cgroup/memory',
+      },
+    ],
+  ])('finds the hierarchies in mountinfo on a %s host, and samples through them', async (_host, lines, expected) => {
+    // A host tree: the fixture /proc with this mountinfo, the fixture v2 cgroup at every v2 mount point.
+    const root = mkdtempSync(join(tmpdir(), 'procmetrics-host-'));
+    try {
+      cpSync(PROC, join(root, 'proc'), { recursive: true });
+      writeFileSync(join(root, 'proc/self/mountinfo'), `22 1 0:21 / /proc rw - proc proc rw\n${lines.join('\n')}\n`);
+      const mounts = findCgroupMounts(join(root, 'proc'), root);
+      expect(mounts).toEqual(Object.fromEntries(Object.entries(expected).map(([kind, at]) => [kind, root + at])));
+      cpSync(V2, root + expected.v2, { recursive: true });
+      const [outcome] = await collector({ procRoot: join(root, 'proc'), hostRoot: root }).sample([
+        { pid: 0, cgroup: '/system.slice/api.service' },
+      ]);
+      // The v2 figures (v1 controllers here are empty mount points: the v2 files answer).
+      expect(sampleOf(outcome)).toMatchObject({
+        pid: 100,
+        processCount: 2,
+        cgroup: { memoryUsageBytes: 100 * MIB, memoryLimitBytes: 256 * MIB },
+      });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('v1: cpuacct (ns), cpu.stat throttled_time (ns), memory with total_ keys, pids', async () => {
@@ -160,7 +198,7 @@ function ownCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-describe.skipIf(!canMakeCgroups)('cgroup targets on this machine (root; hybrid v1 + v2)', () => {
+describeWhere(missingForCgroups(), 'cgroup targets on this machine (root; hybrid v1 + v2)', () => {
   const BURN = fileURLToPath(new URL('../workloads/burn.mjs', import.meta.url));
 
   async function fiveBurners(cgroup: TestCgroup): Promise<number[]> {

@@ -1,21 +1,37 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessNotFoundError } from '../../src/core/errors.js';
 import { PidusageCollector } from '../../src/collectors/index.js';
-import { killAll, killAndWait, spawnIdle } from '../support/process.js';
+import { readFileSync } from 'node:fs';
+import { killAll, killAndWait, spawnChild, spawnIdle, waitFor } from '../support/process.js';
+
+const BURN_THEN_IDLE = 'const end = Date.now() + 200; while (Date.now() < end); setInterval(() => {}, 1e6);';
+
+/** utime + stime of a process, in clock ticks, from its stat. */
+function ownCpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return Number(fields[11]) + Number(fields[12]);
+}
 
 afterEach(killAll);
 
 describe('PidusageCollector', () => {
   it('fills CPU time, RSS and start time and leaves the rest unknown', async () => {
-    const child = spawnIdle();
+    // A child that burns 200 ms of CPU and then idles: its CPU time is known and no longer moves much.
+    const beforeSpawn = Date.now();
+    const child = spawnChild(process.execPath, ['-e', BURN_THEN_IDLE]);
+    const pid = child.pid as number;
+    const burned = await waitFor(() => (ownCpuTicks(pid) >= 20 ? ownCpuTicks(pid) / 100 : false), { what: '200 ms of CPU burned' });
     const collector = new PidusageCollector();
-    const [outcome] = await collector.sample([{ pid: child.pid }]);
+    const [outcome] = await collector.sample([{ pid }]);
     if (!outcome?.ok) throw new Error(String(outcome?.error));
     const { sample } = outcome;
     expect(sample.memory.rss).toBeGreaterThan(0);
     expect(sample.cpu.system).toBe(0);
-    expect(sample.cpu.user).toBeGreaterThanOrEqual(0);
-    expect(Math.abs(sample.startTime - Date.now())).toBeLessThan(60_000);
+    // pidusage gives one CPU total, reported as user time: at least what /proc counted before the sample.
+    expect(sample.cpu.user).toBeGreaterThanOrEqual(burned);
+    expect(sample.cpu.user).toBeLessThanOrEqual(ownCpuTicks(pid) / 100 + 0.01);
+    expect(sample.startTime).toBeGreaterThanOrEqual(beforeSpawn - 1000); // pidusage dates from whole seconds of uptime
+    expect(sample.startTime).toBeLessThanOrEqual(Date.now());
     expect(sample).toMatchObject({ numFDs: null, numThreads: null, readBytes: null, cpusAvailable: null });
     expect(sample.memory).toMatchObject({ vms: null, swap: null });
   });

@@ -6,8 +6,8 @@ import { MonotonicCounter } from '../../src/collectors/procfs/monotonic.js';
 import { descendantsOf, type ParentIndex } from '../../src/collectors/procfs/process-tree.js';
 import { parseStat } from '../../src/collectors/procfs/parse-stat.js';
 import { ProcParseError } from '../../src/collectors/procfs/parse-error.js';
-import type { ProcessSample, SampleTarget } from '../../src/core/collector-port.js';
 import { killAll, spawnChild, spawnGroup, waitFor } from '../support/process.js';
+import { sampleOne } from '../support/collectors.js';
 
 afterEach(killAll);
 
@@ -73,12 +73,6 @@ function cpuWithChildren(pid: number): number {
   const stat = parseStat(readFileSync(`/proc/${pid}/stat`));
   if (stat instanceof ProcParseError) throw stat;
   return (stat.userTicks + stat.systemTicks + stat.childrenUserTicks + stat.childrenSystemTicks) / 100;
-}
-
-async function sampleOne(collector: ProcfsCollector, target: SampleTarget): Promise<ProcessSample> {
-  const [outcome] = await collector.sample([target]);
-  if (!outcome?.ok) throw outcome?.error ?? new Error('no outcome');
-  return outcome.sample;
 }
 
 describe('a process tree, read from real processes', () => {

@@ -6,30 +6,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessNotFoundError } from '../../src/core/errors.js';
 import { ProcParseError, ProcfsCollector } from '../../src/collectors/index.js';
 import type { ProcfsCollectorOptions } from '../../src/collectors/index.js';
-import type { ProcessSample, SampleOutcome } from '../../src/core/collector-port.js';
+import { closeCollectors, procfsCollector, sampleOf } from '../support/collectors.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/procfs', import.meta.url));
 /** btime of the fixture's /proc/stat, ms. */
 const BOOT_MS = 1_700_000_000_000;
 const PAGE = 4096;
 
-const collectors: ProcfsCollector[] = [];
 const copies: string[] = [];
 afterEach(() => {
-  for (const collector of collectors.splice(0)) collector.close();
+  closeCollectors();
   for (const dir of copies.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 function fixtureCollector(root = FIXTURE, options: ProcfsCollectorOptions = {}): ProcfsCollector {
-  const collector = new ProcfsCollector({
-    procRoot: join(root, 'proc'),
-    hostRoot: root,
-    clockTicksPerSecond: 100,
-    pageSizeBytes: PAGE,
-    ...options,
-  });
-  collectors.push(collector);
-  return collector;
+  return procfsCollector({ procRoot: join(root, 'proc'), hostRoot: root, clockTicksPerSecond: 100, pageSizeBytes: PAGE, ...options });
 }
 
 /** A writable copy of the fixture tree, for tests that change it between sweeps. */
@@ -38,11 +29,6 @@ function fixtureCopy(): string {
   copies.push(dir);
   cpSync(FIXTURE, dir, { recursive: true });
   return dir;
-}
-
-function sampleOf(outcome: SampleOutcome | undefined): ProcessSample {
-  if (!outcome?.ok) throw new Error(`expected a sample, got ${String(outcome?.error)}`);
-  return outcome.sample;
 }
 
 describe('ProcfsCollector over a fixture /proc', () => {

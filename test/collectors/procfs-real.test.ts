@@ -2,37 +2,24 @@ import { mkdirSync, readdirSync, readlinkSync, mkdtempSync, rmdirSync, rmSync, s
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { ProcessNotFoundError } from '../../src/core/errors.js';
 import { ProcfsCollector, availableCpus, defaultCollector } from '../../src/collectors/index.js';
-import type { ProcessSample, SampleOutcome, SampleTarget } from '../../src/core/collector-port.js';
 import { killAll, killAndWait, spawnChild, spawnIdle } from '../support/process.js';
+import { closeCollectors, errorOf, procfsCollector, sampleOne } from '../support/collectors.js';
+import { missingForCgroups } from '../support/cgroup.js';
+import { describeWhere, itWhere, missingForPidSteering, NS_LAST_PID } from '../support/requires.js';
 import { ask, startWorkload } from './workloads.js';
 
 const linux = process.platform === 'linux';
 const MIB = 1024 * 1024;
 
-const collectors: ProcfsCollector[] = [];
 afterEach(async () => {
-  for (const collector of collectors.splice(0)) collector.close();
+  closeCollectors();
   await killAll();
 });
 
-function collector(options: ConstructorParameters<typeof ProcfsCollector>[0] = {}): ProcfsCollector {
-  const made = new ProcfsCollector(options);
-  collectors.push(made);
-  return made;
-}
-
-async function sampleOne(from: ProcfsCollector, target: SampleTarget): Promise<ProcessSample> {
-  const [outcome] = await from.sample([target]);
-  if (!outcome?.ok) throw new Error(`sampling ${target.pid} failed: ${String(outcome?.error)}`);
-  return outcome.sample;
-}
-
-function errorOf(outcome: SampleOutcome | undefined): Error | undefined {
-  return outcome && !outcome.ok ? outcome.error : undefined;
-}
+const collector = procfsCollector;
 
 /** fds of this process that point at /proc/<pid>/... of the given pids. */
 function heldProcFds(pids: readonly number[]): number {
@@ -49,7 +36,7 @@ function heldProcFds(pids: readonly number[]): number {
   return held;
 }
 
-describe.runIf(linux)('ProcfsCollector on real processes', () => {
+describeWhere(linux ? undefined : 'needs Linux', 'ProcfsCollector on real processes', () => {
   it('is what defaultCollector() picks on Linux', () => {
     const picked = defaultCollector();
     expect(picked).toBeInstanceOf(ProcfsCollector);
@@ -143,14 +130,10 @@ describe.runIf(linux)('ProcfsCollector on real processes', () => {
     expect((await sampleOne(collector(), { pid: child.pid })).cpusAvailable).toBe(own);
   });
 
-  it('takes a CPU quota set on the cgroup of the process', async (context) => {
-    // cgroup v1 cpu controller, as on this project's CI machines; root may create a cgroup there.
+  // cgroup v1 cpu controller, as on this project's CI machines; root may create a cgroup there.
+  itWhere(missingForCgroups(), 'takes a CPU quota set on the cgroup of the process', async () => {
     const dir = `/sys/fs/cgroup/cpu/procmetrics-test-${process.pid}`;
-    try {
-      mkdirSync(dir);
-    } catch {
-      context.skip();
-    }
+    mkdirSync(dir);
     const child = spawnIdle();
     try {
       writeFileSync(`${dir}/cpu.cfs_period_us`, '100000');
@@ -189,18 +172,15 @@ describe.runIf(linux)('ProcfsCollector on real processes', () => {
     expect(errorOf(unpinned)).toBeInstanceOf(ProcessNotFoundError);
   });
 
-  it('is not fooled when the kernel hands the pid to a new process', async (context) => {
+  itWhere(missingForPidSteering(), 'is not fooled when the kernel hands the pid to a new process', async () => {
     const from = collector();
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const ATTEMPTS = 20;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const old = spawnIdle();
       const first = await sampleOne(from, { pid: old.pid });
       await killAndWait(old);
-      try {
-        // Root may choose the next pid; other processes forking meanwhile make this a retry.
-        writeFileSync('/proc/sys/kernel/ns_last_pid', String(old.pid - 1));
-      } catch {
-        context.skip();
-      }
+      // Root may choose the next pid; other processes forking meanwhile make this a retry.
+      writeFileSync(NS_LAST_PID, String(old.pid - 1));
       const next = spawnIdle();
       if (next.pid !== old.pid) continue;
 
@@ -212,7 +192,7 @@ describe.runIf(linux)('ProcfsCollector on real processes', () => {
       expect(again.startTime).toBe(fresh.startTime);
       return;
     }
-    context.skip();
+    expect.fail(`another process took the freed pid in each of ${ATTEMPTS} attempts`);
   });
 
   it('closes fds on release, after several sweeps without a pid, and on close', async () => {

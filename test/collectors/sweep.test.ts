@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { CollectionTimeoutError } from '../../src/core/errors.js';
-import { DEFAULT_CHUNK_SIZE, ProcfsCollector } from '../../src/collectors/index.js';
+import { DEFAULT_CHUNK_SIZE } from '../../src/collectors/index.js';
 import type { SampleTarget } from '../../src/core/collector-port.js';
+import { closeCollectors, procfsCollector } from '../support/collectors.js';
+import { describeWhere } from '../support/requires.js';
 
-const linux = process.platform === 'linux';
-const collectors: ProcfsCollector[] = [];
-afterEach(() => {
-  for (const collector of collectors.splice(0)) collector.close();
-});
+afterEach(closeCollectors);
 
 /** 2,000 targets, all this very process: real /proc reads without 2,000 children. */
 const TARGETS: SampleTarget[] = Array.from({ length: 2000 }, () => ({ pid: process.pid }));
@@ -29,11 +27,10 @@ async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turn
   }
 }
 
-describe.runIf(linux)('a sweep of 2,000 targets', () => {
+describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'a sweep of 2,000 targets', () => {
   it('gives the event loop a turn between chunks', async () => {
     // A budget far above any chunk's duration: only the chunk size decides where a sweep yields.
-    const collector = new ProcfsCollector({ chunkBudgetMs: 60_000 });
-    collectors.push(collector);
+    const collector = procfsCollector({ chunkBudgetMs: 60_000 });
     const { result, turns } = await turnsDuring(() => collector.sample(TARGETS));
     expect(result).toHaveLength(2000);
     expect(result.every((outcome) => outcome.ok)).toBe(true);
@@ -41,8 +38,7 @@ describe.runIf(linux)('a sweep of 2,000 targets', () => {
   });
 
   it('stops at the next chunk once the signal fires, failing only the targets not reached', async () => {
-    const collector = new ProcfsCollector({ chunkSize: 100, chunkBudgetMs: 60_000 });
-    collectors.push(collector);
+    const collector = procfsCollector({ chunkSize: 100, chunkBudgetMs: 60_000 });
     const controller = new AbortController();
     // Fires at the sweep's first yield, i.e. after exactly one chunk.
     setImmediate(() => controller.abort(new DOMException('tick budget spent', 'TimeoutError')));
@@ -53,8 +49,7 @@ describe.runIf(linux)('a sweep of 2,000 targets', () => {
   });
 
   it('keeps the reason of an abort that is not a timeout', async () => {
-    const collector = new ProcfsCollector();
-    collectors.push(collector);
+    const collector = procfsCollector();
     const reason = new Error('supervisor shutting down');
     const outcomes = await collector.sample(TARGETS.slice(0, 3), AbortSignal.abort(reason));
     expect(outcomes.map((outcome) => (outcome.ok ? undefined : outcome.error))).toEqual([reason, reason, reason]);

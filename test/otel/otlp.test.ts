@@ -197,7 +197,8 @@ describe('OTLP gRPC export', () => {
     });
     await trackedChild(telemetry);
     await waitFor(() => r.received.length >= 2, { what: 'two export attempts' });
-    await waitFor(() => logged.some((m) => /export failed|timeout/i.test(m)), { what: 'a reported export timeout' });
-    await telemetry.shutdown();
+    const reported = await waitFor(() => logged.find((m) => /export failed|timeout/i.test(m)), { what: 'a reported export timeout' });
+    expect(reported).not.toContain('\n');
+    await expect(telemetry.shutdown()).resolves.toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { defaultCollector } from '../../src/collectors/index.js';
 import { Tracker } from '../../src/index.js';
 import { startTelemetry, type Telemetry } from '../../src/otel/index.js';
@@ -11,30 +11,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
 import { startWorkload } from '../collectors/workloads.js';
 import { freePort } from '../support/net.js';
-
-function onPath(binary: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${binary}`]).status === 0;
-}
-
-const installed = onPath('prometheus') && onPath('promtool');
-if (!installed) {
-  if (process.env['CI'] === 'true') {
-    describe('real Prometheus', () => {
-      it('needs the prometheus and promtool binaries on CI', () => {
-        expect.fail('prometheus/promtool not found on PATH (apt-get install prometheus)');
-      });
-    });
-  } else {
-    console.warn('skipping the real-Prometheus tests: prometheus/promtool not on PATH (apt-get install prometheus)');
-  }
-}
+import { missingBinaries } from '../support/prometheus.js';
+import { describeWhere } from '../support/requires.js';
 
 interface VectorResult {
   metric: Record<string, string>;
   value: [number, string];
 }
 
-describe.skipIf(!installed)('real Prometheus', () => {
+describeWhere(missingBinaries(['prometheus', 'promtool']), 'real Prometheus', () => {
   let telemetry: Telemetry;
   let tracker: Tracker;
   let prometheus: ChildProcess;

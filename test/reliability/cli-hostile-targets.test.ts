@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, fetchMetrics, freePort, killAllCli, runCli, startProcess, waitForSnapshot } from '../cli/cli.js';
-import { HIERARCHIES, canMakeCgroups, makeCgroup, type TestCgroup } from '../support/cgroup.js';
+import { HIERARCHIES, makeCgroup, missingForCgroups, type TestCgroup } from '../support/cgroup.js';
+import { itWhere } from '../support/requires.js';
 import { onPath } from '../support/prometheus.js';
 import { killAll, spawnIdle, waitFor } from '../support/process.js';
 
@@ -84,16 +85,14 @@ describe('OTLP headers gRPC metadata or HTTP cannot carry', () => {
 
 describe('a cgroup another user may not read', () => {
   // Root makes the cgroup and a user without rights watches it: needs root, cgroups and setpriv.
-  const possible = canMakeCgroups && onPath('setpriv');
-  const runnable = possible || process.env['CI'] === 'true';
+  const missing = missingForCgroups() ?? (onPath('setpriv') ? undefined : 'needs setpriv (util-linux)');
   const asNobody = (args: string[]) =>
     startProcess('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args]);
   const closeTo = (cgroup: TestCgroup): void => {
     for (const hierarchy of HIERARCHIES) chmodSync(`${hierarchy}${cgroup.path}`, 0o700);
   };
 
-  it.skipIf(!runnable)('at start: exit 2, one line', async () => {
-    if (!possible) throw new Error('needs root, writable cgroup hierarchies and setpriv');
+  itWhere(missing, 'at start: exit 2, one line', async () => {
     const cgroup = makeCgroup();
     cgroups.push(cgroup);
     closeTo(cgroup);
@@ -102,10 +101,10 @@ describe('a cgroup another user may not read', () => {
     expectOneLine(cli.stderr(), /cannot read .*cgroup\.procs \(EACCES\)/);
   });
 
-  it.skipIf(!runnable)(
+  itWhere(
+    missing,
     'appearing unreadable mid-run beside a good target: a line for it, the good one sampled on, the reads counted',
     async () => {
-      if (!possible) throw new Error('needs root, writable cgroup hierarchies and setpriv');
       const good = spawnIdle();
       // It need not exist at start: made (by root, closed to others) once the command runs.
       const cgroup = makeCgroup();

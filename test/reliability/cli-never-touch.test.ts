@@ -1,26 +1,15 @@
 // What procmetrics must never do to processes that are not its own: a non-root
 // `run` beside a root one, a pid the kernel handed on, signals that would open
 // an inspector or end us without cleanup, a SIGTERM while huge trees are read.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { STOP_SIGNALS } from '../../src/cli/session/signals.js';
 import { CLI, isRunning, killAllCli, startCli, startProcess, waitForSnapshot } from '../cli/cli.js';
-import { killAll, spawnChild, spawnIdle, waitFor } from '../support/process.js';
-import { describeWhere } from '../support/requires.js';
+import { killAll, spawnChild, spawnGroup, spawnIdle, waitFor } from '../support/process.js';
+import { describeWhere, missingForPidSteering, NS_LAST_PID } from '../support/requires.js';
 import { report, size } from './core-support.js';
 
 const NOBODY = 65534;
@@ -29,11 +18,8 @@ const quiet = ['--json', '--prometheus', 'off', '-i', '200ms'];
 /** A sleep duration no other process has: its command line names this test's processes. */
 const unique = (whole: number): string => `${whole}.${Math.floor(Math.random() * 1e9)}`;
 
-const strangers = new Set<ChildProcess>();
 afterEach(async () => {
   await killAllCli();
-  for (const child of strangers) child.kill('SIGKILL');
-  strangers.clear();
   await killAll();
 });
 
@@ -57,16 +43,6 @@ function missingForUsers(): string | undefined {
   if (spawnSync('setpriv', ['--version']).status !== 0) return 'needs setpriv (util-linux)';
   if (!existsSync('/sys/fs/cgroup/cgroup.procs') && !existsSync('/sys/fs/cgroup/unified/cgroup.procs')) return 'needs cgroup v2';
   return undefined;
-}
-
-function missingForPidSteering(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root, to write /proc/sys/kernel/ns_last_pid';
-  try {
-    accessSync('/proc/sys/kernel/ns_last_pid', constants.W_OK);
-    return undefined;
-  } catch {
-    return 'needs a writable /proc/sys/kernel/ns_last_pid';
-  }
 }
 
 /**
@@ -134,10 +110,9 @@ describeWhere(missingForPidSteering(), 'a pid handed on at exit is never signall
     const deadline = Date.now() + 10_000;
     while (existsSync(`/proc/${pid}`) && Date.now() < deadline);
     for (let attempt = 0; attempt < 5; attempt++) {
-      writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-      // detached: the child calls setsid(), so its process group id is its pid, as the command's was.
-      const child = spawn('sleep', ['1000'], { stdio: 'ignore', detached: true });
-      strangers.add(child);
+      writeFileSync(NS_LAST_PID, String(pid - 1));
+      // A group (and session) leader, so its process group id is its pid, as the command's was; killAll() ends it.
+      const child = spawnGroup('sleep', ['1000']);
       if (child.pid === pid) return child;
       child.kill('SIGKILL');
     }

@@ -4,14 +4,15 @@
 // their predecessor had. Every restart is counted exactly once, and every
 // service's series are in every scrape.
 import { type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { fetchMetrics, freePort, killAllCli, startCli, type CliProcess } from '../cli/cli.js';
 import { killAll, killAndWait, spawnChild, spawnIdle, spawnNode, waitFor } from '../support/process.js';
+import { describeWhere, missingForPidSteering, NS_LAST_PID } from '../support/requires.js';
 import { report, seeded, size } from './core-support.js';
 
 const SERVICES = size(16, 200);
@@ -21,7 +22,6 @@ const INTERVAL_MS = 500;
 const LIFETIME_MS = { min: 6 * INTERVAL_MS, max: size(16, 40) * INTERVAL_MS };
 const BURNERS = 2;
 const BURN = fileURLToPath(new URL('../workloads/burn.mjs', import.meta.url));
-const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
 
 /** Series every service has in every scrape, whatever its state. */
 const ALWAYS = ['procmetrics_service_restarts_total', 'procmetrics_service_healthy', 'procmetrics_service_state'];
@@ -32,15 +32,6 @@ afterEach(async () => {
   await killAll();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-function canSteerPids(): boolean {
-  try {
-    accessSync(NS_LAST_PID, constants.W_OK);
-    return process.getuid?.() === 0;
-  } catch {
-    return false;
-  }
-}
 
 /** Another writer of ns_last_pid: points it just below the pid of a random service, over and over. */
 const PID_STEERER = `
@@ -91,16 +82,7 @@ function latestByService(cli: CliProcess) {
   return latest;
 }
 
-const steerable = canSteerPids();
-if (!steerable && process.env['CI'] === 'true') {
-  describe('pid file soak', () => {
-    it('needs root and a writable ns_last_pid on CI', () => {
-      expect.fail(`${NS_LAST_PID} is not writable by this user: the soak cannot force pid reuse`);
-    });
-  });
-}
-
-describe.skipIf(!steerable)(`pid file soak: ${SERVICES} services for ${DURATION_MS / 1000} s under load, pids reused`, () => {
+describeWhere(missingForPidSteering(), `pid file soak: ${SERVICES} services for ${DURATION_MS / 1000} s under load, pids reused`, () => {
   it(
     'counts every restart exactly once and never loses a series',
     async () => {

@@ -1,11 +1,12 @@
 // Real pid reuse: a tracked process exits and the kernel hands its pid to a new
 // process (steered through /proc/sys/kernel/ns_last_pid, which root may write).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { ProcessNotFoundError } from '../../src/index.js';
-import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
+import { killAll, killAndWait, spawnChild, spawnIdle, waitFor } from '../support/process.js';
+import { describeWhere, missingForPidSteering, NS_LAST_PID } from '../support/requires.js';
 import { trackerFactory } from '../support/trackers.js';
 import { report, size } from './core-support.js';
 
@@ -13,27 +14,18 @@ const CYCLES = size(20, 200);
 const newTracker = trackerFactory({ collectionInterval: 100 });
 afterEach(killAll);
 
-function canSteerPids(): boolean {
-  try {
-    accessSync('/proc/sys/kernel/ns_last_pid', constants.W_OK);
-    return process.getuid?.() === 0;
-  } catch {
-    return false;
-  }
-}
-
 /** A new process with exactly `pid`, or undefined when another process took it first. */
 async function spawnAt(pid: number): Promise<ChildProcess | undefined> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
-    const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    writeFileSync(NS_LAST_PID, String(pid - 1));
+    const child = spawnChild('sleep', ['1000']);
     if (child.pid === pid) return child;
     await killAndWait(child);
   }
   return undefined;
 }
 
-describe.skipIf(!canSteerPids())(`pid reuse, ${CYCLES} cycles`, () => {
+describeWhere(missingForPidSteering(), `pid reuse, ${CYCLES} cycles`, () => {
   it('never reads a new process at a reused pid as the tracked one', async () => {
     let reused = 0;
     let refusedByStartTime = 0;

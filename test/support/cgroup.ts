@@ -11,7 +11,18 @@ export const HIERARCHIES = [
   '/sys/fs/cgroup/memory',
   '/sys/fs/cgroup/pids',
 ];
-export const canMakeCgroups = process.getuid?.() === 0 && HIERARCHIES.every((dir) => existsSync(join(dir, 'cgroup.procs')));
+/**
+ * What the machine lacks for makeCgroup(), or undefined: root and the hybrid
+ * hierarchies above. A pure cgroup v2 host has no v1 hierarchy: there the
+ * readers are covered by the trees under test/fixtures/cgroup instead.
+ */
+export function missingForCgroups(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root, to make cgroups';
+  const absent = HIERARCHIES.filter((dir) => !existsSync(join(dir, 'cgroup.procs')));
+  if (absent.length > 0) return `needs the hybrid cgroup v1 + v2 hierarchies; absent: ${absent.join(', ')}`;
+  return undefined;
+}
+export const canMakeCgroups = missingForCgroups() === undefined;
 
 export interface TestCgroup {
   /** The path every hierarchy has it under, as a cgroup target names it: /procmetrics-test-... */

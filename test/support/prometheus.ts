@@ -16,9 +16,15 @@ export function onPath(binary: string): boolean {
  * test (the suite must not pass by skipping) and a developer machine a warning.
  */
 export function requireBinaries(binaries: readonly string[], suite: string): boolean {
+  const missing = missingBinaries(binaries);
+  return missing === undefined || unavailable(suite, missing);
+}
+
+/** What is missing of `binaries` (prometheus, promtool), or undefined when all are on PATH: for describeWhere(). */
+export function missingBinaries(binaries: readonly string[]): string | undefined {
   const missing = binaries.filter((binary) => !onPath(binary));
-  if (missing.length === 0) return true;
-  return unavailable(suite, `needs ${binaries.join(' and ')}: ${missing.join(', ')} not found on PATH (apt-get install prometheus)`);
+  if (missing.length === 0) return undefined;
+  return `needs ${binaries.join(' and ')}: ${missing.join(', ')} not found on PATH (apt-get install prometheus)`;
 }
 
 /** Debian's python3, whose packages (python3-prometheus-client) the tests may use. */

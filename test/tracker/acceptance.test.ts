@@ -1,18 +1,14 @@
 // The original tracker's black-box acceptance list, kept in spirit, run
 // through the production path: the /proc collector on real child processes.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcessState, cpuPercent, type ProcessMetrics, type Subscription } from '../../src/index.js';
+import { ProcessState, cpuPercent, type ProcessMetrics } from '../../src/index.js';
 import { GatedCollector } from '../support/fake-collector.js';
 import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
+import { nextMatching } from '../support/subscriptions.js';
 import { trackerFactory } from '../support/trackers.js';
 
 const newTracker = trackerFactory({ collectionInterval: 50 });
 afterEach(killAll);
-
-async function nextMatching(sub: Subscription, match: (m: ProcessMetrics) => boolean): Promise<ProcessMetrics> {
-  for await (const m of sub) if (match(m)) return m;
-  throw new Error('subscription ended');
-}
 
 describe('tracking', () => {
   it('tracks a new service as running, healthy, restart count 0', async () => {

@@ -1,5 +1,6 @@
 // The tracker end to end with the default collector and real processes.
 import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessNotFoundError, type ProcessMetrics } from '../../src/index.js';
 import { ask, startWorkload } from '../collectors/workloads.js';
@@ -7,6 +8,10 @@ import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js'
 import { trackerFactory } from '../support/trackers.js';
 
 const newTracker = trackerFactory({ collectionInterval: 250 });
+/** How long a child is left to live before its uptime is read. */
+const AGE_MS = 300;
+/** The error of a start time read from /proc: clock ticks and the boot time's own rounding. */
+const CLOCK_SLACK_MS = 50;
 afterEach(killAll);
 
 /** A pid that belonged to a process which has exited and been reaped. */
@@ -49,17 +54,24 @@ describe('with real processes', () => {
   });
 
   it('fills memory, threads, fds and uptime of a real process', async () => {
+    const beforeSpawn = Date.now();
     const idle = spawnIdle();
+    const spawned = Date.now();
+    await sleep(AGE_MS);
     const tracker = newTracker();
     await tracker.track('idle', idle.pid);
+    const sampled = Date.now();
     const m = tracker.get('idle') as ProcessMetrics;
     expect(m.memory.rss).toBeGreaterThan(0); // just spawned: it may not have exec()ed yet
     expect(m.memory.vms).toBeGreaterThanOrEqual(m.memory.rss);
     expect(m.numThreads).toBe(1);
     expect(m.numFDs).toBeGreaterThanOrEqual(3);
-    expect(m.startTime).toBeGreaterThan(Date.now() - 60_000);
-    expect(m.uptime).toBeGreaterThanOrEqual(0);
-    expect(m.uptime).toBeLessThan(60_000);
+    // Start times come in clock ticks (10 ms) from a boot time of its own: a little slack either side.
+    expect(m.startTime).toBeGreaterThanOrEqual(beforeSpawn - CLOCK_SLACK_MS);
+    expect(m.startTime).toBeLessThanOrEqual(spawned + CLOCK_SLACK_MS);
+    // It lived AGE_MS before the sample at least, and no longer than since just before its spawn.
+    expect(m.uptime).toBeGreaterThanOrEqual(AGE_MS - CLOCK_SLACK_MS);
+    expect(m.uptime).toBeLessThanOrEqual(sampled - beforeSpawn + CLOCK_SLACK_MS);
   });
 
   it('marks a killed child failed at the next tick, once', async () => {

@@ -10,28 +10,16 @@ import {
   TrackerClosedError,
   type Collector,
   type ProcessMetrics,
-  type Subscription,
   type TrackerOptions,
 } from '../../src/index.js';
 import type { MeterProvider } from '@opentelemetry/api';
 import { GatedCollector, TableCollector, gate } from '../support/fake-collector.js';
 import { killAll, killAndWait, spawnIdle, waitFor } from '../support/process.js';
+import { drain } from '../support/subscriptions.js';
 import { trackerFactory } from '../support/trackers.js';
 
 const newTracker = trackerFactory({ collectionInterval: 40 });
 afterEach(killAll);
-
-/** Reads what a subscription has buffered without waiting for more. */
-async function drain(sub: Subscription, count: number): Promise<ProcessMetrics[]> {
-  const it = sub[Symbol.asyncIterator]();
-  const out: ProcessMetrics[] = [];
-  for (let i = 0; i < count; i++) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
 
 describe('validation: bad input is a typed error and changes nothing', () => {
   it.each([

@@ -46,11 +46,14 @@ describe('track options', () => {
 
   it('without options an exit is still a failure', async () => {
     const tracker = newTracker();
+    const seen = statesOf(tracker, 'api');
     const idle = spawnIdle();
     await tracker.track('api', idle.pid);
     tracker.start();
     await killAndWait(idle);
     await waitFor(() => tracker.get('api')?.state === 'failed', { what: 'api failed' });
+    expect(tracker.get('api')?.lastError).toBe(`process ${idle.pid} exited`);
+    expect(seen.states).toEqual(['running', 'failed']);
   });
 
   it.each([
