@@ -3,7 +3,7 @@ import { OutOfRangeError, ProcessNotFoundError, asError, describeValue } from '.
 import { validateOptions } from '../core/validate.js';
 import {
   UNKNOWN_EXTRAS,
-  cgroupUnsupported,
+  unsupportedTarget,
   type Collector,
   type ProcessSample,
   type SampleOutcome,
@@ -70,7 +70,8 @@ export class PidusageCollector implements Collector {
       }
     }
     return targets.map((target): SampleOutcome => {
-      if (target.cgroup !== undefined) return { ok: false, error: cgroupUnsupported(target.cgroup) };
+      const unsupported = unsupportedTarget(target);
+      if (unsupported) return { ok: false, error: unsupported };
       const invalid = checkPid(target.pid);
       if (invalid) return { ok: false, error: invalid };
       if (signal?.aborted) return { ok: false, error: abortedError(target.pid, signal, performance.now() - started) };

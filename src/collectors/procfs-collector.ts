@@ -9,6 +9,7 @@ import {
 } from '../core/errors.js';
 import { validateOptions } from '../core/validate.js';
 import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../core/collector-port.js';
+import type { FactNeeds, GroupAssignment, GroupTarget, ProcessFacts, ProcessGrouping } from '../core/groups.js';
 import { ErrorCounts } from '../core/error-counts.js';
 import { checkPid, sweepInChunks } from './sweep.js';
 import { CpuLimitReader } from './procfs/cpu-limit.js';
@@ -19,7 +20,8 @@ import { isGone, startTimeMs } from './procfs/process-table.js';
 import { CgroupReader } from './cgroup/reader.js';
 import { findCgroupMounts, type CgroupMounts } from './cgroup/mounts.js';
 import { descendantsOf, scanParents, type ParentIndex } from './procfs/process-tree.js';
-import { TreeCounters, treeSample, type TreeMember } from './procfs/tree-sample.js';
+import { TreeCounters, emptyTreeSample, treeSample, type TreeMember } from './procfs/tree-sample.js';
+import { ProcessFactsReader } from './procfs/process-facts.js';
 import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './procfs/parse-stat.js';
 import { emptyProcStatus, parseIoInto, parseStatusInto } from './procfs/parse-status.js';
 import type { ProcIo, ProcStatus } from './procfs/parse-status.js';
@@ -165,6 +167,14 @@ export class ProcfsCollector implements Collector {
   private treeReads: { members: Map<number, MemberRead>; trees: Map<number, ProcessSample> } | undefined;
   private readonly scanBuffer = Buffer.allocUnsafe(1024);
   private readonly scanStat = emptyProcStat();
+  /** Made on the first group target. */
+  private factsReader: ProcessFactsReader | undefined;
+  /** What every grouping seen so far needs read: a host scan reads it for all of them. */
+  private factNeeds: FactNeeds = { exe: false, argv: false, user: false, cgroup: false };
+  /** The last host scan with facts, when it was made (performance.now() ms), and each grouping's assignment of it. */
+  private hostScan: HostScan | undefined;
+  /** Each group's cumulative counters, by grouping and group name, with the sweep that last read it. */
+  private readonly groupCounters = new Map<ProcessGrouping, Map<string, { counters: TreeCounters; lastSweep: number }>>();
 
   constructor(options: ProcfsCollectorOptions = {}) {
     validateOptions(options, 'options');
@@ -201,7 +211,7 @@ export class ProcfsCollector implements Collector {
     this.cpuLimits.forgetLimits();
     const keep = !this.closed;
     // The tree work (one pass over every process on the machine) is paid only when a target wants it.
-    const trees = targets.some((target) => target.descendants === true);
+    const trees = targets.some((target) => target.descendants === true || target.group !== undefined);
     this.parents = trees ? this.parentIndex() : undefined;
     this.treeReads = trees ? { members: new Map(), trees: new Map() } : undefined;
     try {
@@ -243,6 +253,7 @@ export class ProcfsCollector implements Collector {
 
   private readTarget(target: SampleTarget, keep: boolean): SampleOutcome {
     if (target.cgroup !== undefined) return this.cgroupReader().read(target.cgroup);
+    if (target.group !== undefined) return this.readGroup(target.group, keep);
     const outcome = this.readOne(target, keep, false);
     if (!outcome.ok || target.descendants !== true) return outcome;
     const read = this.treeReads?.trees.get(target.pid);
@@ -286,6 +297,96 @@ export class ProcfsCollector implements Collector {
       this.errors.add('tree', error);
       return undefined;
     }
+  }
+
+  /**
+   * How `grouping` splits the host's processes now: from a host scan younger
+   * than `treeIndexMaxAgeMs` when there is one (discovery and every group
+   * target of a sweep share it), else from a new one. Throws what listing
+   * /proc threw.
+   */
+  assignGroups(grouping: ProcessGrouping): GroupAssignment {
+    return this.groupScan(grouping).assignment;
+  }
+
+  private groupScan(grouping: ProcessGrouping): { assignment: GroupAssignment; startTicks: ReadonlyMap<number, number> } {
+    const needs = grouping.needs;
+    const wider = Object.entries(needs).some(([fact, needed]) => needed && !this.factNeeds[fact as keyof FactNeeds]);
+    if (wider) {
+      this.factNeeds = {
+        exe: this.factNeeds.exe || needs.exe,
+        argv: this.factNeeds.argv || needs.argv,
+        user: this.factNeeds.user || needs.user,
+        cgroup: this.factNeeds.cgroup || needs.cgroup,
+      };
+    }
+    const now = performance.now();
+    let scan = this.hostScan;
+    if (scan === undefined || wider || now - scan.madeAt >= this.treeIndexMaxAgeMs) {
+      scan = this.scanHost(now);
+      this.hostScan = scan;
+    }
+    let assignment = scan.assignments.get(grouping);
+    if (assignment === undefined) {
+      assignment = grouping.assign(scan.facts);
+      scan.assignments.set(grouping, assignment);
+    }
+    return { assignment, startTicks: scan.index.startTicks };
+  }
+
+  /** One pass over /proc: the parent index (which tree targets then share) and every process's facts. */
+  private scanHost(now: number): HostScan {
+    this.factsReader ??= new ProcessFactsReader(this.procRoot, `${this.hostRoot}/etc/passwd`);
+    const reader = this.factsReader;
+    const needs = this.factNeeds;
+    const facts: ProcessFacts[] = [];
+    const index = scanParents(this.procRoot, this.scanBuffer, this.scanStat, (pid, ppid, startTicks, comm) => {
+      facts.push(reader.facts(pid, ppid, startTicks, comm, needs));
+    });
+    reader.prune(index.startTicks);
+    this.lastIndex = { index, madeAt: now };
+    return { index, facts, madeAt: now, assignments: new Map() };
+  }
+
+  /**
+   * A group as one sample: its members (each read once per sweep, however
+   * many groups or trees hold it) summed as a tree is, its counters kept
+   * across sweeps so that a member leaving never makes them go back. A group
+   * with no process is a sample of its own: nothing running, the counters at
+   * their level.
+   */
+  private readGroup(target: GroupTarget, keep: boolean): SampleOutcome {
+    let scan: { assignment: GroupAssignment; startTicks: ReadonlyMap<number, number> };
+    try {
+      scan = this.groupScan(target.grouping);
+    } catch (error) {
+      this.errors.add('groups', error);
+      return { ok: false, error: asError(error) };
+    }
+    const members: TreeMember[] = [];
+    for (const pid of scan.assignment.groups.get(target.group)?.pids ?? []) {
+      const ticks = scan.startTicks.get(pid);
+      if (ticks === undefined) continue;
+      const read = this.readMember({ pid, startTime: startTimeMs(this.bootTimeMs, ticks, this.clockTicksPerSecond) }, keep, false);
+      if (!(read instanceof Error)) members.push(read);
+    }
+    const counters = this.countersOf(target);
+    return { ok: true, sample: members.length === 0 ? emptyTreeSample(counters, Date.now()) : treeSample(members, counters) };
+  }
+
+  private countersOf(target: GroupTarget): TreeCounters {
+    let byName = this.groupCounters.get(target.grouping);
+    if (byName === undefined) {
+      byName = new Map();
+      this.groupCounters.set(target.grouping, byName);
+    }
+    let entry = byName.get(target.group);
+    if (entry === undefined) {
+      entry = { counters: new TreeCounters(), lastSweep: this.sweeps };
+      byName.set(target.group, entry);
+    }
+    entry.lastSweep = this.sweeps;
+    return entry.counters;
   }
 
   /**
@@ -563,12 +664,24 @@ export class ProcfsCollector implements Collector {
     }
   }
 
-  /** Closes the fds of pids that several sweeps in a row did not ask for. */
+  /** Closes the fds of pids, and drops the counters of groups, that several sweeps in a row did not ask for. */
   private forgetAbsent(): void {
     for (const followed of this.followed.values()) {
       if (this.sweeps - followed.lastSweep < this.forgetAfterSweeps) continue;
       this.heldFds -= followed.releaseFds();
       this.followed.delete(followed.pid);
     }
+    for (const [grouping, byName] of this.groupCounters) {
+      for (const [name, entry] of byName) if (this.sweeps - entry.lastSweep >= this.forgetAfterSweeps) byName.delete(name);
+      if (byName.size === 0) this.groupCounters.delete(grouping);
+    }
   }
+}
+
+/** A pass over /proc with the facts of every process, and the assignments made from it so far. */
+interface HostScan {
+  readonly index: ParentIndex;
+  readonly facts: readonly ProcessFacts[];
+  readonly madeAt: number;
+  readonly assignments: Map<ProcessGrouping, GroupAssignment>;
 }

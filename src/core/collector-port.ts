@@ -1,4 +1,5 @@
 import { UnsupportedTargetError } from './errors.js';
+import type { GroupAssignment, GroupTarget, ProcessGrouping } from './groups.js';
 import type { CgroupMetrics, ProcessCPU, ProcessMemory } from './metrics.js';
 
 /**
@@ -84,6 +85,13 @@ export interface SampleTarget {
    * accounting. Collectors without cgroup support answer with an error.
    */
   cgroup?: string;
+  /**
+   * A group of processes (with `pid` 0): every process the grouping assigns to
+   * the group, read as one sample whose processCount is the group's size (0
+   * for a group with no process now). Collectors that cannot list processes
+   * answer with an error.
+   */
+  group?: GroupTarget;
 }
 
 export type SampleOutcome = { ok: true; sample: ProcessSample } | { ok: false; error: Error };
@@ -106,6 +114,13 @@ export interface Collector {
    * one turn of the event loop for that, then counts every target as timed out.
    */
   sample(targets: readonly SampleTarget[], signal?: AbortSignal): Promise<SampleOutcome[]>;
+
+  /**
+   * How `grouping` splits the host's processes now; for discovery. Only
+   * collectors that list processes have it. Throws when the processes cannot
+   * be listed.
+   */
+  assignGroups?(grouping: ProcessGrouping): GroupAssignment;
 
   /** The tracker no longer follows this pid: drop anything held for it (fds, history). */
   release?(pid: number): void;
@@ -137,7 +152,15 @@ export interface PerPidCollector {
   close?(): void | Promise<void>;
 }
 
-/** For collectors that read processes only. */
-export function cgroupUnsupported(path: string): UnsupportedTargetError {
-  return new UnsupportedTargetError(`cgroup ${path}: this collector reads processes only; cgroup targets need ProcfsCollector`);
+/** For collectors that read single processes only: why a cgroup or group target cannot be read, or undefined. */
+export function unsupportedTarget(target: SampleTarget): UnsupportedTargetError | undefined {
+  if (target.cgroup !== undefined) {
+    return new UnsupportedTargetError(`cgroup ${target.cgroup}: this collector reads processes only; cgroup targets need ProcfsCollector`);
+  }
+  if (target.group !== undefined) {
+    return new UnsupportedTargetError(
+      `group ${target.group.group}: this collector cannot list processes; group targets need ProcfsCollector`,
+    );
+  }
+  return undefined;
 }

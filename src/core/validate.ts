@@ -1,5 +1,6 @@
 import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, describeValue } from './errors.js';
 import { MAX_CGROUP_PATH_LENGTH, MAX_SERVICE_NAME_LENGTH, MAX_TIMER_MS } from './limits.js';
+import type { GroupTarget } from './groups.js';
 import { ProcessState, isProcessState } from './state.js';
 
 // C0 and C1 control characters, DEL included: they break log lines and label values.
@@ -85,12 +86,13 @@ function validatePid(pid: unknown, argument = 'pid'): asserts pid is number {
  * plain segments (no `.`, `..` or empty ones, no control characters): it is
  * joined to mount points, so it must not climb out of them.
  */
-export function validateTrackTarget(target: unknown): { pid: number } | { cgroup: string } {
+export function validateTrackTarget(target: unknown): { pid: number } | { cgroup: string } | { group: GroupTarget } {
   const argument = 'target';
   if (typeof target !== 'object' || target === null || Array.isArray(target)) {
     validatePid(target, 'pid');
     return { pid: target };
   }
+  if ('group' in target) return { group: validateGroupTarget(target.group, `${argument}.group`) };
   const path: unknown = (target as { cgroup?: unknown }).cgroup;
   if (typeof path !== 'string') {
     throw new InvalidArgumentTypeError(`${argument}.cgroup must be a string; got ${describeValue(path)}`);
@@ -107,6 +109,19 @@ export function validateTrackTarget(target: unknown): { pid: number } | { cgroup
     );
   }
   return { cgroup: path };
+}
+
+/** A group target: compiled grouping rules (with assign() and needs) and the name of one of their groups. */
+function validateGroupTarget(value: unknown, argument: string): GroupTarget {
+  const candidate = value as { grouping?: { assign?: unknown; needs?: unknown }; group?: unknown } | null;
+  const grouping = typeof candidate === 'object' && candidate !== null ? candidate.grouping : undefined;
+  if (typeof grouping !== 'object' || typeof grouping.assign !== 'function' || typeof grouping.needs !== 'object') {
+    throw new InvalidArgumentTypeError(
+      `${argument}.grouping must be compiled grouping rules (with assign() and needs); got ${describeValue(grouping)}`,
+    );
+  }
+  validateServiceName(candidate?.group, `${argument}.group`);
+  return value as GroupTarget;
 }
 
 export function validateState(state: unknown, argument = 'state'): asserts state is ProcessState {

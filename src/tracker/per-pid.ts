@@ -3,7 +3,7 @@ import type { ProcessCPU, ProcessMemory } from '../core/metrics.js';
 import { ErrorCounts } from '../core/error-counts.js';
 import {
   UNKNOWN_EXTRAS,
-  cgroupUnsupported,
+  unsupportedTarget,
   type Collector,
   type PerPidCollector,
   type ProcessSample,
@@ -26,7 +26,8 @@ export function perPidCollector(inner: PerPidCollector): Collector {
 
   async function sampleOne(target: SampleTarget, signal: AbortSignal | undefined, startedMs: number): Promise<SampleOutcome> {
     const { pid } = target;
-    if (target.cgroup !== undefined) return { ok: false, error: cgroupUnsupported(target.cgroup) };
+    const unsupported = unsupportedTarget(target);
+    if (unsupported) return { ok: false, error: unsupported };
     if (pending.has(pid)) return { ok: false, error: new CollectionTimeoutError(pid, 0) };
     pending.add(pid);
     const halves = Promise.all([settle(() => inner.collectCPU(pid, signal)), settle(() => inner.collectMemory(pid, signal))]);

@@ -22,7 +22,16 @@ import {
   type ServiceStatus,
 } from './snapshot.js';
 import { SnapshotChannel } from './subscription.js';
-import type { CgroupTarget, ProcessTracker, SubscribeOptions, Subscription, TrackOptions, TrackerOptions, TrackerStats } from './types.js';
+import type {
+  CgroupTarget,
+  GroupTargetSpec,
+  ProcessTracker,
+  SubscribeOptions,
+  Subscription,
+  TrackOptions,
+  TrackerOptions,
+  TrackerStats,
+} from './types.js';
 import {
   intervalOption,
   positiveIntegerOption,
@@ -217,7 +226,7 @@ export class Tracker implements ProcessTracker {
    * at `pid` started at another time: the pid was reused), or when the cgroup
    * does not exist or has no process.
    */
-  async track(serviceName: string, target: number | CgroupTarget, options: TrackOptions = {}): Promise<void> {
+  async track(serviceName: string, target: number | CgroupTarget | GroupTargetSpec, options: TrackOptions = {}): Promise<void> {
     validateServiceName(serviceName);
     const what = validateTrackTarget(target);
     validateOptions(options, 'options');
@@ -227,8 +236,8 @@ export class Tracker implements ProcessTracker {
     const initialState = stateOption(options.state, 'options.state', [ProcessState.Starting, ProcessState.Running], ProcessState.Running);
     const exitState = stateOption(options.exitState, 'options.exitState', [ProcessState.Failed, ProcessState.Stopped], ProcessState.Failed);
     validateOptionalBoolean(options.descendants, 'options.descendants');
-    if ('cgroup' in what && options.startTime !== undefined) {
-      throw new InvalidArgumentValueError('options.startTime applies to a pid target, not to a cgroup');
+    if (!('pid' in what) && options.startTime !== undefined) {
+      throw new InvalidArgumentValueError(`options.startTime applies to a pid target, not to a ${'cgroup' in what ? 'cgroup' : 'group'}`);
     }
     if (this.#closed) throw new TrackerClosedError('track');
     const call = ++this.#trackSeq;
@@ -239,7 +248,9 @@ export class Tracker implements ProcessTracker {
     const first: SampleTarget =
       'cgroup' in what
         ? { pid: 0, cgroup: what.cgroup }
-        : { pid, descendants, ...(options.startTime === undefined ? {} : { startTime: options.startTime }) };
+        : 'group' in what
+          ? { pid: 0, group: what.group }
+          : { pid, descendants, ...(options.startTime === undefined ? {} : { startTime: options.startTime }) };
     // A fresh read: whatever the collector held for this pid may be a predecessor's.
     if (pid > 0) this.#collector.release?.(pid);
     let outcome = await this.#sampler.sampleOne(first, this.#sampleTimeoutMs(), options.signal);
@@ -263,22 +274,25 @@ export class Tracker implements ProcessTracker {
 
     const sample = outcome.sample;
     const previous = this.#services.get(serviceName);
-    const status = this.#startedStatus(serviceName, previous, initialState);
+    // A group with no process now is tracked all the same, as stopped: it is alertable before its first process.
+    const empty = 'group' in what && sample.processCount === 0;
+    const status = this.#startedStatus(serviceName, previous, empty ? ProcessState.Stopped : initialState);
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
     let instance: Instance;
-    if ('cgroup' in what) {
-      // A cgroup outlives its processes: its oldest one may change without the
-      // service ending, and its counters began before that process started, so
-      // there is no identity to pin and no lifetime average to start from.
+    if (!('pid' in what)) {
+      // A cgroup or a group outlives its processes: its oldest one may change
+      // without the service ending, and its counters began before that process
+      // started, so there is no identity to pin and no lifetime average to
+      // start from.
       instance = {
         target: first,
         pid: 0,
         processStartTime: 0,
         startTime,
         baseline: baselineOf(sample),
-        label: `cgroup ${what.cgroup}`,
+        label: 'cgroup' in what ? `cgroup ${what.cgroup}` : `group ${what.group.group}`,
         exitState,
       };
     } else {
@@ -536,10 +550,23 @@ export class Tracker implements ProcessTracker {
   }
 
   #record(service: Service, instance: Instance, sample: ProcessSample): void {
+    if (instance.target.group !== undefined) this.#followGroupSize(service, sample.processCount ?? 1);
     const snapshot = snapshotFromSample(service.status, sample, instance.baseline, instance.startTime, this.#totalMemoryBytes);
     instance.baseline = baselineOf(sample);
     service.snapshot = snapshot;
     this.#publish(snapshot);
+  }
+
+  /**
+   * A group is running while it has a process and stopped while it has none;
+   * processes coming and going are no restart. A state set from outside
+   * (stopping, failed, starting) is left alone.
+   */
+  #followGroupSize(service: Service, processes: number): void {
+    const { state } = service.status;
+    if (state !== ProcessState.Running && state !== ProcessState.Stopped) return;
+    const now = processes > 0 ? ProcessState.Running : ProcessState.Stopped;
+    if (now !== state) service.status = { ...service.status, state: now };
   }
 
   /**

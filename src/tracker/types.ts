@@ -1,5 +1,6 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { ProcessMetrics } from '../core/metrics.js';
+import type { GroupTarget } from '../core/groups.js';
 import type { ProcessState } from '../core/state.js';
 
 export interface TrackerOptions {
@@ -30,6 +31,16 @@ export interface TrackerOptions {
  */
 export interface CgroupTarget {
   cgroup: string;
+}
+
+/**
+ * A service that is a group of processes: the group named `group.group` of
+ * those `group.grouping` makes (see `compileGroupRules`). Its figures are the
+ * group's sums and its processCount the group's size; it is running while it
+ * has a process and stopped while it has none.
+ */
+export interface GroupTargetSpec {
+  group: GroupTarget;
 }
 
 export interface TrackOptions {
@@ -96,7 +107,7 @@ export interface ProcessTracker {
   start(signal?: AbortSignal): void;
   stop(): Promise<void>;
   close(): Promise<void>;
-  track(serviceName: string, target: number | CgroupTarget, options?: TrackOptions): Promise<void>;
+  track(serviceName: string, target: number | CgroupTarget | GroupTargetSpec, options?: TrackOptions): Promise<void>;
   register(serviceName: string, state?: ProcessState, lastError?: string): boolean;
   untrack(serviceName: string): boolean;
   get(serviceName: string): ProcessMetrics | undefined;

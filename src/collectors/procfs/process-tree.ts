@@ -23,12 +23,16 @@ export interface Descendant {
   parent: number;
 }
 
+/** Called for each process a scan lists, with what its stat line says. */
+export type ProcessVisitor = (pid: number, ppid: number, startTicks: number, comm: string) => void;
+
 /**
  * Reads the parent and start of every process under `procRoot`. A process that
  * exits while the table is read is simply absent; any other failure (EMFILE,
  * EACCES on the directory) is thrown: not knowing is not "no children".
+ * `visit`, when given, sees every process listed, with its command name.
  */
-export function scanParents(procRoot: string, buffer: Buffer, scratch: ProcStatNumbers): ParentIndex {
+export function scanParents(procRoot: string, buffer: Buffer, scratch: ProcStatNumbers, visit?: ProcessVisitor): ParentIndex {
   const children = new Map<number, number[]>();
   const startTicks = new Map<number, number>();
   for (const name of readdirSync(procRoot)) {
@@ -50,11 +54,19 @@ export function scanParents(procRoot: string, buffer: Buffer, scratch: ProcStatN
     }
     if (parseStatInto(buffer, length, scratch) !== undefined) continue;
     startTicks.set(pid, scratch.startTicks);
+    if (visit) visit(pid, scratch.ppid, scratch.startTicks, commOf(buffer, length));
     const siblings = children.get(scratch.ppid);
     if (siblings === undefined) children.set(scratch.ppid, [pid]);
     else siblings.push(pid);
   }
   return { children, startTicks };
+}
+
+/** The command name between the first '(' and the last ')' of a stat line, as UTF-8. */
+function commOf(buffer: Buffer, length: number): string {
+  const open = buffer.indexOf(0x28);
+  const close = buffer.lastIndexOf(0x29, length - 1);
+  return open < 0 || close <= open ? '' : buffer.toString('utf8', open + 1, close);
 }
 
 /**

@@ -92,3 +92,27 @@ export function treeSample(members: readonly TreeMember[], counters: TreeCounter
     processCount: live,
   };
 }
+
+/**
+ * A group with no process right now: nothing running, nothing held, and the
+ * cumulative counters at the level they reached (a later member adds to it).
+ */
+export function emptyTreeSample(counters: TreeCounters, timestamp: number): ProcessSample {
+  return {
+    pid: 0,
+    timestamp,
+    startTime: 0,
+    cpu: { user: counters.user.next(0) ?? 0, system: counters.system.next(0) ?? 0, childrenUser: 0, childrenSystem: 0 },
+    cpusAvailable: null,
+    memory: { rss: 0, vms: 0, shared: 0, swap: 0, data: 0, stack: 0 },
+    numThreads: 0,
+    numFDs: 0,
+    readBytes: counters.readBytes.next(0),
+    writeBytes: counters.writeBytes.next(0),
+    voluntaryContextSwitches: counters.voluntary.next(0),
+    involuntaryContextSwitches: counters.involuntary.next(0),
+    majorFaults: counters.majorFaults.next(0),
+    minorFaults: counters.minorFaults.next(0),
+    processCount: 0,
+  };
+}
