@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { ErrorCounts } from '../core/error-counts.js';
 import { CpuLimitReader } from './procfs/cpu-limit.js';
+import { HostRoot } from './procfs/host-root.js';
 
 /**
  * CPUs this Node process may use, possibly fractional: on Linux the smaller of
@@ -10,5 +11,5 @@ import { CpuLimitReader } from './procfs/cpu-limit.js';
  */
 export function availableCpus(): number {
   if (process.platform !== 'linux') return availableParallelism();
-  return new CpuLimitReader('/proc', '', new ErrorCounts()).read('self') ?? availableParallelism();
+  return new CpuLimitReader(HostRoot.live, new ErrorCounts()).read('self') ?? availableParallelism();
 }

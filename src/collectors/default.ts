@@ -4,13 +4,14 @@ import { validateOptions } from '../core/validate.js';
 import { PidusageCollector } from './pidusage.js';
 import { ProcfsCollector } from './procfs-collector.js';
 import type { ProcfsCollectorOptions } from './procfs-collector.js';
+import { HostRoot } from './procfs/host-root.js';
 
 /** Options for the collector `defaultCollector` picks; procfs options apply on Linux only. */
 export type DefaultCollectorOptions = ProcfsCollectorOptions;
 
 function procfsReadable(): boolean {
   try {
-    accessSync('/proc/self/stat', constants.R_OK);
+    accessSync(HostRoot.live.pid('self', 'stat'), constants.R_OK);
     return true;
   } catch {
     return false;

@@ -6,3 +6,4 @@ export type { PidusageCollectorOptions } from './pidusage.js';
 export { defaultCollector } from './default.js';
 export type { DefaultCollectorOptions } from './default.js';
 export { availableCpus } from './cpus.js';
+export { HostRoot } from './procfs/host-root.js';

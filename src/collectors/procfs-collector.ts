@@ -1,13 +1,6 @@
 import { readdirSync, statSync, statfsSync } from 'node:fs';
-import {
-  InvalidArgumentTypeError,
-  InvalidArgumentValueError,
-  OutOfRangeError,
-  ProcessNotFoundError,
-  asError,
-  describeValue,
-} from '../core/errors.js';
-import { validateOptions } from '../core/validate.js';
+import { InvalidArgumentValueError, ProcessNotFoundError, asError, describeValue } from '../core/errors.js';
+import { numberOption, pathOption, validateOptions } from '../core/validate.js';
 import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../core/collector-port.js';
 import type { FactNeeds, GroupAssignment, GroupTarget, ProcessFacts, ProcessGrouping } from '../core/groups.js';
 import { ErrorCounts } from '../core/error-counts.js';
@@ -25,6 +18,7 @@ import { ProcessFactsReader } from './procfs/process-facts.js';
 import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './procfs/parse-stat.js';
 import { emptyProcStatus, parseIoInto, parseStatusInto } from './procfs/parse-status.js';
 import type { ProcIo, ProcStatus } from './procfs/parse-status.js';
+import { HostRoot } from './procfs/host-root.js';
 
 /** How long one pass over /proc serves the trees of later sweeps and track() calls, ms, by default. */
 const DEFAULT_TREE_INDEX_MAX_AGE_MS = 500;
@@ -37,7 +31,7 @@ const DEFAULT_TREE_INDEX_MAX_AGE_MS = 500;
 export type ProcfsFields = 'basic' | 'full';
 
 export interface ProcfsCollectorOptions {
-  /** Where procfs is mounted (default '/proc'); tests point it at a fixture tree. */
+  /** Where procfs is mounted (default: the machine's procfs); tests point it at a fixture tree. */
   procRoot?: string;
   /** Field set (default 'full'). */
   fields?: ProcfsFields;
@@ -84,25 +78,6 @@ const BASIC_FILES: readonly ProcFile[] = [STAT, STATM];
 const FULL_FILES: readonly ProcFile[] = [STAT, STATM, STATUS, IO];
 
 /** An option that must be a number of at least `min` (an integer unless `integer` is false). */
-function numberOption(name: string, value: number | undefined, fallback: number, min = 1, integer = true): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(integer ? Number.isSafeInteger(value) : Number.isFinite(value))) {
-    const kind = integer ? 'an integer' : 'a finite number';
-    throw new InvalidArgumentValueError(`option ${name} must be ${kind}, got ${describeValue(value)}`);
-  }
-  if (value < min) throw new OutOfRangeError(`option ${name} must be at least ${min}, got ${value}`);
-  return value;
-}
-
-/** A path option: a non-empty string (empty allowed where it means "no prefix"). */
-function pathOption(name: string, value: unknown, fallback: string, emptyAllowed = false): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string') {
-    throw new InvalidArgumentTypeError(`option ${name} must be a string, got ${describeValue(value)}`);
-  }
-  if (value === '' && !emptyAllowed) throw new InvalidArgumentValueError(`option ${name} must not be empty`);
-  return value;
-}
 
 /** The cgroupMounts option: undefined, or an object of mount paths. */
 function cgroupMountsOption(value: unknown): CgroupMounts | undefined {
@@ -126,7 +101,7 @@ function cgroupMountsOption(value: unknown): CgroupMounts | undefined {
 export class ProcfsCollector implements Collector {
   readonly fields: ProcfsFields;
   readonly maxOpenFds: number;
-  private readonly procRoot: string;
+  private readonly root: HostRoot;
   private readonly clockTicksPerSecond: number;
   private readonly pageSizeBytes: number;
   private readonly bootTimeMs: number;
@@ -136,7 +111,6 @@ export class ProcfsCollector implements Collector {
   private readonly fdCountByStat: boolean;
   private readonly errors = new ErrorCounts();
   private readonly cpuLimits: CpuLimitReader;
-  private readonly hostRoot: string;
   private readonly cgroupMounts: CgroupMounts | undefined;
   /** Made on the first cgroup target. */
   private cgroups: CgroupReader | undefined;
@@ -185,7 +159,10 @@ export class ProcfsCollector implements Collector {
     }
     this.fields = fields;
     this.files = fields === 'full' ? FULL_FILES : BASIC_FILES;
-    this.procRoot = pathOption('procRoot', options.procRoot, '/proc').replace(/\/+$/, '');
+    this.root = new HostRoot(
+      pathOption('procRoot', options.procRoot, HostRoot.live.proc),
+      pathOption('hostRoot', options.hostRoot, '', true),
+    );
     const machine = machineConstants();
     this.clockTicksPerSecond = numberOption('clockTicksPerSecond', options.clockTicksPerSecond, machine.clockTicksPerSecond);
     this.pageSizeBytes = numberOption('pageSizeBytes', options.pageSizeBytes, machine.pageSizeBytes);
@@ -199,9 +176,8 @@ export class ProcfsCollector implements Collector {
       chunkSize: numberOption('chunkSize', options.chunkSize, DEFAULT_CHUNK_SIZE),
       chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 2, 0, false),
     };
-    this.bootTimeMs = readBootTimeMs(this.procRoot);
-    this.hostRoot = pathOption('hostRoot', options.hostRoot, '', true);
-    this.cpuLimits = new CpuLimitReader(this.procRoot, this.hostRoot, this.errors);
+    this.bootTimeMs = readBootTimeMs(this.root);
+    this.cpuLimits = new CpuLimitReader(this.root, this.errors);
     this.cgroupMounts = cgroupMountsOption(options.cgroupMounts);
     this.fdCountByStat = fields === 'full' && this.kernelCountsFdsInStat();
   }
@@ -264,8 +240,8 @@ export class ProcfsCollector implements Collector {
   }
 
   private cgroupReader(): CgroupReader {
-    this.cgroups ??= new CgroupReader(this.cgroupMounts ?? findCgroupMounts(this.procRoot, this.hostRoot), {
-      procRoot: this.procRoot,
+    this.cgroups ??= new CgroupReader(this.cgroupMounts ?? findCgroupMounts(this.root), {
+      root: this.root,
       bootTimeMs: this.bootTimeMs,
       clockTicksPerSecond: this.clockTicksPerSecond,
       pageSizeBytes: this.pageSizeBytes,
@@ -290,7 +266,7 @@ export class ProcfsCollector implements Collector {
     const now = performance.now();
     if (this.lastIndex !== undefined && now - this.lastIndex.madeAt < this.treeIndexMaxAgeMs) return this.lastIndex.index;
     try {
-      const index = scanParents(this.procRoot, this.scanBuffer, this.scanStat);
+      const index = scanParents(this.root, this.scanBuffer, this.scanStat);
       this.lastIndex = { index, madeAt: now };
       return index;
     } catch (error) {
@@ -336,11 +312,11 @@ export class ProcfsCollector implements Collector {
 
   /** One pass over /proc: the parent index (which tree targets then share) and every process's facts. */
   private scanHost(now: number): HostScan {
-    this.factsReader ??= new ProcessFactsReader(this.procRoot, `${this.hostRoot}/etc/passwd`);
+    this.factsReader ??= new ProcessFactsReader(this.root);
     const reader = this.factsReader;
     const needs = this.factNeeds;
     const facts: ProcessFacts[] = [];
-    const index = scanParents(this.procRoot, this.scanBuffer, this.scanStat, (pid, ppid, startTicks, comm) => {
+    const index = scanParents(this.root, this.scanBuffer, this.scanStat, (pid, ppid, startTicks, comm) => {
       facts.push(reader.facts(pid, ppid, startTicks, comm, needs));
     });
     reader.prune(index.startTicks);
@@ -463,7 +439,7 @@ export class ProcfsCollector implements Collector {
     if (invalid) return { ok: false, error: invalid };
     let followed = this.followed.get(target.pid);
     if (followed === undefined) {
-      followed = new FollowedProcess(target.pid, this.procRoot);
+      followed = new FollowedProcess(target.pid, this.root);
       if (keep) this.followed.set(target.pid, followed);
     }
     if (keep) followed.lastSweep = this.sweeps;
@@ -658,7 +634,7 @@ export class ProcfsCollector implements Collector {
 
   private kernelCountsFdsInStat(): boolean {
     try {
-      return statfsSync(this.procRoot).type === PROC_SUPER_MAGIC && statSync(`${this.procRoot}/self/fd`).size > 0;
+      return statfsSync(this.root.proc).type === PROC_SUPER_MAGIC && statSync(this.root.pid('self', 'fd')).size > 0;
     } catch {
       return false;
     }

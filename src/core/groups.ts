@@ -34,7 +34,7 @@ export interface FactNeeds {
 }
 
 /** One group of an assignment. */
-export interface AssignedGroup {
+interface AssignedGroup {
   /** Member pids, each once; the first is the group's oldest process. */
   readonly pids: readonly number[];
   /** Extra labels of the group, from its rule. */

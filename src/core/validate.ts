@@ -225,3 +225,24 @@ export function checkOneOf<T extends string>(name: string, value: unknown, allow
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   throw new InvalidArgumentValueError(`${name} must be one of ${allowed.join(', ')}; got ${describeValue(value)}`);
 }
+
+/** A numeric option: an integer (or any finite number) of at least `min`; `fallback` when absent. */
+export function numberOption(name: string, value: number | undefined, fallback: number, min = 1, integer = true): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(integer ? Number.isSafeInteger(value) : Number.isFinite(value))) {
+    const kind = integer ? 'an integer' : 'a finite number';
+    throw new InvalidArgumentValueError(`option ${name} must be ${kind}, got ${describeValue(value)}`);
+  }
+  if (value < min) throw new OutOfRangeError(`option ${name} must be at least ${min}, got ${value}`);
+  return value;
+}
+
+/** A path option: a non-empty string (empty allowed where it means "no prefix"). */
+export function pathOption(name: string, value: unknown, fallback: string, emptyAllowed = false): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') {
+    throw new InvalidArgumentTypeError(`option ${name} must be a string, got ${describeValue(value)}`);
+  }
+  if (value === '' && !emptyAllowed) throw new InvalidArgumentValueError(`option ${name} must not be empty`);
+  return value;
+}

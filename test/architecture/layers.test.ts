@@ -49,6 +49,26 @@ describe('the layers of src/', () => {
     expect(cycles(edges.map((edge) => [edge.from, edge.to]))).toEqual([]);
   });
 
+  it('read /proc and /sys/fs/cgroup through one root object only', () => {
+    const named: string[] = [];
+    const visit = (dir: string): void => {
+      for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.isDirectory()) visit(path);
+        else if (entry.name.endsWith('.ts')) {
+          readFileSync(join(ROOT, path), 'utf8')
+            .split('\n')
+            .forEach((line, i) => {
+              const code = line.replace(/^\s*(\/\/|\/?\*).*$/, '');
+              if (/['"`]\/(proc|sys\/fs\/cgroup)\b/.test(code)) named.push(`${path}:${i + 1}`);
+            });
+        }
+      }
+    };
+    visit('src');
+    expect(named).toEqual([expect.stringMatching(/^src\/collectors\/procfs\/host-root\.ts:\d+$/)]);
+  });
+
   it('are each drawn in ARCHITECTURE.md', () => {
     const text = readFileSync(join(ROOT, 'ARCHITECTURE.md'), 'utf8');
     for (const layer of LAYERS) expect(text).toContain(`src/${layer.name}/`);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ProcfsCollector, type ProcfsCollectorOptions } from '../../src/collectors/index.js';
 import { findCgroupMounts } from '../../src/collectors/cgroup/mounts.js';
+import { HostRoot } from '../../src/collectors/procfs/host-root.js';
 import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList } from '../../src/collectors/cgroup/parse.js';
 import { ProcParseError } from '../../src/collectors/procfs/parse-error.js';
 import { CgroupNotFoundError, CgroupReadError, ProcessNotFoundError, Tracker } from '../../src/index.js';
@@ -117,7 +118,7 @@ describe('cgroup targets over fixture hierarchies', () => {
     try {
       cpSync(PROC, join(root, 'proc'), { recursive: true });
       writeFileSync(join(root, 'proc/self/mountinfo'), `22 1 0:21 / /proc rw - proc proc rw\n${lines.join('\n')}\n`);
-      const mounts = findCgroupMounts(join(root, 'proc'), root);
+      const mounts = findCgroupMounts(new HostRoot(join(root, 'proc'), root));
       expect(mounts).toEqual(Object.fromEntries(Object.entries(expected).map(([kind, at]) => [kind, root + at])));
       cpSync(V2, root + expected.v2, { recursive: true });
       const [outcome] = await collector({ procRoot: join(root, 'proc'), hostRoot: root }).sample([

@@ -1,6 +1,9 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findCgroupMounts } from '../../collectors/cgroup/mounts.js';
+import { HostRoot } from '../../collectors/procfs/host-root.js';
+import { parseCgroupFile } from '../../collectors/procfs/parse-cgroup.js';
 import { ProcParseError } from '../../collectors/procfs/parse-error.js';
 import { parseStat } from '../../collectors/procfs/parse-stat.js';
 
@@ -13,7 +16,7 @@ import { parseStat } from '../../collectors/procfs/parse-stat.js';
 export interface CommandCgroup {
   /** 2: the unified hierarchy; 1: a v1 hierarchy (pids or cpu). */
   readonly version: 1 | 2;
-  /** The cgroup's directory, e.g. /sys/fs/cgroup/unified/procmetrics/123-4567-4026531836-api. */
+  /** The cgroup's directory, e.g. <cgroup2 mount>/procmetrics/123-4567-4026531836-api. */
   readonly path: string;
   /** The same cgroup as a path within its hierarchy, e.g. /procmetrics/123-4567-4026531836-api: a cgroup target. */
   readonly target: string;
@@ -39,41 +42,38 @@ const EMPTY_PASSES = 100;
 
 interface Hierarchy {
   version: 1 | 2;
-  /** Mount point, e.g. /sys/fs/cgroup/unified. */
+  /** Mount point, under the host root. */
   mount: string;
   /** This process's cgroup inside it, e.g. / or /system.slice/x.service. */
   own: string;
 }
 
 /** cgroup v2 first (it has cgroup.kill and is what most hosts run), else the v1 pids or cpu hierarchy. */
-function findHierarchy(): Hierarchy | string {
-  let mounts: string[][];
-  let memberships: string[];
+function findHierarchy(root: HostRoot): Hierarchy | string {
+  const mounts = findCgroupMounts(root);
+  let memberships: ReturnType<typeof parseCgroupFile>;
   try {
-    mounts = readFileSync('/proc/self/mounts', 'utf8')
-      .split('\n')
-      .map((line) => line.split(' '));
-    memberships = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+    memberships = parseCgroupFile(readFileSync(root.pid('self', 'cgroup'), 'utf8'));
   } catch {
-    return 'cannot read /proc/self/mounts or /proc/self/cgroup';
+    return 'cannot read /proc/self/cgroup';
   }
-  const v2 = mounts.find((fields) => fields[2] === 'cgroup2');
-  const v2Own = memberships.find((line) => line.startsWith('0::'));
-  if (v2?.[1] !== undefined && v2Own !== undefined) return { version: 2, mount: v2[1], own: v2Own.slice(3) };
-  for (const controller of ['pids', 'cpu']) {
-    const v1 = mounts.find((fields) => fields[2] === 'cgroup' && (fields[3] ?? '').split(',').includes(controller));
-    const own = memberships.map((line) => line.split(':')).find((parts) => (parts[1] ?? '').split(',').includes(controller));
-    if (v1?.[1] !== undefined && own?.[2] !== undefined) return { version: 1, mount: v1[1], own: own[2] };
+  if (memberships instanceof ProcParseError) return 'cannot read /proc/self/cgroup';
+  const v2Own = memberships.find((membership) => membership.hierarchyId === 0);
+  if (mounts.v2 !== undefined && v2Own !== undefined) return { version: 2, mount: mounts.v2, own: v2Own.path };
+  for (const controller of ['pids', 'cpu'] as const) {
+    const mount = mounts[controller];
+    const own = memberships.find((membership) => membership.controllers.includes(controller));
+    if (mount !== undefined && own !== undefined) return { version: 1, mount, own: own.path };
   }
   return 'no cgroup hierarchy is mounted';
 }
 
 /** `pid-startTicks-pidNamespace`: names this process unambiguously, even after its pid is reused. */
-function ownerTag(pid: number): string | undefined {
+function ownerTag(root: HostRoot, pid: number): string | undefined {
   try {
-    const stat = parseStat(readFileSync(`/proc/${pid}/stat`));
+    const stat = parseStat(readFileSync(root.pid(pid, 'stat')));
     if (stat instanceof ProcParseError) return undefined;
-    const namespace = /\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/pid`))?.[1];
+    const namespace = /\[(\d+)\]/.exec(readlinkSync(root.pid(pid, 'ns/pid')))?.[1];
     return namespace === undefined ? undefined : `${pid}-${stat.startTicks}-${namespace}`;
   } catch {
     return undefined;
@@ -86,10 +86,10 @@ let sequence = 0;
  * Makes a cgroup for the command called `label`, or says why none can be made
  * (not root, no writable hierarchy, a read-only /sys in a container).
  */
-export function createCgroup(label: string): CommandCgroup | { problem: string } {
-  const hierarchy = findHierarchy();
+export function createCgroup(label: string, root: HostRoot = HostRoot.live): CommandCgroup | { problem: string } {
+  const hierarchy = findHierarchy(root);
   if (typeof hierarchy === 'string') return { problem: hierarchy };
-  const owner = ownerTag(process.pid);
+  const owner = ownerTag(root, process.pid);
   if (owner === undefined) return { problem: 'cannot read /proc/self' };
   const path = join(hierarchy.mount, BASE, `${owner}-${label}-${++sequence}`);
   try {
@@ -186,10 +186,10 @@ async function removeDirectory(path: string): Promise<void> {
  * cannot be read (another user's, under hidepid) is taken to be alive: a
  * cgroup is never emptied on a guess.
  */
-function ownerState(pid: number, startTicks: string): 'alive' | 'gone' {
+function ownerState(root: HostRoot, pid: number, startTicks: string): 'alive' | 'gone' {
   let stat: ReturnType<typeof parseStat>;
   try {
-    stat = parseStat(readFileSync(`/proc/${pid}/stat`));
+    stat = parseStat(readFileSync(root.pid(pid, 'stat')));
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'alive';
   }
@@ -205,11 +205,11 @@ function ownerState(pid: number, startTicks: string): 'alive' | 'gone' {
  * - it was made by this user (its directory belongs to our effective uid), so
  *   one user's procmetrics never signals what another user's supervises;
  * - its owner is provably gone (see ownerState).
- * Returns how many were swept.
+ * Returns how many were swept. `root` is the machine's unless a test gives a fixture tree.
  */
-export async function sweepOrphanCgroups(): Promise<number> {
-  const hierarchy = findHierarchy();
-  const self = ownerTag(process.pid);
+export async function sweepOrphanCgroups(root: HostRoot = HostRoot.live): Promise<number> {
+  const hierarchy = findHierarchy(root);
+  const self = ownerTag(root, process.pid);
   if (typeof hierarchy === 'string' || self === undefined) return 0;
   const namespace = self.split('-')[2];
   const base = join(hierarchy.mount, BASE);
@@ -221,7 +221,7 @@ export async function sweepOrphanCgroups(): Promise<number> {
     if (owner === null || owner[3] !== namespace) continue;
     const path = join(base, name);
     if (!madeBy(path, uid)) continue;
-    if (ownerState(Number(owner[1]), owner[2] ?? '') === 'alive') continue;
+    if (ownerState(root, Number(owner[1]), owner[2] ?? '') === 'alive') continue;
     await cgroupAt(path, hierarchy).remove();
     swept += 1;
   }

@@ -1,6 +1,7 @@
 import { PID_FILE_MAX_BYTES } from '../../core/limits.js';
 import { access, constants, stat } from 'node:fs/promises';
 import { findCgroupMounts, type CgroupMounts } from '../../collectors/cgroup/mounts.js';
+import { HostRoot } from '../../collectors/procfs/host-root.js';
 import { readRegularFile } from '../options/read-regular.js';
 import { pickOldest, readProcEntry, scanProc, type ProcEntry } from './proc-scan.js';
 import type { TargetSpec, WatchService } from '../options/target.js';
@@ -118,7 +119,7 @@ let mounts: CgroupMounts | undefined;
  * else, including a cgroup that does not exist yet, is left to the tracker.
  */
 async function checkCgroup(path: string): Promise<Resolution> {
-  mounts ??= findCgroupMounts('/proc', '');
+  mounts ??= findCgroupMounts(HostRoot.live);
   const dirs: string[] = [...new Set(Object.values(mounts) as string[])];
   for (const mount of dirs) {
     const dir = path === '/' ? mount : mount + path;

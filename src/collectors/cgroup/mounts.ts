@@ -1,3 +1,4 @@
+import type { HostRoot } from '../procfs/host-root.js';
 import { parseMountInfo } from '../procfs/parse-cgroup.js';
 import { ProcParseError } from '../procfs/parse-error.js';
 import { readSmallFile } from '../procfs/read-text.js';
@@ -23,11 +24,11 @@ export interface CgroupMounts {
 
 const V1_CONTROLLERS = ['cpuacct', 'cpu', 'memory', 'pids'] as const;
 
-/** The hierarchies in /proc/self/mountinfo, each mount point prefixed by `hostRoot`. */
-export function findCgroupMounts(procRoot: string, hostRoot: string): CgroupMounts {
+/** The hierarchies in the root's mountinfo of this process, each mount point under the root. */
+export function findCgroupMounts(root: HostRoot): CgroupMounts {
   let text: string;
   try {
-    text = readSmallFile(`${procRoot}/self/mountinfo`);
+    text = readSmallFile(root.pid('self', 'mountinfo'));
   } catch {
     return {};
   }
@@ -37,7 +38,7 @@ export function findCgroupMounts(procRoot: string, hostRoot: string): CgroupMoun
   for (const mount of mounts) {
     // Only a mount of the hierarchy's root: a bind mount of a sub-cgroup would shift every path.
     if (mount.root !== '/') continue;
-    const at = hostRoot + mount.mountPoint;
+    const at = root.host(mount.mountPoint);
     if (mount.fsType === 'cgroup2') found.v2 ??= at;
     else if (mount.fsType === 'cgroup') {
       for (const controller of V1_CONTROLLERS) {

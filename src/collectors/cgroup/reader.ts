@@ -8,10 +8,11 @@ import { isGone, startTimeMs } from '../procfs/process-table.js';
 import { readSmallFile } from '../procfs/read-text.js';
 import type { CgroupMounts } from './mounts.js';
 import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList, parseSingleNumber } from './parse.js';
+import type { HostRoot } from '../procfs/host-root.js';
 
 /** What the reader needs from the /proc side: how to date a process and size its memory. */
 export interface ProcFacts {
-  procRoot: string;
+  root: HostRoot;
   bootTimeMs: number;
   clockTicksPerSecond: number;
   pageSizeBytes: number;
@@ -256,7 +257,7 @@ export class CgroupReader {
   /** Start of a live process, ms since epoch; null when it is gone or a zombie. */
   #startOf(pid: number): number | null {
     try {
-      const stat = parseStat(readSmallFile(`${this.proc.procRoot}/${pid}/stat`));
+      const stat = parseStat(readSmallFile(this.proc.root.pid(pid, 'stat')));
       if (stat instanceof ProcParseError || stat.state === 'Z' || stat.state === 'X') return null;
       return startTimeMs(this.proc.bootTimeMs, stat.startTicks, this.proc.clockTicksPerSecond);
     } catch {

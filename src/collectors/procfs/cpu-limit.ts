@@ -4,6 +4,7 @@ import type { CgroupMembership, MountInfo } from './parse-cgroup.js';
 import { ProcParseError } from './parse-error.js';
 import { parseStatus } from './parse-status.js';
 import { readSmallFile } from './read-text.js';
+import type { HostRoot } from './host-root.js';
 
 /** Where a cgroup hierarchy is mounted and which directory of it appears there. */
 interface Hierarchy {
@@ -24,9 +25,7 @@ export class CpuLimitReader {
   private readonly limitsByDir = new Map<string, number | null>();
 
   constructor(
-    private readonly procRoot: string,
-    /** Prefix for mount points found in mountinfo (tests, or a host filesystem mounted elsewhere). */
-    private readonly hostRoot: string,
+    private readonly root: HostRoot,
     private readonly errors: ErrorCounts,
   ) {}
 
@@ -52,7 +51,7 @@ export class CpuLimitReader {
   private affinity(pid: number | 'self', cpusAllowedList: string | null | undefined): number | null {
     let list = cpusAllowedList;
     if (list === undefined) {
-      const status = this.readText(`${this.procRoot}/${pid}/status`, 'status', true);
+      const status = this.readText(this.root.pid(pid, 'status'), 'status', true);
       const parsed = status === undefined ? undefined : parseStatus(status);
       if (parsed instanceof ProcParseError) this.errors.add('status', parsed);
       list = parsed instanceof ProcParseError ? null : (parsed?.cpusAllowedList ?? null);
@@ -67,7 +66,7 @@ export class CpuLimitReader {
   }
 
   private quota(pid: number | 'self'): number | null {
-    const text = this.readText(`${this.procRoot}/${pid}/cgroup`, 'cgroup', true);
+    const text = this.readText(this.root.pid(pid, 'cgroup'), 'cgroup', true);
     if (text === undefined) return null;
     const memberships = parseCgroupFile(text);
     if (memberships instanceof ProcParseError) {
@@ -98,7 +97,7 @@ export class CpuLimitReader {
         : membership.path;
     // A cgroup outside our namespace shows as /../..: its files are not under our mount.
     if (relative.includes('/..')) return null;
-    const top = `${this.hostRoot}${mountPoint}`;
+    const top = this.root.host(mountPoint);
     let limit: number | null = null;
     for (let dir = `${top}${relative === '/' ? '' : relative}`; ; dir = dir.slice(0, dir.lastIndexOf('/'))) {
       let found = this.limitsByDir.get(dir);
@@ -133,7 +132,7 @@ export class CpuLimitReader {
 
   private findHierarchies(): { v2: Hierarchy | undefined; v1cpu: Hierarchy | undefined } {
     if (this.hierarchies) return this.hierarchies;
-    const text = this.readText(`${this.procRoot}/self/mountinfo`, 'mountinfo');
+    const text = this.readText(this.root.pid('self', 'mountinfo'), 'mountinfo');
     const mounts: MountInfo[] | ProcParseError = text === undefined ? [] : parseMountInfo(text);
     if (mounts instanceof ProcParseError) this.errors.add('mountinfo', mounts);
     const list = mounts instanceof ProcParseError ? [] : mounts;

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { TreeCounters } from './tree-sample.js';
+import type { HostRoot } from './host-root.js';
 
 /** The per-process files, in the order their fds are held. */
 export const STAT = 0;
@@ -16,9 +17,9 @@ const FILE_NAMES = ['stat', 'statm', 'status', 'io'] as const;
  * even when the kernel has handed the pid to a new process.
  */
 export class FollowedProcess {
-  /** `<procRoot>/<pid>/` */
+  /** `<proc>/<pid>/` */
   readonly dir: string;
-  /** `<procRoot>/<pid>/fd` */
+  /** `<proc>/<pid>/fd` */
   readonly fdDir: string;
   /** fds by ProcFile, -1 where not open; null when none are held (reads open and close). */
   fds: number[] | null = null;
@@ -37,9 +38,9 @@ export class FollowedProcess {
 
   constructor(
     readonly pid: number,
-    procRoot: string,
+    root: HostRoot,
   ) {
-    this.dir = `${procRoot}/${pid}/`;
+    this.dir = `${root.pid(pid)}/`;
     this.fdDir = `${this.dir}fd`;
   }
 

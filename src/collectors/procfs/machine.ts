@@ -3,6 +3,7 @@ import { uptime } from 'node:os';
 import { parseBootTime, parseOpenFilesLimit, parseUptime } from './parse-machine.js';
 import { ProcParseError } from './parse-error.js';
 import { readSmallFile } from './read-text.js';
+import { HostRoot } from './host-root.js';
 
 /** Facts about the machine that do not change while it runs: read once, never per sample. */
 export interface MachineConstants {
@@ -55,24 +56,24 @@ const bootTimes = new Map<string, number>();
  * Boot time, ms since epoch, read once per procfs root so that every collector
  * computes the same start time for a process.
  *
- * `btime` in <procRoot>/stat is whole seconds, which would put every start time
+ * `btime` in <proc>/stat is whole seconds, which would put every start time
  * up to a second early (a process spawned a moment ago would show an uptime
- * near one second). <procRoot>/uptime has centisecond resolution, so "now minus
+ * near one second). <proc>/uptime has centisecond resolution, so "now minus
  * uptime" is used when it agrees with btime; when the two disagree (a clock
  * stepped since boot), btime, the kernel's own figure, wins.
  */
-export function readBootTimeMs(procRoot: string): number {
-  const known = bootTimes.get(procRoot);
+export function readBootTimeMs(root: HostRoot): number {
+  const known = bootTimes.get(root.proc);
   if (known !== undefined) return known;
-  const btimeMs = readParsed(`${procRoot}/stat`, parseBootTime);
-  const uptimeSeconds = readParsed(`${procRoot}/uptime`, parseUptime);
+  const btimeMs = readParsed(root.procFile('stat'), parseBootTime);
+  const uptimeSeconds = readParsed(root.procFile('uptime'), parseUptime);
   const fromUptimeMs = uptimeSeconds === undefined ? undefined : Date.now() - uptimeSeconds * 1000;
   let bootMs: number;
   if (btimeMs === undefined) bootMs = fromUptimeMs ?? Date.now() - uptime() * 1000;
   else if (fromUptimeMs !== undefined && Math.abs(fromUptimeMs - btimeMs * 1000) < 1500) bootMs = fromUptimeMs;
   else bootMs = btimeMs * 1000;
   bootMs = Math.round(bootMs);
-  bootTimes.set(procRoot, bootMs);
+  bootTimes.set(root.proc, bootMs);
   return bootMs;
 }
 
@@ -80,8 +81,8 @@ export function readBootTimeMs(procRoot: string): number {
  * This process's soft limit of open files (Node raises it to the hard limit at
  * start); 1024, the usual default, when /proc/self/limits cannot be read.
  */
-export function readOpenFilesLimit(): number {
-  const limit = readParsed('/proc/self/limits', parseOpenFilesLimit);
+export function readOpenFilesLimit(root: HostRoot = HostRoot.live): number {
+  const limit = readParsed(root.pid('self', 'limits'), parseOpenFilesLimit);
   if (limit === undefined) return 1024;
   return limit ?? Number.MAX_SAFE_INTEGER;
 }

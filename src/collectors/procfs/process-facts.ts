@@ -1,6 +1,7 @@
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { FactNeeds, ProcessFacts } from '../../core/groups.js';
 import { readSmallFile } from './read-text.js';
+import type { HostRoot } from './host-root.js';
 
 /** The facts of one process instance that cost a read each, read once for its lifetime. */
 interface Known {
@@ -28,10 +29,7 @@ export class ProcessFactsReader {
   #users: Map<number, string> | undefined;
   #usersReadAt = 0;
 
-  constructor(
-    private readonly procRoot: string,
-    private readonly passwdPath: string,
-  ) {}
+  constructor(private readonly root: HostRoot) {}
 
   facts(pid: number, ppid: number, startTicks: number, comm: string, needs: FactNeeds): ProcessFacts {
     let known = this.#known.get(pid);
@@ -39,7 +37,7 @@ export class ProcessFactsReader {
       known = { startTicks };
       this.#known.set(pid, known);
     }
-    const dir = `${this.procRoot}/${pid}`;
+    const dir = this.root.pid(pid);
     if (needs.exe && known.exe === undefined) known.exe = readOrNull(() => withoutDeletedMark(readlinkSync(`${dir}/exe`)));
     if (needs.argv && known.argv === undefined) known.argv = readOrNull(() => splitCommandLine(utf8(readSmallFile(`${dir}/cmdline`))));
     if (needs.user && known.uid === undefined) known.uid = readOrNull(() => statSync(dir).uid);
@@ -66,7 +64,7 @@ export class ProcessFactsReader {
   #userName(uid: number): string | null {
     const now = Date.now();
     if (this.#users === undefined || (!this.#users.has(uid) && now - this.#usersReadAt > PASSWD_MAX_AGE_MS)) {
-      this.#users = readPasswd(this.passwdPath);
+      this.#users = readPasswd(this.root.host('/etc/passwd'));
       this.#usersReadAt = now;
     }
     return this.#users.get(uid) ?? null;

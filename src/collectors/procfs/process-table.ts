@@ -3,6 +3,7 @@ import { ProcParseError } from './parse-error.js';
 import { parseStat } from './parse-stat.js';
 import { machineConstants, readBootTimeMs } from './machine.js';
 import { readSmallFile } from './read-text.js';
+import { HostRoot } from './host-root.js';
 
 /** Who a process is, as /proc/PID/stat tells: enough to find it again and to tell a reused pid. */
 export interface ProcessIdentity {
@@ -31,21 +32,24 @@ export function isGone(error: unknown): boolean {
  * by command line); sampling them is the collector's job.
  */
 export class ProcessTable {
-  readonly procRoot: string;
+  readonly root: HostRoot;
   readonly #bootTimeMs: number;
   readonly #clockTicksPerSecond: number;
 
-  /** @param clockTicksPerSecond CLK_TCK; default as the collector's (getconf, else 100). */
-  constructor(procRoot = '/proc', clockTicksPerSecond = machineConstants().clockTicksPerSecond) {
-    this.procRoot = procRoot.replace(/\/+$/, '');
-    this.#bootTimeMs = readBootTimeMs(this.procRoot);
+  /**
+   * @param root where procfs is: a HostRoot, or the path of a procfs (default the machine's).
+   * @param clockTicksPerSecond CLK_TCK; default as the collector's (getconf, else 100).
+   */
+  constructor(root: HostRoot | string = HostRoot.live, clockTicksPerSecond = machineConstants().clockTicksPerSecond) {
+    this.root = typeof root === 'string' ? new HostRoot(root) : root;
+    this.#bootTimeMs = readBootTimeMs(this.root);
     this.#clockTicksPerSecond = clockTicksPerSecond;
   }
 
   /** Every pid in the table now. */
   pids(): number[] {
     const pids: number[] = [];
-    for (const name of readdirSync(this.procRoot)) {
+    for (const name of readdirSync(this.root.proc)) {
       const code = name.charCodeAt(0);
       if (code >= 0x31 && code <= 0x39 && /^\d+$/.test(name)) pids.push(Number(name));
     }
@@ -60,7 +64,7 @@ export class ProcessTable {
   identity(pid: number): ProcessIdentity | null {
     let text: string;
     try {
-      text = readSmallFile(`${this.procRoot}/${pid}/stat`);
+      text = readSmallFile(this.root.pid(pid, 'stat'));
     } catch (error) {
       if (isGone(error)) return null;
       throw error;
@@ -71,8 +75,8 @@ export class ProcessTable {
     return { pid, ppid: stat.ppid, state: stat.state, startTime };
   }
 
-  /** `<procRoot>/<pid>/<file>` */
+  /** `<proc>/<pid>/<file>` */
   path(pid: number, file: string): string {
-    return `${this.procRoot}/${pid}/${file}`;
+    return this.root.pid(pid, file);
   }
 }

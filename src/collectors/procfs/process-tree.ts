@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
 import { parseStatInto, type ProcStatNumbers } from './parse-stat.js';
 import { isGone } from './process-table.js';
+import type { HostRoot } from './host-root.js';
 
 /**
  * Who is whose child, from one pass over /proc: every process's parent and
@@ -27,22 +28,22 @@ export interface Descendant {
 export type ProcessVisitor = (pid: number, ppid: number, startTicks: number, comm: string) => void;
 
 /**
- * Reads the parent and start of every process under `procRoot`. A process that
+ * Reads the parent and start of every process of `root`. A process that
  * exits while the table is read is simply absent; any other failure (EMFILE,
  * EACCES on the directory) is thrown: not knowing is not "no children".
  * `visit`, when given, sees every process listed, with its command name.
  */
-export function scanParents(procRoot: string, buffer: Buffer, scratch: ProcStatNumbers, visit?: ProcessVisitor): ParentIndex {
+export function scanParents(root: HostRoot, buffer: Buffer, scratch: ProcStatNumbers, visit?: ProcessVisitor): ParentIndex {
   const children = new Map<number, number[]>();
   const startTicks = new Map<number, number>();
-  for (const name of readdirSync(procRoot)) {
+  for (const name of readdirSync(root.proc)) {
     const first = name.charCodeAt(0);
     if (first < 0x31 || first > 0x39) continue; // not a pid: self, net, sys, ...
     const pid = Number(name);
     if (!Number.isSafeInteger(pid)) continue;
     let length: number;
     try {
-      const fd = openSync(`${procRoot}/${name}/stat`, 'r');
+      const fd = openSync(`${root.proc}/${name}/stat`, 'r');
       try {
         length = readSync(fd, buffer, 0, buffer.length, 0);
       } finally {
