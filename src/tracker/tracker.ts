@@ -22,8 +22,11 @@ import {
   type ServiceStatus,
 } from './snapshot.js';
 import { SnapshotChannel } from './subscription.js';
+import { GroupDiscovery } from './discovery.js';
+import type { ProcessGrouping } from '../core/groups.js';
 import type {
   CgroupTarget,
+  Discovery,
   GroupTargetSpec,
   ProcessTracker,
   SubscribeOptions,
@@ -118,6 +121,8 @@ export class Tracker implements ProcessTracker {
   readonly #trackCalls = new Map<string, number>();
   #trackSeq = 0;
   readonly #subscribers = new Set<SnapshotChannel>();
+  /** Discoveries running on this tracker, each refreshed at the start of every tick. */
+  readonly #discoveries = new Set<GroupDiscovery>();
 
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -337,6 +342,31 @@ export class Tracker implements ProcessTracker {
   }
 
   /**
+   * Follows every group that `grouping` (see `compileGroupRules`) makes of
+   * the host's processes as a service of its own: a group that appears is
+   * tracked as a group target, one that empties is untracked and leaves the
+   * scrape. The host is assigned again at the start of every tick. Resolves
+   * after the first pass; rejects with UnsupportedTargetError when the
+   * collector cannot list processes. `stop()` on the result ends it and
+   * untracks the groups it tracked.
+   */
+  async discover(grouping: ProcessGrouping): Promise<Discovery> {
+    if (this.#closed) throw new TrackerClosedError('discover');
+    const discovery = new GroupDiscovery(this, this.#collector, grouping);
+    this.#discoveries.add(discovery);
+    await discovery.refresh();
+    return {
+      groups: () => discovery.groups(),
+      last: () => discovery.last,
+      refresh: () => discovery.refresh(),
+      stop: () => {
+        if (!this.#discoveries.delete(discovery)) return;
+        discovery.forget();
+      },
+    };
+  }
+
+  /**
    * Makes a service known before it has a process (a pattern nothing matches
    * yet, a command that died before its first sample), so that its state is
    * published and exported. Its first track() is not a restart. False, and
@@ -519,6 +549,11 @@ export class Tracker implements ProcessTracker {
 
   /** One sweep and what follows from it; a stop during the sweep drops what it read, as if it never ran. */
   async #tick(stopped: AbortSignal): Promise<void> {
+    // Discovery first: its pass over /proc is the one this sweep's group targets then read.
+    for (const discovery of this.#discoveries) {
+      await discovery.refresh();
+      if (stopped.aborted) return;
+    }
     const due: { service: Service; instance: Instance }[] = [];
     for (const service of this.#services.values()) {
       if (service.instance) due.push({ service, instance: service.instance });

@@ -43,6 +43,30 @@ export interface GroupTargetSpec {
   group: GroupTarget;
 }
 
+/** What one pass of discovery found and did. */
+export interface DiscoveryPass {
+  /** Groups with a process now, the overflow group included. */
+  readonly groups: number;
+  /** Groups past the limit, summed into the overflow group. */
+  readonly overflowed: number;
+  readonly added: number;
+  readonly removed: number;
+  /** Groups that could not be tracked this pass (each tried again next pass). */
+  readonly failed: number;
+}
+
+/** A running discovery (see `Tracker.discover`). */
+export interface Discovery {
+  /** The groups it tracks now. */
+  groups(): string[];
+  /** What its latest pass found and did. */
+  last(): DiscoveryPass;
+  /** One pass now (they also run at the start of every tick). */
+  refresh(): Promise<DiscoveryPass>;
+  /** Ends it and untracks the groups it tracked. */
+  stop(): void;
+}
+
 export interface TrackOptions {
   /** Aborts the first sample; the service is then not tracked. */
   signal?: AbortSignal;
