@@ -1,4 +1,4 @@
-import { readdirSync, statSync, statfsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, statfsSync } from 'node:fs';
 import { InvalidArgumentValueError, ProcessNotFoundError, asError, describeValue } from '../core/errors.js';
 import { numberOption, pathOption, validateOptions } from '../core/validate.js';
 import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../core/collector-port.js';
@@ -19,9 +19,14 @@ import { emptyProcStat, emptyProcStatm, parseStatInto, parseStatmInto } from './
 import { emptyProcStatus, parseIoInto, parseStatusInto } from './procfs/parse-status.js';
 import type { ProcIo, ProcStatus } from './procfs/parse-status.js';
 import { HostRoot } from './procfs/host-root.js';
+import { parseSmapsRollup } from './procfs/parse-smaps.js';
+import { ProcParseError } from './procfs/parse-error.js';
+import { readSmallFile } from './procfs/read-text.js';
 
 /** How long one pass over /proc serves the trees of later sweeps and track() calls, ms, by default. */
 const DEFAULT_TREE_INDEX_MAX_AGE_MS = 500;
+/** smaps_rollup costs the kernel a walk of every mapping: PSS and USS move slowly enough for this. */
+const DEFAULT_SMAPS_INTERVAL_MS = 30_000;
 
 /**
  * `basic`: what /proc/PID/stat and statm give (CPU times, start time, RSS, VMS,
@@ -48,6 +53,12 @@ export interface ProcfsCollectorOptions {
    * serves later sweeps and track() calls, ms (default 500; 0: a pass per sweep).
    */
   treeIndexMaxAgeMs?: number;
+  /**
+   * How often each process's PSS and USS are read from smaps_rollup, ms
+   * (default 30000; 0 never reads them). Only with fields 'full', and only
+   * where the kernel has smaps_rollup (4.14 and later).
+   */
+  smapsIntervalMs?: number;
   /** Most processes read in one synchronous stretch (default 256). */
   chunkSize?: number;
   /** A stretch also ends after this long, ms (default 2: room under a 10 ms stall for a GC pause or a busy host). */
@@ -117,6 +128,8 @@ export class ProcfsCollector implements Collector {
   private readonly followed = new Map<number, FollowedProcess>();
   private heldFds = 0;
   private readonly treeIndexMaxAgeMs: number;
+  /** 0 when PSS and USS are not read (turned off, or no smaps_rollup on this kernel). */
+  private readonly smapsIntervalMs: number;
   /** The last pass over /proc for trees, and when it was made (performance.now() ms). */
   private lastIndex: { index: ParentIndex; madeAt: number } | undefined;
   /** maxOpenFds, lowered when the process's own fd limit is hit first. */
@@ -172,6 +185,8 @@ export class ProcfsCollector implements Collector {
     this.fdCapacity = this.maxOpenFds;
     this.forgetAfterSweeps = numberOption('forgetAfterSweeps', options.forgetAfterSweeps, 3);
     this.treeIndexMaxAgeMs = numberOption('treeIndexMaxAgeMs', options.treeIndexMaxAgeMs, DEFAULT_TREE_INDEX_MAX_AGE_MS, 0);
+    const smapsIntervalMs = numberOption('smapsIntervalMs', options.smapsIntervalMs, DEFAULT_SMAPS_INTERVAL_MS, 0);
+    this.smapsIntervalMs = smapsIntervalMs > 0 && existsSync(this.root.pid('self', 'smaps_rollup')) ? smapsIntervalMs : 0;
     this.chunks = {
       chunkSize: numberOption('chunkSize', options.chunkSize, DEFAULT_CHUNK_SIZE),
       chunkBudgetMs: numberOption('chunkBudgetMs', options.chunkBudgetMs, 2, 0, false),
@@ -502,6 +517,7 @@ export class ProcfsCollector implements Collector {
     if (asMember && followed.cpusAvailable === undefined) followed.cpusAvailable = null;
     const status = full ? this.readStatus(followed, followed.cpusAvailable === undefined) : null;
     const io = full ? this.readIo(followed) : null;
+    const smaps = full && this.smapsIntervalMs > 0 ? this.readSmaps(followed) : null;
     if (followed.cpusAvailable === undefined) {
       followed.cpusAvailable = this.cpuLimits.read(pid, status ? status.cpusAllowedList : undefined);
     }
@@ -518,6 +534,8 @@ export class ProcfsCollector implements Collector {
         swap: status ? status.swapBytes : null,
         data: statm.dataPages * page,
         stack: status ? status.stackBytes : null,
+        pss: smaps ? smaps.pss : null,
+        uss: smaps ? smaps.uss : null,
       },
       numThreads: stat.numThreads,
       numFDs: full ? this.countFds(followed) : null,
@@ -529,6 +547,35 @@ export class ProcfsCollector implements Collector {
       minorFaults: stat.minorFaults,
     };
     return { ok: true, sample };
+  }
+
+  /**
+   * PSS and USS from smaps_rollup, read again only once `smapsIntervalMs` has
+   * passed: the kernel walks every mapping of the process to answer, which
+   * costs far more than the other files. A denied read (another user's
+   * process) is counted once and not tried again for this instance.
+   */
+  private readSmaps(followed: FollowedProcess): { pss: number; uss: number } | null {
+    const known = followed.smaps;
+    if (known === null) return null;
+    const now = performance.now();
+    if (known !== undefined && now - known.readAt < this.smapsIntervalMs) return known;
+    let parsed: ReturnType<typeof parseSmapsRollup>;
+    try {
+      parsed = parseSmapsRollup(readSmallFile(`${followed.dir}smaps_rollup`));
+    } catch (error) {
+      if (isGone(error)) return known ?? null;
+      this.errors.add('smaps', error);
+      followed.smaps = null;
+      return null;
+    }
+    if (parsed instanceof ProcParseError) {
+      this.errors.add('smaps', parsed);
+      followed.smaps = null;
+      return null;
+    }
+    followed.smaps = { pss: parsed.pssBytes, uss: parsed.ussBytes, readAt: now };
+    return followed.smaps;
   }
 
   /** The CPU times of the stat just read, in seconds. */
@@ -552,7 +599,7 @@ export class ProcfsCollector implements Collector {
       startTime,
       cpu: this.cpuSeconds(),
       cpusAvailable: null,
-      memory: { rss: 0, vms: 0, shared: 0, swap: 0, data: 0, stack: 0 },
+      memory: { rss: 0, vms: 0, shared: 0, swap: 0, data: 0, stack: 0, pss: 0, uss: 0 },
       numThreads: 0,
       numFDs: 0,
       readBytes: io ? io.readBytes : null,

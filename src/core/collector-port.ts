@@ -30,6 +30,9 @@ export interface ProcessSample {
     swap: number | null;
     data: number | null;
     stack: number | null;
+    /** Proportional and unique set sizes (smaps_rollup); null or absent where unknown. */
+    pss?: number | null;
+    uss?: number | null;
   };
   numThreads: number | null;
   numFDs: number | null;

@@ -53,6 +53,15 @@ export interface ProcessMemory {
   data: number | null;
   /** Main thread stack. */
   stack: number | null;
+  /**
+   * Proportional set size: resident pages, each shared page divided among the
+   * processes that map it, so a tree's or a group's sum counts shared memory
+   * once. From /proc/PID/smaps_rollup, read at the collector's own (longer)
+   * interval; null (or absent, from a collector that does not read it) where unknown.
+   */
+  pss?: number | null;
+  /** Unique set size: the private resident pages, what exiting would free. Read with pss. */
+  uss?: number | null;
   /** rss / total RAM x 100; 0 when total RAM is unknown. */
   usagePercent: number;
 }

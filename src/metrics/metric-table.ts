@@ -192,6 +192,25 @@ export const METRICS: readonly MetricRow[] = [
     read: (s) => s.memory.vms,
   },
   {
+    name: 'procmetrics.process.memory.pss',
+    kind: 'updowncounter',
+    unit: 'By',
+    valueType: 'int',
+    subject: 'process',
+    description:
+      'Proportional set size: resident memory with each shared page divided among the processes that map it, so the sum over a tree or group counts shared memory once (smaps_rollup, read every 30 s by default).',
+    read: (s) => s.memory.pss ?? null,
+  },
+  {
+    name: 'procmetrics.process.memory.uss',
+    kind: 'updowncounter',
+    unit: 'By',
+    valueType: 'int',
+    subject: 'process',
+    description: 'Unique set size: resident memory no other process maps, what the processes would free by exiting (smaps_rollup).',
+    read: (s) => s.memory.uss ?? null,
+  },
+  {
     name: sc.METRIC_PROCESS_DISK_IO,
     kind: 'counter',
     unit: 'By',

@@ -29,6 +29,8 @@ export class FollowedProcess {
   ioDenied: string | null = null;
   /** CPUs available, read once per instance; undefined until read. */
   cpusAvailable: number | null | undefined = undefined;
+  /** The last smaps_rollup reading of this instance (when, performance.now() ms); null when it cannot be read. */
+  smaps: { pss: number; uss: number; readAt: number } | null | undefined = undefined;
   /** The sweep that last asked for this pid. */
   lastSweep = 0;
   /** When this process is the root of a tree target: its counters, kept across sweeps. */
@@ -105,6 +107,7 @@ export class FollowedProcess {
     this.startTimeMs = startTimeMs;
     this.ioDenied = null;
     this.cpusAvailable = undefined;
+    this.smaps = undefined;
     this.tree = undefined;
     this.treeMembers = [];
   }
