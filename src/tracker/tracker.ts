@@ -6,6 +6,7 @@ import { defaultCollector } from '../collectors/default.js';
 import { InvalidArgumentValueError, ProcessNotFoundError, SubscriberLimitError, TrackerClosedError } from '../core/errors.js';
 import type { ProcessMetrics } from '../core/metrics.js';
 import { instrumentTracker } from '../metrics/instruments.js';
+import { RESERVED_LABEL_NAMES } from '../metrics/prometheus-names.js';
 import { ProcessState, isTerminal } from '../core/state.js';
 import type { Collector, PerPidCollector, ProcessSample, SampleTarget } from '../core/collector-port.js';
 import { isBatchCollector, perPidCollector } from './per-pid.js';
@@ -38,6 +39,9 @@ import {
   validateTrackTarget,
   validateServiceName,
   validateSignal,
+  validateLabels,
+  sameLabels,
+  NO_LABELS,
   validateState,
 } from '../core/validate.js';
 
@@ -227,6 +231,7 @@ export class Tracker implements ProcessTracker {
     const initialState = stateOption(options.state, 'options.state', [ProcessState.Starting, ProcessState.Running], ProcessState.Running);
     const exitState = stateOption(options.exitState, 'options.exitState', [ProcessState.Failed, ProcessState.Stopped], ProcessState.Failed);
     validateOptionalBoolean(options.descendants, 'options.descendants');
+    const labels = options.labels === undefined ? undefined : validateLabels(options.labels, 'options.labels', RESERVED_LABEL_NAMES);
     if ('cgroup' in what && options.startTime !== undefined) {
       throw new InvalidArgumentValueError('options.startTime applies to a pid target, not to a cgroup');
     }
@@ -263,7 +268,7 @@ export class Tracker implements ProcessTracker {
 
     const sample = outcome.sample;
     const previous = this.#services.get(serviceName);
-    const status = this.#startedStatus(serviceName, previous, initialState);
+    const status = withLabels(this.#startedStatus(serviceName, previous, initialState), labels);
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
@@ -305,7 +310,15 @@ export class Tracker implements ProcessTracker {
   #startedStatus(serviceName: string, previous: Service | undefined, state: ProcessState): ServiceStatus {
     return previous?.hadProcess
       ? { ...previous.status, state, restartCount: previous.status.restartCount + 1, lastError: '' }
-      : { serviceName, state, healthy: true, restartCount: 0, lastError: '', healthError: '' };
+      : {
+          serviceName,
+          labels: previous?.status.labels ?? NO_LABELS,
+          state,
+          healthy: true,
+          restartCount: 0,
+          lastError: '',
+          healthError: '',
+        };
   }
 
   /**
@@ -334,7 +347,7 @@ export class Tracker implements ProcessTracker {
     validateOptionalString(lastError, 'lastError');
     if (this.#closed) throw new TrackerClosedError('register');
     if (this.#services.has(serviceName)) return false;
-    const status: ServiceStatus = { serviceName, state, healthy: true, restartCount: 0, lastError, healthError: '' };
+    const status: ServiceStatus = { serviceName, labels: NO_LABELS, state, healthy: true, restartCount: 0, lastError, healthError: '' };
     const snapshot = idleSnapshot(status, Date.now());
     this.#services.set(serviceName, { status, snapshot, instance: undefined, hadProcess: false, exitPublished: false });
     this.#publish(snapshot);
@@ -607,4 +620,10 @@ function sameStart(a: number, b: number): boolean {
 
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The status with the labels track() was given: kept as the same object when they did not change. */
+function withLabels(status: ServiceStatus, labels: Readonly<Record<string, string>> | undefined): ServiceStatus {
+  if (labels === undefined || sameLabels(status.labels, labels)) return status;
+  return { ...status, labels };
 }
