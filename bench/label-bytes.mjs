@@ -1,5 +1,5 @@
 // What extra service labels cost a Prometheus scrape: the endpoint's text for N running
-// services (synthetic snapshots, as in scrape.mjs), with no labels and with three, in bytes
+// services (the synthetic snapshots of scrape.mjs), with no labels and with three, in bytes
 // as sent and gzipped (Prometheus asks for gzip). The series count is the same both ways.
 //
 //   npm run build && node bench/label-bytes.mjs          (SERVICES=200 by default)
@@ -8,56 +8,13 @@ import { emptyStats } from '../dist/core/stats.js';
 import { ExpositionWriter } from '../dist/otel/exposition.js';
 import { compileTable } from '../dist/metrics/walk.js';
 import { SourceSet } from '../dist/otel/source-set.js';
+import { snapshot } from './synthetic.mjs';
 
 const SERVICES = Number(process.env.SERVICES ?? 200);
 const THREE = Object.freeze({ team: 'payments', tier: '1', region: 'eu-west-1' });
 
-function snapshot(i, labels) {
-  const pid = 1000 + i;
-  const now = 1_700_000_000_000;
-  return {
-    serviceName: `svc-${i}`,
-    labels,
-    pid,
-    state: 'running',
-    healthy: true,
-    healthError: '',
-    restartCount: 0,
-    lastError: '',
-    cpu: {
-      pid,
-      timestamp: now,
-      user: i + 0.5,
-      system: i / 2,
-      childrenUser: 0,
-      childrenSystem: 0,
-      startTime: 1,
-      usagePercent: 5,
-      userPercent: 3,
-      systemPercent: 2,
-      cpusAvailable: 2,
-    },
-    memory: { pid, timestamp: now, rss: 1 << 20, vms: 1 << 22, shared: 1, swap: 0, data: 1, stack: 1, usagePercent: 1 },
-    numFDs: 4,
-    numThreads: 2,
-    readBytesPerSec: 0,
-    writeBytesPerSec: 0,
-    readBytes: 1,
-    writeBytes: 2,
-    voluntaryContextSwitches: 3,
-    involuntaryContextSwitches: 4,
-    majorFaults: 5,
-    minorFaults: 6,
-    processCount: 1,
-    cgroup: null,
-    startTime: 1,
-    uptime: 5000,
-    timestamp: now,
-  };
-}
-
 async function scrape(labels) {
-  const snapshots = Array.from({ length: SERVICES }, (_, i) => snapshot(i, labels));
+  const snapshots = Array.from({ length: SERVICES }, (_, i) => snapshot(i, 1, labels));
   const stats = { ...emptyStats(5000), ticks: 1, lastTickDurationMs: 1, services: SERVICES };
   const sources = new SourceSet();
   sources.add({ forEachSnapshot: (visit) => snapshots.forEach(visit), stats: () => stats, collectorErrorCounts: () => new Map() });
