@@ -25,6 +25,7 @@ import { METRICS } from '../dist/metrics/metric-table.js';
 import { prometheusName } from '../dist/metrics/prometheus-names.js';
 import { SourceSet } from '../dist/otel/source-set.js';
 import { compileTable } from '../dist/metrics/walk.js';
+import { snapshot } from './synthetic.mjs';
 import { startTelemetry } from '../dist/otel/index.js';
 
 const SIZES = (process.env.SIZES ?? '200,2000,10000').split(',').map(Number);
@@ -40,48 +41,6 @@ class OnDemandReader extends MetricReader {
 }
 
 let tickNo = 0;
-function snapshot(i, tick) {
-  const pid = 1000 + i;
-  const cpu = {
-    pid,
-    timestamp: tick,
-    user: i + tick / 100,
-    system: i / 2,
-    childrenUser: 0,
-    childrenSystem: 0,
-    startTime: 1,
-    usagePercent: 5,
-    userPercent: 3,
-    systemPercent: 2,
-    cpusAvailable: 2,
-  };
-  const memory = { pid, timestamp: tick, rss: (1 << 20) + tick, vms: 1 << 22, shared: 1, swap: 0, data: 1, stack: 1, usagePercent: 1 };
-  return {
-    serviceName: `svc-${i}`,
-    pid,
-    state: 'running',
-    healthy: true,
-    healthError: '',
-    restartCount: 0,
-    lastError: '',
-    cpu,
-    memory,
-    numFDs: 4,
-    numThreads: 2,
-    readBytesPerSec: 0,
-    writeBytesPerSec: 0,
-    readBytes: 1,
-    writeBytes: 2,
-    voluntaryContextSwitches: 3,
-    involuntaryContextSwitches: 4,
-    majorFaults: 5,
-    minorFaults: 6,
-    startTime: 1,
-    uptime: 5000 + tick,
-    timestamp: tick,
-  };
-}
-
 /** A source whose snapshots are all replaced by `tick()`, as a tracker's sampling does. */
 function fleet(n) {
   let snapshots = [];

@@ -16,6 +16,12 @@
 /** Longest service name the library accepts, in characters (code points). */
 export const MAX_SERVICE_NAME_LENGTH = 256;
 
+/** Most extra labels one service carries (`TrackOptions.labels`, `--label`). */
+export const MAX_SERVICE_LABELS = 8;
+
+/** Longest label value, in characters (code points); the same bound as a service name. */
+export const MAX_LABEL_VALUE_LENGTH = 256;
+
 /**
  * Service names given to the command (`--service NAME=...`, `--name`, the
  * config file). Narrower than the library's rule on purpose: such a name is

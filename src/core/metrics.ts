@@ -85,6 +85,12 @@ export interface CgroupMetrics {
 /** One snapshot of a tracked service. Snapshots handed out are copies. */
 export interface ProcessMetrics {
   serviceName: string;
+  /**
+   * Extra labels of the service (`TrackOptions.labels`), carried on every
+   * series that carries service.name. Frozen, and the same object from one
+   * snapshot to the next until track() gives other labels; {} when none.
+   */
+  labels: Readonly<Record<string, string>>;
   /** 0 when not running. */
   pid: number;
   state: ProcessState;

@@ -1,5 +1,5 @@
 import { InvalidArgumentTypeError, InvalidArgumentValueError, OutOfRangeError, describeValue } from './errors.js';
-import { MAX_CGROUP_PATH_LENGTH, MAX_SERVICE_NAME_LENGTH, MAX_TIMER_MS } from './limits.js';
+import { MAX_CGROUP_PATH_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_SERVICE_LABELS, MAX_SERVICE_NAME_LENGTH, MAX_TIMER_MS } from './limits.js';
 import type { GroupTarget } from './groups.js';
 import { ProcessState, isProcessState } from './state.js';
 
@@ -9,15 +9,15 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 // so two names differing only there would export the same label value.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-export function validateServiceName(name: unknown, argument = 'serviceName'): asserts name is string {
+export function validateServiceName(name: unknown, argument = 'serviceName', maxLength = MAX_SERVICE_NAME_LENGTH): asserts name is string {
   if (typeof name !== 'string') {
     throw new InvalidArgumentTypeError(`${argument} must be a string; got ${describeValue(name)}`);
   }
   if (name.length === 0) {
     throw new InvalidArgumentValueError(`${argument} must not be empty`);
   }
-  if ([...name].length > MAX_SERVICE_NAME_LENGTH) {
-    throw new InvalidArgumentValueError(`${argument} must be at most ${MAX_SERVICE_NAME_LENGTH} characters; got ${[...name].length}`);
+  if ([...name].length > maxLength) {
+    throw new InvalidArgumentValueError(`${argument} must be at most ${maxLength} characters; got ${[...name].length}`);
   }
   if (CONTROL_CHARACTERS.test(name)) {
     throw new InvalidArgumentValueError(`${argument} must not contain control characters; got ${describeValue(name)}`);
@@ -25,6 +25,48 @@ export function validateServiceName(name: unknown, argument = 'serviceName'): as
   if (LONE_SURROGATE.test(name)) {
     throw new InvalidArgumentValueError(`${argument} must be well-formed UTF-16 (no lone surrogates); got ${describeValue(name)}`);
   }
+}
+
+// The same name in OTLP and Prometheus: nothing to translate, nothing to collide after translation.
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** No labels: shared by every service that has none. */
+export const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Extra labels of a service: at most MAX_SERVICE_LABELS, names
+ * `[a-zA-Z_][a-zA-Z0-9_]*` not starting with `__` and not in `reserved` (the
+ * names procmetrics emits itself), values checked like service names. Returns
+ * a frozen copy, or NO_LABELS when there are none.
+ */
+export function validateLabels(value: unknown, argument: string, reserved: ReadonlySet<string>): Readonly<Record<string, string>> {
+  const record = checkRecord(argument, value);
+  if (record === undefined) return NO_LABELS;
+  const entries = Object.entries(record);
+  if (entries.length > MAX_SERVICE_LABELS) {
+    throw new OutOfRangeError(`${argument} must have at most ${MAX_SERVICE_LABELS} labels; got ${entries.length}`);
+  }
+  if (entries.length === 0) return NO_LABELS;
+  const labels: Record<string, string> = {};
+  for (const [name, item] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!LABEL_NAME.test(name) || name.startsWith('__')) {
+      throw new InvalidArgumentValueError(
+        `${argument} label names must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __; got ${describeValue(name)}`,
+      );
+    }
+    if (reserved.has(name)) {
+      throw new InvalidArgumentValueError(`${argument} label name ${describeValue(name)} is one procmetrics emits itself`);
+    }
+    validateServiceName(item, `${argument}.${name}`, MAX_LABEL_VALUE_LENGTH);
+    labels[name] = item;
+  }
+  return Object.freeze(labels);
+}
+
+/** True when two label sets hold the same names and values. */
+export function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }
 
 /** A name to look up: any string (an invalid one is simply unknown), but a string. */

@@ -8,8 +8,10 @@ export interface ServiceSets<Extra> {
   state: string;
   healthy: boolean;
   generation: number;
-  /** service.name */
-  readonly service: Attributes;
+  /** The snapshot's labels object these sets were built from. */
+  labels: Readonly<Record<string, string>>;
+  /** service.name and the service's extra labels */
+  service: Attributes;
   /** service.name, procmetrics.state, procmetrics.healthy */
   status: Attributes;
   /** `identity|attribute|value` -> base plus that attribute. */
@@ -47,18 +49,23 @@ export class AttributeSets<Extra = undefined> {
     const name = snapshot.serviceName;
     let sets = this.#services.get(name);
     if (sets === undefined) {
-      const service = { [ATTR_SERVICE_NAME]: name };
+      const service = serviceAttributes(snapshot);
       sets = {
         state: snapshot.state,
         healthy: snapshot.healthy,
         generation: this.#generation,
+        labels: snapshot.labels,
         service,
         status: statusAttributes(service, snapshot),
         variants: new Map(),
         extra: this.createExtra(),
       };
       this.#services.set(name, sets);
-    } else if (sets.state !== snapshot.state || sets.healthy !== snapshot.healthy) {
+    } else if (sets.state !== snapshot.state || sets.healthy !== snapshot.healthy || sets.labels !== snapshot.labels) {
+      if (sets.labels !== snapshot.labels) {
+        sets.labels = snapshot.labels;
+        sets.service = serviceAttributes(snapshot);
+      }
       sets.state = snapshot.state;
       sets.healthy = snapshot.healthy;
       sets.status = statusAttributes(sets.service, snapshot);
@@ -80,6 +87,10 @@ export class AttributeSets<Extra = undefined> {
     if (dimension === undefined || value === undefined) return NONE;
     return variant(this.#trackerVariants, `${dimension}|${value}`, NONE, dimension, value);
   }
+}
+
+function serviceAttributes(snapshot: Readonly<ProcessMetrics>): Attributes {
+  return { ...snapshot.labels, [ATTR_SERVICE_NAME]: snapshot.serviceName };
 }
 
 function statusAttributes(service: Attributes, snapshot: Readonly<ProcessMetrics>): Attributes {

@@ -1,4 +1,5 @@
-import type { InstrumentKind } from './metric-table.js';
+import { METRICS, type InstrumentKind } from './metric-table.js';
+import { ATTR_PROCMETRICS_HEALTHY, ATTR_PROCMETRICS_STATE, ATTR_SERVICE_NAME } from './semconv.js';
 
 /**
  * OpenTelemetry names as Prometheus sees them, by the OTel "Prometheus and
@@ -67,3 +68,18 @@ export function prometheusName(name: string, unit: string, kind: InstrumentKind)
 export function prometheusType(kind: InstrumentKind): 'counter' | 'gauge' | 'histogram' {
   return kind === 'counter' ? 'counter' : kind === 'histogram' ? 'histogram' : 'gauge';
 }
+
+/**
+ * Label names a service's extra labels may not take: the attributes procmetrics
+ * emits itself (service.name, procmetrics.state, procmetrics.healthy and every
+ * dimension of the metric table), as Prometheus sees them, and the names
+ * Prometheus gives a meaning to (le, quantile, job, instance).
+ */
+export const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
+  ...[ATTR_SERVICE_NAME, ATTR_PROCMETRICS_STATE, ATTR_PROCMETRICS_HEALTHY].map(sanitizeName),
+  ...METRICS.flatMap((row) => (typeof row.read === 'object' && 'attribute' in row.read ? [sanitizeName(row.read.attribute)] : [])),
+  'le',
+  'quantile',
+  'job',
+  'instance',
+]);

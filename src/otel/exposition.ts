@@ -28,8 +28,10 @@ interface ServiceLabels {
   healthy: boolean;
   /** The last collection that saw it; older entries are let go. */
   generation: number;
-  /** service_name="..." */
-  readonly service: string;
+  /** The snapshot's labels object this text was built from. */
+  labels: Readonly<Record<string, string>>;
+  /** service_name="..." and the service's extra labels */
+  service: string;
   /** service_name, procmetrics_state, procmetrics_healthy. */
   status: string;
 }
@@ -37,6 +39,13 @@ interface ServiceLabels {
 const SERVICE_LABEL = sanitizeName(ATTR_SERVICE_NAME);
 const STATE_LABEL = sanitizeName(ATTR_PROCMETRICS_STATE);
 const HEALTHY_LABEL = sanitizeName(ATTR_PROCMETRICS_HEALTHY);
+
+/** service_name="..." then the extra labels, whose names need no translation (validated as Prometheus names). */
+function serviceLabels(snapshot: Snapshot): string {
+  let text = `${SERVICE_LABEL}="${escapeLabelValue(snapshot.serviceName)}"`;
+  for (const [name, value] of Object.entries(snapshot.labels)) text += `,${name}="${escapeLabelValue(value)}"`;
+  return text;
+}
 
 function statusLabels(service: string, snapshot: Snapshot): string {
   return `${service},${STATE_LABEL}="${snapshot.state}",${HEALTHY_LABEL}="${String(snapshot.healthy)}"`;
@@ -147,10 +156,21 @@ export class ExpositionWriter {
   #labelsOf(snapshot: Snapshot, generation: number): ServiceLabels {
     let entry = this.#labels.get(snapshot.serviceName);
     if (entry === undefined) {
-      const service = `${SERVICE_LABEL}="${escapeLabelValue(snapshot.serviceName)}"`;
-      entry = { state: snapshot.state, healthy: snapshot.healthy, generation, service, status: statusLabels(service, snapshot) };
+      const service = serviceLabels(snapshot);
+      entry = {
+        state: snapshot.state,
+        healthy: snapshot.healthy,
+        generation,
+        labels: snapshot.labels,
+        service,
+        status: statusLabels(service, snapshot),
+      };
       this.#labels.set(snapshot.serviceName, entry);
-    } else if (entry.state !== snapshot.state || entry.healthy !== snapshot.healthy) {
+    } else if (entry.state !== snapshot.state || entry.healthy !== snapshot.healthy || entry.labels !== snapshot.labels) {
+      if (entry.labels !== snapshot.labels) {
+        entry.labels = snapshot.labels;
+        entry.service = serviceLabels(snapshot);
+      }
       entry.state = snapshot.state;
       entry.healthy = snapshot.healthy;
       entry.status = statusLabels(entry.service, snapshot);

@@ -5,6 +5,8 @@ import type { ProcessSample } from '../core/collector-port.js';
 /** What a service is, apart from its numbers. */
 export interface ServiceStatus {
   serviceName: string;
+  /** Frozen; the same object until track() gives other labels. */
+  labels: Readonly<Record<string, string>>;
   state: ProcessState;
   /** The health the supervisor last reported (true until told otherwise); see `isHealthy`. */
   healthy: boolean;
@@ -74,6 +76,7 @@ export function snapshotFromSample(
     // adds keys of its own on a slow path, ~45 us instead of well under 1 us,
     // which at thousands of services would be most of a tick.
     serviceName: status.serviceName,
+    labels: status.labels,
     state: status.state,
     healthy: isHealthy(status),
     restartCount: status.restartCount,
@@ -128,6 +131,7 @@ export function snapshotFromSample(
 export function idleSnapshot(status: ServiceStatus, now: number): ProcessMetrics {
   return {
     serviceName: status.serviceName,
+    labels: status.labels,
     state: status.state,
     healthy: isHealthy(status),
     restartCount: status.restartCount,

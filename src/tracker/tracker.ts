@@ -6,6 +6,7 @@ import { defaultCollector } from '../collectors/default.js';
 import { InvalidArgumentValueError, ProcessNotFoundError, SubscriberLimitError, TrackerClosedError } from '../core/errors.js';
 import type { ProcessMetrics } from '../core/metrics.js';
 import { instrumentTracker } from '../metrics/instruments.js';
+import { RESERVED_LABEL_NAMES } from '../metrics/prometheus-names.js';
 import { ProcessState, isTerminal } from '../core/state.js';
 import type { Collector, PerPidCollector, ProcessSample, SampleTarget } from '../core/collector-port.js';
 import { isBatchCollector, perPidCollector } from './per-pid.js';
@@ -50,6 +51,9 @@ import {
   validateTrackTarget,
   validateServiceName,
   validateSignal,
+  validateLabels,
+  sameLabels,
+  NO_LABELS,
   validateState,
 } from '../core/validate.js';
 
@@ -241,6 +245,7 @@ export class Tracker implements ProcessTracker {
     const initialState = stateOption(options.state, 'options.state', [ProcessState.Starting, ProcessState.Running], ProcessState.Running);
     const exitState = stateOption(options.exitState, 'options.exitState', [ProcessState.Failed, ProcessState.Stopped], ProcessState.Failed);
     validateOptionalBoolean(options.descendants, 'options.descendants');
+    const labels = options.labels === undefined ? undefined : validateLabels(options.labels, 'options.labels', RESERVED_LABEL_NAMES);
     if (!('pid' in what) && options.startTime !== undefined) {
       throw new InvalidArgumentValueError(`options.startTime applies to a pid target, not to a ${'cgroup' in what ? 'cgroup' : 'group'}`);
     }
@@ -281,7 +286,7 @@ export class Tracker implements ProcessTracker {
     const previous = this.#services.get(serviceName);
     // A group with no process now is tracked all the same, as stopped: it is alertable before its first process.
     const empty = 'group' in what && sample.processCount === 0;
-    const status = this.#startedStatus(serviceName, previous, empty ? ProcessState.Stopped : initialState);
+    const status = withLabels(this.#startedStatus(serviceName, previous, empty ? ProcessState.Stopped : initialState), labels);
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
@@ -324,7 +329,15 @@ export class Tracker implements ProcessTracker {
   #startedStatus(serviceName: string, previous: Service | undefined, state: ProcessState): ServiceStatus {
     return previous?.hadProcess
       ? { ...previous.status, state, restartCount: previous.status.restartCount + 1, lastError: '' }
-      : { serviceName, state, healthy: true, restartCount: 0, lastError: '', healthError: '' };
+      : {
+          serviceName,
+          labels: previous?.status.labels ?? NO_LABELS,
+          state,
+          healthy: true,
+          restartCount: 0,
+          lastError: '',
+          healthError: '',
+        };
   }
 
   /**
@@ -378,7 +391,7 @@ export class Tracker implements ProcessTracker {
     validateOptionalString(lastError, 'lastError');
     if (this.#closed) throw new TrackerClosedError('register');
     if (this.#services.has(serviceName)) return false;
-    const status: ServiceStatus = { serviceName, state, healthy: true, restartCount: 0, lastError, healthError: '' };
+    const status: ServiceStatus = { serviceName, labels: NO_LABELS, state, healthy: true, restartCount: 0, lastError, healthError: '' };
     const snapshot = idleSnapshot(status, Date.now());
     this.#services.set(serviceName, { status, snapshot, instance: undefined, hadProcess: false, exitPublished: false });
     this.#publish(snapshot);
@@ -669,4 +682,10 @@ function sameStart(a: number, b: number): boolean {
 
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The status with the labels track() was given: kept as the same object when they did not change. */
+function withLabels(status: ServiceStatus, labels: Readonly<Record<string, string>> | undefined): ServiceStatus {
+  if (labels === undefined || sameLabels(status.labels, labels)) return status;
+  return { ...status, labels };
 }

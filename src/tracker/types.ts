@@ -102,6 +102,17 @@ export interface TrackOptions {
    * A service in `stopping` always ends `stopped`.
    */
   exitState?: 'stopped' | 'failed';
+  /**
+   * Extra labels carried on every series of this service (every data point
+   * that has service.name), e.g. `{ team: 'payments', tier: '1' }`. At most 8;
+   * names `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` and not one
+   * procmetrics emits itself (service_name, procmetrics_state, cpu_mode, ...);
+   * values 1 to 256 characters, no control characters. The labels stay with
+   * the service across restarts; a later track() of the same name with
+   * `labels` replaces them, one without keeps them. A name only register()ed
+   * has none until tracked.
+   */
+  labels?: Readonly<Record<string, string>>;
 }
 
 export interface SubscribeOptions {

@@ -24,6 +24,8 @@ describe('command line', () => {
       json: false,
       descendants: true,
       stateLabels: false,
+      labels: {},
+      serviceLabels: new Map(),
     });
     expect(command.once).toBe(false);
     expect(command.services).toEqual([{ name: 'api', target: { kind: 'pid', pid: 42 } }]);
@@ -55,6 +57,8 @@ describe('command line', () => {
       json: true,
       descendants: true,
       stateLabels: true,
+      labels: {},
+      serviceLabels: new Map(),
     });
     expect(command.once).toBe(true);
     expect(command.services.map((s) => s.name)).toEqual(['a', 'b']);
@@ -204,8 +208,35 @@ describe('config file', () => {
       json: true,
       descendants: true,
       stateLabels: true,
+      labels: {},
+      serviceLabels: new Map(),
     });
     expect(command.services.map((s) => s.name)).toEqual(['api', 'db', 'worker']);
+  });
+
+  it('gives labels to every service, a service its own over them, and --label wins label by label', () => {
+    const file = JSON.stringify({
+      labels: { team: 'core', tier: '2' },
+      services: { api: { target: 'pidfile:/run/api.pid', labels: { tier: '1' } }, db: 4242 },
+    });
+    const command = watchOf(build(['watch', '-c', 'x.json', '--label', 'team=payments', '--label', 'zone=a'], file));
+    expect(command.options.labels).toEqual({ team: 'payments', tier: '2', zone: 'a' });
+    expect(command.options.serviceLabels.get('api')).toEqual({ team: 'payments', tier: '1', zone: 'a' });
+    expect(command.options.serviceLabels.get('db')).toBeUndefined();
+    expect(command.services.map((s) => s.target)).toEqual([
+      { kind: 'pidfile', path: '/run/api.pid' },
+      { kind: 'pid', pid: 4242 },
+    ]);
+  });
+
+  it.each([
+    [{ labels: 'team=a' }, /"labels" must be an object/],
+    [{ labels: { 'team.x': 'a' } }, /label names must match/],
+    [{ labels: { service_name: 'a' } }, /"service_name" is one procmetrics emits itself/],
+    [{ services: { api: { target: '1', labels: { team: 1 } } } }, /"services"\.api\.labels\.team must be a string/],
+    [{ services: { api: { target: '1', label: {} } } }, /"services"\.api: unknown key "label"/],
+  ])('refuses bad labels in the file: %j', (data, message) => {
+    expect(() => parseConfigFile(JSON.stringify(data), 'x.json')).toThrow(message);
   });
 
   it('loses to the flags: options and same-named services', () => {

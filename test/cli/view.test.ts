@@ -18,7 +18,10 @@ function running(
   rssBytes: number,
   extra: Partial<ProcessMetrics> = {},
 ): ProcessMetrics {
-  const idle = idleSnapshot({ serviceName, state: 'running', healthy: true, restartCount: 0, lastError: '', healthError: '' }, T0);
+  const idle = idleSnapshot(
+    { serviceName, labels: {}, state: 'running', healthy: true, restartCount: 0, lastError: '', healthError: '' },
+    T0,
+  );
   return {
     ...idle,
     pid,
@@ -34,7 +37,7 @@ function running(
 
 const api = running('api', 4242, 25.04, 48 * 1024 * 1024, { restartCount: 2 });
 const down = idleSnapshot(
-  { serviceName: 'worker', state: 'failed', healthy: false, restartCount: 1, lastError: 'exited with code 3', healthError: '' },
+  { serviceName: 'worker', labels: {}, state: 'failed', healthy: false, restartCount: 1, lastError: 'exited with code 3', healthError: '' },
   T0,
 );
 

@@ -81,8 +81,10 @@ const byKey = <T extends { name: string }>(items: T[], labels: (item: T) => Attr
     .map((i) => `${i.name}${JSON.stringify(Object.entries(labels(i)).sort())}=${JSON.stringify((i as { value?: unknown }).value)}`)
     .sort();
 
+const API_LABELS = Object.freeze({ team: 'payments', tier: '1', note: 'a "quoted" \\ value' });
+
 function mixedFleet(): void {
-  source.set(fakeSnapshot({ serviceName: 'api', restartCount: 2 }));
+  source.set(fakeSnapshot({ serviceName: 'api', restartCount: 2, labels: API_LABELS }));
   source.set(fakeSnapshot({ serviceName: 'worker', pid: 5151, state: 'starting', healthy: false, numFDs: null }));
   source.set(fakeSnapshot({ serviceName: 'down', pid: 0, state: 'failed', healthy: false, restartCount: 5 }));
   source.errorCounts.set('io:EACCES', 3);
@@ -126,7 +128,7 @@ describe.each([
 });
 
 describe('identity', () => {
-  it('by default every data point carries service.name and its own dimension only; no pid anywhere', async () => {
+  it("by default every data point carries service.name, the service's own labels and its dimension only; no pid anywhere", async () => {
     mixedFleet();
     const points = await produced();
     for (const p of points) {
@@ -136,12 +138,14 @@ describe('identity', () => {
       const identity = identityOf(row);
       expect(identity, p.name).not.toBe('status');
       const own = row.read as { attribute?: string };
-      const expected = [...(identity === 'service' ? ['service.name'] : []), ...(own.attribute === undefined ? [] : [own.attribute])];
+      const service =
+        identity === 'service' ? ['service.name', ...(p.attributes['service.name'] === 'api' ? Object.keys(API_LABELS) : [])] : [];
+      const expected = [...service, ...(own.attribute === undefined ? [] : [own.attribute])];
       expect(keys.sort(), p.name).toEqual(expected.sort());
     }
-    expect(pointsOf(points, 'process.cpu.time', { 'service.name': 'api' }).map((p) => Object.keys(p.attributes).sort())).toEqual([
-      ['cpu.mode', 'service.name'],
-      ['cpu.mode', 'service.name'],
+    expect(pointsOf(points, 'process.cpu.time', { 'service.name': 'api' }).map((p) => p.attributes)).toEqual([
+      { 'cpu.mode': 'user', 'service.name': 'api', ...API_LABELS },
+      { 'cpu.mode': 'system', 'service.name': 'api', ...API_LABELS },
     ]);
     expect(pointsOf(points, 'process.memory.usage', { 'service.name': 'worker' })[0]?.attributes).toEqual({ 'service.name': 'worker' });
     // State and health are where a query joins them from: the state set and the healthy gauge.
@@ -201,6 +205,29 @@ describe('identity', () => {
     expect(await series()).toEqual(before);
     source.set(fakeSnapshot({ serviceName: 'api', pid: 101, restartCount: 1 }));
     expect(await series()).toEqual(before);
+  });
+
+  it('new labels on a service show on the next collection of every way out; our pipelines drop the old ones', async () => {
+    const key = (l: Attributes | Record<string, string>): string => JSON.stringify(Object.entries(l).sort());
+    const collect = async (): Promise<{ sdk: string[]; ours: string[] }> => {
+      const sdk = flatten((await sdkReader.collect()).resourceMetrics).filter((p) => p.name === 'process.memory.usage');
+      const produced_ = pointsOf(await produced(), 'process.memory.usage', { 'service.name': 'api' });
+      const text = (await exposition()).filter((s) => s.name === 'process_memory_usage_bytes');
+      return {
+        sdk: sdk.map((p) => key(p.attributes)),
+        ours: [...produced_.map((p) => key(p.attributes)), ...text.map((s) => key(s.labels))],
+      };
+    };
+    source.set(fakeSnapshot({ serviceName: 'api', labels: Object.freeze({ team: 'a' }) }));
+    const first = await collect();
+    const a = key({ 'service.name': 'api', team: 'a' });
+    expect(first).toEqual({ sdk: [a], ours: [a, key({ service_name: 'api', team: 'a' })] });
+    source.set(fakeSnapshot({ serviceName: 'api', labels: Object.freeze({ team: 'b', tier: '2' }) }));
+    const second = await collect();
+    const b = key({ 'service.name': 'api', team: 'b', tier: '2' });
+    expect(second.ours).toEqual([b, key({ service_name: 'api', team: 'b', tier: '2' })]);
+    // An SDK's own reader keeps reporting an attribute set it has seen once (as it does after a state change).
+    expect(second.sdk).toContain(b);
   });
 
   it('the pid is the value of procmetrics.service.pid while there is a live process', async () => {

@@ -11,6 +11,7 @@ export function fakeSnapshot(overrides: Partial<ProcessMetrics> = {}): ProcessMe
   const now = Date.now();
   return {
     serviceName: 'web',
+    labels: {},
     pid,
     state: 'running',
     healthy: true,

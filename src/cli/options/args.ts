@@ -7,6 +7,7 @@ import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { exportersFromEnv, type EnvExporters } from './env-defaults.js';
 import { UsageError, quoteArg, quoteValue } from './errors.js';
 import { nearest } from './hints.js';
+import { checkLabels, parseLabelArgs } from './labels.js';
 import { parseHealthCmd, parseRestart, type RestartPolicy } from './run-options.js';
 import { parseServiceArg, validateServiceName, type WatchService } from './target.js';
 
@@ -22,6 +23,10 @@ export interface CommonOptions {
   descendants: boolean;
   /** Put procmetrics_state and procmetrics_healthy on process gauges too (--state-labels). */
   stateLabels: boolean;
+  /** Extra labels of every service (--label, "labels" in the config file), merged under a service's own. */
+  labels: Readonly<Record<string, string>>;
+  /** A service's own labels ("labels" of a service in the config file), by name. */
+  serviceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
 export interface RunSpec {
@@ -66,13 +71,14 @@ const OPTIONS = {
   'health-interval': { type: 'string' },
   'single-process': { type: 'boolean' },
   'state-labels': { type: 'boolean' },
+  label: { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
 const LONG_OPTIONS = Object.keys(OPTIONS).map((name) => `--${name}`);
 type Values = ReturnType<typeof parseWith>['values'];
 
-const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json', 'state-labels'];
+const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json', 'state-labels', 'label'];
 const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
   watch: new Set([...SHARED, 'service', 'once', 'single-process']),
   run: new Set([...SHARED, 'name', 'restart', 'health-cmd', 'health-interval', 'single-process']),
@@ -139,6 +145,10 @@ export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Re
     json: values.json ?? config.json ?? false,
     descendants: values['single-process'] !== true,
     stateLabels: values['state-labels'] ?? config.stateLabels ?? false,
+    // Flags win over the config file label by label.
+    labels:
+      values.label !== undefined ? checkLabels({ ...config.labels, ...parseLabelArgs(values.label) }, '--label') : (config.labels ?? {}),
+    serviceLabels: new Map(),
   };
   const configWhere = `--config ${quoteValue(line.configPath ?? '')}`;
   if (line.command !== 'watch' && config.services !== undefined) {
@@ -149,8 +159,18 @@ export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Re
     throw new UsageError(`${configWhere}: ${quoteValue(CONFIG_KEY_NAMES[runKey])} is only used by run`);
   }
   switch (line.command) {
-    case 'watch':
-      return { command: 'watch', options, once: values.once ?? false, services: watchServices(values, config) };
+    case 'watch': {
+      const services = watchServices(values, config);
+      const serviceLabels = new Map<string, Readonly<Record<string, string>>>();
+      for (const service of services) {
+        if (service.labels === undefined) continue;
+        serviceLabels.set(
+          service.name,
+          checkLabels({ ...options.labels, ...service.labels }, `${configWhere}: "services".${service.name}.labels`),
+        );
+      }
+      return { command: 'watch', options: { ...options, serviceLabels }, once: values.once ?? false, services };
+    }
     case 'run':
       return { command: 'run', options, spec: runSpec(values, line.rest, config, configWhere) };
     case 'demo':

@@ -2,6 +2,7 @@ import { parseDuration } from './duration.js';
 import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { UsageError, quoteValue } from './errors.js';
 import { nearest } from './hints.js';
+import { checkLabels } from './labels.js';
 import { parseHealthCmd, parseRestart, type RestartPolicy } from './run-options.js';
 import { parseTarget, validateServiceName, type WatchService } from './target.js';
 
@@ -25,6 +26,8 @@ export interface ConfigFile {
   /** Like --state-labels. */
   stateLabels?: boolean;
   services?: WatchService[];
+  /** Like --label: extra labels of every service. */
+  labels?: Readonly<Record<string, string>>;
   /** `run` only, like the flags of the same names. */
   name?: string;
   restart?: RestartPolicy;
@@ -39,6 +42,7 @@ const KEYS = [
   'json',
   'state-labels',
   'services',
+  'labels',
   'name',
   'restart',
   'health-cmd',
@@ -90,6 +94,7 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
     config.stateLabels = data['state-labels'];
   }
   if (data.services !== undefined) config.services = parseServices(data.services, at('services'));
+  if (data.labels !== undefined) config.labels = checkLabels(data.labels, at('labels'));
   // The same checks as --name, --restart, --health-cmd and --health-interval.
   if (data.name !== undefined) {
     const name = expectString(data.name, at('name'));
@@ -113,6 +118,14 @@ function parseServices(value: unknown, where: string): WatchService[] {
   return Object.entries(value).map(([name, target]) => {
     const flag = `${where}.${name}`;
     validateServiceName(name, where, name);
+    // NAME: TARGET, or NAME: { "target": TARGET, "labels": { ... } }.
+    if (isRecord(target)) {
+      for (const key of Object.keys(target)) {
+        if (key !== 'target' && key !== 'labels') throw new UsageError(`${flag}: unknown key ${quoteValue(key)} (known: target, labels)`);
+      }
+      const text = typeof target.target === 'number' ? String(target.target) : expectString(target.target, `${flag}.target`);
+      return { name, target: parseTarget(text, `${flag}.target`), labels: checkLabels(target.labels ?? {}, `${flag}.labels`) };
+    }
     const text = typeof target === 'number' ? String(target) : expectString(target, flag);
     return { name, target: parseTarget(text, flag) };
   });

@@ -19,6 +19,8 @@ Options:
       --json                  one JSON line per snapshot on stdout
       --state-labels          also label process gauges with state and health
                               (a health flip then restarts for: on them)
+      --label KEY=VALUE       an extra label on every series of every service
+                              (repeatable; at most 8)
       --once                  watch: sample every target once, print, exit
       --single-process        watch, run: the process alone, not its children
   -c, --config FILE           JSON with services and options; flags win

@@ -11,6 +11,8 @@ export type TargetSpec =
 export interface WatchService {
   name: string;
   target: TargetSpec;
+  /** The service's own labels (config file only), over the command's. */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** Service names end up as metric attributes and table cells: keep them plain. */

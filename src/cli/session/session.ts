@@ -79,7 +79,7 @@ export async function openSession(options: CommonOptions, names: readonly string
   return {
     tracker,
     board,
-    track: trackQueue(tracker),
+    track: trackQueue(tracker, (name) => options.serviceLabels.get(name) ?? options.labels),
     metricsUrl,
     stderr,
     stderrIsLive,

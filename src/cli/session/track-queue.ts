@@ -32,7 +32,7 @@ const MAX_RETRY_MS = 1000;
  * would otherwise never be tracked. One at a time keeps a burst of starts
  * (the demo's three, a config with dozens) from competing for the same budget.
  */
-export function trackQueue(tracker: ProcessTracker): TrackFn {
+export function trackQueue(tracker: ProcessTracker, labelsOf: (serviceName: string) => Readonly<Record<string, string>>): TrackFn {
   let tail: Promise<unknown> = Promise.resolve();
   return (serviceName, target, { stillWanted = () => true, ...options } = {}) => {
     const attempt = async (): Promise<void> => {
@@ -41,7 +41,7 @@ export function trackQueue(tracker: ProcessTracker): TrackFn {
       await nextTurn();
       for (let delayMs = FIRST_RETRY_MS; ; delayMs = Math.min(MAX_RETRY_MS, delayMs * 2)) {
         try {
-          await tracker.track(serviceName, target, options);
+          await tracker.track(serviceName, target, { ...options, labels: labelsOf(serviceName) });
           return;
         } catch (error) {
           const final =

@@ -72,8 +72,9 @@ async function once(command: WatchCommand, first: ReadonlyMap<string, Resolution
         continue;
       }
       try {
-        if (service.target.kind === 'cgroup') await tracker.track(service.name, { cgroup: service.target.path });
-        else await tracker.track(service.name, resolution.pid, { descendants: command.options.descendants });
+        const labels = command.options.serviceLabels.get(service.name) ?? command.options.labels;
+        if (service.target.kind === 'cgroup') await tracker.track(service.name, { cgroup: service.target.path }, { labels });
+        else await tracker.track(service.name, resolution.pid, { descendants: command.options.descendants, labels });
       } catch (error) {
         if (!(error instanceof ProcessNotFoundError || error instanceof UnsupportedTargetError || error instanceof CgroupReadError)) {
           throw error;
