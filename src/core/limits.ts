@@ -115,3 +115,23 @@ export const ENDPOINT_LIMITS = {
 
 /** OTLP export interval and timeout when neither an option nor OTEL_METRIC_EXPORT_* gives one, ms (the OTel defaults). */
 export const DEFAULT_OTLP_EXPORT = { intervalMs: 60_000, timeoutMs: 30_000 } as const;
+
+// Process groups (discovery rules).
+
+/** Groups a discovery pass reports at most, by default; the rest are summed into the overflow group. */
+export const DEFAULT_MAX_GROUPS = 200;
+
+/** Name of the group that sums the groups beyond the bound, by default. */
+export const DEFAULT_OVERFLOW_GROUP_NAME = 'other';
+
+/** Rules in one rule set. */
+export const MAX_GROUP_RULES = 256;
+
+/** Longest name or label template, characters. */
+export const MAX_GROUP_TEMPLATE_LENGTH = 1024;
+
+/** Extra labels one rule may carry: each one multiplies nothing but adds to every series of its groups. */
+export const MAX_GROUP_LABELS = 8;
+
+/** Longest rendered label value, characters (code points); longer values are cut. */
+export const MAX_GROUP_LABEL_VALUE_LENGTH = 256;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { editDistance, nearest, targetHint } from '../../src/cli/options/hints.js';
-import { compilePattern, nonLinearConstruct } from '../../src/cli/options/pattern.js';
+import { compilePattern, nonLinearConstruct } from '../../src/core/pattern.js';
 
 describe('editDistance', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_PATTERN_LENGTH } from '../../src/core/limits.js';
-import { compilePattern } from '../../src/cli/options/pattern.js';
+import { compilePattern } from '../../src/core/pattern.js';
 import { parseServiceArg } from '../../src/cli/options/target.js';
 
 function compiled(source: string): RegExp {

@@ -2,7 +2,7 @@ import { COMMAND_SERVICE_NAME } from '../../core/limits.js';
 import { UsageError, quoteArg, quoteValue } from './errors.js';
 import { targetHint } from './hints.js';
 import { validateTrackTarget } from '../../core/validate.js';
-import { compilePattern } from './pattern.js';
+import { compilePattern } from '../../core/pattern.js';
 
 /** What `--service NAME=TARGET` points at. */
 export type TargetSpec =

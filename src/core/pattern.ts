@@ -1,11 +1,9 @@
-import { MAX_PATTERN_LENGTH, MAX_PATTERN_REPEAT } from '../../core/limits.js';
+import { MAX_PATTERN_LENGTH, MAX_PATTERN_REPEAT } from './limits.js';
 import { setFlagsFromString } from 'node:v8';
 
 // The `l` (linear) flag exists only behind this V8 flag. It is set when this
 // module loads, which is before any pattern is compiled.
 setFlagsFromString('--enable-experimental-regexp-engine');
-
-/** Longest `match:` pattern accepted, in characters: a pattern is written by a person. */
 
 /**
  * Compiles a `match:` pattern for V8's linear-time engine: matching costs time
