@@ -1,6 +1,18 @@
 export * from './core/index.js';
 export type { Collector, PerPidCollector, ProcessSample, SampleOutcome, SampleTarget } from './core/collector-port.js';
-export type { ProcessTracker, SubscribeOptions, Subscription, TrackOptions, TrackerOptions, TrackerStats } from './tracker/types.js';
+export type {
+  CgroupTarget,
+  Discovery,
+  DiscoveryPass,
+  GroupTargetSpec,
+  ProcessTracker,
+  SubscribeOptions,
+  Subscription,
+  TrackOptions,
+  TrackerOptions,
+  TrackerStats,
+} from './tracker/types.js';
 export { Tracker } from './tracker/tracker.js';
 export { MAX_SERVICE_NAME_LENGTH } from './core/limits.js';
 export * from './collectors/index.js';
+export type { GroupTarget, ProcessGrouping, ProcessFacts, FactNeeds, GroupAssignment } from './core/groups.js';

@@ -27,10 +27,10 @@ export interface ProcessFacts {
 
 /** Which of the facts that cost a read of their own a rule set looks at. */
 export interface FactNeeds {
-  readonly exe: boolean;
-  readonly argv: boolean;
-  readonly user: boolean;
-  readonly cgroup: boolean;
+  exe: boolean;
+  argv: boolean;
+  user: boolean;
+  cgroup: boolean;
 }
 
 /** One group of an assignment. */
@@ -50,7 +50,7 @@ export interface GroupAssignment {
 
 /** Compiled grouping rules, as a collector uses them. */
 export interface ProcessGrouping {
-  readonly needs: FactNeeds;
+  readonly needs: Readonly<FactNeeds>;
   /** Assigns every process to at most one group. Pure: the same facts give the same groups. */
   assign(facts: readonly ProcessFacts[]): GroupAssignment;
 }

@@ -1,33 +1,6 @@
-/**
- * What the /proc reader tells the grouping rules about one process. The rules
- * never read anything themselves: they are pure functions of these facts.
- */
-export interface ProcessFacts {
-  readonly pid: number;
-  readonly ppid: number;
-  /** Start time in clock ticks since boot (field 22 of /proc/PID/stat): with pid, the process's identity. */
-  readonly startTicks: number;
-  /** The command name as the kernel keeps it (/proc/PID/comm, at most 15 bytes). */
-  readonly comm: string;
-  /** Full path of the executable (readlink /proc/PID/exe), or null when unreadable or not read. */
-  readonly exe: string | null;
-  /** The arguments (/proc/PID/cmdline split at NUL), or null when unreadable or not read. */
-  readonly argv: readonly string[] | null;
-  /** Real user id, or null when unknown. */
-  readonly uid: number | null;
-  /** User name for the real uid (from /etc/passwd), or null when unknown or not read. */
-  readonly user: string | null;
-  /** The cgroup v2 path (the `0::/...` line of /proc/PID/cgroup), or null when unknown or not read. */
-  readonly cgroup: string | null;
-}
-
-/** Which of the costlier facts a rule set reads: the reader skips the others (and may leave them null). */
-export interface FactNeeds {
-  exe: boolean;
-  argv: boolean;
-  user: boolean;
-  cgroup: boolean;
-}
+// The facts and the needs are the port's (core/groups.ts): the collector fills them, the rules read them.
+import type { ProcessFacts } from '../../core/groups.js';
+export type { FactNeeds, ProcessFacts } from '../../core/groups.js';
 
 /** Last path segment of `path`. */
 export function baseName(path: string): string {

@@ -1,8 +1,8 @@
-export type { FactNeeds, ProcessFacts } from './facts.js';
+export type { ProcessFacts } from './facts.js';
 export { containerIdOfCgroup, unitOfCgroup } from './facts.js';
-export { TEMPLATE_FIELDS } from './template.js';
-export type { CompiledGroupRules, GroupRule, RuleMatch } from './rules.js';
+export type { GroupRule } from './rules.js';
 export { compileGroupRules, factsNeeded, matchProcess } from './rules.js';
-export type { AssignOptions, ProcessGroup } from './assign.js';
+export type { AssignOptions } from './assign.js';
 export { assignGroups } from './assign.js';
 export { parseProcessExporterConfig } from './process-exporter.js';
+export { groupingOf, processGroup } from './grouping.js';

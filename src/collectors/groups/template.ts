@@ -3,7 +3,7 @@ import { MAX_GROUP_TEMPLATE_LENGTH, MAX_SERVICE_NAME_LENGTH } from '../../core/l
 import { baseName, containerIdOfCgroup, executableOf, unitOfCgroup, type FactNeeds, type ProcessFacts } from './facts.js';
 
 /** The fields a name or label template may use, written `{{.Field}}` (and `{{.Matches.NAME}}`). */
-export const TEMPLATE_FIELDS = [
+const TEMPLATE_FIELDS = [
   'Comm',
   'ExeBase',
   'ExeFull',
