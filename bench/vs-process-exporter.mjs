@@ -9,6 +9,12 @@
 //
 //   npm run bench:peer                          (builds dist/ first)
 //   SIZES=200,2000 WINDOW_S=60 npm run bench:peer
+//   MODE=discovery SIZES=10000 GROUPS=200 npm run bench:peer
+//
+// MODE=discovery measures the whole-host job instead: the N processes run
+// under GROUPS command names, and both exporters read the same process-exporter
+// config, one catch-all rule that groups every process on the machine by its
+// command name (`{{.Comm}}`); ours runs `watch --discover` on that file.
 //
 // process-exporter is installed with apt-get when missing (on a machine run by
 // systemd the package also enables its own service on :9256; this benchmark starts
@@ -19,7 +25,7 @@
 // as Prometheus asks.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, release, tmpdir } from 'node:os';
@@ -33,9 +39,16 @@ const WINDOW_S = Number(process.env.WINDOW_S ?? 60);
 const SCRAPE_S = Number(process.env.SCRAPE_S ?? 5);
 const READY_TIMEOUT_S = Number(process.env.READY_TIMEOUT_S ?? 180);
 const PEER = 'prometheus-process-exporter';
+const DISCOVERY = process.env.MODE === 'discovery';
+const GROUPS = Number(process.env.GROUPS ?? 200);
+/** Every process on the host, grouped by command name: the same file for both exporters. */
+const CATCH_ALL = `process_names:\n  - name: "{{.Comm}}"\n    cmdline:\n      - '.+'\n`;
+/** Command name of the group a target of discovery mode runs under. */
+const groupName = (i, tag) => `pm${tag.slice(-4)}g${String(i % GROUPS).padStart(3, '0')}`;
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 /** Loop turns a probe burns before it becomes a `sleep`: about a second of CPU in dash. */
 const BURN_LOOPS = 1_000_000;
+const sleepPath = spawnSync('sh', ['-c', 'command -v sleep'], { encoding: 'utf8' }).stdout.trim();
 const PROBES = 2;
 
 /** Every process this run starts, so that an interrupted run leaves none behind. */
@@ -73,11 +86,23 @@ async function freePort() {
   return port;
 }
 
-/** N processes whose command lines are `sleep <100000+i>.<tag>`; the first PROBES burn CPU first. */
-async function spawnTargets(n, tag) {
+/**
+ * N processes whose command lines are `sleep <100000+i>.<tag>`; the first PROBES burn CPU first.
+ * In discovery mode each runs `sleep` through a link named after its group, which becomes its command name.
+ */
+async function spawnTargets(n, tag, dir) {
   const children = [];
   for (let i = 0; i < n; i++) {
     const arg = `${100000 + i}.${tag}`;
+    if (DISCOVERY) {
+      const link = join(dir, groupName(i, tag));
+      if (i < GROUPS) symlinkSync(sleepPath, link);
+      const child = spawn(link, [arg], { stdio: 'ignore' });
+      children.push(child);
+      spawned.add(child);
+      await once(child, 'spawn');
+      continue;
+    }
     const child =
       i < PROBES
         ? spawn('sh', ['-c', `i=0; while [ $i -lt ${BURN_LOOPS} ]; do i=$((i+1)); done; exec sleep "$0"`, arg], { stdio: 'ignore' })
@@ -87,6 +112,7 @@ async function spawnTargets(n, tag) {
     await once(child, 'spawn');
   }
   // Both exporters must first see the probes as the `sleep`s they become.
+  if (DISCOVERY) return children;
   for (const child of children.slice(0, PROBES)) while (commOf(child.pid) !== 'sleep') await sleep(50);
   return children;
 }
@@ -103,6 +129,13 @@ async function stop(children, signal = 'SIGKILL') {
 }
 
 function startOurs(dir, port, children) {
+  if (DISCOVERY) {
+    const rules = join(dir, 'all.yml');
+    writeFileSync(rules, CATCH_ALL);
+    return spawn(process.execPath, [CLI, 'watch', '--discover', rules, '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  }
   const config = join(dir, 'procmetrics.json');
   const services = Object.fromEntries(children.map((child, i) => [`svc-${100000 + i}`, child.pid]));
   writeFileSync(config, JSON.stringify({ services }));
@@ -114,6 +147,10 @@ function startOurs(dir, port, children) {
 
 function startPeer(dir, port, tag) {
   const config = join(dir, 'process-exporter.yml');
+  if (DISCOVERY) {
+    writeFileSync(config, CATCH_ALL);
+    return spawn(PEER, [`--web.listen-address=127.0.0.1:${port}`, '-config.path', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
   // One group per process: the group is named after the unique number in the command line.
   writeFileSync(config, `process_names:\n  - name: "svc-{{.Matches.idx}}"\n    cmdline:\n      - '^sleep (?P<idx>\\d+)\\.${tag}$'\n`);
   return spawn(PEER, [`--web.listen-address=127.0.0.1:${port}`, '-config.path', config], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -168,28 +205,38 @@ const sumOf = (text, name, ...needles) =>
     .filter(([labels]) => needles.every((needle) => labels.includes(needle)))
     .reduce((sum, [, value]) => sum + value, 0);
 
+/** Processes of this run's groups that an exporter reports, from its group-size metric and label. */
+const inGroups = (text, metric, label, tag) =>
+  valuesOf(text, metric)
+    .filter(([labels]) => labels.includes(`${label}="pm${tag.slice(-4)}g`))
+    .reduce((sum, [, value]) => sum + value, 0);
+
 const ours = {
   name: 'procmetrics',
-  covered: (text) => valuesOf(text, 'process_memory_usage_bytes').length,
+  covered: (text, tag) =>
+    DISCOVERY ? inGroups(text, 'procmetrics_service_processes', 'service_name', tag) : valuesOf(text, 'process_memory_usage_bytes').length,
   reportedCpu: (text, service) => sumOf(text, 'process_cpu_time_seconds_total', `service_name="${service}"`),
   reportedRss: (text, service) => sumOf(text, 'process_memory_usage_bytes', `service_name="${service}"`),
 };
 const theirs = {
   name: 'process-exporter',
-  covered: (text) => valuesOf(text, 'namedprocess_namegroup_num_procs').filter(([, v]) => v === 1).length,
+  covered: (text, tag) =>
+    DISCOVERY
+      ? inGroups(text, 'namedprocess_namegroup_num_procs', 'groupname', tag)
+      : valuesOf(text, 'namedprocess_namegroup_num_procs').filter(([, v]) => v === 1).length,
   reportedCpu: (text, service) => sumOf(text, 'namedprocess_namegroup_cpu_seconds_total', `groupname="${service}"`),
   reportedRss: (text, service) => sumOf(text, 'namedprocess_namegroup_memory_bytes', `groupname="${service}"`, 'memtype="resident"'),
 };
 
 /** Waits until the exporter reports every one of the n processes; the seconds it took. */
-async function whenReady(side, n) {
+async function whenReady(side, n, tag) {
   const started = performance.now();
   let covered = 0;
   while (performance.now() - started < READY_TIMEOUT_S * 1000) {
     if (side.process.exitCode !== null)
       throw new Error(`${side.name} exited (${side.process.exitCode}): ${side.stderr.trim().split('\n').at(-1)}`);
     try {
-      covered = side.covered((await scrape(side.port)).text);
+      covered = side.covered((await scrape(side.port)).text, tag);
       if (covered >= n) return (performance.now() - started) / 1000;
     } catch {
       // Not listening yet.
@@ -206,7 +253,7 @@ const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${
 async function run(n, peerAvailable) {
   const tag = String(100000 + Math.floor(Math.random() * 900000));
   const dir = mkdtempSync(join(tmpdir(), 'procmetrics-bench-'));
-  const children = await spawnTargets(n, tag);
+  const children = await spawnTargets(n, tag, dir);
   const sides = [{ ...ours, port: await freePort() }];
   if (peerAvailable) sides.push({ ...theirs, port: await freePort() });
   try {
@@ -217,7 +264,7 @@ async function run(n, peerAvailable) {
       side.stderr = '';
       side.process.stderr.setEncoding('utf8').on('data', (chunk) => (side.stderr = (side.stderr + chunk).slice(-4096)));
     }
-    for (const side of sides) side.readyS = await whenReady(side, n);
+    for (const side of sides) side.readyS = await whenReady(side, n, tag);
 
     const loadStart = loadavg();
     for (const side of sides) {
@@ -257,7 +304,8 @@ async function run(n, peerAvailable) {
       rss: memoryBytes(children[i].pid).rss,
     }));
 
-    report(n, sides, truth, loadStart, loadEnd);
+    report(n, sides, DISCOVERY ? [] : truth, loadStart, loadEnd);
+    if (DISCOVERY) reportGroups(sides, tag);
   } finally {
     await stop(
       sides.map((side) => side.process),
@@ -310,6 +358,28 @@ function report(n, sides, truth, loadStart, loadEnd) {
     ];
     console.log(`| ${t.service}${at < PROBES ? ' (burned CPU first)' : ''} | ${cells.join(' | ')} |`);
   }
+}
+
+/** Discovery mode: whether both exporters made the same groups of this run's processes, with the same sizes. */
+function reportGroups(sides, tag) {
+  const sizes = (side, metric, label) =>
+    new Map(
+      valuesOf(side.last, metric)
+        .filter(([labels]) => labels.includes(`${label}="pm${tag.slice(-4)}g`))
+        .map(([labels, value]) => [new RegExp(`${label}="([^"]+)"`).exec(labels)?.[1], value]),
+    );
+  const mine = sizes(sides[0], 'procmetrics_service_processes', 'service_name');
+  console.log(`\nGroups of this run's processes: procmetrics ${mine.size}`);
+  if (!sides[1]) return;
+  const theirs = sizes(sides[1], 'namedprocess_namegroup_num_procs', 'groupname');
+  const differ = [...new Set([...mine.keys(), ...theirs.keys()])].filter((name) => mine.get(name) !== theirs.get(name));
+  console.log(
+    `process-exporter ${theirs.size}; groups whose name or size differ: ${differ.length === 0 ? 'none' : differ.slice(0, 5).join(', ')}`,
+  );
+  const all = (side, metric) => valuesOf(side.last, metric).length;
+  console.log(
+    `every group on the host: procmetrics ${all(sides[0], 'procmetrics_service_processes')}, process-exporter ${all(sides[1], 'namedprocess_namegroup_num_procs')}`,
+  );
 }
 
 const peer = ensurePeer();

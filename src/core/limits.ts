@@ -135,3 +135,6 @@ export const MAX_GROUP_LABELS = 8;
 
 /** Longest rendered label value, characters (code points); longer values are cut. */
 export const MAX_GROUP_LABEL_VALUE_LENGTH = 256;
+
+/** The most groups `--max-groups` (and `maxGroups`) may ask for: each group is a service, and its series cost. */
+export const MAX_GROUPS_LIMIT = 100_000;

@@ -24,6 +24,8 @@ export class GroupDiscovery {
     private readonly tracker: DiscoveryHost,
     private readonly collector: Collector,
     private readonly grouping: ProcessGrouping,
+    /** Labels every group gets; a rule's own labels win. */
+    private readonly labels: Readonly<Record<string, string>> = {},
   ) {
     if (collector.assignGroups === undefined) {
       throw new UnsupportedTargetError('discovery needs a collector that lists processes (ProcfsCollector)');
@@ -66,10 +68,15 @@ export class GroupDiscovery {
       this.#followed.delete(name);
       if (this.tracker.untrack(name)) removed += 1;
     }
-    for (const name of assignment.groups.keys()) {
+    for (const [name, group] of assignment.groups) {
       if (this.#followed.has(name)) continue;
+      const labels = { ...this.labels, ...group.labels };
       try {
-        await this.tracker.track(name, { group: { grouping: this.grouping, group: name } });
+        await this.tracker.track(
+          name,
+          { group: { grouping: this.grouping, group: name } },
+          Object.keys(labels).length > 0 ? { labels } : {},
+        );
         this.#followed.add(name);
         added += 1;
       } catch (error) {

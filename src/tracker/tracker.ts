@@ -361,11 +361,14 @@ export class Tracker implements ProcessTracker {
    * scrape. The host is assigned again at the start of every tick. Resolves
    * after the first pass; rejects with UnsupportedTargetError when the
    * collector cannot list processes. `stop()` on the result ends it and
-   * untracks the groups it tracked.
+   * untracks the groups it tracked. `options.labels` go on every group (a
+   * rule's own labels win).
    */
-  async discover(grouping: ProcessGrouping): Promise<Discovery> {
+  async discover(grouping: ProcessGrouping, options: { labels?: Readonly<Record<string, string>> } = {}): Promise<Discovery> {
     if (this.#closed) throw new TrackerClosedError('discover');
-    const discovery = new GroupDiscovery(this, this.#collector, grouping);
+    validateOptions(options, 'options');
+    const labels = options.labels === undefined ? {} : validateLabels(options.labels, 'options.labels', RESERVED_LABEL_NAMES);
+    const discovery = new GroupDiscovery(this, this.#collector, grouping, labels);
     this.#discoveries.add(discovery);
     await discovery.refresh();
     return {

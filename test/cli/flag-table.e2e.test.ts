@@ -91,6 +91,16 @@ const table: { flag: string; argv: (value: string | undefined) => string[]; valu
     values: durationValues,
   },
   {
+    flag: '--discover',
+    argv: (v) => ['watch', '--prometheus', `127.0.0.1:${port}`, ...(v === undefined ? ['--discover'] : [`--discover=${v}`])],
+    values: ['', '/nonexistent/rules.yml', '/proc/self/stat', '/dev/zero', `/tmp/${'x'.repeat(HUGE)}`, '/tmp/\u0001rules.yml'],
+  },
+  {
+    flag: '--max-groups',
+    argv: (v) => watchArgs(...(v === undefined ? ['--max-groups'] : [`--max-groups=${v}`])),
+    values: ['', '0', '-1', 'NaN', '1e3', '１０', '9'.repeat(HUGE), '100001'],
+  },
+  {
     flag: '--label',
     argv: (v) => watchArgs(...(v === undefined ? ['--label'] : [`--label=${v}`])),
     values: [

@@ -1,4 +1,4 @@
-import { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEMO_INTERVAL_MS } from '../../core/limits.js';
+import { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_MAX_GROUPS, DEMO_INTERVAL_MS } from '../../core/limits.js';
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CONFIG_KEY_NAMES, RUN_KEYS, type ConfigFile } from './config-file.js';
@@ -7,6 +7,7 @@ import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { exportersFromEnv, type EnvExporters } from './env-defaults.js';
 import { UsageError, quoteArg, quoteValue } from './errors.js';
 import { nearest } from './hints.js';
+import { parseMaxGroups } from './max-groups.js';
 import { checkLabels, parseLabelArgs } from './labels.js';
 import { parseHealthCmd, parseRestart, type RestartPolicy } from './run-options.js';
 import { parseServiceArg, validateServiceName, type WatchService } from './target.js';
@@ -39,10 +40,17 @@ export interface RunSpec {
   env?: Readonly<Record<string, string>>;
 }
 
+/** `watch --discover FILE`: group every process on the host by the rules in FILE. */
+export interface DiscoverSpec {
+  /** A process-exporter config (YAML), read when the command starts. */
+  path: string;
+  maxGroups: number;
+}
+
 export type Command =
   | { command: 'help' }
   | { command: 'version' }
-  | { command: 'watch'; options: CommonOptions; once: boolean; services: WatchService[] }
+  | { command: 'watch'; options: CommonOptions; once: boolean; services: WatchService[]; discover: DiscoverSpec | null }
   | { command: 'run'; options: CommonOptions; spec: RunSpec }
   | { command: 'demo'; options: CommonOptions };
 
@@ -71,6 +79,8 @@ const OPTIONS = {
   'health-interval': { type: 'string' },
   'single-process': { type: 'boolean' },
   'state-labels': { type: 'boolean' },
+  discover: { type: 'string' },
+  'max-groups': { type: 'string' },
   label: { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -80,7 +90,7 @@ type Values = ReturnType<typeof parseWith>['values'];
 
 const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json', 'state-labels', 'label'];
 const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
-  watch: new Set([...SHARED, 'service', 'once', 'single-process']),
+  watch: new Set([...SHARED, 'service', 'once', 'single-process', 'discover', 'max-groups']),
   run: new Set([...SHARED, 'name', 'restart', 'health-cmd', 'health-interval', 'single-process']),
   demo: new Set(SHARED),
 };
@@ -160,7 +170,8 @@ export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Re
   }
   switch (line.command) {
     case 'watch': {
-      const services = watchServices(values, config);
+      const discover = discoverSpec(values, config);
+      const services = watchServices(values, config, discover !== null);
       const serviceLabels = new Map<string, Readonly<Record<string, string>>>();
       for (const service of services) {
         if (service.labels === undefined) continue;
@@ -169,7 +180,7 @@ export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Re
           checkLabels({ ...options.labels, ...service.labels }, `${configWhere}: "services".${service.name}.labels`),
         );
       }
-      return { command: 'watch', options: { ...options, serviceLabels }, once: values.once ?? false, services };
+      return { command: 'watch', options: { ...options, serviceLabels }, once: values.once ?? false, services, discover };
     }
     case 'run':
       return { command: 'run', options, spec: runSpec(values, line.rest, config, configWhere) };
@@ -178,7 +189,20 @@ export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Re
   }
 }
 
-function watchServices(values: Values, config: ConfigFile): WatchService[] {
+function discoverSpec(values: Values, config: ConfigFile): DiscoverSpec | null {
+  const path = values.discover ?? config.discover;
+  const rawMax = values['max-groups'];
+  const maxGroups = rawMax !== undefined ? parseMaxGroups(rawMax) : (config.maxGroups ?? DEFAULT_MAX_GROUPS);
+  if (path === undefined) {
+    if (rawMax !== undefined || config.maxGroups !== undefined)
+      throw new UsageError('--max-groups needs --discover (or "discover" in --config)');
+    return null;
+  }
+  if (path === '') throw new UsageError('--discover needs the path of a rules file');
+  return { path, maxGroups };
+}
+
+function watchServices(values: Values, config: ConfigFile, discovering: boolean): WatchService[] {
   const fromFlags = (values.service ?? []).map((raw) => parseServiceArg(raw));
   const seen = new Map<string, string>();
   for (const [index, service] of fromFlags.entries()) {
@@ -192,8 +216,8 @@ function watchServices(values: Values, config: ConfigFile): WatchService[] {
   // A flag naming a service the config file also has replaces it: flags win.
   const fromConfig = (config.services ?? []).filter((service) => !seen.has(service.name));
   const services = [...fromConfig, ...fromFlags];
-  if (services.length === 0) {
-    throw new UsageError('watch needs at least one --service NAME=TARGET (or "services" in --config)');
+  if (services.length === 0 && !discovering) {
+    throw new UsageError('watch needs at least one --service NAME=TARGET, or --discover RULES (or "services" in --config)');
   }
   return services;
 }

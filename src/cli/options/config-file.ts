@@ -4,6 +4,7 @@ import { UsageError, quoteValue } from './errors.js';
 import { nearest } from './hints.js';
 import { checkLabels } from './labels.js';
 import { parseHealthCmd, parseRestart, type RestartPolicy } from './run-options.js';
+import { parseMaxGroups } from './max-groups.js';
 import { parseTarget, validateServiceName, type WatchService } from './target.js';
 
 /**
@@ -28,6 +29,9 @@ export interface ConfigFile {
   services?: WatchService[];
   /** Like --label: extra labels of every service. */
   labels?: Readonly<Record<string, string>>;
+  /** `watch` only: a rules file, and the most groups, like --discover and --max-groups. */
+  discover?: string;
+  maxGroups?: number;
   /** `run` only, like the flags of the same names. */
   name?: string;
   restart?: RestartPolicy;
@@ -43,6 +47,8 @@ const KEYS = [
   'state-labels',
   'services',
   'labels',
+  'discover',
+  'max-groups',
   'name',
   'restart',
   'health-cmd',
@@ -95,6 +101,11 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
   }
   if (data.services !== undefined) config.services = parseServices(data.services, at('services'));
   if (data.labels !== undefined) config.labels = checkLabels(data.labels, at('labels'));
+  if (data.discover !== undefined) config.discover = expectString(data.discover, at('discover'));
+  if (data['max-groups'] !== undefined) {
+    const value = typeof data['max-groups'] === 'number' ? String(data['max-groups']) : expectString(data['max-groups'], at('max-groups'));
+    config.maxGroups = parseMaxGroups(value, at('max-groups'));
+  }
   // The same checks as --name, --restart, --health-cmd and --health-interval.
   if (data.name !== undefined) {
     const name = expectString(data.name, at('name'));

@@ -1,12 +1,15 @@
 /** `procmetrics --help`: one screen, 80 columns. The README has the long form. */
 export const HELP = `Usage:
   procmetrics watch -s NAME=TARGET... [options]   follow running processes
+  procmetrics watch --discover RULES [options]    every process, in groups
   procmetrics run [options] -- COMMAND [ARGS...]  start and supervise a command
   procmetrics demo [options]                      three sample workloads
 
 TARGET   PID | pidfile:PATH (re-read every interval) | match:REGEX (the oldest
          process whose command line matches; never procmetrics itself) |
-         cgroup:PATH (a cgroup, e.g. cgroup:/system.slice/api.service)
+         cgroup:PATH (a cgroup, e.g. cgroup:/system.slice/api.service) |
+         group:REGEX (every process whose command line matches, and their
+         children, as one service)
 
 Options:
   -s, --service NAME=TARGET   watch: a process to follow (repeatable)
@@ -21,6 +24,10 @@ Options:
                               (a health flip then restarts for: on them)
       --label KEY=VALUE       an extra label on every series of every service
                               (repeatable; at most 8)
+      --discover FILE         watch: group every process on the host by the
+                              rules of a process-exporter config (YAML)
+      --max-groups N          watch: at most N groups, the rest summed into
+                              one named other (default 200)
       --once                  watch: sample every target once, print, exit
       --single-process        watch, run: the process alone, not its children
   -c, --config FILE           JSON with services and options; flags win

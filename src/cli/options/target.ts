@@ -6,7 +6,11 @@ import { compilePattern } from '../../core/pattern.js';
 
 /** What `--service NAME=TARGET` points at. */
 export type TargetSpec =
-  { kind: 'pid'; pid: number } | { kind: 'pidfile'; path: string } | { kind: 'match'; pattern: RegExp } | { kind: 'cgroup'; path: string };
+  | { kind: 'pid'; pid: number }
+  | { kind: 'pidfile'; path: string }
+  | { kind: 'match'; pattern: RegExp }
+  | { kind: 'group'; pattern: RegExp }
+  | { kind: 'cgroup'; path: string };
 
 export interface WatchService {
   name: string;
@@ -27,7 +31,9 @@ export function validateServiceName(name: string, flag: string, raw: string): st
 export function parseServiceArg(raw: string, flag = '--service'): WatchService {
   const eq = raw.indexOf('=');
   if (eq < 0) {
-    throw new UsageError(`${quoteArg(flag, raw)}: expected NAME=TARGET (TARGET: PID, pidfile:PATH, match:REGEX or cgroup:PATH)`);
+    throw new UsageError(
+      `${quoteArg(flag, raw)}: expected NAME=TARGET (TARGET: PID, pidfile:PATH, match:REGEX, group:REGEX or cgroup:PATH)`,
+    );
   }
   const name = validateServiceName(raw.slice(0, eq), flag, raw);
   return { name, target: parseTarget(raw.slice(eq + 1), flag, raw) };
@@ -39,12 +45,13 @@ export function parseTarget(text: string, flag: string, raw: string = text): Tar
     if (path === '') throw new UsageError(`${quoteArg(flag, raw)}: pidfile: needs a path`);
     return { kind: 'pidfile', path };
   }
-  if (text.startsWith('match:')) {
-    const source = text.slice('match:'.length);
-    if (source === '') throw new UsageError(`${quoteArg(flag, raw)}: match: needs a regular expression`);
+  for (const kind of ['match', 'group'] as const) {
+    if (!text.startsWith(`${kind}:`)) continue;
+    const source = text.slice(kind.length + 1);
+    if (source === '') throw new UsageError(`${quoteArg(flag, raw)}: ${kind}: needs a regular expression`);
     const pattern = compilePattern(source);
     if (!(pattern instanceof RegExp)) throw new UsageError(`${quoteArg(flag, raw)}: ${pattern.problem}`);
-    return { kind: 'match', pattern };
+    return { kind, pattern };
   }
   if (text.startsWith('cgroup:')) {
     const path = text.slice('cgroup:'.length);
@@ -76,7 +83,8 @@ export function describeTarget(target: TargetSpec): string {
     case 'pidfile':
       return `pidfile:${target.path}`;
     case 'match':
-      return `match:${target.pattern.source}`;
+    case 'group':
+      return `${target.kind}:${target.pattern.source}`;
     case 'cgroup':
       return `cgroup:${target.path}`;
   }

@@ -13,6 +13,8 @@ export class Board {
   constructor(
     private readonly tracker: ProcessTracker,
     readonly names: readonly string[],
+    /** Also show every other service the tracker has (discovered groups), after `names`, by name. */
+    private readonly others = false,
   ) {}
 
   /** The service has no process. The tracker publishes the change, and nothing when nothing changed. */
@@ -29,9 +31,16 @@ export class Board {
   /** The latest snapshot of every service, in the order of `names`. */
   all(): ProcessMetrics[] {
     const tracked = new Map(this.tracker.getAll().map((snapshot) => [snapshot.serviceName, snapshot]));
-    return this.names.flatMap((name) => {
+    const named = this.names.flatMap((name) => {
       const snapshot = tracked.get(name);
-      return snapshot ? [snapshot] : [];
+      if (snapshot === undefined) return [];
+      tracked.delete(name);
+      return [snapshot];
     });
+    if (!this.others) return named;
+    return [
+      ...named,
+      ...[...tracked.values()].sort((a, b) => (a.serviceName < b.serviceName ? -1 : a.serviceName > b.serviceName ? 1 : 0)),
+    ];
   }
 }

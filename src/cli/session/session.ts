@@ -36,7 +36,7 @@ export interface Session {
  * Binds the exporters first, so a taken port fails before anything is tracked
  * or started, then starts sampling every `intervalMs` and printing.
  */
-export async function openSession(options: CommonOptions, names: readonly string[], io: SessionIO): Promise<Session> {
+export async function openSession(options: CommonOptions, names: readonly string[], io: SessionIO, everyService = false): Promise<Session> {
   let sink = (text: string): unknown => io.stderr.write(text);
   const stderr = { write: (text: string): void => void sink(text) };
   const telemetry: Telemetry | null = await startExporters(options, io.env, stderr);
@@ -47,7 +47,7 @@ export async function openSession(options: CommonOptions, names: readonly string
     subscriberBufferSize: 1024,
   });
   const metricsUrl = telemetry?.prometheusUrl ?? null;
-  const board = new Board(tracker, names);
+  const board = new Board(tracker, names, everyService);
   const output: Output = createOutput(io.stdout, {
     json: options.json,
     tty: io.stdout.isTTY === true,

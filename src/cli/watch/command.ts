@@ -3,18 +3,68 @@ import { Tracker } from '../../tracker/tracker.js';
 import { defaultCollector } from '../../collectors/index.js';
 import type { CommonOptions } from '../options/args.js';
 import { Board } from '../session/board.js';
-import { TargetNotFoundError, UsageError } from '../options/errors.js';
+import { TargetNotFoundError, UsageError, quoteValue } from '../options/errors.js';
 import { openSession, type SessionIO } from '../session/session.js';
 import { createOutput } from '../view/output.js';
 import { selfAndAncestors } from './proc-scan.js';
 import { resolveAll, type Resolution } from './resolve.js';
-import { describeTarget, type WatchService } from '../options/target.js';
+import { describeTarget, type TargetSpec, type WatchService } from '../options/target.js';
+import type { DiscoverSpec } from '../options/args.js';
+import { readRegularFile } from '../options/read-regular.js';
+import { CONFIG_FILE_MAX_BYTES } from '../../core/limits.js';
+import type { ProcessGrouping } from '../../core/groups.js';
+import { groupingOf, parseProcessExporterConfig, processGroup } from '../../collectors/groups/index.js';
+import type { GroupTargetSpec } from '../../tracker/types.js';
 import { Watcher } from './watcher.js';
 
 export interface WatchCommand {
   options: CommonOptions;
   once: boolean;
   services: WatchService[];
+  discover: DiscoverSpec | null;
+}
+
+/** The rules of `--discover`, read and compiled before anything starts; a usage error (exit 2) says what is wrong. */
+async function readGrouping(spec: DiscoverSpec): Promise<ProcessGrouping> {
+  const where = `--discover ${quoteValue(spec.path)}`;
+  const read = await readRegularFile(spec.path, CONFIG_FILE_MAX_BYTES);
+  if (!read.ok) throw new UsageError(`${where}: cannot read it: ${read.problem}`);
+  if (read.sizeBytes > CONFIG_FILE_MAX_BYTES) throw new UsageError(`${where}: larger than 1 MiB, not a rules file`);
+  try {
+    return groupingOf(parseProcessExporterConfig(read.head.toString('utf8')), { maxGroups: spec.maxGroups });
+  } catch (error) {
+    throw new UsageError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * A `group:REGEX` service: every process whose command line matches, with its
+ * children, as one; never procmetrics itself or its ancestors (as for match:),
+ * whose command lines hold the pattern.
+ */
+function groupTarget(target: Extract<TargetSpec, { kind: 'group' }>, excluded: ReadonlySet<number>): GroupTargetSpec {
+  const { group } = processGroup({ cmdline: [target.pattern.source] });
+  const inner = group.grouping;
+  const grouping: ProcessGrouping = {
+    needs: inner.needs,
+    assign: (facts) => inner.assign(facts.filter((fact) => !excluded.has(fact.pid))),
+  };
+  return { group: { grouping, group: group.group } };
+}
+
+/** Tracks the `group:` services (the tracker follows them from then on, empty or not) and starts discovery. */
+async function trackGroups(
+  tracker: Tracker,
+  command: WatchCommand,
+  grouping: ProcessGrouping | null,
+  excluded: ReadonlySet<number>,
+): Promise<void> {
+  for (const service of command.services) {
+    if (service.target.kind !== 'group') continue;
+    const labels = command.options.serviceLabels.get(service.name) ?? command.options.labels;
+    await tracker.track(service.name, groupTarget(service.target, excluded), { labels });
+  }
+  if (grouping) await tracker.discover(grouping, { labels: command.options.labels });
 }
 
 /**
@@ -23,26 +73,31 @@ export interface WatchCommand {
  * exist. Then it follows the targets until SIGINT/SIGTERM; exit 0.
  */
 export async function watch(command: WatchCommand, io: SessionIO, stopRequested: Promise<unknown>): Promise<number> {
+  const grouping = command.discover ? await readGrouping(command.discover) : null;
   const excluded = await selfAndAncestors();
-  const first = await resolveAll(command.services, excluded);
-  for (const service of command.services) {
+  // Group services are the tracker's to follow; the rest are resolved here first.
+  const single = command.services.filter((service) => service.target.kind !== 'group');
+  const first = await resolveAll(single, excluded);
+  for (const service of single) {
     const resolution = first.get(service.name);
     if (resolution?.found === false && resolution.problem !== 'gone') {
       throw new UsageError(`--service ${service.name}=${describeTarget(service.target)}: ${resolution.reason}`);
     }
   }
-  if (command.once) return once(command, first, io);
+  if (command.once) return once(command, first, io, grouping, excluded);
 
-  const missingPid = command.services.find((service) => service.target.kind === 'pid' && first.get(service.name)?.found === false);
+  const missingPid = single.find((service) => service.target.kind === 'pid' && first.get(service.name)?.found === false);
   if (missingPid) throw notFound(missingPid, first);
 
   const session = await openSession(
     command.options,
     command.services.map((service) => service.name),
     io,
+    grouping !== null,
   );
-  const watcher = new Watcher(session.track, session.board, command.services, excluded, command.options.descendants);
+  const watcher = new Watcher(session.track, session.board, single, excluded, command.options.descendants);
   try {
+    await Promise.race([trackGroups(session.tracker, command, grouping, excluded), stopRequested]);
     await Promise.race([watcher.begin(first, command.options.intervalMs), stopRequested]);
     await stopRequested;
   } finally {
@@ -61,11 +116,19 @@ export async function watch(command: WatchCommand, io: SessionIO, stopRequested:
  * `--once`: one sample of every target, printed, no exporters. Exit 1 when any
  * target does not exist (after printing the ones that do).
  */
-async function once(command: WatchCommand, first: ReadonlyMap<string, Resolution>, io: SessionIO): Promise<number> {
+async function once(
+  command: WatchCommand,
+  first: ReadonlyMap<string, Resolution>,
+  io: SessionIO,
+  grouping: ProcessGrouping | null,
+  excluded: ReadonlySet<number>,
+): Promise<number> {
   const tracker = new Tracker(defaultCollector(), { meterProvider: null });
   const missing: string[] = [];
   try {
+    await trackGroups(tracker, command, grouping, excluded);
     for (const service of command.services) {
+      if (service.target.kind === 'group') continue;
       const resolution = first.get(service.name);
       if (!resolution?.found) {
         missing.push(notFound(service, first).message);
@@ -86,6 +149,7 @@ async function once(command: WatchCommand, first: ReadonlyMap<string, Resolution
     const ordered = new Board(
       tracker,
       command.services.map((service) => service.name),
+      grouping !== null,
     ).all();
     const output = createOutput(io.stdout, {
       json: command.options.json,

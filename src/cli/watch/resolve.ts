@@ -59,6 +59,9 @@ async function resolve(target: TargetSpec, excluded: ReadonlySet<number>, entrie
   switch (target.kind) {
     case 'pid':
       return byPid(target.pid, `no process with pid ${target.pid}`);
+    case 'group':
+      // A group is no one process: the tracker follows it itself (see watch/command.ts).
+      return { found: false, problem: 'invalid', reason: 'a group target has no single process' };
     case 'pidfile': {
       const read = await readRegularFile(target.path, PID_FILE_MAX_BYTES);
       if (!read.ok) {
