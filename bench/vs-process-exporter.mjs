@@ -132,7 +132,7 @@ function startOurs(dir, port, children) {
   if (DISCOVERY) {
     const rules = join(dir, 'all.yml');
     writeFileSync(rules, CATCH_ALL);
-    return spawn(process.execPath, [CLI, 'watch', '--discover', rules, '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`], {
+    return spawn(process.execPath, [CLI, 'watch', '--discover', rules, '--max-groups', '1000', '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
   }
