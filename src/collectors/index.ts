@@ -7,5 +7,5 @@ export { defaultCollector } from './default.js';
 export type { DefaultCollectorOptions } from './default.js';
 export { availableCpus } from './cpus.js';
 export { HostRoot } from './procfs/host-root.js';
-export { groupingOf, processGroup, parseProcessExporterConfig } from './groups/index.js';
+export { groupingOf, processGroup, parseProcessExporterConfig, parseRulesFile } from './groups/index.js';
 export type { GroupRule, AssignOptions } from './groups/index.js';

@@ -1,7 +1,7 @@
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { missingBinaries } from '../support/prometheus.js';
 import { killAll, spawnGroup, waitFor } from '../support/process.js';
 import { describeWhere, itWhere } from '../support/requires.js';
@@ -125,4 +125,40 @@ describeWhere(missingBinaries([PEER]), 'discovery beside process-exporter, same 
     },
     60_000,
   );
+});
+
+describe('discovery with our own rules file', () => {
+  it('takes every matcher, labels per rule, children: false and the first argument as a name', async () => {
+    const rules = join(dir, 'ours.yml');
+    writeFileSync(
+      rules,
+      [
+        'groups:',
+        `  - name: "${stamp}-{{.Arg1}}"`,
+        `    cmdline: ['^sh -c : ${stamp}app']`,
+        '    user: [root, "0"]',
+        '    children: false',
+        '    labels: { team: "payments", unit: "u-{{.Comm}}" }',
+        '',
+      ].join('\n'),
+    );
+    // One shell with two children: with children: false they are in no group, so the group is the shell alone.
+    spawnGroup('sh', ['-c', `: ${stamp}app; sleep 1000 & sleep 1000`]);
+    const once = await waitFor(
+      async () => {
+        const result = await runCli(['watch', '--discover', rules, '--once', '--json']);
+        return result.stdout.includes(`"serviceName":"${stamp}--c"`) ? result : undefined;
+      },
+      { what: 'the group' },
+    );
+    const line = once.stdout.split('\n').find((text) => text.includes(`"serviceName":"${stamp}--c"`))!;
+    const snapshot = JSON.parse(line) as { processCount: number; labels: Record<string, string> };
+    expect(snapshot.processCount).toBe(1);
+    expect(snapshot.labels).toEqual({ team: 'payments', unit: 'u-sh' });
+
+    writeFileSync(rules, 'groups:\n  - name: x\n    cmdline: [".+"]\n    colour: blue\n');
+    const refused = await runCli(['watch', '--discover', rules, '--once']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/colour/);
+  }, 60_000);
 });

@@ -13,7 +13,7 @@ import type { DiscoverSpec } from '../options/args.js';
 import { readRegularFile } from '../options/read-regular.js';
 import { CONFIG_FILE_MAX_BYTES } from '../../core/limits.js';
 import type { ProcessGrouping } from '../../core/groups.js';
-import { groupingOf, parseProcessExporterConfig, processGroup } from '../../collectors/groups/index.js';
+import { groupingOf, parseRulesFile, processGroup } from '../../collectors/groups/index.js';
 import type { GroupTargetSpec } from '../../tracker/types.js';
 import { Watcher } from './watcher.js';
 
@@ -31,7 +31,7 @@ async function readGrouping(spec: DiscoverSpec): Promise<ProcessGrouping> {
   if (!read.ok) throw new UsageError(`${where}: cannot read it: ${read.problem}`);
   if (read.sizeBytes > CONFIG_FILE_MAX_BYTES) throw new UsageError(`${where}: larger than 1 MiB, not a rules file`);
   try {
-    return groupingOf(parseProcessExporterConfig(read.head.toString('utf8')), { maxGroups: spec.maxGroups });
+    return groupingOf(parseRulesFile(read.head.toString('utf8')), { maxGroups: spec.maxGroups });
   } catch (error) {
     throw new UsageError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -4,5 +4,5 @@ export type { GroupRule } from './rules.js';
 export { compileGroupRules, factsNeeded, matchProcess } from './rules.js';
 export type { AssignOptions } from './assign.js';
 export { assignGroups } from './assign.js';
-export { parseProcessExporterConfig } from './process-exporter.js';
+export { parseProcessExporterConfig, parseRulesFile } from './process-exporter.js';
 export { groupingOf, processGroup } from './grouping.js';

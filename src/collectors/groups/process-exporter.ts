@@ -13,6 +13,15 @@ const ENTRY_KEYS = ['name', 'comm', 'exe', 'cmdline'];
  * templates.
  */
 export function parseProcessExporterConfig(text: string): GroupRule[] {
+  return parseRulesFile(text, false);
+}
+
+/**
+ * A rules file of either form: a process-exporter config (`process_names:`),
+ * or our own (`groups:`, a list of GroupRule with every matcher, `children`
+ * and `labels`, checked by compileGroupRules, which names what is wrong).
+ */
+export function parseRulesFile(text: string, ours = true): GroupRule[] {
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const where = (node: Node | null | undefined): string => {
@@ -33,9 +42,14 @@ export function parseProcessExporterConfig(text: string): GroupRule[] {
   let list: Node | null = null;
   for (const pair of root.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+    if (ours && key === 'groups' && root.items.length === 1) {
+      const groups: unknown = (pair.value as Node | null)?.toJSON();
+      if (!Array.isArray(groups)) throw new InvalidArgumentValueError(`${where(pair.value)}groups must be a list of rules`);
+      return groups as GroupRule[];
+    }
     if (key !== 'process_names') {
       throw new InvalidArgumentValueError(
-        `${where(pair.key)}process-exporter config key ${JSON.stringify(key)} is not supported; supported: process_names`,
+        `${where(pair.key)}process-exporter config key ${JSON.stringify(key)} is not supported; supported: process_names${ours ? ' (or groups, alone)' : ''}`,
       );
     }
     list = pair.value;

@@ -13,6 +13,7 @@ const TEMPLATE_FIELDS = [
   'Cgroups',
   'Unit',
   'ContainerId',
+  'Arg1',
   'Matches.NAME',
 ] as const;
 
@@ -123,6 +124,9 @@ function fieldValue(field: Field, facts: ProcessFacts): string {
       return unitOfCgroup(facts.cgroup);
     case 'ContainerId':
       return containerIdOfCgroup(facts.cgroup);
+    case 'Arg1':
+      // The first argument: the script of an interpreter (`node server.js`, `python3 -m app` gives -m).
+      return facts.argv?.[1] ?? '';
   }
 }
 
@@ -135,7 +139,7 @@ export function templateNeeds(template: Template, needs: FactNeeds): void {
   }
   if (source.includes('.Username')) needs.user = true;
   if (source.includes('.Cgroups') || source.includes('.Unit') || source.includes('.ContainerId')) needs.cgroup = true;
-  if (template.captures.length > 0) needs.argv = true;
+  if (template.captures.length > 0 || source.includes('.Arg1')) needs.argv = true;
 }
 
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
