@@ -132,9 +132,13 @@ function startOurs(dir, port, children) {
   if (DISCOVERY) {
     const rules = join(dir, 'all.yml');
     writeFileSync(rules, CATCH_ALL);
-    return spawn(process.execPath, [CLI, 'watch', '--discover', rules, '--max-groups', '1000', '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    return spawn(
+      process.execPath,
+      [CLI, 'watch', '--discover', rules, '--max-groups', '1000', '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
   }
   const config = join(dir, 'procmetrics.json');
   const services = Object.fromEntries(children.map((child, i) => [`svc-${100000 + i}`, child.pid]));
