@@ -42,12 +42,18 @@ try {
   for (let i = 0; i < SLEEPS; i++) children.push(spawn('sleep', ['1000'], { stdio: 'ignore' }));
   for (let i = 0; i < NODES; i++) {
     children.push(
-      spawn(process.execPath, ['-e', 'const keep = Array.from({ length: 2e6 }, (_, i) => ({ i })); setInterval(() => keep.length, 1e6)'], {
-        stdio: 'ignore',
-      }),
+      spawn(
+        process.execPath,
+        ['-e', "const keep = Array.from({ length: 2e6 }, (_, i) => ({ i })); console.log('ready'); setInterval(() => keep.length, 1e6)"],
+        {
+          stdio: ['ignore', 'pipe', 'ignore'],
+        },
+      ),
     );
   }
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // Measured once every heap is built: a machine busy allocating would time its own load.
+  await Promise.all(children.slice(SLEEPS).map((child) => new Promise((resolve) => child.stdout.once('data', resolve))));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   const shapes = [
     ['sleep', children.slice(0, SLEEPS).map((child) => child.pid)],
     ['node (40 MB heap)', children.slice(SLEEPS).map((child) => child.pid)],

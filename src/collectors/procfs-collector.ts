@@ -27,6 +27,13 @@ import { readSmallFile } from './procfs/read-text.js';
 const DEFAULT_TREE_INDEX_MAX_AGE_MS = 500;
 /** smaps_rollup costs the kernel a walk of every mapping: PSS and USS move slowly enough for this. */
 const DEFAULT_SMAPS_INTERVAL_MS = 30_000;
+/**
+ * At most this much of a sweep goes to smaps_rollup, ms: one read of a large
+ * process (a Node.js heap, say) takes several ms, and a tree of many of them
+ * must not hold the event loop or a core. Readings past it wait for a later
+ * sweep, the last one kept meanwhile.
+ */
+const SMAPS_BUDGET_MS = 20;
 
 /**
  * `basic`: what /proc/PID/stat and statm give (CPU times, start time, RSS, VMS,
@@ -130,6 +137,8 @@ export class ProcfsCollector implements Collector {
   private readonly treeIndexMaxAgeMs: number;
   /** 0 when PSS and USS are not read (turned off, or no smaps_rollup on this kernel). */
   private readonly smapsIntervalMs: number;
+  /** Time spent reading smaps_rollup in this sweep, ms. */
+  private smapsSpentMs = 0;
   /** The last pass over /proc for trees, and when it was made (performance.now() ms). */
   private lastIndex: { index: ParentIndex; madeAt: number } | undefined;
   /** maxOpenFds, lowered when the process's own fd limit is hit first. */
@@ -199,6 +208,7 @@ export class ProcfsCollector implements Collector {
 
   async sample(targets: readonly SampleTarget[], signal?: AbortSignal): Promise<SampleOutcome[]> {
     this.sweeps++;
+    this.smapsSpentMs = 0;
     this.cpuLimits.forgetLimits();
     const keep = !this.closed;
     // The tree work (one pass over every process on the machine) is paid only when a target wants it.
@@ -551,8 +561,9 @@ export class ProcfsCollector implements Collector {
 
   /**
    * PSS and USS from smaps_rollup, read again only once `smapsIntervalMs` has
-   * passed: the kernel walks every mapping of the process to answer, which
-   * costs far more than the other files. A denied read (another user's
+   * passed, and at most SMAPS_BUDGET_MS of it per sweep: the kernel walks
+   * every mapping of the process to answer, which costs far more than the
+   * other files. A denied read (another user's
    * process) is counted once and not tried again for this instance.
    */
   private readSmaps(followed: FollowedProcess): { pss: number; uss: number } | null {
@@ -560,9 +571,11 @@ export class ProcfsCollector implements Collector {
     if (known === null) return null;
     const now = performance.now();
     if (known !== undefined && now - known.readAt < this.smapsIntervalMs) return known;
+    if (this.smapsSpentMs >= SMAPS_BUDGET_MS) return known ?? null;
     let parsed: ReturnType<typeof parseSmapsRollup>;
     try {
       parsed = parseSmapsRollup(readSmallFile(`${followed.dir}smaps_rollup`));
+      this.smapsSpentMs += performance.now() - now;
     } catch (error) {
       if (isGone(error)) return known ?? null;
       this.errors.add('smaps', error);

@@ -70,9 +70,10 @@ describeWhere(missingForCgroups() ?? missingPython, 'shared memory counted once 
             { pid: 0, cgroup: path },
           ]);
           const read = outcomes.map(sampleOf);
-          return read[0]?.processCount === WORKERS + 1 ? read : undefined;
+          // Readings of smaps_rollup are spread over sweeps (a budget per sweep): wait until every member has one.
+          return read[0]?.processCount === WORKERS + 1 && (read[0].memory.pss ?? 0) > SHARED_MIB * MIB ? read : undefined;
         },
-        { what: 'the parent and its workers' },
+        { what: 'the parent and its workers, each with a PSS reading', timeoutMs: 30_000 },
       );
 
       const rss = tree!.memory.rss;
