@@ -307,7 +307,12 @@ export class ProcfsCollector implements Collector {
    * /proc threw.
    */
   assignGroups(grouping: ProcessGrouping): GroupAssignment {
-    return this.groupScan(grouping).assignment;
+    try {
+      return this.groupScan(grouping).assignment;
+    } catch (error) {
+      this.errors.add('groups', error);
+      throw error;
+    }
   }
 
   private groupScan(grouping: ProcessGrouping): { assignment: GroupAssignment; startTicks: ReadonlyMap<number, number> } {

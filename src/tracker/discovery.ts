@@ -1,4 +1,4 @@
-import { UnsupportedTargetError, asError } from '../core/errors.js';
+import { TrackerClosedError, UnsupportedTargetError } from '../core/errors.js';
 import type { Collector } from '../core/collector-port.js';
 import type { ProcessGrouping } from '../core/groups.js';
 import type { DiscoveryPass, GroupTargetSpec, TrackOptions } from './types.js';
@@ -7,6 +7,7 @@ import type { DiscoveryPass, GroupTargetSpec, TrackOptions } from './types.js';
 export interface DiscoveryHost {
   track(serviceName: string, target: GroupTargetSpec, options?: TrackOptions): Promise<void>;
   untrack(serviceName: string): boolean;
+  get(serviceName: string): unknown;
 }
 
 /**
@@ -57,7 +58,7 @@ export class GroupDiscovery {
     try {
       assignment = assign(this.grouping);
     } catch {
-      // /proc could not be listed: the collector counted it; keep what is tracked until the next pass.
+      // /proc could not be listed (the collector counts it): keep what is tracked until the next pass.
       return this.#last;
     }
     let added = 0;
@@ -70,6 +71,11 @@ export class GroupDiscovery {
     }
     for (const [name, group] of assignment.groups) {
       if (this.#followed.has(name)) continue;
+      // A service of the same name tracked by someone else is theirs: tracking it here would restart it.
+      if (this.tracker.get(name) !== undefined) {
+        failed += 1;
+        continue;
+      }
       const labels = { ...this.labels, ...group.labels };
       try {
         await this.tracker.track(
@@ -81,7 +87,7 @@ export class GroupDiscovery {
         added += 1;
       } catch (error) {
         // A closed tracker ends discovery's work; anything else is tried again next pass.
-        if (asError(error).name === 'TrackerClosedError') break;
+        if (error instanceof TrackerClosedError) break;
         failed += 1;
       }
     }

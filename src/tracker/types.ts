@@ -51,7 +51,7 @@ export interface DiscoveryPass {
   readonly overflowed: number;
   readonly added: number;
   readonly removed: number;
-  /** Groups that could not be tracked this pass (each tried again next pass). */
+  /** Groups that could not be tracked this pass, or whose name another service has (each tried again next pass). */
   readonly failed: number;
 }
 

@@ -171,3 +171,24 @@ describe('discovery', () => {
     expect(t.getAll().filter((snapshot) => snapshot.serviceName.startsWith('pmd'))).toEqual([]);
   }, 60_000);
 });
+
+describe('discovery beside services of its own names', () => {
+  it('leaves a group named like a service it did not track to that service', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procmetrics-discover-'));
+    dirs.push(dir);
+    const name = `pmc${String(Date.now() % 100000).padStart(5, '0')}`;
+    symlinkSync('/bin/sleep', join(dir, name));
+    const member = spawnGroup(join(dir, name), ['1000']);
+    const other = spawnGroup('sleep', ['1000']);
+    await waitFor(() => readFileSync(`/proc/${String(member.pid)}/comm`, 'utf8').trim() === name);
+
+    const t = tracker();
+    await t.track(name, other.pid!);
+    const discovery = await t.discover(groupingOf([{ name: '{{.Comm}}', comm: [name] }]));
+    expect(discovery.groups()).toEqual([]);
+    expect(discovery.last()).toMatchObject({ groups: 1, added: 0, failed: 1 });
+    expect(t.get(name)).toMatchObject({ pid: other.pid, restartCount: 0 });
+    discovery.stop();
+    expect(t.get(name)?.pid).toBe(other.pid);
+  });
+});
