@@ -213,7 +213,8 @@ export class ProcfsCollector implements Collector {
     const keep = !this.closed;
     // The tree work (one pass over every process on the machine) is paid only when a target wants it.
     const trees = targets.some((target) => target.descendants === true || target.group !== undefined);
-    this.parents = trees ? this.parentIndex() : undefined;
+    const groups = targets.some((target) => target.group !== undefined);
+    this.parents = trees ? this.parentIndex(groups) : undefined;
     this.treeReads = trees ? { members: new Map(), trees: new Map() } : undefined;
     try {
       return await sweepInChunks(targets, (target) => this.readTarget(target, keep), this.chunks, signal);
@@ -287,10 +288,15 @@ export class ProcfsCollector implements Collector {
    * otherwise walk /proc 2,000 times, and a fast tick would walk it on every
    * sweep. A child is then found at most that much later.
    */
-  private parentIndex(): ParentIndex | undefined {
+  private parentIndex(withFacts: boolean): ParentIndex | undefined {
     const now = performance.now();
     if (this.lastIndex !== undefined && now - this.lastIndex.madeAt < this.treeIndexMaxAgeMs) return this.lastIndex.index;
     try {
+      // A sweep with groups needs the facts too: one walk serves both.
+      if (withFacts) {
+        this.hostScan = this.scanHost(now);
+        return this.hostScan.index;
+      }
       const index = scanParents(this.root, this.scanBuffer, this.scanStat);
       this.lastIndex = { index, madeAt: now };
       return index;
@@ -532,7 +538,8 @@ export class ProcfsCollector implements Collector {
     if (asMember && followed.cpusAvailable === undefined) followed.cpusAvailable = null;
     const status = full ? this.readStatus(followed, followed.cpusAvailable === undefined) : null;
     const io = full ? this.readIo(followed) : null;
-    const smaps = full && this.smapsIntervalMs > 0 ? this.readSmaps(followed) : null;
+    // A read not kept (a cgroup's member, summed without PSS) would throw its reading away.
+    const smaps = full && keep && this.smapsIntervalMs > 0 ? this.readSmaps(followed) : null;
     if (followed.cpusAvailable === undefined) {
       followed.cpusAvailable = this.cpuLimits.read(pid, status ? status.cpusAllowedList : undefined);
     }

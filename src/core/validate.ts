@@ -155,9 +155,9 @@ export function validateTrackTarget(target: unknown): { pid: number } | { cgroup
 
 /** A group target: compiled grouping rules (with assign() and needs) and the name of one of their groups. */
 function validateGroupTarget(value: unknown, argument: string): GroupTarget {
-  const candidate = value as { grouping?: { assign?: unknown; needs?: unknown }; group?: unknown } | null;
+  const candidate = value as { grouping?: { assign?: unknown; needs?: unknown } | null; group?: unknown } | null;
   const grouping = typeof candidate === 'object' && candidate !== null ? candidate.grouping : undefined;
-  if (typeof grouping !== 'object' || typeof grouping.assign !== 'function' || typeof grouping.needs !== 'object') {
+  if (typeof grouping !== 'object' || grouping === null || typeof grouping.assign !== 'function' || typeof grouping.needs !== 'object') {
     throw new InvalidArgumentTypeError(
       `${argument}.grouping must be compiled grouping rules (with assign() and needs); got ${describeValue(grouping)}`,
     );

@@ -114,6 +114,17 @@ describe('group targets', () => {
     expect(t.get('workers')?.restartCount).toBe(0);
   }, 60_000);
 
+  it('refuse a group target without compiled rules, with a typed error naming it', async () => {
+    const t = tracker();
+    for (const grouping of [null, undefined, {}, { assign: 1, needs: {} }]) {
+      await expect(t.track('bad', { group: { grouping, group: 'g' } } as never)).rejects.toMatchObject({
+        code: 'ERR_INVALID_ARG_TYPE',
+        message: expect.stringContaining('target.group.grouping must be compiled grouping rules'),
+      });
+    }
+    expect(t.get('bad')).toBeUndefined();
+  });
+
   it('track a group with no process yet, stopped, until one appears', async () => {
     const tag = `pmnobody${process.pid}x${Date.now() % 100000}`;
     const t = tracker();

@@ -31,7 +31,7 @@ export function parseRulesFile(text: string, ours = true): GroupRule[] {
   const first = document.errors[0];
   if (first !== undefined) {
     throw new InvalidArgumentValueError(
-      `process-exporter config is not valid YAML: line ${first.linePos?.[0].line ?? 0}: ${first.message.split('\n')[0] ?? first.message}`,
+      `${ours ? 'rules file' : 'process-exporter config'} is not valid YAML: line ${first.linePos?.[0].line ?? 0}: ${first.message.split('\n')[0] ?? first.message}`,
     );
   }
   const root = document.contents;
