@@ -130,6 +130,15 @@ export interface ProcessMetrics {
   /** now - startTime while running, else 0; ms. */
   uptime: number;
   restartCount: number;
+  /**
+   * Processes of the service the kernel's OOM killer has ended since it was
+   * first tracked: the kernel's own count for its cgroup where it has one
+   * (memory.events oom_kill; v1 memory.oom_control), or as its supervisor
+   * reported them (`Tracker.recordOomKills`), whichever is larger.
+   */
+  oomKills: number;
+  /** Restarts its supervisor made because health checks kept failing (`Tracker.countHealthRestart`). */
+  healthRestarts: number;
   /** '' when none. */
   lastError: string;
   /** When this snapshot was made, ms since epoch. */

@@ -256,6 +256,12 @@ export function checkInteger(name: string, value: unknown, min: number, max: num
   return value;
 }
 
+/** A required count: an integer from 0 to Number.MAX_SAFE_INTEGER. */
+export function validateCount(value: unknown, argument: string): asserts value is number {
+  if (value === undefined) throw new InvalidArgumentTypeError(`${argument} must be a number; got undefined`);
+  checkInteger(argument, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
 export function checkBoolean(name: string, value: unknown): boolean | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'boolean') throw new InvalidArgumentTypeError(`${name} must be a boolean; got ${describeValue(value)}`);

@@ -308,6 +308,25 @@ export const METRICS: readonly MetricRow[] = [
     description: 'Restarts of the service since it was first tracked; per service, so it outlives each process.',
     read: (s) => s.restartCount,
   },
+  {
+    name: 'procmetrics.service.oom_kills',
+    kind: 'counter',
+    unit: '{kill}',
+    valueType: 'int',
+    subject: 'service',
+    description:
+      "Processes of the service the kernel's OOM killer ended: its cgroup's own count (memory.events oom_kill) where it has one, else as its supervisor saw them.",
+    read: (s) => s.oomKills,
+  },
+  {
+    name: 'procmetrics.service.health_restarts',
+    kind: 'counter',
+    unit: '{restart}',
+    valueType: 'int',
+    subject: 'service',
+    description: 'Restarts its supervisor made because health checks failed too many times in a row; also counted in restarts.',
+    read: (s) => s.healthRestarts,
+  },
 
   {
     name: 'procmetrics.service.processes',

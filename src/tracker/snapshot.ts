@@ -11,6 +11,10 @@ export interface ServiceStatus {
   /** The health the supervisor last reported (true until told otherwise); see `isHealthy`. */
   healthy: boolean;
   restartCount: number;
+  /** Processes of the service the kernel's OOM killer ended (see ProcessMetrics.oomKills). */
+  oomKills: number;
+  /** Restarts its supervisor made because health checks failed. */
+  healthRestarts: number;
   lastError: string;
   /** Why the last health check failed; '' when it passed or there is none. */
   healthError: string;
@@ -80,6 +84,8 @@ export function snapshotFromSample(
     state: status.state,
     healthy: isHealthy(status),
     restartCount: status.restartCount,
+    oomKills: status.oomKills,
+    healthRestarts: status.healthRestarts,
     lastError: status.lastError,
     healthError: status.healthError,
     pid: sample.pid,
@@ -135,6 +141,8 @@ export function idleSnapshot(status: ServiceStatus, now: number): ProcessMetrics
     state: status.state,
     healthy: isHealthy(status),
     restartCount: status.restartCount,
+    oomKills: status.oomKills,
+    healthRestarts: status.healthRestarts,
     lastError: status.lastError,
     healthError: status.healthError,
     pid: 0,

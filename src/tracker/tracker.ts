@@ -42,6 +42,7 @@ import {
   stateOption,
   validateBoolean,
   validateCollector,
+  validateCount,
   validateMeterProvider,
   validateName,
   validateOptionalBoolean,
@@ -335,6 +336,8 @@ export class Tracker implements ProcessTracker {
           state,
           healthy: true,
           restartCount: 0,
+          oomKills: 0,
+          healthRestarts: 0,
           lastError: '',
           healthError: '',
         };
@@ -394,7 +397,17 @@ export class Tracker implements ProcessTracker {
     validateOptionalString(lastError, 'lastError');
     if (this.#closed) throw new TrackerClosedError('register');
     if (this.#services.has(serviceName)) return false;
-    const status: ServiceStatus = { serviceName, labels: NO_LABELS, state, healthy: true, restartCount: 0, lastError, healthError: '' };
+    const status: ServiceStatus = {
+      serviceName,
+      labels: NO_LABELS,
+      state,
+      healthy: true,
+      restartCount: 0,
+      oomKills: 0,
+      healthRestarts: 0,
+      lastError,
+      healthError: '',
+    };
     const snapshot = idleSnapshot(status, Date.now());
     this.#services.set(serviceName, { status, snapshot, instance: undefined, hadProcess: false, exitPublished: false });
     this.#publish(snapshot);
@@ -517,6 +530,34 @@ export class Tracker implements ProcessTracker {
     if (service.status.healthy !== healthy || service.status.healthError !== healthError) {
       this.#setStatus(service, { ...service.status, healthy, healthError });
     }
+    return true;
+  }
+
+  /**
+   * Tells the tracker how many processes of the service the kernel's OOM
+   * killer has ended so far, e.g. from the oom_kill count of the cgroup its
+   * supervisor made for it. The counter only rises: it becomes the larger of
+   * `total` and what it was, published when that changes. False for unknown names.
+   */
+  recordOomKills(serviceName: string, total: number): boolean {
+    validateName(serviceName);
+    validateCount(total, 'total');
+    const service = this.#services.get(serviceName);
+    if (!service) return false;
+    if (total > service.status.oomKills) this.#setStatus(service, { ...service.status, oomKills: total });
+    return true;
+  }
+
+  /**
+   * Counts one restart its supervisor made because the service's health
+   * checks kept failing (the restart itself is counted by the next track()).
+   * Published at once. False for unknown names.
+   */
+  countHealthRestart(serviceName: string): boolean {
+    validateName(serviceName);
+    const service = this.#services.get(serviceName);
+    if (!service) return false;
+    this.#setStatus(service, { ...service.status, healthRestarts: service.status.healthRestarts + 1 });
     return true;
   }
 

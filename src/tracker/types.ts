@@ -151,6 +151,8 @@ export interface ProcessTracker {
   unsubscribe(subscription: Subscription): void;
   updateState(serviceName: string, state: ProcessState, lastError?: string): boolean;
   updateHealth(serviceName: string, healthy: boolean, reason?: string): boolean;
+  recordOomKills(serviceName: string, total: number): boolean;
+  countHealthRestart(serviceName: string): boolean;
 }
 
 export type { TrackerStats } from '../core/stats.js';

@@ -290,6 +290,7 @@ describe('config file for run', () => {
       args: ['s.js'],
       restart: 'on-failure',
       health: { argv: ['curl', '-fsS', 'http://x/health'], intervalMs: 2000 },
+      backoff: { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 },
     });
   });
 
@@ -324,8 +325,86 @@ describe('config file for run', () => {
     expect(fromFile).toThrow(/4096/);
   });
 
+  it('supplies the restart policy, the backoff and the limits, numbers or text alike', () => {
+    const text = JSON.stringify({
+      restart: 'always',
+      'max-restarts': 4,
+      'restart-window': '1m',
+      'backoff-initial': '1s',
+      'backoff-max': '8s',
+      'backoff-reset': '30s',
+      'health-cmd': 'true',
+      'health-failures': 3,
+      'memory-max': '64M',
+      'cpu-max': 0.5,
+    });
+    expect(runOf(build(['run', '-c', 'x.json', '--', 'node'], text))).toMatchObject({
+      restartLimit: { max: 4, windowMs: 60_000 },
+      backoff: { initialMs: 1000, maxMs: 8000, resetAfterMs: 30_000 },
+      health: { failuresToRestart: 3 },
+      limits: { memoryBytes: 64 * 2 ** 20, cpuCores: 0.5 },
+    });
+    // Flags still win key by key.
+    const spec = runOf(build(['run', '-c', 'x.json', '--max-restarts', '2', '--memory-max', '1G', '--', 'node'], text));
+    expect(spec.restartLimit).toEqual({ max: 2, windowMs: 60_000 });
+    expect(spec.limits).toEqual({ memoryBytes: 2 ** 30, cpuCores: 0.5 });
+  });
+
   it('run keys are for run only', () => {
+    expect(() => build(['watch', '-s', 'a=1', '-c', 'x.json'], '{"max-restarts": 3}')).toThrow('"max-restarts" is only used by run');
     expect(() => build(['watch', '-s', 'a=1', '-c', 'x.json'], '{"restart": "always"}')).toThrow('"restart" is only used by run');
     expect(() => build(['demo', '-c', 'x.json'], '{"health-cmd": "true"}')).toThrow('"health-cmd" is only used by run');
+  });
+});
+
+describe('run: restart policy, backoff and limits', () => {
+  const specOf = (args: string[]) => {
+    const command = build(['run', ...args, '--', 'server']);
+    if (command.command !== 'run') throw new Error('expected run');
+    return command.spec;
+  };
+
+  it('has no limit, the usual backoff and no limits by default', () => {
+    const spec = specOf([]);
+    expect(spec.restartLimit).toBeUndefined();
+    expect(spec.limits).toBeUndefined();
+    expect(spec.backoff).toEqual({ initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 });
+  });
+
+  it('--max-restarts counts within a 5 minute window unless --restart-window says otherwise', () => {
+    expect(specOf(['--restart', 'on-failure', '--max-restarts', '3']).restartLimit).toEqual({ max: 3, windowMs: 300_000 });
+    expect(specOf(['--restart', 'always', '--max-restarts', '0', '--restart-window', '10s']).restartLimit).toEqual({
+      max: 0,
+      windowMs: 10_000,
+    });
+    expect(specOf(['--health-cmd', 'true', '--health-failures', '2', '--max-restarts', '1']).restartLimit?.max).toBe(1);
+  });
+
+  it('reads sizes in powers of 1024 and cores as decimals', () => {
+    expect(specOf(['--memory-max', '64M']).limits).toEqual({ memoryBytes: 67_108_864, cpuCores: null });
+    expect(specOf(['--memory-max', '1.5GiB']).limits?.memoryBytes).toBe(1.5 * 2 ** 30);
+    expect(specOf(['--memory-max', '2097152']).limits?.memoryBytes).toBe(2_097_152);
+  });
+
+  it.each([
+    [['--max-restarts', '3'], '--max-restarts "3": needs something that restarts'],
+    [['--restart', 'always', '--max-restarts=-1'], '--max-restarts "-1": must be a whole number from 0 to 1000000'],
+    [['--restart', 'always', '--max-restarts', '2.5'], '--max-restarts "2.5": must be a whole number'],
+    [['--restart-window', '1m'], '--restart-window "1m": needs --max-restarts'],
+    [['--health-failures', '3'], '--health-failures "3": needs --health-cmd'],
+    [['--health-cmd', 'true', '--health-failures', '0'], '--health-failures "0": must be a whole number from 1 to 1000'],
+    [['--backoff-initial', '40s'], '--backoff-initial "40s": the first delay (40000 ms) exceeds the longest (30000 ms)'],
+    [['--backoff-max', '100ms'], '--backoff-max "100ms": the first delay (500 ms) exceeds the longest (100 ms)'],
+    [['--backoff-reset', '5'], '--backoff-reset "5": not a duration'],
+    [['--memory-max', '512K'], '--memory-max "512K": expected a size of at least 1M'],
+    [['--memory-max', 'lots'], '--memory-max "lots": expected a size'],
+    [['--cpu-max', '0'], '--cpu-max "0": expected a number of cores from 0.01 to 4096'],
+    [['--cpu-max', '50%'], '--cpu-max "50%": expected a number of cores'],
+  ])('%j is refused: %s', (args, message) => {
+    expect(() => specOf(args)).toThrow(message);
+  });
+
+  it("the new flags are run's only", () => {
+    expect(() => build(['watch', '-s', 'a=1', '--memory-max', '64M'])).toThrow('--memory-max is not an option of watch');
   });
 });

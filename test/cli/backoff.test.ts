@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BACKOFF, nextQuickExits, restartDelayMs } from '../../src/cli/run/backoff.js';
+import { nextQuickExits, restartDelayMs } from '../../src/cli/run/backoff.js';
+import { DEFAULT_BACKOFF } from '../../src/cli/options/run-options.js';
 import { describeExit, exitCodeOf, isOrderlyStop, shouldRestart, type ExitStatus } from '../../src/cli/run/exit-status.js';
 
 const policy = { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 };

@@ -1,4 +1,4 @@
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -90,7 +90,7 @@ describe('the command cgroup code on a pure cgroup v2 host (fixture tree)', () =
 
   it('makes its own cgroup under the v2 mount, named after this process, and removes it', async () => {
     const root = pureV2Host([]);
-    const made = createCgroup('api', new HostRoot(join(root, 'proc'), root));
+    const made = createCgroup('api', undefined, new HostRoot(join(root, 'proc'), root));
     if ('problem' in made) throw new Error(made.problem);
     expect(made.version).toBe(2);
     expect(made.path.startsWith(join(root, 'sys/fs/cgroup/procmetrics', `${process.pid}-5000-${NAMESPACE}-api-`))).toBe(true);
@@ -98,5 +98,49 @@ describe('the command cgroup code on a pure cgroup v2 host (fixture tree)', () =
     expect(existsSync(made.path)).toBe(true);
     await made.remove();
     expect(existsSync(made.path)).toBe(false);
+  });
+});
+
+describe('limits on the command cgroup (fixture tree of a pure cgroup v2 host)', () => {
+  const MIB = 2 ** 20;
+  const hostWith = (controllers: string): HostRoot => {
+    const root = pureV2Host([]);
+    mkdirSync(join(root, 'sys/fs/cgroup'), { recursive: true });
+    writeFileSync(join(root, 'sys/fs/cgroup/cgroup.controllers'), `${controllers}\n`);
+    return new HostRoot(join(root, 'proc'), root);
+  };
+  const read = (path: string, file: string): string => readFileSync(join(path, file), 'utf8');
+
+  it('switches the controllers on for its cgroups and writes memory.max and cpu.max', () => {
+    const host = hostWith('cpuset cpu io memory pids');
+    const made = createCgroup('api', { memoryBytes: 64 * MIB, cpuCores: 0.5 }, host);
+    if ('problem' in made) throw new Error(made.problem);
+    expect(read(made.path, 'memory.max')).toBe(String(64 * MIB));
+    expect(read(made.path, 'cpu.max')).toBe('50000 100000');
+    expect(made.limits).toEqual({ memoryBytes: 64 * MIB, cpuCores: 0.5 });
+    // Enabled below the root and below procmetrics' own directory (the fixture keeps the last write of each).
+    expect(read(host.host('/sys/fs/cgroup'), 'cgroup.subtree_control')).toBe('+cpu');
+    expect(read(host.host('/sys/fs/cgroup/procmetrics'), 'cgroup.subtree_control')).toBe('+cpu');
+  });
+
+  it('counts OOM kills from memory.events, and has no count without memory accounting', () => {
+    const made = createCgroup('api', { memoryBytes: 64 * MIB, cpuCores: null }, hostWith('memory pids'));
+    if ('problem' in made) throw new Error(made.problem);
+    writeFileSync(join(made.path, 'memory.events'), 'low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n');
+    expect(made.oomKills()).toBe(2);
+    const plain = createCgroup('web', undefined, hostWith('pids'));
+    if ('problem' in plain) throw new Error(plain.problem);
+    expect(plain.oomKills()).toBeNull();
+  });
+
+  it('says which limit cannot be applied when the hierarchy lacks its controller', () => {
+    const host = hostWith('cpu pids');
+    const made = createCgroup('api', { memoryBytes: 64 * MIB, cpuCores: 1 }, host);
+    expect(made).toEqual({ problem: '--memory-max cannot be applied: no memory controller is mounted (v2 or v1)' });
+    const cpuOnly = createCgroup('api', { memoryBytes: null, cpuCores: 1 }, host);
+    if ('problem' in cpuOnly) throw new Error(cpuOnly.problem);
+    expect(read(cpuOnly.path, 'cpu.max')).toBe('100000 100000');
+    const noCpu = createCgroup('api', { memoryBytes: null, cpuCores: 1 }, hostWith('memory'));
+    expect(noCpu).toEqual({ problem: '--cpu-max cannot be applied: no cpu controller is mounted (v2 or v1)' });
   });
 });

@@ -19,7 +19,17 @@ function running(
   extra: Partial<ProcessMetrics> = {},
 ): ProcessMetrics {
   const idle = idleSnapshot(
-    { serviceName, labels: {}, state: 'running', healthy: true, restartCount: 0, lastError: '', healthError: '' },
+    {
+      serviceName,
+      labels: {},
+      state: 'running',
+      healthy: true,
+      restartCount: 0,
+      oomKills: 0,
+      healthRestarts: 0,
+      lastError: '',
+      healthError: '',
+    },
     T0,
   );
   return {
@@ -37,7 +47,17 @@ function running(
 
 const api = running('api', 4242, 25.04, 48 * 1024 * 1024, { restartCount: 2 });
 const down = idleSnapshot(
-  { serviceName: 'worker', labels: {}, state: 'failed', healthy: false, restartCount: 1, lastError: 'exited with code 3', healthError: '' },
+  {
+    serviceName: 'worker',
+    labels: {},
+    state: 'failed',
+    healthy: false,
+    restartCount: 1,
+    oomKills: 0,
+    healthRestarts: 0,
+    lastError: 'exited with code 3',
+    healthError: '',
+  },
   T0,
 );
 

@@ -64,6 +64,8 @@ export function fakeSnapshot(overrides: Partial<ProcessMetrics> = {}): ProcessMe
     startTime: now - 60_000,
     uptime: 60_000,
     restartCount: 0,
+    oomKills: 0,
+    healthRestarts: 0,
     lastError: '',
     timestamp: now,
     ...overrides,

@@ -1,7 +1,7 @@
 import { DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_INTERVAL_MS, DEFAULT_MAX_GROUPS, DEMO_INTERVAL_MS } from '../../core/limits.js';
 import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CONFIG_KEY_NAMES, RUN_KEYS, type ConfigFile } from './config-file.js';
+import { firstRunKey, type ConfigFile } from './config-file.js';
 import { parseDuration } from './duration.js';
 import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { exportersFromEnv, type EnvExporters } from './env-defaults.js';
@@ -9,7 +9,17 @@ import { UsageError, quoteArg, quoteValue } from './errors.js';
 import { nearest } from './hints.js';
 import { parseMaxGroups } from './max-groups.js';
 import { checkLabels, parseLabelArgs } from './labels.js';
-import { parseHealthCmd, parseRestart, type RestartPolicy } from './run-options.js';
+import {
+  DEFAULT_BACKOFF,
+  DEFAULT_RESTART_WINDOW_MS,
+  RUN_SETTING_KEYS,
+  keyOfField,
+  readRunSetting,
+  type BackoffPolicy,
+  type ResourceLimits,
+  type RestartPolicy,
+  type RunSettings,
+} from './run-options.js';
 import { parseServiceArg, validateServiceName, type WatchService } from './target.js';
 
 /** Options every long-running command shares. */
@@ -35,7 +45,14 @@ export interface RunSpec {
   command: string;
   args: string[];
   restart: RestartPolicy;
-  health: { argv: string[]; intervalMs: number } | null;
+  /** `failuresToRestart`: restart the command after this many failed checks in a row (--health-failures); absent: never. */
+  health: { argv: string[]; intervalMs: number; failuresToRestart?: number } | null;
+  /** At most `max` restarts within `windowMs` (--max-restarts, --restart-window); absent: no limit. */
+  restartLimit?: { max: number; windowMs: number };
+  /** Restart delays (--backoff-*); absent: DEFAULT_BACKOFF. */
+  backoff?: BackoffPolicy;
+  /** Limits on the command's own cgroup (--memory-max, --cpu-max); absent: none. */
+  limits?: ResourceLimits;
   /** Added to (or replacing in) our own environment for the command. */
   env?: Readonly<Record<string, string>>;
 }
@@ -77,6 +94,14 @@ const OPTIONS = {
   restart: { type: 'string' },
   'health-cmd': { type: 'string' },
   'health-interval': { type: 'string' },
+  'health-failures': { type: 'string' },
+  'max-restarts': { type: 'string' },
+  'restart-window': { type: 'string' },
+  'backoff-initial': { type: 'string' },
+  'backoff-max': { type: 'string' },
+  'backoff-reset': { type: 'string' },
+  'memory-max': { type: 'string' },
+  'cpu-max': { type: 'string' },
   'single-process': { type: 'boolean' },
   'state-labels': { type: 'boolean' },
   discover: { type: 'string' },
@@ -91,7 +116,7 @@ type Values = ReturnType<typeof parseWith>['values'];
 const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json', 'state-labels', 'label'];
 const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
   watch: new Set([...SHARED, 'service', 'once', 'single-process', 'discover', 'max-groups']),
-  run: new Set([...SHARED, 'name', 'restart', 'health-cmd', 'health-interval', 'single-process']),
+  run: new Set([...SHARED, 'name', 'single-process', ...RUN_SETTING_KEYS]),
   demo: new Set(SHARED),
 };
 
@@ -164,9 +189,9 @@ export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Re
   if (line.command !== 'watch' && config.services !== undefined) {
     throw new UsageError(`${configWhere}: "services" is only used by watch`);
   }
-  const runKey = RUN_KEYS.find((key) => config[key] !== undefined);
+  const runKey = firstRunKey(config);
   if (line.command !== 'run' && runKey !== undefined) {
-    throw new UsageError(`${configWhere}: ${quoteValue(CONFIG_KEY_NAMES[runKey])} is only used by run`);
+    throw new UsageError(`${configWhere}: ${quoteValue(runKey)} is only used by run`);
   }
   switch (line.command) {
     case 'watch': {
@@ -229,17 +254,57 @@ function runSpec(values: Values, rest: string[], config: ConfigFile, configWhere
   }
   // Flags win over the config file key by key; both are checked by the same functions.
   const name = values.name !== undefined ? validateServiceName(values.name, '--name', values.name) : (config.name ?? defaultName(command));
-  const restart = values.restart !== undefined ? parseRestart(values.restart, '--restart') : (config.restart ?? 'never');
-  const healthArgv = values['health-cmd'] !== undefined ? parseHealthCmd(values['health-cmd'], '--health-cmd') : config.healthArgv;
-  const flagInterval = values['health-interval'];
-  const healthIntervalMs = flagInterval !== undefined ? parseDuration(flagInterval, '--health-interval') : config.healthIntervalMs;
-  if (healthArgv === undefined && healthIntervalMs !== undefined) {
-    const where = flagInterval !== undefined ? quoteArg('--health-interval', flagInterval) : `${configWhere}: "health-interval"`;
-    throw new UsageError(`${where}: needs --health-cmd (or "health-cmd" in --config)`);
+  const fromFlags: RunSettings = {};
+  for (const key of RUN_SETTING_KEYS) {
+    const text = values[key];
+    if (text !== undefined) readRunSetting(fromFlags, key, text, `--${key}`);
+  }
+  const settings: RunSettings = { ...config.run, ...fromFlags };
+  /** Where a setting came from, for a message about how it combines with others. */
+  const where = (field: keyof RunSettings): string => {
+    const key = keyOfField(field);
+    const flag = values[key];
+    return flag !== undefined ? quoteArg(`--${key}`, flag) : `${configWhere}: ${quoteValue(key)}`;
+  };
+  const needs = (field: keyof RunSettings, what: string): never => {
+    throw new UsageError(`${where(field)}: needs ${what}`);
+  };
+  const restart = settings.restart ?? 'never';
+  if (settings.healthArgv === undefined) {
+    if (settings.healthIntervalMs !== undefined) needs('healthIntervalMs', '--health-cmd (or "health-cmd" in --config)');
+    if (settings.healthFailures !== undefined) needs('healthFailures', '--health-cmd (or "health-cmd" in --config)');
+  }
+  if (settings.maxRestarts === undefined && settings.restartWindowMs !== undefined) {
+    needs('restartWindowMs', '--max-restarts (or "max-restarts" in --config)');
+  }
+  if (settings.maxRestarts !== undefined && restart === 'never' && settings.healthFailures === undefined) {
+    needs('maxRestarts', 'something that restarts: --restart on-failure or always, or --health-failures');
+  }
+  const backoff: BackoffPolicy = {
+    initialMs: settings.backoffInitialMs ?? DEFAULT_BACKOFF.initialMs,
+    maxMs: settings.backoffMaxMs ?? DEFAULT_BACKOFF.maxMs,
+    resetAfterMs: settings.backoffResetMs ?? DEFAULT_BACKOFF.resetAfterMs,
+  };
+  if (backoff.initialMs > backoff.maxMs) {
+    const culprit = settings.backoffInitialMs !== undefined ? 'backoffInitialMs' : 'backoffMaxMs';
+    throw new UsageError(`${where(culprit)}: the first delay (${backoff.initialMs} ms) exceeds the longest (${backoff.maxMs} ms)`);
   }
   const health: RunSpec['health'] =
-    healthArgv === undefined ? null : { argv: healthArgv, intervalMs: healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS };
-  return { name, command, args, restart, health };
+    settings.healthArgv === undefined
+      ? null
+      : {
+          argv: settings.healthArgv,
+          intervalMs: settings.healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS,
+          ...(settings.healthFailures !== undefined ? { failuresToRestart: settings.healthFailures } : {}),
+        };
+  const spec: RunSpec = { name, command, args, restart, health, backoff };
+  if (settings.maxRestarts !== undefined) {
+    spec.restartLimit = { max: settings.maxRestarts, windowMs: settings.restartWindowMs ?? DEFAULT_RESTART_WINDOW_MS };
+  }
+  if (settings.memoryMaxBytes !== undefined || settings.cpuMaxCores !== undefined) {
+    spec.limits = { memoryBytes: settings.memoryMaxBytes ?? null, cpuCores: settings.cpuMaxCores ?? null };
+  }
+  return spec;
 }
 
 /** `node server.js` -> `node`; characters a service name may not hold become `_`. */

@@ -3,7 +3,7 @@ import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { UsageError, quoteValue } from './errors.js';
 import { nearest } from './hints.js';
 import { checkLabels } from './labels.js';
-import { parseHealthCmd, parseRestart, type RestartPolicy } from './run-options.js';
+import { RUN_SETTING_KEYS, keyOfField, readRunSetting, type RunSettings } from './run-options.js';
 import { parseMaxGroups } from './max-groups.js';
 import { parseTarget, validateServiceName, type WatchService } from './target.js';
 
@@ -16,8 +16,9 @@ import { parseTarget, validateServiceName, type WatchService } from './target.js
  *   "services": { "api": "pidfile:/run/api.pid", "db": 4242, "worker": "match:worker\\.js" } }
  * ```
  *
- * For `run`: `{ "name": "api", "restart": "on-failure", "health-cmd": "curl -fsS localhost:8080/healthz",
- * "health-interval": "5s" }`.
+ * For `run`: `{ "name": "api", "restart": "on-failure", "max-restarts": 5, "health-cmd": "curl -fsS localhost:8080/healthz",
+ * "health-interval": "5s", "health-failures": 3, "memory-max": "512M", "cpu-max": 1.5 }`: every flag of
+ * run's has a key of the same name.
  */
 export interface ConfigFile {
   intervalMs?: number;
@@ -34,9 +35,7 @@ export interface ConfigFile {
   maxGroups?: number;
   /** `run` only, like the flags of the same names. */
   name?: string;
-  restart?: RestartPolicy;
-  healthArgv?: string[];
-  healthIntervalMs?: number;
+  run?: RunSettings;
 }
 
 const KEYS = [
@@ -50,19 +49,15 @@ const KEYS = [
   'discover',
   'max-groups',
   'name',
-  'restart',
-  'health-cmd',
-  'health-interval',
+  ...RUN_SETTING_KEYS,
 ] as const;
 
-/** The fields only `run` uses, and the key each is read from. */
-export const RUN_KEYS = ['name', 'restart', 'healthArgv', 'healthIntervalMs'] as const;
-export const CONFIG_KEY_NAMES: Record<(typeof RUN_KEYS)[number], (typeof KEYS)[number]> = {
-  name: 'name',
-  restart: 'restart',
-  healthArgv: 'health-cmd',
-  healthIntervalMs: 'health-interval',
-};
+/** The first key of the file that only `run` uses, if any: other commands refuse it. */
+export function firstRunKey(config: ConfigFile): string | undefined {
+  if (config.name !== undefined) return 'name';
+  const field = Object.keys(config.run ?? {})[0] as keyof RunSettings | undefined;
+  return field === undefined ? undefined : keyOfField(field);
+}
 
 /** Validates the parsed JSON of a config file; `file` is only used in messages. */
 export function parseConfigFile(text: string, file: string): ConfigFile {
@@ -106,18 +101,16 @@ export function parseConfigFile(text: string, file: string): ConfigFile {
     const value = typeof data['max-groups'] === 'number' ? String(data['max-groups']) : expectString(data['max-groups'], at('max-groups'));
     config.maxGroups = parseMaxGroups(value, at('max-groups'));
   }
-  // The same checks as --name, --restart, --health-cmd and --health-interval.
+  // The same checks as the flags of the same names.
   if (data.name !== undefined) {
     const name = expectString(data.name, at('name'));
     config.name = validateServiceName(name, at('name'), name);
   }
-  if (data.restart !== undefined) config.restart = parseRestart(expectString(data.restart, at('restart')), at('restart'));
-  if (data['health-cmd'] !== undefined) {
-    config.healthArgv = parseHealthCmd(expectString(data['health-cmd'], at('health-cmd')), at('health-cmd'));
-  }
-  if (data['health-interval'] !== undefined) {
-    const where = at('health-interval');
-    config.healthIntervalMs = parseDuration(expectString(data['health-interval'], where), where);
+  for (const key of RUN_SETTING_KEYS) {
+    const value = data[key];
+    if (value === undefined) continue;
+    config.run ??= {};
+    readRunSetting(config.run, key, typeof value === 'number' ? String(value) : expectString(value, at(key)), at(key));
   }
   return config;
 }

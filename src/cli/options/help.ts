@@ -35,6 +35,15 @@ Options:
       --restart POLICY        run: never | on-failure | always (default never)
       --health-cmd CMD        run: health check, split into words, no shell
       --health-interval DUR   run: time between health checks (default 10s)
+      --health-failures N     run: restart after N failed checks in a row
+      --max-restarts N        run: after N restarts within the window, stay
+                              failed and exit (default: no limit)
+      --restart-window DUR    run: the window of --max-restarts (default 5m)
+      --backoff-initial DUR   run: first restart delay, doubling (default 500ms)
+      --backoff-max DUR       run: longest restart delay (default 30s)
+      --backoff-reset DUR     run: a run this long resets the delay (default 10s)
+      --memory-max SIZE       run: memory limit of the command's cgroup (64M)
+      --cpu-max CORES         run: CPU limit of the command's cgroup (0.5)
   -h, --help                  this text
   -V, --version               the version
 

@@ -1,17 +1,4 @@
-/**
- * Restart delays: exponential, capped, and forgiven once a child has stayed up
- * long enough that its last exit says nothing about the next start.
- */
-export interface BackoffPolicy {
-  /** Delay before the first restart after a quick exit, ms. */
-  initialMs: number;
-  /** The delay never exceeds this, ms. */
-  maxMs: number;
-  /** A child that ran at least this long resets the delay to `initialMs`, ms. */
-  resetAfterMs: number;
-}
-
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 };
+import type { BackoffPolicy } from '../options/run-options.js';
 
 /**
  * Quick exits in a row, counting the one that just happened. `previous` is the

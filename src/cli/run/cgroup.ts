@@ -1,11 +1,13 @@
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findCgroupMounts } from '../../collectors/cgroup/mounts.js';
+import { findCgroupMounts, type CgroupMounts } from '../../collectors/cgroup/mounts.js';
+import { parseKeyValues } from '../../collectors/cgroup/parse.js';
 import { HostRoot } from '../../collectors/procfs/host-root.js';
 import { parseCgroupFile } from '../../collectors/procfs/parse-cgroup.js';
 import { ProcParseError } from '../../collectors/procfs/parse-error.js';
 import { parseStat } from '../../collectors/procfs/parse-stat.js';
+import { CPU_PERIOD_US, type ResourceLimits } from '../options/run-options.js';
 
 /**
  * A cgroup of its own for one supervised command: everything the command
@@ -30,6 +32,14 @@ export interface CommandCgroup {
   pids(): number[];
   /** One synchronous pass of `signal` to every process in it: the last resort on a forced exit. */
   signalAll(signal: NodeJS.Signals): void;
+  /** The limits set on it (`createCgroup`'s); null fields: none. */
+  readonly limits: ResourceLimits;
+  /**
+   * Processes in it the kernel's OOM killer has ended since it was made
+   * (memory.events oom_kill; v1 memory.oom_control); null where it has no
+   * memory accounting to ask.
+   */
+  oomKills(): number | null;
   /** SIGKILLs everything in it until it is empty (bounded: about 2 s). True when it is empty. */
   empty(): Promise<boolean>;
   /** Empties it and removes its directory. */
@@ -48,9 +58,14 @@ interface Hierarchy {
   own: string;
 }
 
-/** cgroup v2 first (it has cgroup.kill and is what most hosts run), else the v1 pids or cpu hierarchy. */
-function findHierarchy(root: HostRoot): Hierarchy | string {
-  const mounts = findCgroupMounts(root);
+/** Every hierarchy this process is in, by what it offers: the unified one and each v1 controller's. */
+interface Hierarchies {
+  v2?: Hierarchy;
+  v1: Partial<Record<'pids' | 'cpu' | 'memory', Hierarchy>>;
+}
+
+function findHierarchies(root: HostRoot): Hierarchies | string {
+  const mounts: CgroupMounts = findCgroupMounts(root);
   let memberships: ReturnType<typeof parseCgroupFile>;
   try {
     memberships = parseCgroupFile(readFileSync(root.pid('self', 'cgroup'), 'utf8'));
@@ -58,14 +73,15 @@ function findHierarchy(root: HostRoot): Hierarchy | string {
     return 'cannot read /proc/self/cgroup';
   }
   if (memberships instanceof ProcParseError) return 'cannot read /proc/self/cgroup';
+  const found: Hierarchies = { v1: {} };
   const v2Own = memberships.find((membership) => membership.hierarchyId === 0);
-  if (mounts.v2 !== undefined && v2Own !== undefined) return { version: 2, mount: mounts.v2, own: v2Own.path };
-  for (const controller of ['pids', 'cpu'] as const) {
+  if (mounts.v2 !== undefined && v2Own !== undefined) found.v2 = { version: 2, mount: mounts.v2, own: v2Own.path };
+  for (const controller of ['pids', 'cpu', 'memory'] as const) {
     const mount = mounts[controller];
-    const own = memberships.find((membership) => membership.controllers.includes(controller));
-    if (mount !== undefined && own !== undefined) return { version: 1, mount, own: own.path };
+    const own = memberships.find((membership) => membership.hierarchyId !== 0 && membership.controllers.includes(controller));
+    if (mount !== undefined && own !== undefined) found.v1[controller] = { version: 1, mount, own: own.path };
   }
-  return 'no cgroup hierarchy is mounted';
+  return found;
 }
 
 /** `pid-startTicks-pidNamespace`: names this process unambiguously, even after its pid is reused. */
@@ -82,22 +98,142 @@ function ownerTag(root: HostRoot, pid: number): string | undefined {
 
 let sequence = 0;
 
+const NO_LIMITS: ResourceLimits = { memoryBytes: null, cpuCores: null };
+
 /**
  * Makes a cgroup for the command called `label`, or says why none can be made
- * (not root, no writable hierarchy, a read-only /sys in a container).
+ * (not root, no writable hierarchy, a read-only /sys in a container). With
+ * `limits`, they are set on it (v2: memory.max and cpu.max, the controllers
+ * switched on for procmetrics' cgroups; v1: the same relative path in the
+ * memory and cpu hierarchies), and a limit that cannot be set is a problem too.
+ * Without a memory limit, memory accounting is still switched on where v2 allows
+ * it, so that an OOM kill can be told from any other SIGKILL.
  */
-export function createCgroup(label: string, root: HostRoot = HostRoot.live): CommandCgroup | { problem: string } {
-  const hierarchy = findHierarchy(root);
-  if (typeof hierarchy === 'string') return { problem: hierarchy };
+export function createCgroup(
+  label: string,
+  limits: ResourceLimits = NO_LIMITS,
+  root: HostRoot = HostRoot.live,
+): CommandCgroup | { problem: string } {
+  const hierarchies = findHierarchies(root);
+  if (typeof hierarchies === 'string') return { problem: hierarchies };
+  // cgroup v2 first (it has cgroup.kill and is what most hosts run), else the v1 pids or cpu hierarchy.
+  const hierarchy = hierarchies.v2 ?? hierarchies.v1.pids ?? hierarchies.v1.cpu;
+  if (hierarchy === undefined) return { problem: 'no cgroup hierarchy is mounted' };
   const owner = ownerTag(root, process.pid);
   if (owner === undefined) return { problem: 'cannot read /proc/self' };
-  const path = join(hierarchy.mount, BASE, `${owner}-${label}-${++sequence}`);
+  const relative = `/${BASE}/${owner}-${label}-${++sequence}`;
+  const path = join(hierarchy.mount, relative);
   try {
     mkdirSync(path, { recursive: true });
   } catch (error) {
     return { problem: `cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? 'failed'}` };
   }
-  return cgroupAt(path, hierarchy);
+  const cgroup = cgroupAt(path, hierarchy, limits);
+  const problem = applyLimits(cgroup, hierarchies, relative, limits);
+  if (problem !== undefined) {
+    void cgroup.remove();
+    return { problem };
+  }
+  return cgroup;
+}
+
+/** Every cgroup of one command beside its main one: the v1 memory and cpu cgroups that carry its limits. */
+interface SideCgroup {
+  dir: string;
+  /** The cgroup.procs this process goes back to after a spawn. */
+  home: string;
+}
+
+/** The cgroups made by `applyLimits`, by main cgroup path, so spawnInside, oomKills and remove reach them. */
+const sideCgroups = new Map<string, SideCgroup[]>();
+
+function writeControl(dir: string, file: string, value: string): string | undefined {
+  try {
+    writeFileSync(join(dir, file), value);
+    return undefined;
+  } catch (error) {
+    return `cannot write ${join(dir, file)}: ${(error as NodeJS.ErrnoException).code ?? 'failed'}`;
+  }
+}
+
+/**
+ * v2: switches `controller` on for the children of the hierarchy's root and of
+ * procmetrics' own directory, so the command's cgroup has it. The root cgroup
+ * may do so with processes in it; procmetrics' directory holds none.
+ */
+function enableV2Controller(hierarchy: Hierarchy, controller: 'memory' | 'cpu'): string | undefined {
+  const available = readControllers(join(hierarchy.mount, 'cgroup.controllers'));
+  if (!available.includes(controller)) return `the cgroup v2 hierarchy has no ${controller} controller`;
+  for (const dir of [hierarchy.mount, join(hierarchy.mount, BASE)]) {
+    if (readControllers(join(dir, 'cgroup.subtree_control')).includes(controller)) continue;
+    const problem = writeControl(dir, 'cgroup.subtree_control', `+${controller}`);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function readControllers(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').trim().split(/\s+/);
+  } catch {
+    return [];
+  }
+}
+
+/** The v2 cpu.max line for `cores`: quota and period, µs. */
+function cpuMaxLine(cores: number): string {
+  return `${Math.round(cores * CPU_PERIOD_US)} ${CPU_PERIOD_US}`;
+}
+
+function applyLimits(cgroup: CommandCgroup, hierarchies: Hierarchies, relative: string, limits: ResourceLimits): string | undefined {
+  const sides: SideCgroup[] = [];
+  sideCgroups.set(cgroup.path, sides);
+  const v2 = cgroup.version === 2 ? hierarchies.v2 : undefined;
+  /** A v1 cgroup at the same relative path as the main one, where a cgroup target's reader looks too. */
+  const v1Side = (controller: 'memory' | 'cpu'): string | { problem: string } => {
+    const hierarchy = hierarchies.v1[controller];
+    if (hierarchy === undefined) return { problem: `no ${controller} controller is mounted (v2 or v1)` };
+    const dir = join(hierarchy.mount, relative);
+    if (dir === cgroup.path) return dir;
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      return { problem: `cannot create ${dir}: ${(error as NodeJS.ErrnoException).code ?? 'failed'}` };
+    }
+    sides.push({ dir, home: join(hierarchy.mount, hierarchy.own, 'cgroup.procs') });
+    return dir;
+  };
+  const place = (controller: 'memory' | 'cpu'): string | { problem: string } => {
+    if (v2 !== undefined && readControllers(join(v2.mount, 'cgroup.controllers')).includes(controller)) {
+      const problem = enableV2Controller(v2, controller);
+      return problem === undefined ? cgroup.path : { problem };
+    }
+    return v1Side(controller);
+  };
+  if (limits.memoryBytes !== null) {
+    const dir = place('memory');
+    if (typeof dir !== 'string') return `--memory-max cannot be applied: ${dir.problem}`;
+    const problem = writeControl(
+      dir,
+      dir === cgroup.path && v2 !== undefined ? 'memory.max' : 'memory.limit_in_bytes',
+      String(limits.memoryBytes),
+    );
+    if (problem !== undefined) return `--memory-max cannot be applied: ${problem}`;
+  } else if (v2 !== undefined) {
+    // Accounting only, no limit: best effort.
+    enableV2Controller(v2, 'memory');
+  }
+  if (limits.cpuCores !== null) {
+    const dir = place('cpu');
+    if (typeof dir !== 'string') return `--cpu-max cannot be applied: ${dir.problem}`;
+    const quotaUs = String(Math.round(limits.cpuCores * CPU_PERIOD_US));
+    const problem =
+      dir === cgroup.path && v2 !== undefined
+        ? writeControl(dir, 'cpu.max', cpuMaxLine(limits.cpuCores))
+        : (writeControl(dir, 'cpu.cfs_period_us', String(CPU_PERIOD_US)) ?? writeControl(dir, 'cpu.cfs_quota_us', quotaUs));
+    if (problem !== undefined) return `--cpu-max cannot be applied: ${problem}`;
+  }
+  return undefined;
 }
 
 /** `path` (a directory under the hierarchy's mount) as a path within the hierarchy. */
@@ -105,8 +241,9 @@ function withinHierarchy(path: string, hierarchy: Hierarchy): string {
   return path.slice(hierarchy.mount.replace(/\/+$/, '').length) || '/';
 }
 
-function cgroupAt(path: string, hierarchy: Hierarchy): CommandCgroup {
+function cgroupAt(path: string, hierarchy: Hierarchy, limits: ResourceLimits = NO_LIMITS): CommandCgroup {
   const procs = join(path, 'cgroup.procs');
+  const sides = (): SideCgroup[] => sideCgroups.get(path) ?? [];
   const home = join(hierarchy.mount, hierarchy.own, 'cgroup.procs');
   const pids = (): number[] => {
     try {
@@ -147,23 +284,51 @@ function cgroupAt(path: string, hierarchy: Hierarchy): CommandCgroup {
     version: hierarchy.version,
     path,
     target: withinHierarchy(path, hierarchy),
+    limits,
     spawnInside: <T>(start: () => T): T => {
-      writeFileSync(procs, String(process.pid));
+      const entered: string[] = [];
       try {
+        for (const side of sides()) {
+          writeFileSync(join(side.dir, 'cgroup.procs'), String(process.pid));
+          entered.push(side.home);
+        }
+        writeFileSync(procs, String(process.pid));
+        entered.push(home);
         return start();
       } finally {
-        // Back home at once: nothing of ours may be killed with the command.
-        writeFileSync(home, String(process.pid));
+        // Back home at once: nothing of ours may be killed or limited with the command.
+        for (const back of entered) writeFileSync(back, String(process.pid));
       }
     },
     pids,
+    oomKills: () => oomKillsIn([path, ...sides().map((side) => side.dir)]),
     signalAll,
     empty,
     remove: async () => {
       await empty();
       await removeDirectory(path);
+      for (const side of sides()) await removeDirectory(side.dir);
+      sideCgroups.delete(path);
     },
   };
+}
+
+/** The oom_kill count of the first of `dirs` that has memory accounting (v2 memory.events, v1 memory.oom_control). */
+function oomKillsIn(dirs: readonly string[]): number | null {
+  for (const dir of dirs) {
+    for (const file of ['memory.events', 'memory.oom_control']) {
+      let text: string;
+      try {
+        text = readFileSync(join(dir, file), 'utf8');
+      } catch {
+        continue;
+      }
+      const values = parseKeyValues(text, file);
+      if (values instanceof ProcParseError) return null;
+      return values.get('oom_kill') ?? null;
+    }
+  }
+  return null;
 }
 
 /** A cgroup with no processes may still be busy for a moment while the last exits are accounted. */
@@ -208,22 +373,28 @@ function ownerState(root: HostRoot, pid: number, startTicks: string): 'alive' | 
  * Returns how many were swept. `root` is the machine's unless a test gives a fixture tree.
  */
 export async function sweepOrphanCgroups(root: HostRoot = HostRoot.live): Promise<number> {
-  const hierarchy = findHierarchy(root);
+  const hierarchies = findHierarchies(root);
   const self = ownerTag(root, process.pid);
-  if (typeof hierarchy === 'string' || self === undefined) return 0;
+  if (typeof hierarchies === 'string' || self === undefined) return 0;
+  const main = hierarchies.v2 ?? hierarchies.v1.pids ?? hierarchies.v1.cpu;
+  if (main === undefined) return 0;
+  // The main hierarchy first (its cgroups hold the processes), then the v1 ones that carried limits.
+  const all = [main, ...Object.values(hierarchies.v1).filter((hierarchy) => hierarchy.mount !== main.mount)];
   const namespace = self.split('-')[2];
-  const base = join(hierarchy.mount, BASE);
-  if (!existsSync(base)) return 0;
   const uid = process.geteuid?.();
   let swept = 0;
-  for (const name of readdirSync(base)) {
-    const owner = /^(\d+)-(\d+)-(\d+)-/.exec(name);
-    if (owner === null || owner[3] !== namespace) continue;
-    const path = join(base, name);
-    if (!madeBy(path, uid)) continue;
-    if (ownerState(root, Number(owner[1]), owner[2] ?? '') === 'alive') continue;
-    await cgroupAt(path, hierarchy).remove();
-    swept += 1;
+  for (const hierarchy of all) {
+    const base = join(hierarchy.mount, BASE);
+    if (!existsSync(base)) continue;
+    for (const name of readdirSync(base)) {
+      const owner = /^(\d+)-(\d+)-(\d+)-/.exec(name);
+      if (owner === null || owner[3] !== namespace) continue;
+      const path = join(base, name);
+      if (!madeBy(path, uid)) continue;
+      if (ownerState(root, Number(owner[1]), owner[2] ?? '') === 'alive') continue;
+      await cgroupAt(path, hierarchy).remove();
+      if (hierarchy === main) swept += 1;
+    }
   }
   return swept;
 }

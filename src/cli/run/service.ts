@@ -4,13 +4,18 @@ import type { ProcessTracker } from '../../tracker/types.js';
 import type { RunSpec } from '../options/args.js';
 import type { Board } from '../session/board.js';
 import type { TrackFn } from '../session/track-queue.js';
-import { nextQuickExits, restartDelayMs, type BackoffPolicy } from './backoff.js';
+import { nextQuickExits, restartDelayMs } from './backoff.js';
+import type { BackoffPolicy } from '../options/run-options.js';
 import { describeExit, exitStatusOf, isCleanExit, isOrderlyStop, shouldRestart, type ExitStatus } from './exit-status.js';
+import { UsageError } from '../options/errors.js';
+import { formatDuration } from '../options/duration.js';
+import { formatBytes } from '../view/format.js';
 import { HealthCheck, type HealthVerdict } from './health.js';
 import { createCgroup, type CommandCgroup } from './cgroup.js';
 import { killGroup } from './process-group.js';
 
 export interface ServiceOptions {
+  /** Restart delays when the spec gives none. */
   backoff: BackoffPolicy;
   /** After the stop signal, how long the child gets before SIGKILL, ms. */
   stopGraceMs: number;
@@ -54,6 +59,14 @@ export class SupervisedService {
   #health: HealthCheck | undefined;
   #restartTimer: NodeJS.Timeout | undefined;
   #quickExits = 0;
+  /** When each restart so far was made, ms since epoch: what --max-restarts counts within its window. */
+  #restartTimes: number[] = [];
+  /** Failed health checks in a row of the current child. */
+  #failedChecks = 0;
+  /** The child being restarted because its checks failed, and why: its exit is that restart, not a crash. */
+  #healthRestart: { child: ChildProcess; reason: string } | undefined;
+  /** The cgroup's OOM-kill count when the current child started. */
+  #oomKillsAtStart: number | null = null;
   #stopping = false;
   /** The signal the first stop() sent: an exit by it is the stop we asked for, not an error. */
   #stopSignal: NodeJS.Signals = 'SIGTERM';
@@ -78,6 +91,27 @@ export class SupervisedService {
     return this.#child?.pid;
   }
 
+  /**
+   * Makes the command's cgroup now when the spec sets limits, so that a limit
+   * that cannot be applied is refused before anything starts: a UsageError
+   * saying why (no cgroup can be made, no memory or cpu controller).
+   */
+  prepare(): void {
+    if (this.spec.limits === undefined) return;
+    const made = createCgroup(this.spec.name, this.spec.limits);
+    if ('problem' in made) {
+      // A problem of the limits themselves names its flag; one of the cgroup names no flag yet.
+      const flags = [this.spec.limits.memoryBytes !== null ? '--memory-max' : '', this.spec.limits.cpuCores !== null ? '--cpu-max' : ''];
+      const prefix = made.problem.startsWith('--') ? '' : `${flags.filter((flag) => flag !== '').join(' and ')} cannot be applied: `;
+      throw new UsageError(`${prefix}${made.problem}`);
+    }
+    this.#cgroup = made;
+  }
+
+  #backoff(): BackoffPolicy {
+    return this.spec.backoff ?? this.options.backoff;
+  }
+
   start(): void {
     if (this.#stopping) return;
     const startedAt = Date.now();
@@ -89,6 +123,14 @@ export class SupervisedService {
         ...(this.spec.env ? { env: { ...process.env, ...this.spec.env } } : {}),
       });
     const cgroup = this.#ownCgroup();
+    if (cgroup === null && this.spec.limits !== undefined) {
+      // Its cgroup (and with it the limits it was started under) is gone: running unlimited is not what was asked.
+      this.board.setDown(this.spec.name, ProcessState.Failed, 'its cgroup is gone: the limits asked for cannot be applied');
+      void this.#finishWith(this.#lastExit);
+      return;
+    }
+    this.#failedChecks = 0;
+    this.#oomKillsAtStart = cgroup?.oomKills() ?? null;
     let child: ChildProcess;
     try {
       child = cgroup ? cgroup.spawnInside(spawnChild) : spawnChild();
@@ -186,7 +228,7 @@ export class SupervisedService {
 
   #ownCgroup(): CommandCgroup | null {
     if (this.#cgroup === undefined) {
-      const made = createCgroup(this.spec.name);
+      const made = createCgroup(this.spec.name, this.spec.limits);
       if ('problem' in made) this.#dropCgroup(made.problem);
       else this.#cgroup = made;
     }
@@ -205,10 +247,30 @@ export class SupervisedService {
 
   async #onHealth(child: ChildProcess, { healthy, reason }: HealthVerdict): Promise<void> {
     await this.#tracking;
-    if (this.#child !== child || !isAlive(child)) return;
+    if (this.#child !== child || !isAlive(child) || this.#healthRestart?.child === child) return;
     this.tracker.updateHealth(this.spec.name, healthy, reason);
     const state = this.tracker.get(this.spec.name)?.state;
     if (healthy && state === ProcessState.Starting) this.tracker.updateState(this.spec.name, ProcessState.Running);
+    this.#failedChecks = healthy ? 0 : this.#failedChecks + 1;
+    const limit = this.spec.health?.failuresToRestart;
+    if (limit !== undefined && this.#failedChecks >= limit && !this.#stopping) this.#restartUnhealthy(child, reason);
+  }
+
+  /**
+   * Too many failed checks in a row: the child is stopped as stop() would
+   * (the stop signal, SIGKILL after the grace period) and its exit restarts
+   * it, whatever --restart says. Once per incident: its checks end here.
+   */
+  #restartUnhealthy(child: ChildProcess, reason: string): void {
+    const failures = this.#failedChecks;
+    this.#healthRestart = { child, reason: `health check failed ${failures} times in a row (${reason})` };
+    this.tracker.countHealthRestart(this.spec.name);
+    void this.#health?.stop();
+    this.tracker.updateState(this.spec.name, ProcessState.Stopping);
+    killGroupOf(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroupOf(child, 'SIGKILL'), this.options.stopGraceMs);
+    timer.unref();
+    child.once('exit', () => clearTimeout(timer));
   }
 
   /**
@@ -232,20 +294,69 @@ export class SupervisedService {
     // Whatever the first pass missed (a fork in flight) dies now: a cgroup cannot be left.
     await this.#cgroup?.empty();
     const name = this.spec.name;
+    const healthRestart = this.#healthRestart?.child === child ? this.#healthRestart : undefined;
+    this.#healthRestart = undefined;
+    const oomKilled = this.#countOomKills();
     // lastError holds errors only: a clean exit, or the exit our own stop asked for, clears it.
     if (this.#stopping) {
-      this.board.setDown(name, ProcessState.Stopped, isOrderlyStop(status, this.#stopSignal) ? '' : describeExit(status));
+      const orderly = isOrderlyStop(status, this.#stopSignal) && !oomKilled;
+      this.board.setDown(name, ProcessState.Stopped, orderly ? '' : this.#describe(status, oomKilled));
       await this.#finishWith(status);
       return;
     }
-    if (isCleanExit(status)) this.board.setDown(name, ProcessState.Stopped, '');
-    else this.board.setDown(name, ProcessState.Failed, describeExit(status));
-    if (!shouldRestart(this.spec.restart, status)) {
+    const wanted = healthRestart !== undefined || shouldRestart(this.spec.restart, status);
+    const why = healthRestart?.reason ?? this.#describe(status, oomKilled);
+    const clean = isCleanExit(status) && healthRestart === undefined;
+    const givingUp = wanted ? this.#restartLimitReached() : undefined;
+    if (givingUp !== undefined) {
+      this.board.setDown(name, ProcessState.Failed, `${why}; ${givingUp}`);
       await this.#finishWith(status);
       return;
     }
-    this.#quickExits = nextQuickExits(this.#quickExits, uptimeMs, this.options.backoff);
-    this.#restartTimer = setTimeout(() => this.start(), restartDelayMs(this.#quickExits, this.options.backoff));
+    if (clean) this.board.setDown(name, ProcessState.Stopped, '');
+    else this.board.setDown(name, ProcessState.Failed, why);
+    if (!wanted) {
+      await this.#finishWith(status);
+      return;
+    }
+    this.#restartTimes.push(Date.now());
+    const backoff = this.#backoff();
+    this.#quickExits = nextQuickExits(this.#quickExits, uptimeMs, backoff);
+    this.#restartTimer = setTimeout(() => this.start(), restartDelayMs(this.#quickExits, backoff));
+  }
+
+  /**
+   * With --max-restarts: why no restart may follow (`gave up after 3 restarts
+   * in 5m`), once that many were made within the window; else undefined.
+   */
+  #restartLimitReached(): string | undefined {
+    const limit = this.spec.restartLimit;
+    if (limit === undefined) return undefined;
+    const since = Date.now() - limit.windowMs;
+    this.#restartTimes = this.#restartTimes.filter((at) => at > since);
+    if (this.#restartTimes.length < limit.max) return undefined;
+    return `gave up after ${limit.max} restart${limit.max === 1 ? '' : 's'} in ${formatDuration(limit.windowMs)}`;
+  }
+
+  /**
+   * OOM kills in the command's cgroup since the child started: passed to the
+   * tracker's counter (the cgroup's own count, which only rises) and returned.
+   */
+  #countOomKills(): number {
+    const total = this.#cgroup?.oomKills() ?? null;
+    if (total === null) return 0;
+    this.tracker.recordOomKills(this.spec.name, total);
+    return Math.max(0, total - (this.#oomKillsAtStart ?? 0));
+  }
+
+  /** lastError for an exit: `killed by the OOM killer (memory limit 64.0 MiB)` when it was one. */
+  #describe(status: ExitStatus, oomKilled: number): string {
+    if (oomKilled === 0) return describeExit(status);
+    const limit = this.#cgroup?.limits.memoryBytes ?? null;
+    const within = limit === null ? 'out of memory' : `memory limit ${formatBytes(limit)}`;
+    if (status.kind === 'signaled' && status.signal === 'SIGKILL') return `killed by the OOM killer (${within})`;
+    const others = oomKilled === 1 ? '1 of its processes' : `${oomKilled} of its processes`;
+    return `${describeExit(status)}; the OOM killer ended ${others} (${within})`;
   }
 }
 

@@ -2,7 +2,7 @@ import type { ProcessTracker } from '../../tracker/types.js';
 import type { RunSpec } from '../options/args.js';
 import type { Board } from '../session/board.js';
 import type { TrackFn } from '../session/track-queue.js';
-import { DEFAULT_BACKOFF } from './backoff.js';
+import { DEFAULT_BACKOFF } from '../options/run-options.js';
 import { sweepOrphanCgroups } from './cgroup.js';
 import type { ExitStatus } from './exit-status.js';
 import { SupervisedService, type ServiceOptions } from './service.js';
@@ -25,6 +25,8 @@ export class Supervisor {
    */
   async start(): Promise<void> {
     await sweepOrphanCgroups();
+    // Limits that cannot be applied refuse the whole run (a UsageError) before anything starts.
+    for (const service of this.services) service.prepare();
     for (const service of this.services) service.start();
   }
 

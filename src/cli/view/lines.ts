@@ -21,11 +21,14 @@ export function formatPlainLine(snapshot: ProcessMetrics): string {
     `health=${formatHealth(snapshot.healthy, up)}`,
     `cpu=${up ? `${formatPercent(snapshot.cpu.usagePercent)}%` : '-'}`,
     `rss=${up ? formatBytes(snapshot.memory.rss).replace(' ', '') : '-'}`,
+    ...(up && snapshot.cgroup?.memoryLimitBytes != null ? [`limit=${formatBytes(snapshot.cgroup.memoryLimitBytes).replace(' ', '')}`] : []),
     `threads=${formatCount(snapshot.numThreads, up)}`,
     `fds=${formatCount(snapshot.numFDs, up)}`,
     `uptime=${up ? formatDuration(snapshot.uptime) : '-'}`,
     `restarts=${snapshot.restartCount}`,
   ];
+  if (snapshot.oomKills > 0) fields.push(`oom_kills=${snapshot.oomKills}`);
+  if (snapshot.healthRestarts > 0) fields.push(`health_restarts=${snapshot.healthRestarts}`);
   if (snapshot.lastError !== '') fields.push(`error=${JSON.stringify(snapshot.lastError)}`);
   if (snapshot.healthError !== '') fields.push(`health_error=${JSON.stringify(snapshot.healthError)}`);
   return fields.join(' ');

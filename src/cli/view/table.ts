@@ -28,6 +28,9 @@ interface Column {
 }
 
 const isUp = (s: ProcessMetrics): boolean => s.pid > 0;
+/** `<sep>64.0 MiB` for a service whose cgroup has a memory limit; '' otherwise. */
+const limitOf = (s: ProcessMetrics, separator: string): string =>
+  s.cgroup?.memoryLimitBytes == null ? '' : `${separator}${formatBytes(s.cgroup.memoryLimitBytes)}`;
 
 const COLUMNS: readonly Column[] = [
   { title: 'SERVICE', align: 'left', cell: (s) => s.serviceName },
@@ -35,7 +38,7 @@ const COLUMNS: readonly Column[] = [
   { title: 'STATE', align: 'left', cell: (s) => s.state },
   { title: 'HEALTH', align: 'left', cell: (s) => formatHealth(s.healthy, isUp(s)) },
   { title: 'CPU%', align: 'right', cell: (s) => (isUp(s) ? formatPercent(s.cpu.usagePercent) : '-') },
-  { title: 'RSS', align: 'right', cell: (s) => (isUp(s) ? formatBytes(s.memory.rss) : '-') },
+  { title: 'RSS', align: 'right', cell: (s) => (isUp(s) ? formatBytes(s.memory.rss) + limitOf(s, ' / ') : '-') },
   { title: 'THREADS', align: 'right', cell: (s) => formatCount(s.numThreads, isUp(s)) },
   { title: 'FDS', align: 'right', cell: (s) => formatCount(s.numFDs, isUp(s)) },
   { title: 'UPTIME', align: 'right', cell: (s) => (isUp(s) ? formatDuration(s.uptime) : '-') },
