@@ -16,7 +16,9 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, killAllCli, startCli, waitForSnapshot, type CliProcess } from '../cli/cli.js';
 import { requireBinaries, startPrometheus, type PrometheusServer, type RangeSeries } from '../support/prometheus.js';
-import { killAll, killAndWait, spawnChild } from '../support/process.js';
+import { killAll, killAndWait, spawnChild, waitFor } from '../support/process.js';
+import { missingForCgroups } from '../support/cgroup.js';
+import { itWhere } from '../support/requires.js';
 
 /** One minute of the rules is six seconds here. */
 const TIME_FACTOR = 10;
@@ -75,6 +77,9 @@ describe.skipIf(!requireBinaries(['prometheus'], 'alert scenarios against a real
     let crashLoop: CliProcess;
     let flipping: CliProcess;
     let watching: CliProcess;
+    let oomy: CliProcess | undefined;
+    let sick: CliProcess;
+    const cgroupsMissing = missingForCgroups();
     let startS = 0;
     let endS = 0;
     let firing = new Map<string, { count: number; lastAt: number }>();
@@ -98,7 +103,7 @@ describe.skipIf(!requireBinaries(['prometheus'], 'alert scenarios against a real
           ],
         }),
       );
-      const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+      const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
       const endpoint = (i: number): string[] => ['--prometheus', `127.0.0.1:${String(ports[i])}`, '--json', '-i', '500ms'];
 
       // A crash loop: exit 3 after 0.3 s (3 s compressed), restarted on failure with the real backoff.
@@ -133,16 +138,67 @@ describe.skipIf(!requireBinaries(['prometheus'], 'alert scenarios against a real
         ]);
       flipping = flip('web', 1, []);
       flip('labelled', 3, ['--state-labels']);
+      // OOM-killed once under a 64 MiB limit, when told to (once Prometheus has scraped its counter at 0); then it runs on.
+      const marker = join(dir, 'oomed');
+      const go = join(dir, 'go');
+      const allocate = 'const held = []; for (let i = 0; i < 200; i++) held.push(Buffer.alloc(1 << 20, 1));';
+      if (cgroupsMissing === undefined) {
+        oomy = startCli([
+          'run',
+          '--name',
+          'oomy',
+          '--memory-max',
+          '64M',
+          '--restart',
+          'on-failure',
+          ...endpoint(4),
+          '--',
+          'sh',
+          '-c',
+          `if [ -e ${marker} ]; then exec sleep 1000; fi; touch ${marker}; while [ ! -e ${go} ]; do sleep 0.2; done; exec ${process.execPath} -e '${allocate}'`,
+        ]);
+      }
+      // Health checks that fail 3 times in a row once, when told to (the same way), restarting it; they pass otherwise.
+      const calls = join(dir, 'calls');
+      const unwell = join(dir, 'unwell');
+      sick = startCli([
+        'run',
+        '--name',
+        'sick',
+        '--health-cmd',
+        `sh -c '[ -e ${unwell} ] || exit 0; n=$(( $(cat ${calls} 2>/dev/null || echo 0) + 1 )); echo $n > ${calls}; [ $n -lt 3 ] || rm ${unwell}; exit 1'`,
+        '--health-interval',
+        '500ms',
+        '--health-failures',
+        '3',
+        ...endpoint(5),
+        '--',
+        'sleep',
+        '1000',
+      ]);
       // A watched process, killed once it is followed.
       const seconds = `${100_000 + Math.floor(Math.random() * 100_000)}.5`;
       const sleeper = spawnChild('sleep', [seconds]);
       watching = startCli(['watch', '-s', `gone=match:^sleep ${seconds.replace('.', '\\.')}$`, ...endpoint(2)]);
 
       prometheus = await startPrometheus({
-        target: ports.map((port) => `127.0.0.1:${port}`),
+        target: ports.filter((_, i) => i !== 4 || oomy !== undefined).map((port) => `127.0.0.1:${port}`),
         ruleFiles: [join(dir, 'procmetrics.rules.yml'), join(dir, 'user.rules.yml')],
       });
       startS = Math.floor(Date.now() / 1000);
+      // Both counters scraped at 0 first: an OOM kill or a health restart is then an increase, as in a real deployment.
+      for (const service of [...(oomy ? ['oomy'] : []), 'sick']) {
+        await waitFor(
+          async () => (await prometheus!.query(`procmetrics_service_health_restarts_total{service_name="${service}"} == 0`)).length > 0,
+          {
+            what: `${service}'s counters scraped`,
+            timeoutMs: 30_000,
+            intervalMs: 250,
+          },
+        );
+      }
+      writeFileSync(go, '');
+      writeFileSync(unwell, '');
       await waitForSnapshot(watching, (s) => s.state === 'running', 'the watched process followed');
       await sleep(10_000);
       await killAndWait(sleeper);
@@ -170,6 +226,24 @@ describe.skipIf(!requireBinaries(['prometheus'], 'alert scenarios against a real
       await waitForSnapshot(watching, (s) => s.state === 'failed', 'the watched target failed');
       expect(firing.get('ProcmetricsServiceDown/gone')?.count, JSON.stringify([...firing])).toBe(1);
       expect(firing.get('ProcmetricsServiceDown/gone')?.lastAt).toBeGreaterThanOrEqual(endS - 1);
+    });
+
+    itWhere(cgroupsMissing, 'an OOM kill under run --memory-max fires OOMKilled once, and nothing else', async () => {
+      expect(oomy?.snapshots().some((s) => s.lastError === 'killed by the OOM killer (memory limit 64.0 MiB)')).toBe(true);
+      const [kills] = await prometheus!.query('procmetrics_service_oom_kills_total{service_name="oomy"}');
+      expect(Number(kills?.value[1])).toBe(1);
+      expect(firing.get('ProcmetricsServiceOOMKilled/oomy')?.count, JSON.stringify([...firing])).toBe(1);
+      expect([...firing.keys()].filter((key) => key.endsWith('/oomy') && key !== 'ProcmetricsServiceOOMKilled/oomy')).toEqual([]);
+    });
+
+    it('a restart for failing health checks fires HealthRestarted once, and nothing else', async () => {
+      expect(sick.snapshots().some((s) => s.healthRestarts === 1 && s.state === 'running')).toBe(true);
+      const [restarts] = await prometheus!.query('procmetrics_service_health_restarts_total{service_name="sick"}');
+      expect(Number(restarts?.value[1])).toBe(1);
+      expect(firing.get('ProcmetricsServiceHealthRestarted/sick')?.count, JSON.stringify([...firing])).toBe(1);
+      expect(
+        [...firing.keys()].filter((key) => key.endsWith('/sick') && key.startsWith('Procmetrics') && !key.includes('HealthRestarted')),
+      ).toEqual([]);
     });
 
     it('a healthy service flipping health fires none of the shipped alerts', async () => {

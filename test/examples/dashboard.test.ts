@@ -143,6 +143,8 @@ describe('Grafana dashboard, as a file', () => {
         'procmetrics_cgroup_memory_usage_bytes',
         'procmetrics_cgroup_memory_limit_bytes',
         'procmetrics_service_restarts_total',
+        'procmetrics_service_health_restarts_total',
+        'procmetrics_service_oom_kills_total',
         'procmetrics_service_state',
         'procmetrics_service_healthy',
         'process_unix_file_descriptor_count',

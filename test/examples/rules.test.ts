@@ -40,10 +40,12 @@ function promtool(...args: string[]) {
 }
 
 describe('example rules, as files', () => {
-  it('alert on what the README promises: down, crash-looping, unhealthy, memory, throttling, a tracker behind', () => {
+  it('alert on what the README promises: down, crash-looping, OOM-killed, restarted for health, unhealthy, memory, throttling, a tracker behind', () => {
     expect(alerts.map((rule) => rule.alert)).toEqual([
       'ProcmetricsServiceDown',
       'ProcmetricsServiceCrashLooping',
+      'ProcmetricsServiceOOMKilled',
+      'ProcmetricsServiceHealthRestarted',
       'ProcmetricsServiceUnhealthy',
       'ProcmetricsServiceMemoryNearLimit',
       'ProcmetricsServiceCpuThrottled',
