@@ -80,7 +80,35 @@ export interface CgroupMetrics {
   cpuThrottledPeriods: number | null;
   /** cpu.stat throttled_usec (v2) or throttled_time (v1, ns): time throttled, seconds. */
   cpuThrottledSeconds: number | null;
+  /** CPU bandwidth limit, in CPUs (cores, may be fractional): cpu.max (v2) or cpu.cfs_quota_us / cpu.cfs_period_us (v1); null when unlimited or unknown. */
+  cpuLimitCores: number | null;
+  /**
+   * Processes of the cgroup and its descendants the kernel's OOM killer ended,
+   * since the cgroup was made: memory.events `oom_kill` (v2) or
+   * memory.oom_control `oom_kill` (v1, kernel 4.13 and later).
+   */
+  oomKills: number | null;
+  /** Pressure stall information (v2 `*.pressure`); null where the kernel has none or no file could be read. */
+  pressure: CgroupPressure | null;
 }
+
+/**
+ * Cumulative time, in seconds, in which tasks of the cgroup were stalled
+ * waiting for a resource: `some` while at least one task waited, `full` while
+ * all non-idle tasks waited at once. null when the kernel does not report it
+ * (cpu `full` before Linux 5.13).
+ */
+export interface StallSeconds {
+  some: number | null;
+  full: number | null;
+}
+
+/** The resources the kernel reports pressure for, each in a file `<resource>.pressure`. */
+export const PRESSURE_RESOURCES = ['cpu', 'memory', 'io'] as const;
+export type PressureResource = (typeof PRESSURE_RESOURCES)[number];
+
+/** The `total=` figures of cpu.pressure, memory.pressure and io.pressure, in seconds. */
+export type CgroupPressure = Record<PressureResource, StallSeconds>;
 
 /** One snapshot of a tracked service. Snapshots handed out are copies. */
 export interface ProcessMetrics {

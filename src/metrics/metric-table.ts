@@ -1,4 +1,4 @@
-import type { CgroupMetrics, ProcessMetrics } from '../core/metrics.js';
+import { PRESSURE_RESOURCES, type CgroupMetrics, type PressureResource, type ProcessMetrics } from '../core/metrics.js';
 import { ProcessState, isTerminal } from '../core/state.js';
 import type { DurationHistogram } from '../core/histogram.js';
 import type { TrackerStats } from '../core/stats.js';
@@ -141,6 +141,26 @@ const NO_FAILURES: ReadonlyMap<string, number> = new Map();
 
 /** The cgroup figures of a live cgroup target; undefined otherwise (no data point). */
 const cgroupOf = (s: Snapshot): Readonly<CgroupMetrics> | undefined => (hasLiveProcess(s) && s.cgroup !== null ? s.cgroup : undefined);
+
+/**
+ * A row per resource of a cgroup's pressure stall totals, by scope. One row
+ * each, not one with a resource attribute: a row carries one attribute.
+ */
+const pressureRow = (resource: PressureResource): MetricRow => ({
+  name: `procmetrics.cgroup.pressure.${resource}`,
+  kind: 'counter',
+  unit: 's',
+  valueType: 'double',
+  subject: 'service',
+  description: `Time tasks of the cgroup were stalled waiting for ${resource === 'cpu' ? 'CPU' : resource === 'io' ? 'I/O' : 'memory'} (${resource}.pressure total): some (at least one task) or full (all non-idle tasks at once).`,
+  read: {
+    attribute: sc.ATTR_PROCMETRICS_PRESSURE_SCOPE,
+    values: {
+      some: (s) => cgroupOf(s)?.pressure?.[resource].some ?? null,
+      full: (s) => cgroupOf(s)?.pressure?.[resource].full ?? null,
+    },
+  },
+});
 
 const oneIfState =
   (state: ProcessState): Read<Snapshot> =>
@@ -385,6 +405,17 @@ export const METRICS: readonly MetricRow[] = [
     description: 'Time the cgroup spent throttled (cpu.stat throttled_usec; v1 throttled_time).',
     read: (s) => cgroupOf(s)?.cpuThrottledSeconds ?? null,
   },
+  {
+    name: 'procmetrics.cgroup.cpu.limit',
+    kind: 'gauge',
+    unit: '{cpu}',
+    valueType: 'double',
+    subject: 'service',
+    description:
+      'CPU bandwidth limit of the cgroup in CPUs, quota / period (cpu.max; v1 cpu.cfs_quota_us / cpu.cfs_period_us); no data point when unlimited.',
+    read: (s) => cgroupOf(s)?.cpuLimitCores ?? null,
+  },
+  ...PRESSURE_RESOURCES.map(pressureRow),
 
   // --- procmetrics.tracker.*: the tracker's own work -------------------------
   {

@@ -33,3 +33,5 @@ export const ATTR_PROCMETRICS_STATE = 'procmetrics.state';
 export const ATTR_PROCMETRICS_HEALTHY = 'procmetrics.healthy';
 /** Which exporter of a pipeline: `prometheus`, `otlp`, `console`. */
 export const ATTR_PROCMETRICS_EXPORTER = 'procmetrics.exporter';
+/** Which stall a pressure figure counts: `some` (a task waited) or `full` (all non-idle tasks waited). */
+export const ATTR_PROCMETRICS_PRESSURE_SCOPE = 'procmetrics.pressure.scope';

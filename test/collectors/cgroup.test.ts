@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,13 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type ProcfsCollector, type ProcfsCollectorOptions } from '../../src/collectors/index.js';
 import { findCgroupMounts } from '../../src/collectors/cgroup/mounts.js';
 import { HostRoot } from '../../src/collectors/procfs/host-root.js';
-import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList } from '../../src/collectors/cgroup/parse.js';
+import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList, parsePressure } from '../../src/collectors/cgroup/parse.js';
 import { ProcParseError } from '../../src/collectors/procfs/parse-error.js';
 import { CgroupNotFoundError, CgroupReadError, ProcessNotFoundError, Tracker } from '../../src/index.js';
 import type { ProcessSample } from '../../src/core/collector-port.js';
 import { makeCgroup, missingForCgroups, type TestCgroup } from '../support/cgroup.js';
-import { describeWhere } from '../support/requires.js';
-import { killAll, spawnChild, waitFor } from '../support/process.js';
+import { describeWhere, itWhere } from '../support/requires.js';
+import { killAll, spawnChild, spawnIdle, waitFor } from '../support/process.js';
 import { closeCollectors, procfsCollector, sampleOf } from '../support/collectors.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -56,6 +56,15 @@ describe('cgroup file parsers', () => {
     expect(parseIoStat('rbytes=1')).toBeInstanceOf(ProcParseError);
   });
 
+  it('reads the some and full stall totals of a pressure file in seconds; a line absent is null', () => {
+    const both = 'some avg10=0.12 avg60=0.05 avg300=0.01 total=1500000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=250\n';
+    expect(parsePressure(both, 'memory.pressure')).toEqual({ some: 1.5, full: 0.00025 });
+    // cpu.pressure before Linux 5.13: no full line.
+    expect(parsePressure('some avg10=0.00 avg60=0.00 avg300=0.00 total=42\n', 'cpu.pressure')).toEqual({ some: 0.000042, full: null });
+    expect(parsePressure('', 'io.pressure')).toBeInstanceOf(ProcParseError);
+    expect(parsePressure('some avg10=0.00 total=x\n', 'io.pressure')).toBeInstanceOf(ProcParseError);
+  });
+
   it('reads cgroup.procs and refuses what is not a pid', () => {
     expect(parsePidList('1\n22\n')).toEqual([1, 22]);
     expect(parsePidList('1\nx\n')).toBeInstanceOf(ProcParseError);
@@ -87,8 +96,32 @@ describe('cgroup targets over fixture hierarchies', () => {
         cpuPeriods: 120,
         cpuThrottledPeriods: 7,
         cpuThrottledSeconds: 0.25,
+        // cpu.max 50000 100000.
+        cpuLimitCores: 0.5,
+        // memory.events (2), which counts the cgroups below too, not memory.events.local (0).
+        oomKills: 2,
+        // cpu.pressure has no full line (as before Linux 5.13).
+        pressure: { cpu: { some: 2.5, full: null }, memory: { some: 0.25, full: 0.125 }, io: { some: 1, full: 0.5 } },
       },
     });
+  });
+
+  it('a pressure file that cannot be parsed leaves that resource unknown and is counted; the others are read', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'procmetrics-cgroup-'));
+    try {
+      cpSync(V2, root, { recursive: true });
+      writeFileSync(join(root, 'system.slice/api.service/io.pressure'), 'garbage\n');
+      const reader = collector({ procRoot: PROC, cgroupMounts: { v2: root } });
+      const [outcome] = await reader.sample([{ pid: 0, cgroup: '/system.slice/api.service' }]);
+      expect(sampleOf(outcome).cgroup?.pressure).toEqual({
+        cpu: { some: 2.5, full: null },
+        memory: { some: 0.25, full: 0.125 },
+        io: { some: null, full: null },
+      });
+      expect([...reader.errorCounts().keys()].filter((kind) => kind.startsWith('cgroup-io.pressure:'))).toHaveLength(1);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it.each([
@@ -150,7 +183,19 @@ describe('cgroup targets over fixture hierarchies', () => {
       voluntaryContextSwitches: 42 + 42,
       involuntaryContextSwitches: 7 + 7,
       processCount: 2,
-      cgroup: { memoryUsageBytes: 100 * MIB, memoryLimitBytes: null, cpuPeriods: 120, cpuThrottledPeriods: 7, cpuThrottledSeconds: 0.25 },
+      cgroup: {
+        memoryUsageBytes: 100 * MIB,
+        memoryLimitBytes: null,
+        cpuPeriods: 120,
+        cpuThrottledPeriods: 7,
+        cpuThrottledSeconds: 0.25,
+        // cpu.cfs_quota_us 150000 / cpu.cfs_period_us 100000.
+        cpuLimitCores: 1.5,
+        // memory.oom_control oom_kill.
+        oomKills: 4,
+        // Pressure files exist only in v2.
+        pressure: null,
+      },
     });
   });
 
@@ -254,8 +299,8 @@ describeWhere(missingForCgroups(), 'cgroup targets on this machine (root; hybrid
     const cgroup = makeCgroup();
     const tracker = new Tracker(collector(), { meterProvider: null, collectionInterval: 100 });
     try {
-      const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
-      cgroup.add(sleeper.pid as number);
+      const sleeper = spawnIdle();
+      cgroup.add(sleeper.pid);
       await expect(tracker.track('svc', { cgroup: '/procmetrics-no-such-cgroup' })).rejects.toThrow(CgroupNotFoundError);
       await tracker.track('svc', { cgroup: cgroup.path });
       expect(tracker.get('svc')).toMatchObject({ state: 'running', pid: sleeper.pid, processCount: 1, cgroup: { path: cgroup.path } });
@@ -265,6 +310,73 @@ describeWhere(missingForCgroups(), 'cgroup targets on this machine (root; hybrid
       expect(failed).toMatchObject({ pid: 0, processCount: 0, cgroup: null, lastError: `cgroup ${cgroup.path} has no process left` });
     } finally {
       await tracker.close();
+      await cgroup.remove();
+    }
+  });
+
+  it('v1 memory limit of 64 MiB and a child allocating 200 MiB: oomKills goes from 0 to 1; the v1 CPU quota read in CPUs', async () => {
+    const cgroup = makeCgroup();
+    try {
+      const memory = '/sys/fs/cgroup/memory';
+      cgroup.set(memory, 'memory.limit_in_bytes', 64 * MIB);
+      // No swap to escape to (memsw exists only with swap accounting on).
+      if (existsSync(`${memory}${cgroup.path}/memory.memsw.limit_in_bytes`)) cgroup.set(memory, 'memory.memsw.limit_in_bytes', 64 * MIB);
+      cgroup.set('/sys/fs/cgroup/cpu', 'cpu.cfs_period_us', 100_000);
+      cgroup.set('/sys/fs/cgroup/cpu', 'cpu.cfs_quota_us', 50_000);
+      // A small process keeps the cgroup readable before and after the kill.
+      cgroup.add(spawnIdle().pid);
+      const from = collector();
+      const target = { pid: 0, cgroup: cgroup.path };
+      const before = sampleOf((await from.sample([target]))[0]).cgroup;
+      // On this hybrid host the v2 cgroup has no cpu controller: the quota comes from the v1 cpu hierarchy.
+      expect(before).toMatchObject({ oomKills: 0, cpuLimitCores: 0.5, memoryLimitBytes: 64 * MIB });
+
+      // In the cgroup before node starts, so every page it touches is charged to it.
+      const allocate = 'const kept = []; for (let i = 0; i < 200; i++) kept.push(Buffer.alloc(1 << 20, 1)); console.log("survived");';
+      const child = spawnChild(
+        'sh',
+        ['-c', `echo $$ > ${memory}${cgroup.path}/cgroup.procs && exec "$0" -e '${allocate}'`, process.execPath],
+        { stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      let out = '';
+      child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+      expect({ code, signal, out }).toEqual({ code: null, signal: 'SIGKILL', out: '' });
+
+      const after = sampleOf((await from.sample([target]))[0]).cgroup;
+      expect(after?.oomKills).toBe(1);
+    } finally {
+      await killAll();
+      await cgroup.remove();
+    }
+  });
+
+  const noPsi = existsSync('/sys/fs/cgroup/unified/cpu.pressure') ? undefined : 'needs a kernel with pressure stall information (PSI)';
+  itWhere(noPsi, 'v2 pressure totals (cpu, memory, io; some and full) are seconds that never go back between two reads', async () => {
+    const cgroup = makeCgroup();
+    try {
+      // A busy process and a sleeping one: CPU contention gives the cpu totals something to count.
+      const busy = spawnChild(process.execPath, [BURN, '50', '100'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      await once(busy, 'message');
+      cgroup.add(busy.pid as number);
+      cgroup.add(spawnIdle().pid);
+      const from = collector();
+      const target = { pid: 0, cgroup: cgroup.path };
+      const first = sampleOf((await from.sample([target]))[0]).cgroup?.pressure;
+      await sleep(500);
+      const second = sampleOf((await from.sample([target]))[0]).cgroup?.pressure;
+      for (const resource of ['cpu', 'memory', 'io'] as const) {
+        for (const scope of ['some', 'full'] as const) {
+          const [a, b] = [first?.[resource][scope], second?.[resource][scope]];
+          // cpu.pressure has a full line only from Linux 5.13 on.
+          const reported = readFileSync(`/sys/fs/cgroup/unified${cgroup.path}/${resource}.pressure`, 'utf8').includes(`${scope} `);
+          expect(typeof a, `${resource} ${scope}`).toBe(reported ? 'number' : 'object');
+          if (!reported) continue;
+          expect(b as number, `${resource} ${scope}`).toBeGreaterThanOrEqual(a as number);
+        }
+      }
+    } finally {
+      await killAll();
       await cgroup.remove();
     }
   });

@@ -1,5 +1,5 @@
 // cgroups made by tests as root, on this machine's real hierarchies (hybrid v1 + v2).
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './process.js';
 
@@ -31,34 +31,72 @@ export interface TestCgroup {
   add(pid: number): void;
   /** Writes a control file, e.g. set('/sys/fs/cgroup/memory', 'memory.limit_in_bytes', 512 * MIB). */
   set(hierarchy: string, file: string, value: number): void;
-  /** Removes it once its processes are gone; the caller kills them first. */
+  /** Kills what is still in it, then removes it once its processes are gone. */
   remove(): Promise<void>;
 }
 
-/** A cgroup of the same path in every hierarchy; removed (after its processes are killed) by the caller. */
+/**
+ * SIGKILL to every process still listed in the cgroup in any hierarchy. A
+ * cgroup with a process in it cannot be removed: one that a failed test left
+ * running (a process spawned outside killAll's reach, a grandchild) would keep
+ * the cgroup on the machine for good.
+ */
+function killMembers(path: string): void {
+  for (const dir of HIERARCHIES) {
+    let listed: string;
+    try {
+      listed = readFileSync(`${dir}${path}/cgroup.procs`, 'utf8');
+    } catch {
+      continue; // removed already, or never made
+    }
+    for (const pid of listed.split('\n').filter((line) => line !== '')) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // ESRCH: gone meanwhile
+      }
+    }
+  }
+}
+
+/** Removes the cgroup from every hierarchy, once the processes in it are gone. */
+async function removeCgroup(path: string): Promise<void> {
+  killMembers(path);
+  for (const dir of HIERARCHIES) {
+    await waitFor(
+      () => {
+        try {
+          rmdirSync(dir + path);
+          return true;
+        } catch (error) {
+          return (error as NodeJS.ErrnoException).code === 'ENOENT';
+        }
+      },
+      { what: `${dir}${path} removed` },
+    );
+  }
+}
+
+/** A cgroup of the same path in every hierarchy; removed by the caller, which kills what it left in it. */
 export function makeCgroup(): TestCgroup {
   const path = `/procmetrics-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  for (const dir of HIERARCHIES) mkdirSync(dir + path);
+  const made: string[] = [];
+  try {
+    for (const dir of HIERARCHIES) {
+      mkdirSync(dir + path);
+      made.push(dir);
+    }
+  } catch (error) {
+    // Nothing is handed back to remove it: undo what was made here.
+    for (const dir of made.reverse()) rmdirSync(dir + path);
+    throw error;
+  }
   return {
     path,
     add: (pid) => {
       for (const dir of HIERARCHIES) writeFileSync(`${dir}${path}/cgroup.procs`, String(pid));
     },
     set: (hierarchy, file, value) => writeFileSync(`${hierarchy}${path}/${file}`, String(value)),
-    remove: async () => {
-      for (const dir of HIERARCHIES) {
-        await waitFor(
-          () => {
-            try {
-              rmdirSync(dir + path);
-              return true;
-            } catch (error) {
-              return (error as NodeJS.ErrnoException).code === 'ENOENT';
-            }
-          },
-          { what: `${dir}${path} removed` },
-        );
-      }
-    },
+    remove: () => removeCgroup(path),
   };
 }

@@ -1,4 +1,5 @@
 import { ProcParseError } from '../procfs/parse-error.js';
+import type { StallSeconds } from '../../core/metrics.js';
 
 /**
  * Parsers for cgroup files (v1 and v2). Pure: text in, numbers out; a
@@ -70,4 +71,21 @@ export function parsePidList(text: string): number[] | ProcParseError {
     pids.push(Number(line));
   }
   return pids;
+}
+
+/**
+ * A `*.pressure` file (cpu, memory, io): lines `some avg10=.. avg60=.. avg300=.. total=µs`
+ * and `full ...`; the cumulative `total`s in seconds. A line absent (cpu's
+ * `full` before Linux 5.13) is null; a file with neither line is not one.
+ */
+export function parsePressure(text: string, file: string): StallSeconds | ProcParseError {
+  const stall: StallSeconds = { some: null, full: null };
+  for (const line of text.split('\n')) {
+    const match = /^(some|full)\s.*\btotal=(\d+)\s*$/.exec(line);
+    if (match?.[1] === 'some' || match?.[1] === 'full') stall[match[1]] = Number(match[2]) / 1e6;
+  }
+  if (stall.some === null && stall.full === null) {
+    return new ProcParseError(file, text.trim() === '' ? 'empty' : 'no "some|full ... total=N" line');
+  }
+  return stall;
 }

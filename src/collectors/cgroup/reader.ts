@@ -7,7 +7,9 @@ import { parseStat } from '../procfs/parse-stat.js';
 import { isGone, startTimeMs } from '../procfs/process-table.js';
 import { readSmallFile } from '../procfs/read-text.js';
 import type { CgroupMounts } from './mounts.js';
-import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList, parseSingleNumber } from './parse.js';
+import { parseIoStat, parseKeyValues, parseMemoryLimit, parsePidList, parsePressure, parseSingleNumber } from './parse.js';
+import { parseCfsQuota, parseCpuMax } from '../procfs/parse-cgroup.js';
+import { PRESSURE_RESOURCES, type CgroupPressure, type PressureResource } from '../../core/metrics.js';
 import type { HostRoot } from '../procfs/host-root.js';
 
 /** What the reader needs from the /proc side: how to date a process and size its memory. */
@@ -59,6 +61,12 @@ interface Dirs {
   memory: { dir: string; version: 1 | 2 } | null;
   pids: string | null;
   io: string | null;
+  /** memory.events (v2) or memory.oom_control (v1): both have `oom_kill`. */
+  oom: { file: string; name: string } | null;
+  /** Where the CPU bandwidth limit is: cpu.max (v2) or cpu.cfs_quota_us and cpu.cfs_period_us (v1). */
+  cpuLimit: { dir: string; version: 1 | 2 } | null;
+  /** The v2 `<resource>.pressure` files present (the kernel has PSI); empty when none. */
+  pressure: ReadonlyArray<{ resource: PressureResource; file: string }>;
 }
 
 const NS = 1e9;
@@ -118,6 +126,9 @@ export class CgroupReader {
       cpuPeriods: cpu.periods,
       cpuThrottledPeriods: cpu.throttledPeriods,
       cpuThrottledSeconds: cpu.throttledSeconds,
+      cpuLimitCores: dirs.cpuLimit === null ? null : this.#cpuLimit(dirs.cpuLimit),
+      oomKills: dirs.oom === null ? null : this.#oomKills(dirs.oom),
+      pressure: this.#pressure(dirs.pressure),
     };
     if (cgroup.cpuPeriods === null && dirs.cpuV1 !== null) this.#throttlingV1(dirs.cpuV1, cgroup);
     const own: Pick<ProcessSample, Summable> = {
@@ -190,6 +201,18 @@ export class CgroupReader {
           : null,
       pids: has(v2, 'pids.current') ? v2 : has(pidsV1, 'pids.current') ? pidsV1 : null,
       io: has(v2, 'io.stat') ? v2 : null,
+      // memory.events over memory.events.local: it counts the kills in the cgroups below too.
+      oom: has(v2, 'memory.events')
+        ? { file: `${v2}/memory.events`, name: 'memory.events' }
+        : has(memoryV1, 'memory.oom_control')
+          ? { file: `${memoryV1}/memory.oom_control`, name: 'memory.oom_control' }
+          : null,
+      cpuLimit: has(v2, 'cpu.max') ? { dir: v2, version: 2 } : has(cpuV1, 'cpu.cfs_quota_us') ? { dir: cpuV1, version: 1 } : null,
+      // Core files of every v2 cgroup, controllers or not, where the kernel has PSI.
+      pressure: PRESSURE_RESOURCES.filter((resource) => has(v2, `${resource}.pressure`)).map((resource) => ({
+        resource,
+        file: `${v2 as string}/${resource}.pressure`,
+      })),
     };
     // Paths tracked once and never again must not pile up: a cache this large is started afresh.
     if (this.#dirs.size >= MAX_CACHED_PATHS) {
@@ -320,6 +343,39 @@ export class CgroupReader {
     into.cpuPeriods = stat.get('nr_periods') ?? null;
     into.cpuThrottledPeriods = stat.get('nr_throttled') ?? null;
     into.cpuThrottledSeconds = throttled === undefined ? null : throttled / NS;
+  }
+
+  /** CPUs the cgroup's quota allows per period; null when unlimited or unreadable. */
+  #cpuLimit(source: { dir: string; version: 1 | 2 }): number | null {
+    if (source.version === 2) return this.#parsed(`${source.dir}/cpu.max`, 'cpu.max', parseCpuMax);
+    const period = this.#parsed(`${source.dir}/cpu.cfs_period_us`, 'cpu.cfs_period_us', (t) => t);
+    if (period === null) return null;
+    return this.#parsed(`${source.dir}/cpu.cfs_quota_us`, 'cpu.cfs_quota_us', (quota) => parseCfsQuota(quota, period));
+  }
+
+  /** `oom_kill` of memory.events or memory.oom_control; null on a kernel without the key. */
+  #oomKills(source: { file: string; name: string }): number | null {
+    const values = this.#parsed(source.file, source.name, (t) => parseKeyValues(t, source.name));
+    return values?.get('oom_kill') ?? null;
+  }
+
+  /** Stall totals of each pressure file there is; null when none could be read. */
+  #pressure(files: Dirs['pressure']): CgroupPressure | null {
+    if (files.length === 0) return null;
+    const pressure: CgroupPressure = {
+      cpu: { some: null, full: null },
+      memory: { some: null, full: null },
+      io: { some: null, full: null },
+    };
+    let read = false;
+    for (const { resource, file } of files) {
+      const name = `${resource}.pressure`;
+      const stall = this.#parsed(file, name, (t) => parsePressure(t, name));
+      if (stall === null) continue;
+      pressure[resource] = stall;
+      read = true;
+    }
+    return read ? pressure : null;
   }
 
   /**
