@@ -321,8 +321,9 @@ export class Tracker implements ProcessTracker {
         exitState,
       };
     }
-    const snapshot = snapshotFromSample(status, sample, instance.baseline, startTime, this.#totalMemoryBytes);
-    this.#services.set(serviceName, { status, snapshot, instance, hadProcess: true, exitPublished: false });
+    const counted = withCgroupOomKills(status, sample);
+    const snapshot = snapshotFromSample(counted, sample, instance.baseline, startTime, this.#totalMemoryBytes);
+    this.#services.set(serviceName, { status: counted, snapshot, instance, hadProcess: true, exitPublished: false });
     this.#publish(snapshot);
   }
 
@@ -643,6 +644,7 @@ export class Tracker implements ProcessTracker {
 
   #record(service: Service, instance: Instance, sample: ProcessSample): void {
     if (instance.target.group !== undefined) this.#followGroupSize(service, sample.processCount ?? 1);
+    service.status = withCgroupOomKills(service.status, sample);
     const snapshot = snapshotFromSample(service.status, sample, instance.baseline, instance.startTime, this.#totalMemoryBytes);
     instance.baseline = baselineOf(sample);
     service.snapshot = snapshot;
@@ -712,6 +714,12 @@ export class Tracker implements ProcessTracker {
   #sampleTimeoutMs(): number {
     return Math.max(1, Math.floor(this.#intervalMs / 2));
   }
+}
+
+/** The status with the OOM kills its cgroup reports, where that is more than it had: the count only rises. */
+function withCgroupOomKills(status: ServiceStatus, sample: ProcessSample): ServiceStatus {
+  const kills = sample.cgroup?.oomKills ?? null;
+  return kills !== null && kills > status.oomKills ? { ...status, oomKills: kills } : status;
 }
 
 function isSameProcess(instance: Instance, sample: ProcessSample): boolean {

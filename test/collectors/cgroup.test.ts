@@ -345,6 +345,14 @@ describeWhere(missingForCgroups(), 'cgroup targets on this machine (root; hybrid
 
       const after = sampleOf((await from.sample([target]))[0]).cgroup;
       expect(after?.oomKills).toBe(1);
+      // The tracker takes the cgroup's count as the service's OOM kills, from its first sample on.
+      const tracker = new Tracker(from, { meterProvider: null, collectionInterval: 100 });
+      try {
+        await tracker.track('db', { cgroup: cgroup.path });
+        expect(tracker.get('db')).toMatchObject({ oomKills: 1, state: 'running' });
+      } finally {
+        await tracker.close();
+      }
     } finally {
       await killAll();
       await cgroup.remove();
