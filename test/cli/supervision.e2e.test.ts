@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -28,21 +28,13 @@ afterEach(async () => {
 
 /**
  * A health command that counts its own calls in a file and fails (exit 1,
- * `not ready` on stderr) on the calls `failing` says, passing on the others.
+ * `not ready` on stderr) on the calls `failing` (a shell test of `$n`) says,
+ * passing on the others. A shell, not node: a check must start well within
+ * its 200 ms interval on a loaded machine, or it times out and fails anyway.
  */
 function countingCheck(failing: string): string {
-  const script = join(dir, 'check.mjs');
   const counter = join(dir, 'calls');
-  writeFileSync(
-    script,
-    `import { readFileSync, writeFileSync } from 'node:fs';
-let n = 0;
-try { n = Number(readFileSync(${JSON.stringify(counter)}, 'utf8')); } catch {}
-n += 1;
-writeFileSync(${JSON.stringify(counter)}, String(n));
-if ((${failing})(n)) { process.stderr.write('not ready\\n'); process.exit(1); }`,
-  );
-  return `${process.execPath} ${script}`;
+  return `sh -c 'n=$(( $(cat ${counter} 2>/dev/null || echo 0) + 1 )); echo $n > ${counter}; if ${failing}; then echo "not ready" >&2; exit 1; fi'`;
 }
 
 const checkCalls = (): number => {
@@ -88,7 +80,7 @@ const lastOf = (snapshots: readonly ProcessMetrics[]): ProcessMetrics => {
 
 describe('run: health checks that restart', () => {
   it('restarts a service whose check fails 3 times in a row, once per incident', async () => {
-    const check = countingCheck('(n) => n <= 3');
+    const check = countingCheck('[ $n -le 3 ]');
     const cli = superviseWithCheck(check);
     const first = await waitForSnapshot(cli, (s) => s.pid > 0, 'the first process');
     const restarted = await waitForSnapshot(cli, (s) => s.restartCount === 1 && s.state === 'running', 'running again after the restart');
@@ -110,7 +102,7 @@ describe('run: health checks that restart', () => {
 
   it('does not restart for failures that are not in a row', async () => {
     // Calls 1, 2 fail, 3 passes, 4, 5 fail, 6 passes...: never three in a row.
-    const check = countingCheck('(n) => n % 3 !== 0');
+    const check = countingCheck('[ $((n % 3)) -ne 0 ]');
     const cli = superviseWithCheck(check);
     await waitFor(() => checkCalls() >= 9, { what: '9 checks' });
     await waitForSnapshot(cli, (s) => s.healthError !== '', 'a failed check seen');
