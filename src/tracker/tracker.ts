@@ -3,7 +3,14 @@ import { totalmem } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { metrics } from '@opentelemetry/api';
 import { defaultCollector } from '../collectors/default.js';
-import { InvalidArgumentValueError, ProcessNotFoundError, SubscriberLimitError, TrackerClosedError } from '../core/errors.js';
+import {
+  InvalidArgumentValueError,
+  OutOfRangeError,
+  ProcessNotFoundError,
+  describeValue,
+  SubscriberLimitError,
+  TrackerClosedError,
+} from '../core/errors.js';
 import type { ProcessMetrics } from '../core/metrics.js';
 import { instrumentTracker } from '../metrics/instruments.js';
 import { RESERVED_LABEL_NAMES } from '../metrics/prometheus-names.js';
@@ -246,6 +253,8 @@ export class Tracker implements ProcessTracker {
     const exitState = stateOption(options.exitState, 'options.exitState', [ProcessState.Failed, ProcessState.Stopped], ProcessState.Failed);
     validateOptionalBoolean(options.descendants, 'options.descendants');
     const labels = options.labels === undefined ? undefined : validateLabels(options.labels, 'options.labels', RESERVED_LABEL_NAMES);
+    const restartCount = options.restartCount;
+    if (restartCount !== undefined) validateRestartCount(restartCount, 'options.restartCount');
     if (!('pid' in what) && options.startTime !== undefined) {
       throw new InvalidArgumentValueError(`options.startTime applies to a pid target, not to a ${'cgroup' in what ? 'cgroup' : 'group'}`);
     }
@@ -286,7 +295,8 @@ export class Tracker implements ProcessTracker {
     const previous = this.#services.get(serviceName);
     // A group with no process now is tracked all the same, as stopped: it is alertable before its first process.
     const empty = 'group' in what && sample.processCount === 0;
-    const status = withLabels(this.#startedStatus(serviceName, previous, empty ? ProcessState.Stopped : initialState), labels);
+    const started = this.#startedStatus(serviceName, previous, empty ? ProcessState.Stopped : initialState);
+    const status = withLabels(restartCount === undefined ? started : { ...started, restartCount }, labels);
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
@@ -334,7 +344,8 @@ export class Tracker implements ProcessTracker {
           labels: previous?.status.labels ?? NO_LABELS,
           state,
           healthy: true,
-          restartCount: 0,
+          // 0 unless updateRestartCount() set it while the name was only registered.
+          restartCount: previous?.status.restartCount ?? 0,
           lastError: '',
           healthError: '',
         };
@@ -520,6 +531,21 @@ export class Tracker implements ProcessTracker {
     return true;
   }
 
+  /**
+   * Sets the restart count of a service whose restarts someone else counts
+   * (a PM2 daemon, a cluster primary), published at once when it changes; the
+   * next track() counts on from it. `restartCount` is a non-negative integer.
+   * False for unknown names.
+   */
+  updateRestartCount(serviceName: string, restartCount: number): boolean {
+    validateName(serviceName);
+    validateRestartCount(restartCount, 'restartCount');
+    const service = this.#services.get(serviceName);
+    if (!service) return false;
+    if (service.status.restartCount !== restartCount) this.#setStatus(service, { ...service.status, restartCount });
+    return true;
+  }
+
   stats(): TrackerStats {
     return {
       ...this.#stats,
@@ -670,6 +696,12 @@ export class Tracker implements ProcessTracker {
 
   #sampleTimeoutMs(): number {
     return Math.max(1, Math.floor(this.#intervalMs / 2));
+  }
+}
+
+function validateRestartCount(value: unknown, argument: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new OutOfRangeError(`${argument} must be a non-negative integer; got ${describeValue(value)}`);
   }
 }
 

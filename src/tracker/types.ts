@@ -113,6 +113,13 @@ export interface TrackOptions {
    * has none until tracked.
    */
   labels?: Readonly<Record<string, string>>;
+  /**
+   * The service's restart count from this start on, for a caller that keeps
+   * its own count (a PM2 daemon's `restart_time`): it replaces the tracker's,
+   * which otherwise adds one per track() of a known name. A non-negative
+   * integer.
+   */
+  restartCount?: number;
 }
 
 export interface SubscribeOptions {
@@ -151,6 +158,7 @@ export interface ProcessTracker {
   unsubscribe(subscription: Subscription): void;
   updateState(serviceName: string, state: ProcessState, lastError?: string): boolean;
   updateHealth(serviceName: string, healthy: boolean, reason?: string): boolean;
+  updateRestartCount(serviceName: string, restartCount: number): boolean;
 }
 
 export type { TrackerStats } from '../core/stats.js';
