@@ -27,3 +27,4 @@ export {
   type Pm2Follow,
   type Pm2ProcessDescription,
 } from './integrations/pm2.js';
+export { trackClusterWorkers, type ClusterPrimary, type ClusterTracking, type TrackClusterOptions } from './integrations/cluster.js';
