@@ -16,12 +16,17 @@ import type { ProcessGrouping } from '../../core/groups.js';
 import { groupingOf, parseRulesFile, processGroup } from '../../collectors/groups/index.js';
 import type { GroupTargetSpec } from '../../tracker/types.js';
 import { Watcher } from './watcher.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Pm2NotInstalledError, Pm2UnreachableError, followPm2, type Pm2Follow } from '../../integrations/pm2.js';
 
 export interface WatchCommand {
   options: CommonOptions;
   once: boolean;
   services: WatchService[];
   discover: DiscoverSpec | null;
+  /** Follow every app of the PM2 daemon at PM2_HOME (or ~/.pm2). */
+  pm2: boolean;
 }
 
 /** The rules of `--discover`, read and compiled before anything starts; a usage error (exit 2) says what is wrong. */
@@ -93,14 +98,17 @@ export async function watch(command: WatchCommand, io: SessionIO, stopRequested:
     command.options,
     command.services.map((service) => service.name),
     io,
-    grouping !== null,
+    grouping !== null || command.pm2,
   );
   const watcher = new Watcher(session.track, session.board, single, excluded, command.options.descendants);
+  let pm2: Pm2Follow | undefined;
   try {
+    if (command.pm2) pm2 = await followDaemon(session.tracker, command.options, io.env);
     await Promise.race([trackGroups(session.tracker, command, grouping, excluded), stopRequested]);
     await Promise.race([watcher.begin(first, command.options.intervalMs), stopRequested]);
     await stopRequested;
   } finally {
+    await pm2?.stop();
     await watcher.stop();
     await session.close();
     // Counted all along, told once: a pid file that is often unusable is worth knowing about.
@@ -110,6 +118,21 @@ export async function watch(command: WatchCommand, io: SessionIO, stopRequested:
     }
   }
   return 0;
+}
+
+/**
+ * `--pm2`: the daemon must answer at start (a usage error, exit 2, otherwise:
+ * nothing would be followed); a daemon that goes away later is waited for,
+ * its apps keeping their last state until it is back.
+ */
+async function followDaemon(tracker: Tracker, options: CommonOptions, env: SessionIO['env']): Promise<Pm2Follow> {
+  const home = env['PM2_HOME'] ?? join(homedir(), '.pm2');
+  try {
+    return await followPm2(tracker, { home, intervalMs: options.intervalMs, labels: options.labels });
+  } catch (error) {
+    if (error instanceof Pm2NotInstalledError || error instanceof Pm2UnreachableError) throw new UsageError(`--pm2: ${error.message}`);
+    throw error;
+  }
 }
 
 /**

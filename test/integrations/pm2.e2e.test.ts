@@ -1,0 +1,119 @@
+// followPm2() and `watch --pm2` against a real PM2 daemon (the pm2 package from the registry) on a scratch PM2_HOME.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Pm2UnreachableError, Tracker, followPm2, type Pm2Follow } from '../../src/index.js';
+import { killAllCli, runCli, startCli, waitForSnapshot } from '../cli/cli.js';
+import { waitFor } from '../support/process.js';
+import { Pm2Daemon } from './pm2-daemon.js';
+
+const daemon = new Pm2Daemon();
+const trackers: Tracker[] = [];
+const follows: Pm2Follow[] = [];
+
+beforeAll(async () => {
+  await daemon.pm2('start', daemon.script, '--name', 'alpha');
+  await daemon.pm2('start', daemon.script, '--name', 'beta');
+  await daemon.pm2('start', daemon.script, '--name', 'gamma', '-i', '2');
+  await waitFor(async () => (await daemon.list()).every((entry) => entry.pm2_env.status === 'online' && entry.pid > 0), {
+    what: 'four PM2 processes online',
+    timeoutMs: 30_000,
+  });
+}, 90_000);
+
+afterEach(async () => {
+  await killAllCli();
+  for (const follow of follows.splice(0)) await follow.stop();
+  for (const tracker of trackers.splice(0)) await tracker.close();
+});
+
+afterAll(async () => {
+  await daemon.kill();
+}, 60_000);
+
+function newTracker(): Tracker {
+  const tracker = new Tracker(undefined, { collectionInterval: 200, meterProvider: null });
+  trackers.push(tracker);
+  return tracker;
+}
+
+async function pidOf(pm2Name: string, instance = 0): Promise<number> {
+  const entries = (await daemon.list()).filter((entry) => entry.name === pm2Name);
+  return entries[instance]?.pid ?? 0;
+}
+
+describe('followPm2', () => {
+  it("tracks every app instance under PM2's names, with its state, pid and restart count, and follows a restart", async () => {
+    const tracker = newTracker();
+    tracker.start();
+    const follow = await followPm2(tracker, { home: daemon.home, intervalMs: 200 });
+    follows.push(follow);
+    expect(follow.home).toBe(daemon.home);
+    expect(follow.services()).toEqual(['alpha', 'beta', 'gamma:0', 'gamma:1']);
+    expect(tracker.get('alpha')).toMatchObject({ state: 'running', restartCount: 0, pid: await pidOf('alpha') });
+    expect(tracker.get('gamma:1')).toMatchObject({ state: 'running', restartCount: 0, pid: await pidOf('gamma', 1) });
+    expect(tracker.get('gamma:0')?.labels).toEqual({ pm2_id: expect.stringMatching(/^\d+$/), pm2_app: 'gamma' });
+
+    const before = await pidOf('alpha');
+    await daemon.pm2('restart', 'alpha');
+    const after = await pidOf('alpha');
+    expect(after).not.toBe(before);
+    await waitFor(() => tracker.get('alpha')?.pid === after, { what: 'alpha followed to its new pid' });
+    expect(tracker.get('alpha')).toMatchObject({ state: 'running', restartCount: 1 });
+    expect(tracker.get('beta')?.restartCount).toBe(0);
+
+    await daemon.pm2('stop', 'beta');
+    // The tracker may see the exit first; PM2's list then says it was an orderly stop, which is no error.
+    await waitFor(() => tracker.get('beta')?.state === 'stopped' && tracker.get('beta')?.lastError === '', { what: 'beta stopped' });
+    expect(tracker.get('beta')).toMatchObject({ pid: 0, restartCount: 0 });
+
+    await daemon.pm2('delete', 'beta');
+    await waitFor(() => tracker.get('beta') === undefined, { what: 'beta untracked once PM2 forgot it' });
+    expect(follow.services()).toEqual(['alpha', 'gamma:0', 'gamma:1']);
+    expect(follow.errorCounts()).toEqual(new Map());
+    await daemon.pm2('start', daemon.script, '--name', 'beta');
+  }, 90_000);
+
+  it('rejects with Pm2UnreachableError naming the home when no daemon runs there, and starts none', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'procmetrics-pm2-none-'));
+    try {
+      const error = await followPm2(newTracker(), { home: empty, intervalMs: 200 }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(Pm2UnreachableError);
+      expect(error).toMatchObject({ code: 'ERR_PROCMETRICS_PM2_UNREACHABLE', home: empty });
+      expect((error as Error).message).toContain(JSON.stringify(empty));
+      expect(existsSync(join(empty, 'rpc.sock'))).toBe(false);
+      expect(existsSync(join(empty, 'pm2.pid'))).toBe(false);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('procmetrics watch --pm2', () => {
+  it("prints every app instance under PM2's names, and a restart in PM2 increments its count", async () => {
+    const cli = startCli(['watch', '--pm2', '--json', '--interval', '200ms', '--prometheus', 'off'], { PM2_HOME: daemon.home });
+    const gammaPid = await pidOf('gamma', 0);
+    for (const name of ['alpha', 'beta', 'gamma:0', 'gamma:1']) {
+      await waitForSnapshot(cli, (s) => s.serviceName === name && s.state === 'running' && s.pid > 0, `${name} running`);
+    }
+    const gamma = await waitForSnapshot(cli, (s) => s.serviceName === 'gamma:0' && s.pid === gammaPid, 'gamma:0 at its pid');
+    const counted = gamma.restartCount;
+    await daemon.pm2('restart', 'gamma');
+    const newPid = await pidOf('gamma', 0);
+    const restarted = await waitForSnapshot(cli, (s) => s.serviceName === 'gamma:0' && s.pid === newPid, 'gamma:0 at its new pid');
+    expect(restarted).toMatchObject({ state: 'running', restartCount: counted + 1 });
+    expect(cli.stderr()).toBe('');
+  }, 90_000);
+
+  it('exits 2 with one line when no PM2 daemon is reachable', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'procmetrics-pm2-none-'));
+    try {
+      const { code, stderr } = await runCli(['watch', '--pm2', '--prometheus', 'off'], { PM2_HOME: empty });
+      expect(code).toBe(2);
+      expect(stderr.trim().split('\n')).toEqual([expect.stringContaining(`no PM2 daemon reachable at PM2_HOME ${JSON.stringify(empty)}`)]);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
