@@ -22,8 +22,14 @@ export class Pm2Daemon {
   /** An app that idles until it is stopped. */
   readonly script = join(this.home, 'idle.cjs');
 
+  /** An app that fails at once, every time, and that PM2 gives up on after 3 tries (`errored`). */
+  readonly crashing = join(this.home, 'crashing.json');
+
   constructor() {
     writeFileSync(this.script, 'setInterval(() => {}, 1 << 30);\n');
+    writeFileSync(join(this.home, 'crash.cjs'), 'process.exit(3);\n');
+    const app = { name: 'delta', script: join(this.home, 'crash.cjs'), max_restarts: 3, min_uptime: 5000 };
+    writeFileSync(this.crashing, JSON.stringify({ apps: [app] }));
   }
 
   /** `pm2 ARGS...` on this home; resolves with its stdout. */

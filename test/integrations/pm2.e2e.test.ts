@@ -2,13 +2,15 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Pm2UnreachableError, Tracker, followPm2, type Pm2Follow } from '../../src/index.js';
 import { killAllCli, runCli, startCli, waitForSnapshot } from '../cli/cli.js';
 import { waitFor } from '../support/process.js';
 import { Pm2Daemon } from './pm2-daemon.js';
 
 const daemon = new Pm2Daemon();
+// Loading the pm2 module makes the folders of its default home (PM2's own doing): keep them in the scratch one.
+vi.stubEnv('PM2_HOME', daemon.home);
 const trackers: Tracker[] = [];
 const follows: Pm2Follow[] = [];
 
@@ -75,6 +77,28 @@ describe('followPm2', () => {
     await daemon.pm2('start', daemon.script, '--name', 'beta');
   }, 90_000);
 
+  it("an app PM2 gave up on is failed, with PM2's restart count, though it was never seen running", async () => {
+    await daemon.pm2('start', daemon.crashing);
+    const errored = await waitFor(
+      async () => (await daemon.list()).find((entry) => entry.name === 'delta' && entry.pm2_env.status === 'errored'),
+      {
+        what: 'delta errored in PM2',
+        timeoutMs: 30_000,
+      },
+    );
+    const tracker = newTracker();
+    const follow = await followPm2(tracker, { home: daemon.home, intervalMs: 200 });
+    follows.push(follow);
+    expect(errored.pm2_env.restart_time).toBeGreaterThan(0);
+    expect(tracker.get('delta')).toMatchObject({
+      state: 'failed',
+      pid: 0,
+      restartCount: errored.pm2_env.restart_time,
+      lastError: 'PM2 status errored',
+    });
+    await daemon.pm2('delete', 'delta');
+  }, 60_000);
+
   it('rejects with Pm2UnreachableError naming the home when no daemon runs there, and starts none', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'procmetrics-pm2-none-'));
     try {
@@ -101,8 +125,19 @@ describe('procmetrics watch --pm2', () => {
     const counted = gamma.restartCount;
     await daemon.pm2('restart', 'gamma');
     const newPid = await pidOf('gamma', 0);
-    const restarted = await waitForSnapshot(cli, (s) => s.serviceName === 'gamma:0' && s.pid === newPid, 'gamma:0 at its new pid');
-    expect(restarted).toMatchObject({ state: 'running', restartCount: counted + 1 });
+    // PM2 may list the new process as launching first: followed as starting, then running.
+    const restarted = await waitForSnapshot(
+      cli,
+      (s) => s.serviceName === 'gamma:0' && s.pid === newPid && s.state === 'running',
+      'gamma:0 running at its new pid',
+    );
+    expect(restarted.restartCount).toBe(counted + 1);
+    expect(
+      cli
+        .snapshots()
+        .filter((s) => s.serviceName === 'gamma:0' && s.pid === newPid)
+        .every((s) => s.restartCount === counted + 1),
+    ).toBe(true);
     expect(cli.stderr()).toBe('');
   }, 90_000);
 
