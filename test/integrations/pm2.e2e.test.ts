@@ -114,6 +114,53 @@ describe('followPm2', () => {
   });
 });
 
+describe('followPm2 and a daemon that goes away', () => {
+  it('counts the polls that could not reach it, keeps going, and follows the apps again once a daemon is back', async () => {
+    const other = new Pm2Daemon();
+    try {
+      await other.pm2('start', other.script, '--name', 'solo');
+      const tracker = newTracker();
+      tracker.start();
+      const follow = await followPm2(tracker, { home: other.home, intervalMs: 200 });
+      follows.push(follow);
+      const cli = startCli(['watch', '--pm2', '--json', '--interval', '200ms', '--prometheus', 'off'], { PM2_HOME: other.home });
+      await waitForSnapshot(cli, (s) => s.serviceName === 'solo' && s.state === 'running', 'solo running in the command');
+      const before = tracker.get('solo')?.pid ?? 0;
+      expect(before).toBeGreaterThan(0);
+
+      // The daemon dies (not `pm2 kill`, which deletes the apps first), and its app with it: the app keeps its name, stopped.
+      process.kill(other.daemonPid(), 'SIGKILL');
+      await waitFor(() => (follow.errorCounts().get('unreachable') ?? 0) >= 2, { what: 'polls counted as unreachable', timeoutMs: 20_000 });
+      await waitFor(() => tracker.get('solo')?.state === 'stopped', { what: 'solo stopped with its daemon' });
+      expect(tracker.get('solo')?.pid).toBe(0);
+      expect(follow.services()).toEqual(['solo']);
+      // The command counted the same, and says so once, at exit.
+      await waitForSnapshot(cli, (s) => s.serviceName === 'solo' && s.state === 'stopped', 'solo stopped in the command');
+      await waitFor(() => (follow.errorCounts().get('unreachable') ?? 0) >= 5, { what: 'more polls counted' });
+      cli.child.kill('SIGTERM');
+      expect((await cli.exited).code).toBe(0);
+      // The poll in flight when the daemon died may fail on the list it asked for, the rest find no daemon.
+      const prefix = `procmetrics: PM2 at PM2_HOME ${JSON.stringify(other.home)}: `;
+      const lines = cli.stderr().trimEnd().split('\n');
+      expect(lines).toContainEqual(expect.stringMatching(/: no daemon answered \d+ times$/));
+      for (const line of lines) expect(line).toMatch(/: (no daemon answered|reading the list failed) (once|\d+ times)$/);
+      for (const line of lines) expect(line.startsWith(prefix)).toBe(true);
+
+      await other.pm2('start', other.script, '--name', 'solo');
+      const after = await waitFor(
+        () => {
+          const snapshot = tracker.get('solo');
+          return snapshot?.state === 'running' && snapshot.pid !== before && snapshot.pid;
+        },
+        { what: 'solo followed again in the new daemon', timeoutMs: 20_000 },
+      );
+      expect(after).toBe((await other.list())[0]?.pid);
+    } finally {
+      await other.kill();
+    }
+  }, 90_000);
+});
+
 describe('procmetrics watch --pm2', () => {
   it("prints every app instance under PM2's names, and a restart in PM2 increments its count", async () => {
     const cli = startCli(['watch', '--pm2', '--json', '--interval', '200ms', '--prometheus', 'off'], { PM2_HOME: daemon.home });

@@ -116,6 +116,7 @@ export async function watch(command: WatchCommand, io: SessionIO, stopRequested:
       const times = problems.count === 1 ? 'once' : `${problems.count} times`;
       io.stderr.write(`procmetrics: ${name}: pid file unusable ${times} while its process ran on (last: ${problems.last})\n`);
     }
+    if (pm2) reportPm2Problems(pm2, io);
   }
   return 0;
 }
@@ -132,6 +133,21 @@ async function followDaemon(tracker: Tracker, options: CommonOptions, env: Sessi
   } catch (error) {
     if (error instanceof Pm2NotInstalledError || error instanceof Pm2UnreachableError) throw new UsageError(`--pm2: ${error.message}`);
     throw error;
+  }
+}
+
+const PM2_PROBLEMS: Readonly<Record<string, string>> = {
+  unreachable: 'no daemon answered',
+  connect: 'connecting failed',
+  list: 'reading the list failed',
+  track: "an app's process could not be followed",
+};
+
+/** Counted all along, told once at exit, as for pid files. */
+function reportPm2Problems(pm2: Pm2Follow, io: SessionIO): void {
+  for (const [kind, count] of pm2.errorCounts()) {
+    const times = count === 1 ? 'once' : `${count} times`;
+    io.stderr.write(`procmetrics: PM2 at PM2_HOME ${JSON.stringify(pm2.home)}: ${PM2_PROBLEMS[kind] ?? kind} ${times}\n`);
   }
 }
 
