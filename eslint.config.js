@@ -15,8 +15,9 @@ export const LAYERS = [
   { name: 'collectors', below: ['core'] },
   { name: 'metrics', below: ['core'] },
   { name: 'tracker', below: ['core', 'collectors', 'metrics'] },
+  { name: 'integrations', below: ['core', 'collectors', 'metrics', 'tracker'] },
   { name: 'otel', below: ['core', 'collectors', 'metrics', 'tracker'] },
-  { name: 'cli', below: ['core', 'collectors', 'metrics', 'tracker', 'otel'] },
+  { name: 'cli', below: ['core', 'collectors', 'metrics', 'tracker', 'integrations', 'otel'] },
 ];
 /** Only the SDK pipelines (otel/) and the command may load the OpenTelemetry SDK; the rest needs the API alone. */
 const SDK_LAYERS = new Set(['otel', 'cli']);
@@ -76,14 +77,18 @@ export default tseslint.config(
   },
   ...LAYERS.map(layerRules),
   {
-    // The library's entry exports what the tracker layer and those below it offer.
+    // The library's entry exports what the tracker layer and those below it offer, and the
+    // integrations (PM2, node:cluster) that sit on the tracker.
     files: ['src/index.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { regex: '^\\./(otel|cli)/', message: "The library's entry stops at the tracker layer; telemetry is 'procmetrics/otel'." },
+            {
+              regex: '^\\./(otel|cli)/',
+              message: "The library's entry stops at the tracker and integrations layers; telemetry is 'procmetrics/otel'.",
+            },
             { group: SDK_PACKAGES, message: 'The library entry uses the OpenTelemetry API only.' },
           ],
         },

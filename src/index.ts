@@ -16,3 +16,15 @@ export { Tracker } from './tracker/tracker.js';
 export { MAX_SERVICE_NAME_LENGTH } from './core/limits.js';
 export * from './collectors/index.js';
 export type { GroupTarget, ProcessGrouping, ProcessFacts, FactNeeds, GroupAssignment } from './core/groups.js';
+export {
+  followPm2,
+  pm2ServiceNames,
+  pm2State,
+  Pm2NotInstalledError,
+  Pm2UnreachableError,
+  type FollowPm2Options,
+  type Pm2Api,
+  type Pm2Follow,
+  type Pm2ProcessDescription,
+} from './integrations/pm2.js';
+export { trackClusterWorkers, type ClusterPrimary, type ClusterTracking, type TrackClusterOptions } from './integrations/cluster.js';

@@ -247,6 +247,8 @@ export class Tracker implements ProcessTracker {
     const exitState = stateOption(options.exitState, 'options.exitState', [ProcessState.Failed, ProcessState.Stopped], ProcessState.Failed);
     validateOptionalBoolean(options.descendants, 'options.descendants');
     const labels = options.labels === undefined ? undefined : validateLabels(options.labels, 'options.labels', RESERVED_LABEL_NAMES);
+    const restartCount = options.restartCount;
+    if (restartCount !== undefined) validateCount(restartCount, 'options.restartCount');
     if (!('pid' in what) && options.startTime !== undefined) {
       throw new InvalidArgumentValueError(`options.startTime applies to a pid target, not to a ${'cgroup' in what ? 'cgroup' : 'group'}`);
     }
@@ -287,7 +289,8 @@ export class Tracker implements ProcessTracker {
     const previous = this.#services.get(serviceName);
     // A group with no process now is tracked all the same, as stopped: it is alertable before its first process.
     const empty = 'group' in what && sample.processCount === 0;
-    const status = withLabels(this.#startedStatus(serviceName, previous, empty ? ProcessState.Stopped : initialState), labels);
+    const started = this.#startedStatus(serviceName, previous, empty ? ProcessState.Stopped : initialState);
+    const status = withLabels(restartCount === undefined ? started : { ...started, restartCount }, labels);
     if (previous?.instance && previous.instance.pid !== pid) this.#release(previous);
 
     const startTime = sample.startTime > 0 ? sample.startTime : Date.now();
@@ -336,7 +339,8 @@ export class Tracker implements ProcessTracker {
           labels: previous?.status.labels ?? NO_LABELS,
           state,
           healthy: true,
-          restartCount: 0,
+          // 0 unless updateRestartCount() set it while the name was only registered.
+          restartCount: previous?.status.restartCount ?? 0,
           oomKills: 0,
           healthRestarts: 0,
           lastError: '',
@@ -559,6 +563,21 @@ export class Tracker implements ProcessTracker {
     const service = this.#services.get(serviceName);
     if (!service) return false;
     this.#setStatus(service, { ...service.status, healthRestarts: service.status.healthRestarts + 1 });
+    return true;
+  }
+
+  /**
+   * Sets the restart count of a service whose restarts someone else counts
+   * (a PM2 daemon, a cluster primary), published at once when it changes; the
+   * next track() counts on from it. `restartCount` is a non-negative integer.
+   * False for unknown names.
+   */
+  updateRestartCount(serviceName: string, restartCount: number): boolean {
+    validateName(serviceName);
+    validateCount(restartCount, 'restartCount');
+    const service = this.#services.get(serviceName);
+    if (!service) return false;
+    if (service.status.restartCount !== restartCount) this.#setStatus(service, { ...service.status, restartCount });
     return true;
   }
 

@@ -113,6 +113,13 @@ export interface TrackOptions {
    * has none until tracked.
    */
   labels?: Readonly<Record<string, string>>;
+  /**
+   * The service's restart count from this start on, for a caller that keeps
+   * its own count (a PM2 daemon's `restart_time`): it replaces the tracker's,
+   * which otherwise adds one per track() of a known name. A non-negative
+   * integer.
+   */
+  restartCount?: number;
 }
 
 export interface SubscribeOptions {
@@ -153,6 +160,7 @@ export interface ProcessTracker {
   updateHealth(serviceName: string, healthy: boolean, reason?: string): boolean;
   recordOomKills(serviceName: string, total: number): boolean;
   countHealthRestart(serviceName: string): boolean;
+  updateRestartCount(serviceName: string, restartCount: number): boolean;
 }
 
 export type { TrackerStats } from '../core/stats.js';

@@ -19,6 +19,7 @@ const HOST_FILE: Readonly<Record<string, string>> = {
   collectors: 'src/collectors/cpus.ts',
   metrics: 'src/metrics/walk.ts',
   tracker: 'src/tracker/snapshot.ts',
+  integrations: 'src/integrations/pm2.ts',
   otel: 'src/otel/parse.ts',
   cli: 'src/cli/main.ts',
 };

@@ -28,7 +28,18 @@ describe('command line', () => {
       serviceLabels: new Map(),
     });
     expect(command.once).toBe(false);
+    expect(command.pm2).toBe(false);
     expect(command.services).toEqual([{ name: 'api', target: { kind: 'pid', pid: 42 } }]);
+  });
+
+  it('watch --pm2 needs no --service, may have some, and is not for --once or another command', () => {
+    expect(watchOf(build(['watch', '--pm2'])).pm2).toBe(true);
+    expect(watchOf(build(['watch', '--pm2', '-s', 'api=42'])).services).toEqual([{ name: 'api', target: { kind: 'pid', pid: 42 } }]);
+    expect(() => build(['watch', '--pm2', '--once'])).toThrow(
+      new UsageError('--once cannot be used with --pm2: PM2 apps are followed, not sampled once'),
+    );
+    expect(() => build(['run', '--pm2', '--', 'true'])).toThrow(new UsageError('--pm2 is not an option of run'));
+    expect(() => build(['watch'])).toThrow(/--discover RULES or --pm2/);
   });
 
   it('shared options', () => {

@@ -121,11 +121,12 @@ const table: { flag: string; argv: (value: string | undefined) => string[]; valu
   { flag: '--once', argv: (v) => watchArgs(`--once=${v ?? ''}`), values: ['yes', ''] },
   { flag: '--single-process', argv: (v) => runArgs(`--single-process=${v ?? ''}`), values: ['yes', ''] },
   { flag: '--state-labels', argv: (v) => watchArgs(`--state-labels=${v ?? ''}`), values: ['yes', ''] },
+  { flag: '--pm2', argv: (v) => watchArgs(`--pm2=${v ?? ''}`), values: ['yes', ''] },
 ];
 
 const cases = table.flatMap(({ flag, argv, values }) => [
   ...values.map((value) => [flag, JSON.stringify(value).slice(0, 40), () => argv(value)] as const),
-  ...(flag === '--json' || flag === '--once' || flag === '--single-process' || flag === '--state-labels'
+  ...(flag === '--json' || flag === '--once' || flag === '--single-process' || flag === '--state-labels' || flag === '--pm2'
     ? []
     : [[flag, '(no value)', () => argv(undefined)] as const]),
 ]);

@@ -67,7 +67,7 @@ export interface DiscoverSpec {
 export type Command =
   | { command: 'help' }
   | { command: 'version' }
-  | { command: 'watch'; options: CommonOptions; once: boolean; services: WatchService[]; discover: DiscoverSpec | null }
+  | { command: 'watch'; options: CommonOptions; once: boolean; services: WatchService[]; discover: DiscoverSpec | null; pm2: boolean }
   | { command: 'run'; options: CommonOptions; spec: RunSpec }
   | { command: 'demo'; options: CommonOptions };
 
@@ -107,6 +107,7 @@ const OPTIONS = {
   discover: { type: 'string' },
   'max-groups': { type: 'string' },
   label: { type: 'string', multiple: true },
+  pm2: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
@@ -115,7 +116,7 @@ type Values = ReturnType<typeof parseWith>['values'];
 
 const SHARED: readonly OptionName[] = ['help', 'version', 'config', 'interval', 'prometheus', 'otlp', 'json', 'state-labels', 'label'];
 const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
-  watch: new Set([...SHARED, 'service', 'once', 'single-process', 'discover', 'max-groups']),
+  watch: new Set([...SHARED, 'service', 'once', 'single-process', 'discover', 'max-groups', 'pm2']),
   run: new Set([...SHARED, 'name', 'single-process', ...RUN_SETTING_KEYS]),
   demo: new Set(SHARED),
 };
@@ -196,7 +197,9 @@ export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Re
   switch (line.command) {
     case 'watch': {
       const discover = discoverSpec(values, config);
-      const services = watchServices(values, config, discover !== null);
+      const pm2 = values.pm2 === true;
+      if (pm2 && values.once === true) throw new UsageError('--once cannot be used with --pm2: PM2 apps are followed, not sampled once');
+      const services = watchServices(values, config, discover !== null || pm2);
       const serviceLabels = new Map<string, Readonly<Record<string, string>>>();
       for (const service of services) {
         if (service.labels === undefined) continue;
@@ -205,7 +208,7 @@ export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Re
           checkLabels({ ...options.labels, ...service.labels }, `${configWhere}: "services".${service.name}.labels`),
         );
       }
-      return { command: 'watch', options: { ...options, serviceLabels }, once: values.once ?? false, services, discover };
+      return { command: 'watch', options: { ...options, serviceLabels }, once: values.once ?? false, services, discover, pm2 };
     }
     case 'run':
       return { command: 'run', options, spec: runSpec(values, line.rest, config, configWhere) };
@@ -227,6 +230,7 @@ function discoverSpec(values: Values, config: ConfigFile): DiscoverSpec | null {
   return { path, maxGroups };
 }
 
+/** `discovering`: --discover or --pm2 brings services of its own, so none need be named. */
 function watchServices(values: Values, config: ConfigFile, discovering: boolean): WatchService[] {
   const fromFlags = (values.service ?? []).map((raw) => parseServiceArg(raw));
   const seen = new Map<string, string>();
@@ -242,7 +246,7 @@ function watchServices(values: Values, config: ConfigFile, discovering: boolean)
   const fromConfig = (config.services ?? []).filter((service) => !seen.has(service.name));
   const services = [...fromConfig, ...fromFlags];
   if (services.length === 0 && !discovering) {
-    throw new UsageError('watch needs at least one --service NAME=TARGET, or --discover RULES (or "services" in --config)');
+    throw new UsageError('watch needs at least one --service NAME=TARGET, --discover RULES or --pm2 (or "services" in --config)');
   }
   return services;
 }

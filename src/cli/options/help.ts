@@ -2,6 +2,7 @@
 export const HELP = `Usage:
   procmetrics watch -s NAME=TARGET... [options]   follow running processes
   procmetrics watch --discover RULES [options]    every process, in groups
+  procmetrics watch --pm2 [options]               every app of a PM2 daemon
   procmetrics run [options] -- COMMAND [ARGS...]  start and supervise a command
   procmetrics demo [options]                      three sample workloads
 
@@ -28,6 +29,8 @@ Options:
                               rules of a process-exporter config (YAML)
       --max-groups N          watch: at most N groups, the rest summed into
                               one named other (default 200)
+      --pm2                   watch: every app of the PM2 daemon at PM2_HOME
+                              (default ~/.pm2), as PM2 names and counts it
       --once                  watch: sample every target once, print, exit
       --single-process        watch, run: the process alone, not its children
   -c, --config FILE           JSON with services and options; flags win

@@ -16,12 +16,17 @@ import type { ProcessGrouping } from '../../core/groups.js';
 import { groupingOf, parseRulesFile, processGroup } from '../../collectors/groups/index.js';
 import type { GroupTargetSpec } from '../../tracker/types.js';
 import { Watcher } from './watcher.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Pm2NotInstalledError, Pm2UnreachableError, followPm2, type Pm2Follow } from '../../integrations/pm2.js';
 
 export interface WatchCommand {
   options: CommonOptions;
   once: boolean;
   services: WatchService[];
   discover: DiscoverSpec | null;
+  /** Follow every app of the PM2 daemon at PM2_HOME (or ~/.pm2). */
+  pm2: boolean;
 }
 
 /** The rules of `--discover`, read and compiled before anything starts; a usage error (exit 2) says what is wrong. */
@@ -93,14 +98,17 @@ export async function watch(command: WatchCommand, io: SessionIO, stopRequested:
     command.options,
     command.services.map((service) => service.name),
     io,
-    grouping !== null,
+    grouping !== null || command.pm2,
   );
   const watcher = new Watcher(session.track, session.board, single, excluded, command.options.descendants);
+  let pm2: Pm2Follow | undefined;
   try {
+    if (command.pm2) pm2 = await followDaemon(session.tracker, command.options, io.env);
     await Promise.race([trackGroups(session.tracker, command, grouping, excluded), stopRequested]);
     await Promise.race([watcher.begin(first, command.options.intervalMs), stopRequested]);
     await stopRequested;
   } finally {
+    await pm2?.stop();
     await watcher.stop();
     await session.close();
     // Counted all along, told once: a pid file that is often unusable is worth knowing about.
@@ -108,8 +116,39 @@ export async function watch(command: WatchCommand, io: SessionIO, stopRequested:
       const times = problems.count === 1 ? 'once' : `${problems.count} times`;
       io.stderr.write(`procmetrics: ${name}: pid file unusable ${times} while its process ran on (last: ${problems.last})\n`);
     }
+    if (pm2) reportPm2Problems(pm2, io);
   }
   return 0;
+}
+
+/**
+ * `--pm2`: the daemon must answer at start (a usage error, exit 2, otherwise:
+ * nothing would be followed); a daemon that goes away later is waited for,
+ * its apps keeping their last state until it is back.
+ */
+async function followDaemon(tracker: Tracker, options: CommonOptions, env: SessionIO['env']): Promise<Pm2Follow> {
+  const home = env['PM2_HOME'] ?? join(homedir(), '.pm2');
+  try {
+    return await followPm2(tracker, { home, intervalMs: options.intervalMs, labels: options.labels });
+  } catch (error) {
+    if (error instanceof Pm2NotInstalledError || error instanceof Pm2UnreachableError) throw new UsageError(`--pm2: ${error.message}`);
+    throw error;
+  }
+}
+
+const PM2_PROBLEMS: Readonly<Record<string, string>> = {
+  unreachable: 'no daemon answered',
+  connect: 'connecting failed',
+  list: 'reading the list failed',
+  track: "an app's process could not be followed",
+};
+
+/** Counted all along, told once at exit, as for pid files. */
+function reportPm2Problems(pm2: Pm2Follow, io: SessionIO): void {
+  for (const [kind, count] of pm2.errorCounts()) {
+    const times = count === 1 ? 'once' : `${count} times`;
+    io.stderr.write(`procmetrics: PM2 at PM2_HOME ${JSON.stringify(pm2.home)}: ${PM2_PROBLEMS[kind] ?? kind} ${times}\n`);
+  }
 }
 
 /**
