@@ -16,3 +16,12 @@ export { Tracker } from './tracker/tracker.js';
 export { MAX_SERVICE_NAME_LENGTH } from './core/limits.js';
 export * from './collectors/index.js';
 export type { GroupTarget, ProcessGrouping, ProcessFacts, FactNeeds, GroupAssignment } from './core/groups.js';
+export {
+  snapshotStream,
+  type SnapshotStreamHandler,
+  type SnapshotStreamOptions,
+  type StreamSource,
+  type StreamStats,
+  type StreamStatsEvent,
+} from './tracker/stream.js';
+export { STREAM_LIMITS } from './core/limits.js';
