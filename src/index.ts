@@ -25,3 +25,4 @@ export {
   type StreamStatsEvent,
 } from './tracker/stream.js';
 export { STREAM_LIMITS } from './core/limits.js';
+export { LIVE_PAGE_BUDGET_BYTES, LIVE_PAGE_CSP, livePage, type LivePageOptions } from './tracker/page.js';

@@ -15,7 +15,8 @@ Options:
   -s, --service NAME=TARGET   watch: a process to follow (repeatable)
   -i, --interval DURATION     time between samples, e.g. 500ms, 5s, 1m
                               (default 5s; demo 1s)
-      --prometheus ADDR|off   /metrics on [HOST:]PORT (default 127.0.0.1:9464,
+      --prometheus ADDR|off   /metrics, a live page (/) and its event stream
+                              (/events) on [HOST:]PORT (default 127.0.0.1:9464,
                               or OTEL_EXPORTER_PROMETHEUS_HOST/_PORT)
       --otlp URL|off          OTLP push, gRPC or OTEL_EXPORTER_OTLP_PROTOCOL
                               (default: OTEL_EXPORTER_OTLP_*ENDPOINT)

@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { defaultCollector } from '../../collectors/index.js';
 import type { Telemetry } from '../../otel/index.js';
+import { livePage } from '../../tracker/page.js';
 import { snapshotStream } from '../../tracker/stream.js';
 import { Tracker } from '../../tracker/tracker.js';
 import type { Subscription } from '../../tracker/types.js';
@@ -53,7 +54,10 @@ export async function openSession(options: CommonOptions, names: readonly string
   const metricsUrl = telemetry?.prometheusUrl ?? null;
   // The stream and the page share the metrics port, its bind address and its limits.
   const stream = metricsUrl === null ? null : snapshotStream(tracker);
-  if (stream !== null) telemetry?.route(STREAM_PATH, stream, ['GET']);
+  if (stream !== null) {
+    telemetry?.route(STREAM_PATH, stream, ['GET']);
+    telemetry?.route('/', livePage({ streamUrl: STREAM_PATH }));
+  }
   const board = new Board(tracker, names, everyService);
   const output: Output = createOutput(io.stdout, {
     json: options.json,
