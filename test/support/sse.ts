@@ -1,40 +1,9 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { SseParser, type SseEvent } from '../../src/cli/top/sse.js';
 import { waitFor } from './process.js';
 
-/** One Server-Sent Event as it came: its fields, or a comment line. */
-export interface SseEvent {
-  id?: number;
-  event: string;
-  data: string;
-  /** A comment line (`: ...`), e.g. a heartbeat; the other fields are empty then. */
-  comment?: string;
-  retry?: number;
-}
-
-/** Parses SSE text into events; returns them and the unfinished rest. */
-export function parseSse(text: string): { events: SseEvent[]; rest: string } {
-  const blocks = text.split('\n\n');
-  const rest = blocks.pop() ?? '';
-  const events: SseEvent[] = [];
-  for (const block of blocks) {
-    const event: SseEvent = { event: 'message', data: '' };
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === '') event.comment = value;
-      else if (field === 'id') event.id = Number(value);
-      else if (field === 'event') event.event = value;
-      else if (field === 'data') data.push(value);
-      else if (field === 'retry') event.retry = Number(value);
-    }
-    event.data = data.join('\n');
-    events.push(event);
-  }
-  return { events, rest };
-}
+export type { SseEvent } from '../../src/cli/top/sse.js';
 
 /**
  * A stream client on a raw socket: it sends the request and collects what
@@ -46,7 +15,7 @@ export class RawStreamClient {
   #head = '';
   #body = '';
   #headDone = false;
-  #rest = '';
+  readonly #parser = new SseParser();
   readonly events: SseEvent[] = [];
 
   private constructor(socket: Socket) {
@@ -76,10 +45,7 @@ export class RawStreamClient {
     }
     this.#body += chunk;
     // Chunked transfer encoding: the sizes are lines of hex between the pieces.
-    const text = this.#rest + this.#dechunk();
-    const { events, rest } = parseSse(text);
-    this.#rest = rest;
-    this.events.push(...events);
+    this.events.push(...this.#parser.push(this.#dechunk()));
   }
 
   /** Takes the complete chunks out of the body. */

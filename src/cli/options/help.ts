@@ -4,6 +4,8 @@ export const HELP = `Usage:
   procmetrics watch --discover RULES [options]    every process, in groups
   procmetrics run [options] -- COMMAND [ARGS...]  start and supervise a command
   procmetrics demo [options]                      three sample workloads
+  procmetrics top URL [--json]                    the live table of another
+                                                  procmetrics, from its port
 
 TARGET   PID | pidfile:PATH (re-read every interval) | match:REGEX (the oldest
          process whose command line matches; never procmetrics itself) |
@@ -20,7 +22,7 @@ Options:
                               or OTEL_EXPORTER_PROMETHEUS_HOST/_PORT)
       --otlp URL|off          OTLP push, gRPC or OTEL_EXPORTER_OTLP_PROTOCOL
                               (default: OTEL_EXPORTER_OTLP_*ENDPOINT)
-      --json                  one JSON line per snapshot on stdout
+      --json                  one JSON line per snapshot on stdout (top too)
       --state-labels          also label process gauges with state and health
                               (a health flip then restarts for: on them)
       --label KEY=VALUE       an extra label on every series of every service
