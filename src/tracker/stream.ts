@@ -58,13 +58,6 @@ export interface StreamStatsEvent {
   stream: StreamStats;
 }
 
-/** One event: the text to send (without its id line), and for a snapshot which service and when. */
-interface StreamEvent {
-  readonly text: string;
-  readonly serviceName?: string;
-  readonly timestamp?: number;
-}
-
 const HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-store',
@@ -78,21 +71,23 @@ const SUBSCRIPTION_BUFFER = 8192;
 /** How soon a client that went away is reconnected by a browser, ms (the `retry:` field). */
 const RETRY_MS = 2000;
 
-function snapshotEvent(snapshot: ProcessMetrics): StreamEvent {
-  return {
-    text: `event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`,
-    serviceName: snapshot.serviceName,
-    timestamp: snapshot.timestamp,
-  };
+/** Events of one hand-out, as every client gets them: encoded once, shared by all. */
+interface Batch {
+  readonly bytes: Buffer;
+  readonly count: number;
+  /** The id of its last event. */
+  readonly lastId: number;
 }
 
-/** One connected client: its queue, what it has been sent, and when it last took anything. */
+const snapshotEvent = (snapshot: ProcessMetrics): string => `event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`;
+
+/** One connected client: the batches it has yet to take, and when it stopped taking them. */
 class StreamClient {
-  readonly #queue: StreamEvent[] = [];
-  #nextId = 1;
+  readonly #queue: Batch[] = [];
+  /** Events in the queue. */
+  #queued = 0;
   #dropped = 0;
-  /** The newest snapshot the replay sent of each service: an older one still on its way is not sent after it. */
-  readonly #replayed = new Map<string, number>();
+  #lastDroppedId = 0;
   /** When the connection stopped taking what is written (performance.now()), or undefined while it takes it. */
   stalledSince: number | undefined;
 
@@ -107,49 +102,34 @@ class StreamClient {
     });
   }
 
-  replay(snapshots: readonly ProcessMetrics[]): void {
-    for (const snapshot of snapshots) {
-      this.#replayed.set(snapshot.serviceName, snapshot.timestamp);
-      this.#queue.push(snapshotEvent(snapshot));
-    }
-    this.#queue.push({ text: `event: ready\ndata: ${JSON.stringify({ services: snapshots.length })}\n\n` });
-    this.flush();
-  }
-
-  /** Queues events; past the capacity the oldest go. Sends what the connection takes. */
-  add(events: readonly StreamEvent[]): void {
-    for (const event of events) {
-      if (event.serviceName !== undefined && this.#replayed.size > 0) {
-        const replayedAt = this.#replayed.get(event.serviceName);
-        if (replayedAt !== undefined) {
-          if ((event.timestamp ?? 0) < replayedAt) continue;
-          this.#replayed.delete(event.serviceName);
-        }
-      }
-      this.#queue.push(event);
-    }
-    const excess = this.#queue.length - this.capacity;
-    if (excess > 0) {
-      this.#queue.splice(0, excess);
-      this.#dropped += excess;
-      this.onDrop(excess);
+  /** Queues a batch; past the capacity the oldest batches go (the newest always stays). Sends what the connection takes. */
+  add(batch: Batch): void {
+    this.#queue.push(batch);
+    this.#queued += batch.count;
+    while (this.#queued > this.capacity && this.#queue.length > 1) {
+      const oldest = this.#queue.shift() as Batch;
+      this.#queued -= oldest.count;
+      this.#dropped += oldest.count;
+      this.#lastDroppedId = oldest.lastId;
+      this.onDrop(oldest.count);
     }
     this.flush();
   }
 
-  /** Writes the queue in one piece, unless the connection still holds what was written before. */
+  /** Writes queued batches while the connection takes them. */
   flush(): void {
     const response = this.response;
-    if (response.writableNeedDrain || response.destroyed) return;
-    if (this.#queue.length === 0 && this.#dropped === 0) return;
-    let text = '';
-    if (this.#dropped > 0) {
-      text += `id: ${this.#nextId++}\nevent: dropped\ndata: ${JSON.stringify({ dropped: this.#dropped })}\n\n`;
+    if (this.#dropped > 0 && !response.writableNeedDrain && !response.destroyed) {
+      // The id of the last event dropped: the next one follows it.
+      response.write(`id: ${this.#lastDroppedId}\nevent: dropped\ndata: ${JSON.stringify({ dropped: this.#dropped })}\n\n`);
       this.#dropped = 0;
     }
-    for (const event of this.#queue) text += `id: ${this.#nextId++}\n${event.text}`;
-    this.#queue.length = 0;
-    if (!response.write(text)) this.stalledSince ??= performance.now();
+    while (this.#queue.length > 0 && !response.writableNeedDrain && !response.destroyed) {
+      const batch = this.#queue.shift() as Batch;
+      this.#queued -= batch.count;
+      response.write(batch.bytes);
+    }
+    if (response.writableNeedDrain) this.stalledSince ??= performance.now();
   }
 
   /** A comment line, when nothing else is waiting to go. */
@@ -165,18 +145,22 @@ class StreamClient {
  *
  * Each client first gets the current snapshot of every service (`snapshot`
  * events, as `subscribe({ replay: true })` gives them), then a `ready` event,
- * then every snapshot as the tracker publishes it, in order; every event has
- * an `id:`, counting up from 1 on each connection. A `stats` event carries the
- * tracker's own figures every interval, and a comment line is sent every
- * `heartbeatMs`. A client that reads slower than the events come has up to
- * `bufferSize` of them held; past it the oldest are dropped and the next
- * thing it gets is a `dropped` event with their count. Past `maxClients` a
- * client gets a 503. A snapshot has no command line and no environment.
+ * then every snapshot as the tracker publishes it, in order. A `stats` event
+ * carries the tracker's own figures every interval, and a comment line is sent
+ * every `heartbeatMs`. Live events are numbered once for all clients (`id:`
+ * 1, 2, 3, ...); the replay, `ready` and the first `stats` carry the id of the
+ * last live event before the client came, so ids never go down and, from the
+ * first live event on, go up one by one. A client that reads slower than the
+ * events come has up to `bufferSize` of them held; past it the oldest are
+ * dropped, and the next thing it gets is a `dropped` event with their count
+ * and the id of the last one dropped. Past `maxClients` a client gets a 503.
+ * A snapshot has no command line and no environment.
  *
- * One subscription to the tracker serves every client, and each event is
- * serialized once whatever the number of clients; with no client the stream
- * costs nothing. Only GET is answered (405 otherwise); the handler does not
- * look at the path.
+ * One subscription to the tracker serves every client, and each hand-out of
+ * events is serialized and encoded once, whatever the number of clients: a
+ * client costs one write per hand-out. With no client the stream costs
+ * nothing. Only GET is answered (405 otherwise); the handler does not look at
+ * the path.
  */
 export function snapshotStream(source: StreamSource, options: SnapshotStreamOptions = {}): SnapshotStreamHandler {
   validateOptions(options, 'options');
@@ -191,12 +175,14 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
   let closed = false;
   let subscription: Subscription | undefined;
   let timers: NodeJS.Timeout[] = [];
-  /** Snapshots taken from the subscription since the last hand-out. */
-  let pending: StreamEvent[] = [];
+  /** Events (text without id) taken since the last hand-out. */
+  let pending: string[] = [];
   let handOut: NodeJS.Immediate | undefined;
+  /** The id of the last live event. */
+  let lastId = 0;
 
   const stats = (): StreamStats => ({ ...figures, clients: clients.size });
-  const statsEvent = (): StreamEvent => {
+  const statsEvent = (): string => {
     const t = source.stats();
     const data: StreamStatsEvent = {
       ticks: t.ticks,
@@ -209,10 +195,22 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
       services: t.services,
       stream: stats(),
     };
-    return { text: `event: stats\ndata: ${JSON.stringify(data)}\n\n` };
+    return `event: stats\ndata: ${JSON.stringify(data)}\n\n`;
   };
-  const broadcast = (events: readonly StreamEvent[]): void => {
-    for (const client of clients) client.add(events);
+  /** Numbers the pending events, encodes them once and hands them to every client. */
+  const broadcast = (): void => {
+    if (handOut !== undefined) clearImmediate(handOut);
+    handOut = undefined;
+    if (pending.length === 0) return;
+    let text = '';
+    for (const event of pending) text += `id: ${++lastId}\n${event}`;
+    const batch: Batch = { bytes: Buffer.from(text), count: pending.length, lastId };
+    pending = [];
+    for (const client of clients) client.add(batch);
+  };
+  const enqueue = (event: string): void => {
+    pending.push(event);
+    handOut ??= setImmediate(broadcast);
   };
 
   const stop = (): void => {
@@ -230,15 +228,7 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     const opened = source.subscribe({ bufferSize: SUBSCRIPTION_BUFFER });
     subscription = opened;
     void (async () => {
-      for await (const snapshot of opened) {
-        pending.push(snapshotEvent(snapshot));
-        handOut ??= setImmediate(() => {
-          handOut = undefined;
-          const events = pending;
-          pending = [];
-          broadcast(events);
-        });
-      }
+      for await (const snapshot of opened) enqueue(snapshotEvent(snapshot));
       // The tracker closed: so does every stream.
       if (subscription === opened) endAll();
     })();
@@ -249,7 +239,7 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
         else client.heartbeat();
       }
     }, heartbeatMs);
-    const statsTimer = setInterval(() => broadcast([statsEvent()]), statsIntervalMs);
+    const statsTimer = setInterval(() => enqueue(statsEvent()), statsIntervalMs);
     heartbeat.unref();
     statsTimer.unref();
     timers = [heartbeat, statsTimer];
@@ -283,12 +273,15 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
       try {
         begin();
       } catch (error) {
-        if (!(error instanceof SubscriberLimitError)) throw error;
+        // A tracker with no room for another subscriber, or one that is closed.
         figures.refused += 1;
-        refuse(response, 503, `the tracker has no room for another subscriber (${error.message})`, { 'retry-after': '5' });
+        const why = error instanceof SubscriberLimitError ? 'the tracker has no room for another subscriber' : 'the tracker is closed';
+        refuse(response, 503, `cannot follow the tracker: ${why}`, { 'retry-after': '5' });
         return;
       }
     }
+    // What the others have yet to get goes out first: the newcomer's replay already has it.
+    broadcast();
     const client = new StreamClient(response, bufferSize, (count) => (figures.droppedEvents += count));
     clients.add(client);
     response.once('close', () => {
@@ -296,9 +289,13 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
       if (clients.size === 0) stop();
     });
     response.writeHead(200, HEADERS);
-    response.write(`retry: ${RETRY_MS}\n\n`);
-    client.replay(source.getAll());
-    client.add([statsEvent()]);
+    const snapshots = source.getAll();
+    let text = `retry: ${RETRY_MS}\n\n`;
+    for (const snapshot of snapshots) text += `id: ${lastId}\n${snapshotEvent(snapshot)}`;
+    text += `id: ${lastId}\nevent: ready\ndata: ${JSON.stringify({ services: snapshots.length })}\n\n`;
+    text += `id: ${lastId}\n${statsEvent()}`;
+    response.write(text);
+    client.flush();
   };
   return Object.assign(handler, {
     stats,

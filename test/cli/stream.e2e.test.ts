@@ -68,9 +68,16 @@ describe('GET /events', () => {
     await client.waitFor((_, all) => snapshotsOf(all).length >= 4, 'live snapshots');
     const snapshots = snapshotsOf(client.events);
     for (let i = 1; i < snapshots.length; i++) expect(snapshots[i]!.timestamp).toBeGreaterThanOrEqual(snapshots[i - 1]!.timestamp);
-    // Every event but comments has an id, 1, 2, 3, ...: nothing was dropped for a client that reads.
-    const ids = client.events.filter((e) => e.comment === undefined && e.retry === undefined).map((e) => e.id);
-    expect(ids).toEqual(ids.map((_, i) => i + 1));
+    // Every event but comments has an id: the replay, ready and the first stats that of the last live
+    // event before the client came, then one by one: nothing was dropped for a client that reads.
+    const withIds = client.events.filter((e) => e.comment === undefined && e.retry === undefined);
+    const joinedAt = withIds[0]!.id!;
+    const firstLive = withIds.findIndex((e) => e.event === 'ready') + 2;
+    expect(withIds.slice(0, firstLive).map((e) => e.id)).toEqual(withIds.slice(0, firstLive).map(() => joinedAt));
+    expect(withIds[firstLive - 1]!.event).toBe('stats');
+    const live = withIds.slice(firstLive).map((e) => e.id);
+    expect(live.length).toBeGreaterThan(0);
+    expect(live).toEqual(live.map((_, i) => joinedAt + i + 1));
     expect(client.events.some((e) => e.event === 'dropped')).toBe(false);
 
     // The tracker's own figures, and a heartbeat (every 5 s) in time.
@@ -99,9 +106,21 @@ describe('GET /events', () => {
     stalled.socket.resume();
     const dropped = await stalled.waitFor((e) => e.event === 'dropped', 'the dropped event');
     expect((JSON.parse(dropped.data) as { dropped: number }).dropped).toBeGreaterThan(0);
-    // The ids still count up one by one: the dropped events never got one.
-    const ids = stalled.events.filter((e) => e.id !== undefined).map((e) => e.id);
-    expect(ids).toEqual(ids.map((_, i) => i + 1));
+    // The ids say what was lost: a dropped event carries the id of the last one dropped, which is
+    // its count past the last one received; the next one received follows it.
+    let previous = stalled.events.find((e) => e.event === 'ready')!.id!;
+    let droppedInAll = 0;
+    for (const event of stalled.events.filter((e) => e.id !== undefined && (e.id > previous || e.event === 'dropped'))) {
+      if (event.event === 'dropped') {
+        const count = (JSON.parse(event.data) as { dropped: number }).dropped;
+        expect(event.id! - previous).toBe(count);
+        droppedInAll += count;
+      } else {
+        expect(event.id).toBe(previous + 1);
+      }
+      previous = event.id!;
+    }
+    expect(droppedInAll).toBeGreaterThan(0);
     // The client that reads lost nothing.
     expect(watcher.events.some((e) => e.event === 'dropped')).toBe(false);
   }, 90_000);

@@ -17,6 +17,7 @@ export class RawStreamClient {
   #headDone = false;
   readonly #parser = new SseParser();
   readonly events: SseEvent[] = [];
+  #complete = false;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -56,6 +57,7 @@ export class RawStreamClient {
       if (line < 0) break;
       const size = parseInt(this.#body.slice(0, line), 16);
       if (Number.isNaN(size) || this.#body.length < line + 2 + size + 2) break;
+      if (size === 0) this.#complete = true;
       out += this.#body.slice(line + 2, line + 2 + size);
       this.#body = this.#body.slice(line + 2 + size + 2);
     }
@@ -80,6 +82,11 @@ export class RawStreamClient {
         .map((e) => `${e.event}${e.comment !== undefined ? ':' : ''}`)
         .join(' ')}`,
     });
+  }
+
+  /** Waits for the end of the response body (its last, empty chunk). */
+  async ended(): Promise<void> {
+    await waitFor(() => this.#complete, { what: 'the end of the stream' });
   }
 
   close(): void {
