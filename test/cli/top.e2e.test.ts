@@ -48,7 +48,8 @@ describe('procmetrics top', () => {
     const second = await startRun(port, 'api');
     const secondPid = (await waitForSnapshot(second, (s) => s.state === 'running', 'the second run running')).pid;
     await waitForSnapshot(top, (s) => s.pid === secondPid && s.state === 'running', 'the second run in top', 20_000);
-    expect(top.stderr()).toMatch(/connected again/);
+    // Said once the replay is complete, just after the snapshots in it.
+    await waitFor(() => /connected again/.test(top.stderr()), { what: `top to say it is back; stderr: ${top.stderr()}` });
     // Said once each way, not at every attempt.
     expect(top.stderr().match(/trying again/g)?.length).toBeLessThanOrEqual(2);
     top.child.kill('SIGINT');
