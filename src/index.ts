@@ -28,3 +28,13 @@ export {
   type Pm2ProcessDescription,
 } from './integrations/pm2.js';
 export { trackClusterWorkers, type ClusterPrimary, type ClusterTracking, type TrackClusterOptions } from './integrations/cluster.js';
+export {
+  snapshotStream,
+  type SnapshotStreamHandler,
+  type SnapshotStreamOptions,
+  type StreamSource,
+  type StreamStats,
+  type StreamStatsEvent,
+} from './tracker/stream.js';
+export { STREAM_LIMITS } from './core/limits.js';
+export { LIVE_PAGE_BUDGET_BYTES, LIVE_PAGE_CSP, livePage, type LivePageOptions } from './tracker/page.js';

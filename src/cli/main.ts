@@ -22,7 +22,10 @@ async function main(argv: readonly string[], io: SessionIO): Promise<number> {
     io.stdout.write(`${PACKAGE_VERSION}\n`);
     return 0;
   }
-  const config = line.configPath === undefined ? undefined : parseConfigFile(await readConfig(line.configPath), line.configPath);
+  const config =
+    line.command === 'top' || line.configPath === undefined
+      ? undefined
+      : parseConfigFile(await readConfig(line.configPath), line.configPath);
   // Everything is validated before anything is bound or spawned.
   const command = buildCommand(line, config, io.env);
 
@@ -49,6 +52,10 @@ async function main(argv: readonly string[], io: SessionIO): Promise<number> {
       case 'demo': {
         const { demo } = await import('./demo/command.js');
         return await demo(command.options, io, stop.requested, (s) => (supervisor = s));
+      }
+      case 'top': {
+        const { top } = await import('./top/command.js');
+        return await top(command, io, stop.requested);
       }
       default:
         return 0;

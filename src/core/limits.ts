@@ -138,3 +138,20 @@ export const MAX_GROUP_LABEL_VALUE_LENGTH = 256;
 
 /** The most groups `--max-groups` (and `maxGroups`) may ask for: each group is a service, and its series cost. */
 export const MAX_GROUPS_LIMIT = 100_000;
+
+// The snapshot stream and the live page (`snapshotStream`, GET /events and / of the metrics port).
+
+/** What the snapshot stream holds for its clients, by default. */
+export const STREAM_LIMITS = {
+  /**
+   * Stream clients at once; past it a 503. Half the endpoint's connections, so
+   * that scrapes always find room beside a full house of streams.
+   */
+  maxClients: 128,
+  /** Events held for one client that reads slower than they come, before the oldest is dropped. */
+  bufferSize: 1024,
+  /** A comment line is sent this often, ms: well inside the endpoint's idle timeout. */
+  heartbeatMs: 5_000,
+  /** A client whose connection has taken nothing for this long is closed, ms. */
+  stallTimeoutMs: 30_000,
+} as const;

@@ -12,7 +12,9 @@ import { rateLimitedDiagLogger } from './diag.js';
 import { ExpositionWriter } from './exposition.js';
 import { resolveFallbackCpus, resolveTableOptions, type InstrumentOptions } from '../metrics/instruments.js';
 import { SnapshotMetricProducer, type ProducerTemporality } from './producer.js';
-import { startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidArgumentTypeError, InvalidArgumentValueError, describeValue } from '../core/errors.js';
+import { READ_METHODS, startPrometheusEndpoint, type PrometheusEndpoint } from './prometheus.js';
 import { createConsoleReader, createOtlpReader, type OtlpExportStatus } from './readers.js';
 import type { SnapshotSource } from '../metrics/sources.js';
 import { PipelineMeterProvider } from './pipeline-provider.js';
@@ -95,6 +97,13 @@ export interface Telemetry {
    * reported through OTel's diag logger, at most one line per kind a minute.
    */
   exportStatus(): OtlpExportStatus | undefined;
+  /**
+   * Serves `path` on the Prometheus endpoint too, beside /metrics, with the
+   * same connection limits and timeouts: e.g. `snapshotStream(tracker)` on
+   * `/events` (methods `['GET']`). `methods` defaults to GET and HEAD. Throws
+   * when the Prometheus exporter is off or the path is already served.
+   */
+  route(path: string, handler: (request: IncomingMessage, response: ServerResponse) => unknown, methods?: readonly string[]): void;
   /** Pushes what OTLP and console have not sent yet. */
   forceFlush(): Promise<void>;
   /** Flushes, stops the readers and closes the Prometheus port. Idempotent. */
@@ -170,6 +179,14 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     meterProvider: sdkProvider,
     prometheusUrl: prometheus?.url,
     exportStatus: () => (otlpStatus === undefined ? undefined : { ...otlpStatus }),
+    route: (path, handler, methods = READ_METHODS) => {
+      if (typeof path !== 'string' || !path.startsWith('/')) {
+        throw new InvalidArgumentValueError(`path must be a string starting with /, got ${describeValue(path)}`);
+      }
+      if (typeof handler !== 'function') throw new InvalidArgumentTypeError(`handler must be a function, got ${describeValue(handler)}`);
+      if (prometheus === undefined) throw new Error(`cannot serve ${path}: the Prometheus exporter is off`);
+      prometheus.mount(path, { methods, handle: handler });
+    },
     forceFlush: () => sdkProvider.forceFlush(),
     shutdown: () =>
       (shuttingDown ??= (async () => {

@@ -4,7 +4,7 @@ import { AggregationTemporality, MetricReader, type MetricProducer } from '@open
 import { InvalidArgumentTypeError, asError, describeValue } from '../core/errors.js';
 import { checkBoolean, checkInteger, checkString } from '../core/validate.js';
 import { envValue, parseEnvInteger } from './parse.js';
-import { closeServer, formatHostPort, listen, scrapeResponder, serve, type ScrapeResponder } from './prometheus.js';
+import { READ_METHODS, closeServer, formatHostPort, listen, scrapeResponder, serve, type ScrapeResponder } from './prometheus.js';
 import { PrometheusTextSerializer, type SerializerOptions } from './prometheus-serializer.js';
 import { CONTENT_TYPES, negotiateFormat, type ExpositionFormat } from './prometheus-text.js';
 import { SnapshotMetricProducer } from './producer.js';
@@ -150,7 +150,7 @@ export class PrometheusReader extends MetricReader {
   /** Starts listening (once; later calls share the first). Rejects with a PrometheusListenError. */
   startServer(): Promise<void> {
     return (this.#listening ??= (async () => {
-      const server = serve(this.#endpoint, this.#respond);
+      const server = serve(new Map([[this.#endpoint, { methods: READ_METHODS, handle: this.#respond }]]));
       this.#server = server;
       this.#boundPort = await listen(server, this.#host, this.#port);
     })());

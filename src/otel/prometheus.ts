@@ -48,6 +48,8 @@ export interface PrometheusEndpoint {
   readonly url: string;
   /** The exposition a scrape would get now, UTF-8. */
   collect(): Promise<Buffer>;
+  /** Serves `path` with `route` too, on the same connections and limits. */
+  mount(path: string, route: Route): void;
   close(): Promise<void>;
 }
 
@@ -87,13 +89,18 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
     async () => ({ body: await collect(), contentType: EXPOSITION_CONTENT_TYPE }),
     () => parts.sources.countExportFailure('prometheus'),
   );
-  const server = serve(METRICS_PATH, respond, parts.timeouts);
+  const routes = new Map<string, Route>([[METRICS_PATH, { methods: READ_METHODS, handle: respond }]]);
+  const server = serve(routes, parts.timeouts);
   const bound = await listen(server, host, port);
   let closed: Promise<void> | undefined;
   return {
     reader,
     url: `http://${formatHostPort(host, bound)}${METRICS_PATH}`,
     collect,
+    mount: (path, route) => {
+      if (routes.has(path)) throw new Error(`${path} is already served`);
+      routes.set(path, route);
+    },
     close: () => (closed ??= closeServer(server)),
   };
 }
@@ -188,23 +195,40 @@ export function scrapeResponder(
   };
 }
 
+/** What one path of the endpoint answers: its handler and the methods it takes. */
+export interface Route {
+  readonly methods: readonly string[];
+  readonly handle: (request: IncomingMessage, response: ServerResponse) => unknown;
+}
+
+/** GET and HEAD: what a scrape and a page take. */
+export const READ_METHODS: readonly string[] = ['GET', 'HEAD'];
+
 /**
- * An HTTP server answering GET and HEAD of `path` with `respond` (404 for
- * other paths, 405 for other methods), holding at most
- * ENDPOINT_LIMITS.maxConnections connections and none idle for long.
+ * An HTTP server answering each path of `routes` with its handler (404 for
+ * other paths, 405 for methods a route does not take), holding at most
+ * ENDPOINT_LIMITS.maxConnections connections and none idle for long. `routes`
+ * is read at each request: a path added later is served from then on.
  */
-export function serve(path: string, respond: ScrapeResponder, timeouts: EndpointTimeouts = DEFAULT_ENDPOINT_TIMEOUTS): Server {
+export function serve(routes: ReadonlyMap<string, Route>, timeouts: EndpointTimeouts = DEFAULT_ENDPOINT_TIMEOUTS): Server {
   const busy = new WeakSet<Socket>();
   const server = createServer({ connectionsCheckingInterval: 1_000 }, (request: IncomingMessage, response: ServerResponse) => {
     const socket = request.socket;
     busy.add(socket);
     response.once('close', () => busy.delete(socket));
-    const requested = (request.url ?? '').split('?')[0];
-    if (requested !== path || (request.method !== 'GET' && request.method !== 'HEAD')) {
-      response.writeHead(requested === path ? 405 : 404).end();
+    const url = request.url ?? '';
+    const query = url.indexOf('?');
+    const route = routes.get(query < 0 ? url : url.slice(0, query));
+    if (route === undefined) {
+      response.writeHead(404).end();
       return;
     }
-    void respond(request, response);
+    const method = request.method ?? '';
+    if (!route.methods.includes(method)) {
+      response.writeHead(405, { allow: route.methods.join(', ') }).end();
+      return;
+    }
+    void route.handle(request, response);
   });
   // Node's own timeouts, and a deadline per connection for its next request.
   applyTimeouts(server, timeouts);

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import { startOtlpReceiver } from '../otlp/receiver.js';
 import { killAll, spawnIdle, waitFor } from '../support/process.js';
-import { describeWhere } from '../support/requires.js';
+import { describeWhere, missingScript } from '../support/requires.js';
 import { CLI, fetchMetrics, freePort, killAllCli, startProcess } from './cli.js';
 import { screenOf } from './screen.js';
 
@@ -11,23 +10,13 @@ afterEach(async () => {
   await killAll();
 });
 
-/** util-linux `script` gives the command a pseudo-terminal: stdout.isTTY is true there. */
-function hasScript(): boolean {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The command on a terminal of `columns` columns; `args` are shell-quoted here. */
 function onTerminal(columns: number, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
   const quoted = [process.execPath, CLI, ...args].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
   return startProcess('script', ['-qfec', `stty cols ${columns} rows 40; exec ${quoted}`, '/dev/null'], env);
 }
 
-describeWhere(hasScript() ? undefined : 'needs script (util-linux), to give the command a terminal', 'live view on a terminal', () => {
+describeWhere(missingScript(), 'live view on a terminal', () => {
   it('draws the table with every column, a sparkline and the /metrics URL, redrawn in place', async () => {
     const idle = spawnIdle();
     const port = await freePort();

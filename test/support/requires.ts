@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { accessSync, appendFileSync, constants } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
@@ -56,5 +57,15 @@ export function missingForPidSteering(): string | undefined {
     return undefined;
   } catch {
     return `needs a writable ${NS_LAST_PID}`;
+  }
+}
+
+/** What the machine lacks to give a command a terminal (util-linux `script`: stdout.isTTY is true there), or undefined. */
+export function missingScript(): string | undefined {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'needs script (util-linux), to give the command a terminal';
   }
 }

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { firstRunKey, type ConfigFile } from './config-file.js';
 import { parseDuration } from './duration.js';
-import { parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
+import { parseHttpUrl, parseOtlp, parsePrometheus, type HostPort } from './endpoint.js';
 import { exportersFromEnv, type EnvExporters } from './env-defaults.js';
 import { UsageError, quoteArg, quoteValue } from './errors.js';
 import { nearest } from './hints.js';
@@ -69,15 +69,17 @@ export type Command =
   | { command: 'version' }
   | { command: 'watch'; options: CommonOptions; once: boolean; services: WatchService[]; discover: DiscoverSpec | null; pm2: boolean }
   | { command: 'run'; options: CommonOptions; spec: RunSpec }
-  | { command: 'demo'; options: CommonOptions };
+  | { command: 'demo'; options: CommonOptions }
+  | { command: 'top'; url: string; json: boolean };
 
 /** The command line before the config file is merged in. */
 export type CommandLine =
   | { command: 'help' }
   | { command: 'version' }
-  | { command: 'watch' | 'run' | 'demo'; configPath: string | undefined; values: Values; rest: string[] };
+  | { command: 'watch' | 'run' | 'demo'; configPath: string | undefined; values: Values; rest: string[] }
+  | { command: 'top'; url: string | undefined; values: Values };
 
-const COMMANDS = ['watch', 'run', 'demo'] as const;
+const COMMANDS = ['watch', 'run', 'demo', 'top'] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 const OPTIONS = {
@@ -119,6 +121,7 @@ const ALLOWED: Record<CommandName, ReadonlySet<OptionName>> = {
   watch: new Set([...SHARED, 'service', 'once', 'single-process', 'discover', 'max-groups', 'pm2']),
   run: new Set([...SHARED, 'name', 'single-process', ...RUN_SETTING_KEYS]),
   demo: new Set(SHARED),
+  top: new Set(['help', 'version', 'json']),
 };
 
 function parseWith(args: string[]) {
@@ -143,13 +146,18 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const [name, ...extra] = positionals;
   if (values.version === true) return { command: 'version' };
   if (values.help === true || name === 'help') return { command: 'help' };
-  if (name === undefined) throw new UsageError('missing command: watch, run or demo (see procmetrics --help)');
+  if (name === undefined) throw new UsageError('missing command: watch, run, demo or top (see procmetrics --help)');
   if (!(COMMANDS as readonly string[]).includes(name)) {
-    throw new UsageError(`unknown command ${quoteValue(name)}: expected watch, run or demo`);
+    throw new UsageError(`unknown command ${quoteValue(name)}: expected watch, run, demo or top`);
   }
   const command = name as CommandName;
   for (const option of Object.keys(values) as OptionName[]) {
     if (!ALLOWED[command].has(option)) throw new UsageError(`--${option} is not an option of ${command}`);
+  }
+  if (command === 'top') {
+    if (extra.length > 1) throw new UsageError(`unexpected argument ${quoteValue(extra[1] ?? '')}: top takes one URL`);
+    if (dashDash >= 0) throw new UsageError('top takes no command after --');
+    return { command, url: extra[0], values };
   }
   if (extra.length > 0) {
     const hint = command === 'run' ? ' (put the command after --)' : '';
@@ -162,6 +170,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
 /** Merges the config file under the flags (flags win) and validates the result. Pure. */
 export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Readonly<Record<string, string | undefined>> = {}): Command {
   if (line.command === 'help' || line.command === 'version') return { command: line.command };
+  if (line.command === 'top') return { command: 'top', url: parseTopUrl(line.url), json: line.values.json ?? false };
   const { values } = line;
   // Flags, then the config file, then the standard variables, then defaults.
   const fromEnv = (): EnvExporters => (envExporters ??= exportersFromEnv(env));
@@ -215,6 +224,20 @@ export function buildCommand(line: CommandLine, config: ConfigFile = {}, env: Re
     case 'demo':
       return { command: 'demo', options };
   }
+}
+
+/**
+ * The URL `top` reads: another procmetrics' metrics port. A bare origin
+ * (`http://127.0.0.1:9464`, or its `/`) means its stream, `/events`; a URL with
+ * another path is taken as the stream's own (behind a proxy, say).
+ */
+function parseTopUrl(text: string | undefined): string {
+  if (text === undefined || text.trim() === '') {
+    throw new UsageError("top needs the URL of another procmetrics' metrics port, e.g. procmetrics top http://127.0.0.1:9464");
+  }
+  const url = parseHttpUrl(text, `top ${quoteValue(text)}`, { example: 'http://127.0.0.1:9464)', what: 'the URL' });
+  if (url.pathname === '/') url.pathname = '/events';
+  return url.href;
 }
 
 function discoverSpec(values: Values, config: ConfigFile): DiscoverSpec | null {

@@ -49,18 +49,26 @@ const IPV6 = /^[0-9A-Fa-f:.]{2,45}(?:%[A-Za-z0-9_.-]{1,15})?$/;
 export function parseOtlp(text: string, flag = '--otlp'): string | null {
   const value = text.trim();
   if (value === 'off') return null;
+  parseHttpUrl(text, quoteArg(flag, text), { example: 'http://localhost:4317), or off', what: 'the OTLP endpoint' });
+  return value;
+}
+
+/**
+ * An http:// or https:// URL typed on the command line, trimmed; `where`
+ * names the argument in the error, `example` follows "e.g." in it.
+ */
+export function parseHttpUrl(text: string, where: string, { example, what }: { example: string; what: string }): URL {
+  const value = text.trim();
   // The URL parser drops control characters and takes any length; a URL with either was not meant.
   if (value.length > MAX_URL_LENGTH || /[\u0000-\u001f\u007f]/.test(value)) {
-    throw new UsageError(`${quoteArg(flag, text)}: not a URL (at most ${MAX_URL_LENGTH} characters, no control characters)`);
+    throw new UsageError(`${where}: not a URL (at most ${MAX_URL_LENGTH} characters, no control characters)`);
   }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(`${quoteArg(flag, text)}: not a URL (e.g. http://localhost:4317), or off`);
+    throw new UsageError(`${where}: not a URL (e.g. ${example}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`${quoteArg(flag, text)}: the OTLP endpoint must be http:// or https://`);
-  }
-  return value;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${where}: ${what} must be http:// or https://`);
+  return url;
 }

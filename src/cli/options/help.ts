@@ -5,6 +5,8 @@ export const HELP = `Usage:
   procmetrics watch --pm2 [options]               every app of a PM2 daemon
   procmetrics run [options] -- COMMAND [ARGS...]  start and supervise a command
   procmetrics demo [options]                      three sample workloads
+  procmetrics top URL [--json]                    the live table of another
+                                                  procmetrics, from its port
 
 TARGET   PID | pidfile:PATH (re-read every interval) | match:REGEX (the oldest
          process whose command line matches; never procmetrics itself) |
@@ -16,11 +18,12 @@ Options:
   -s, --service NAME=TARGET   watch: a process to follow (repeatable)
   -i, --interval DURATION     time between samples, e.g. 500ms, 5s, 1m
                               (default 5s; demo 1s)
-      --prometheus ADDR|off   /metrics on [HOST:]PORT (default 127.0.0.1:9464,
+      --prometheus ADDR|off   /metrics, a live page (/) and its event stream
+                              (/events) on [HOST:]PORT (default 127.0.0.1:9464,
                               or OTEL_EXPORTER_PROMETHEUS_HOST/_PORT)
       --otlp URL|off          OTLP push, gRPC or OTEL_EXPORTER_OTLP_PROTOCOL
                               (default: OTEL_EXPORTER_OTLP_*ENDPOINT)
-      --json                  one JSON line per snapshot on stdout
+      --json                  one JSON line per snapshot on stdout (top too)
       --state-labels          also label process gauges with state and health
                               (a health flip then restarts for: on them)
       --label KEY=VALUE       an extra label on every series of every service

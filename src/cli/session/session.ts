@@ -1,6 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { defaultCollector } from '../../collectors/index.js';
 import type { Telemetry } from '../../otel/index.js';
+import { livePage } from '../../tracker/page.js';
+import { snapshotStream } from '../../tracker/stream.js';
 import { Tracker } from '../../tracker/tracker.js';
 import type { Subscription } from '../../tracker/types.js';
 import type { CommonOptions } from '../options/args.js';
@@ -32,6 +34,9 @@ export interface Session {
   close(): Promise<void>;
 }
 
+/** Where the metrics port serves the snapshot stream. */
+const STREAM_PATH = '/events';
+
 /**
  * Binds the exporters first, so a taken port fails before anything is tracked
  * or started, then starts sampling every `intervalMs` and printing.
@@ -47,6 +52,12 @@ export async function openSession(options: CommonOptions, names: readonly string
     subscriberBufferSize: 1024,
   });
   const metricsUrl = telemetry?.prometheusUrl ?? null;
+  // The stream and the page share the metrics port, its bind address and its limits.
+  const stream = metricsUrl === null ? null : snapshotStream(tracker);
+  if (stream !== null) {
+    telemetry?.route(STREAM_PATH, stream, ['GET']);
+    telemetry?.route('/', livePage({ streamUrl: STREAM_PATH }));
+  }
   const board = new Board(tracker, names, everyService);
   const output: Output = createOutput(io.stdout, {
     json: options.json,
@@ -72,6 +83,9 @@ export async function openSession(options: CommonOptions, names: readonly string
     await pumped;
     output.close(board.all());
     sink = (text) => io.stderr.write(text);
+    // Stream clients had the last states too; then they are told it is over.
+    await nextTurn();
+    stream?.close();
     // The pipeline keeps the closed tracker's final states for the export its shutdown makes.
     await tracker.close();
     await telemetry?.shutdown().catch(() => undefined);

@@ -30,6 +30,8 @@ export interface OutputOptions {
   tty: boolean;
   intervalMs: number;
   metricsUrl: string | null;
+  /** Where the snapshots come from, when that is another procmetrics' stream (`top`): shown in place of metricsUrl. */
+  source?: string;
   /** How the OTLP push is doing, read at every redraw; undefined when OTLP is off. */
   otlpStatus?: () => OtlpExportStatus | undefined;
   /** The current snapshot of every service, for redrawing the table. */
@@ -155,6 +157,7 @@ export class LiveOutput implements Output {
       width: this.screen.columns !== undefined && this.screen.columns > 0 ? this.screen.columns : 80,
       intervalMs: this.options.intervalMs,
       metricsUrl: this.options.metricsUrl,
+      ...(this.options.source === undefined ? {} : { source: this.options.source }),
       minWidths: this.#widths,
       ...(otlp === undefined ? {} : { otlp }),
       ...(footer === null ? {} : { footer }),

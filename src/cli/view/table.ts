@@ -13,6 +13,8 @@ export interface ViewModel {
   intervalMs: number;
   /** The Prometheus scrape URL, or null when the endpoint is off. */
   metricsUrl: string | null;
+  /** Where the snapshots come from, when not from this process (`top`): shown in place of metricsUrl. */
+  source?: string;
   /** How the OTLP push is doing; absent when OTLP is off. */
   otlp?: OtlpExportStatus;
   /** Least width of each column, in table order (see columnWidths): columns never narrow between frames. */
@@ -86,7 +88,12 @@ export function renderTable(model: ViewModel): string {
     return cut(withSpark ? padded.join(GAP) + GAP + spark : padded.join(GAP).trimEnd(), model.width);
   };
 
-  const metrics = model.metricsUrl === null ? 'metrics endpoint off' : `metrics ${model.metricsUrl}`;
+  const metrics =
+    model.source !== undefined
+      ? `from ${model.source}`
+      : model.metricsUrl === null
+        ? 'metrics endpoint off'
+        : `metrics ${model.metricsUrl}`;
   const otlp = model.otlp === undefined ? '' : `  otlp ${model.otlp.destination} ${otlpState(model.otlp)}`;
   const count = `${model.snapshots.length} service${model.snapshots.length === 1 ? '' : 's'}`;
   const header = [`procmetrics  ${count}  every ${formatDuration(model.intervalMs)}  ${metrics}${otlp}`];

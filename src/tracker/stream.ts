@@ -1,0 +1,307 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SubscriberLimitError } from '../core/errors.js';
+import { STREAM_LIMITS } from '../core/limits.js';
+import type { ProcessMetrics } from '../core/metrics.js';
+import type { TrackerStats } from '../core/stats.js';
+import { intervalOption, positiveIntegerOption, validateOptions } from '../core/validate.js';
+import type { Subscription, SubscribeOptions } from './types.js';
+
+/** What the stream needs of a tracker; `Tracker` has it. */
+export interface StreamSource {
+  subscribe(options?: SubscribeOptions): Subscription;
+  getAll(): ProcessMetrics[];
+  stats(): TrackerStats;
+  readonly collectionInterval: number;
+}
+
+export interface SnapshotStreamOptions {
+  /** Clients at once; the next one gets a 503 (default 128). */
+  maxClients?: number;
+  /** Events held for a client that reads slower than they come; past it the oldest go, and the client is told how many (default 1024). */
+  bufferSize?: number;
+  /** A comment line is sent this often, ms, so that proxies and idle timeouts keep the connection (default 5000). */
+  heartbeatMs?: number;
+  /** A `stats` event (the tracker's own figures) this often, ms (default the tracker's interval). */
+  statsIntervalMs?: number;
+  /** A client whose connection has taken nothing for this long is closed, ms (default 30000). */
+  stallTimeoutMs?: number;
+}
+
+/** The stream's own figures, also sent in every `stats` event. */
+export interface StreamStats {
+  /** Clients connected now. */
+  clients: number;
+  /** Clients turned away with a 503 since the start. */
+  refused: number;
+  /** Events dropped, all clients together, because a client read too slowly. */
+  droppedEvents: number;
+}
+
+/** A Node `(request, response)` handler for any HTTP server, and its controls. */
+export interface SnapshotStreamHandler {
+  (request: IncomingMessage, response: ServerResponse): void;
+  stats(): StreamStats;
+  /** Ends every stream and refuses new ones. Idempotent. */
+  close(): void;
+}
+
+/** What a `stats` event carries: the cheap half of TrackerStats, and the stream's own figures. */
+export interface StreamStatsEvent {
+  ticks: number;
+  intervalMs: number;
+  lastTickDurationMs: number;
+  lastSweepDurationMs: number;
+  collectionErrors: number;
+  collectionTimeouts: number;
+  droppedSnapshots: number;
+  services: number;
+  stream: StreamStats;
+}
+
+const HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  // Reverse proxies (nginx) would otherwise hold the events back.
+  'x-accel-buffering': 'no',
+} as const;
+
+/** Snapshots the stream's one subscription holds while it hands out the previous ones. */
+const SUBSCRIPTION_BUFFER = 8192;
+/** How soon a client that went away is reconnected by a browser, ms (the `retry:` field). */
+const RETRY_MS = 2000;
+
+/** Events of one hand-out, as every client gets them: encoded once, shared by all. */
+interface Batch {
+  readonly bytes: Buffer;
+  readonly count: number;
+  /** The id of its last event. */
+  readonly lastId: number;
+}
+
+const snapshotEvent = (snapshot: ProcessMetrics): string => `event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`;
+
+/** One connected client: the batches it has yet to take, and when it stopped taking them. */
+class StreamClient {
+  readonly #queue: Batch[] = [];
+  /** Events in the queue. */
+  #queued = 0;
+  #dropped = 0;
+  #lastDroppedId = 0;
+  /** When the connection stopped taking what is written (performance.now()), or undefined while it takes it. */
+  stalledSince: number | undefined;
+
+  constructor(
+    readonly response: ServerResponse,
+    private readonly capacity: number,
+    private readonly onDrop: (count: number) => void,
+  ) {
+    response.on('drain', () => {
+      this.stalledSince = undefined;
+      this.flush();
+    });
+  }
+
+  /** Queues a batch; past the capacity the oldest batches go (the newest always stays). Sends what the connection takes. */
+  add(batch: Batch): void {
+    this.#queue.push(batch);
+    this.#queued += batch.count;
+    while (this.#queued > this.capacity && this.#queue.length > 1) {
+      const oldest = this.#queue.shift() as Batch;
+      this.#queued -= oldest.count;
+      this.#dropped += oldest.count;
+      this.#lastDroppedId = oldest.lastId;
+      this.onDrop(oldest.count);
+    }
+    this.flush();
+  }
+
+  /** Writes queued batches while the connection takes them. */
+  flush(): void {
+    const response = this.response;
+    if (this.#dropped > 0 && !response.writableNeedDrain && !response.destroyed) {
+      // The id of the last event dropped: the next one follows it.
+      response.write(`id: ${this.#lastDroppedId}\nevent: dropped\ndata: ${JSON.stringify({ dropped: this.#dropped })}\n\n`);
+      this.#dropped = 0;
+    }
+    while (this.#queue.length > 0 && !response.writableNeedDrain && !response.destroyed) {
+      const batch = this.#queue.shift() as Batch;
+      this.#queued -= batch.count;
+      response.write(batch.bytes);
+    }
+    if (response.writableNeedDrain) this.stalledSince ??= performance.now();
+  }
+
+  /** A comment line, when nothing else is waiting to go. */
+  heartbeat(): void {
+    const response = this.response;
+    if (!response.writableNeedDrain && !response.destroyed && this.#queue.length === 0) response.write(': keep-alive\n\n');
+  }
+}
+
+/**
+ * The tracker's snapshots as Server-Sent Events, for an HTTP server of your
+ * own: `server.on('request', (req, res) => req.url === '/events' && stream(req, res))`.
+ *
+ * Each client first gets the current snapshot of every service (`snapshot`
+ * events, as `subscribe({ replay: true })` gives them), then a `ready` event,
+ * then every snapshot as the tracker publishes it, in order. A `stats` event
+ * carries the tracker's own figures every interval, and a comment line is sent
+ * every `heartbeatMs`. Live events are numbered once for all clients (`id:`
+ * 1, 2, 3, ...); the replay, `ready` and the first `stats` carry the id of the
+ * last live event before the client came, so ids never go down and, from the
+ * first live event on, go up one by one. A client that reads slower than the
+ * events come has up to `bufferSize` of them held; past it the oldest are
+ * dropped, and the next thing it gets is a `dropped` event with their count
+ * and the id of the last one dropped. Past `maxClients` a client gets a 503.
+ * A snapshot has no command line and no environment.
+ *
+ * One subscription to the tracker serves every client, and each hand-out of
+ * events is serialized and encoded once, whatever the number of clients: a
+ * client costs one write per hand-out. With no client the stream costs
+ * nothing. Only GET is answered (405 otherwise); the handler does not look at
+ * the path.
+ */
+export function snapshotStream(source: StreamSource, options: SnapshotStreamOptions = {}): SnapshotStreamHandler {
+  validateOptions(options, 'options');
+  const maxClients = positiveIntegerOption(options.maxClients, 'options.maxClients', STREAM_LIMITS.maxClients);
+  const bufferSize = positiveIntegerOption(options.bufferSize, 'options.bufferSize', STREAM_LIMITS.bufferSize);
+  const heartbeatMs = intervalOption(options.heartbeatMs, 'options.heartbeatMs', STREAM_LIMITS.heartbeatMs);
+  const statsIntervalMs = intervalOption(options.statsIntervalMs, 'options.statsIntervalMs', source.collectionInterval);
+  const stallTimeoutMs = intervalOption(options.stallTimeoutMs, 'options.stallTimeoutMs', STREAM_LIMITS.stallTimeoutMs);
+
+  const clients = new Set<StreamClient>();
+  const figures: StreamStats = { clients: 0, refused: 0, droppedEvents: 0 };
+  let closed = false;
+  let subscription: Subscription | undefined;
+  let timers: NodeJS.Timeout[] = [];
+  /** Events (text without id) taken since the last hand-out. */
+  let pending: string[] = [];
+  let handOut: NodeJS.Immediate | undefined;
+  /** The id of the last live event. */
+  let lastId = 0;
+
+  const stats = (): StreamStats => ({ ...figures, clients: clients.size });
+  const statsEvent = (): string => {
+    const t = source.stats();
+    const data: StreamStatsEvent = {
+      ticks: t.ticks,
+      intervalMs: t.intervalMs,
+      lastTickDurationMs: t.lastTickDurationMs,
+      lastSweepDurationMs: t.lastSweepDurationMs,
+      collectionErrors: t.collectionErrors,
+      collectionTimeouts: t.collectionTimeouts,
+      droppedSnapshots: t.droppedSnapshots,
+      services: t.services,
+      stream: stats(),
+    };
+    return `event: stats\ndata: ${JSON.stringify(data)}\n\n`;
+  };
+  /** Numbers the pending events, encodes them once and hands them to every client. */
+  const broadcast = (): void => {
+    if (handOut !== undefined) clearImmediate(handOut);
+    handOut = undefined;
+    if (pending.length === 0) return;
+    let text = '';
+    for (const event of pending) text += `id: ${++lastId}\n${event}`;
+    const batch: Batch = { bytes: Buffer.from(text), count: pending.length, lastId };
+    pending = [];
+    for (const client of clients) client.add(batch);
+  };
+  const enqueue = (event: string): void => {
+    pending.push(event);
+    handOut ??= setImmediate(broadcast);
+  };
+
+  const stop = (): void => {
+    subscription?.close();
+    subscription = undefined;
+    for (const timer of timers) clearInterval(timer);
+    timers = [];
+    if (handOut !== undefined) clearImmediate(handOut);
+    handOut = undefined;
+    pending = [];
+  };
+
+  /** The one subscription, opened with the first client. Snapshots of one tick go out together. */
+  const begin = (): void => {
+    const opened = source.subscribe({ bufferSize: SUBSCRIPTION_BUFFER });
+    subscription = opened;
+    void (async () => {
+      for await (const snapshot of opened) enqueue(snapshotEvent(snapshot));
+      // The tracker closed: so does every stream.
+      if (subscription === opened) endAll();
+    })();
+    const heartbeat = setInterval(() => {
+      const now = performance.now();
+      for (const client of clients) {
+        if (client.stalledSince !== undefined && now - client.stalledSince > stallTimeoutMs) client.response.destroy();
+        else client.heartbeat();
+      }
+    }, heartbeatMs);
+    const statsTimer = setInterval(() => enqueue(statsEvent()), statsIntervalMs);
+    heartbeat.unref();
+    statsTimer.unref();
+    timers = [heartbeat, statsTimer];
+  };
+
+  const endAll = (): void => {
+    stop();
+    for (const client of [...clients]) client.response.end();
+    clients.clear();
+  };
+
+  const refuse = (response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void => {
+    response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(`${message}\n`);
+  };
+
+  const handler = (request: IncomingMessage, response: ServerResponse): void => {
+    if (request.method !== 'GET') {
+      refuse(response, 405, 'the snapshot stream answers GET only', { allow: 'GET' });
+      return;
+    }
+    if (closed) {
+      refuse(response, 503, 'the snapshot stream is closed');
+      return;
+    }
+    if (clients.size >= maxClients) {
+      figures.refused += 1;
+      refuse(response, 503, `too many stream clients (at most ${maxClients}); try again later`, { 'retry-after': '5' });
+      return;
+    }
+    if (subscription === undefined) {
+      try {
+        begin();
+      } catch (error) {
+        // A tracker with no room for another subscriber, or one that is closed.
+        figures.refused += 1;
+        const why = error instanceof SubscriberLimitError ? 'the tracker has no room for another subscriber' : 'the tracker is closed';
+        refuse(response, 503, `cannot follow the tracker: ${why}`, { 'retry-after': '5' });
+        return;
+      }
+    }
+    // What the others have yet to get goes out first: the newcomer's replay already has it.
+    broadcast();
+    const client = new StreamClient(response, bufferSize, (count) => (figures.droppedEvents += count));
+    clients.add(client);
+    response.once('close', () => {
+      clients.delete(client);
+      if (clients.size === 0) stop();
+    });
+    response.writeHead(200, HEADERS);
+    const snapshots = source.getAll();
+    let text = `retry: ${RETRY_MS}\n\n`;
+    for (const snapshot of snapshots) text += `id: ${lastId}\n${snapshotEvent(snapshot)}`;
+    text += `id: ${lastId}\nevent: ready\ndata: ${JSON.stringify({ services: snapshots.length })}\n\n`;
+    text += `id: ${lastId}\n${statsEvent()}`;
+    response.write(text);
+    client.flush();
+  };
+  return Object.assign(handler, {
+    stats,
+    close: (): void => {
+      closed = true;
+      endAll();
+    },
+  });
+}
