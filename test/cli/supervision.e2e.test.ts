@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,7 +6,8 @@ import type { ProcessMetrics } from '../../src/core/metrics.js';
 import { missingForCgroups } from '../support/cgroup.js';
 import { waitFor } from '../support/process.js';
 import { itWhere } from '../support/requires.js';
-import { fetchMetrics, freePort, killAllCli, runCli, startCli, waitForSnapshot } from './cli.js';
+import { AS_NOBODY, NOBODY, cliFor, missingForUsers } from '../support/users.js';
+import { fetchMetrics, freePort, killAllCli, runCli, startCli, startProcess, waitForSnapshot } from './cli.js';
 
 /**
  * `run` as a supervisor: health checks that restart, a restart limit, and
@@ -215,4 +216,31 @@ describe('run: limits on the command cgroup', () => {
     expect(cores).toBeLessThan(0.6);
     expect(later.cgroup?.cpuThrottledPeriods ?? 0).toBeGreaterThan(0);
   });
+
+  itWhere(
+    missingForUsers(),
+    'a limit that cannot be set (a user who may not make cgroups) is refused before anything starts: exit 2, one line',
+    async () => {
+      // A folder nobody may write to: had the command started, the marker would be there.
+      chmodSync(dir, 0o777);
+      const marker = join(dir, 'started');
+      const cli = startProcess('setpriv', [
+        ...AS_NOBODY,
+        process.execPath,
+        cliFor(NOBODY),
+        'run',
+        '--memory-max',
+        '64M',
+        ...quiet,
+        '--',
+        'touch',
+        marker,
+      ]);
+      const { code } = await cli.exited;
+      expect(code).toBe(2);
+      expect(cli.stderr()).toMatch(/^procmetrics: --memory-max cannot be applied: cannot create \/\S+: EACCES\n$/);
+      expect(cli.stdout()).toBe('');
+      expect(existsSync(marker)).toBe(false);
+    },
+  );
 });

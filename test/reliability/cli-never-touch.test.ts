@@ -1,19 +1,18 @@
 // What procmetrics must never do to processes that are not its own: a non-root
 // `run` beside a root one, a pid the kernel handed on, signals that would open
 // an inspector or end us without cleanup, a SIGTERM while huge trees are read.
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, afterEach, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
 import { STOP_SIGNALS } from '../../src/cli/session/signals.js';
 import { CLI, isRunning, killAllCli, startCli, startProcess, waitForSnapshot } from '../cli/cli.js';
 import { killAll, spawnChild, spawnGroup, spawnIdle, waitFor } from '../support/process.js';
 import { describeWhere, missingForPidSteering, NS_LAST_PID } from '../support/requires.js';
 import { report, size } from './core-support.js';
+import { AS_NOBODY, NOBODY, cliFor, missingForUsers } from '../support/users.js';
 
-const NOBODY = 65534;
-const AS_NOBODY = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
 const quiet = ['--json', '--prometheus', 'off', '-i', '200ms'];
 /** A sleep duration no other process has: its command line names this test's processes. */
 const unique = (whole: number): string => `${whole}.${Math.floor(Math.random() * 1e9)}`;
@@ -37,39 +36,6 @@ function running(line: string): number[] {
   }
   return found;
 }
-
-function missingForUsers(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root, to run a second user beside it';
-  if (spawnSync('setpriv', ['--version']).status !== 0) return 'needs setpriv (util-linux)';
-  if (!existsSync('/sys/fs/cgroup/cgroup.procs') && !existsSync('/sys/fs/cgroup/unified/cgroup.procs')) return 'needs cgroup v2';
-  return undefined;
-}
-
-/**
- * The built command as another user can run it: the checkout itself when that
- * user may read it, else a copy (hard links where the filesystem allows) in a
- * world-readable temporary folder.
- */
-let copyForUsers: string | undefined;
-function cliFor(uid: number): string {
-  const probe = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, CLI, '--version'], {
-    cwd: '/',
-  });
-  if (probe.status === 0) return CLI;
-  if (copyForUsers) return copyForUsers;
-  const root = dirname(dirname(CLI));
-  const dir = mkdtempSync(join(tmpdir(), 'procmetrics-users-'));
-  chmodSync(dir, 0o755);
-  for (const part of ['dist', 'node_modules', 'package.json']) {
-    const linked = spawnSync('cp', ['-al', join(root, part), dir]);
-    if (linked.status !== 0) spawnSync('cp', ['-a', join(root, part), dir]);
-  }
-  copyForUsers = join(dir, 'dist', 'cli', 'main.js');
-  return copyForUsers;
-}
-afterAll(() => {
-  if (copyForUsers) rmSync(dirname(dirname(dirname(copyForUsers))), { recursive: true, force: true });
-});
 
 describeWhere(missingForUsers(), 'two users on one host: a non-root run never touches root-supervised services', () => {
   it("keeps root's command (dropped to the same uid) alive while that uid starts, stops and SIGKILLs runs of its own", async () => {
