@@ -47,7 +47,7 @@ Options:
       --restart-window DUR    run: the window of --max-restarts (default 5m)
       --backoff-initial DUR   run: first restart delay, doubling (default 500ms)
       --backoff-max DUR       run: longest restart delay (default 30s)
-      --backoff-reset DUR     run: a run this long resets the delay (default 10s)
+      --backoff-reset DUR     run: uptime that resets the delay (default 10s)
       --memory-max SIZE       run: memory limit of the command's cgroup (64M)
       --cpu-max CORES         run: CPU limit of the command's cgroup (0.5)
   -h, --help                  this text
