@@ -97,7 +97,8 @@ function parseHealthCmd(text: string, where: string): string[] {
   return split.argv;
 }
 
-function parseWholeNumber(text: string, where: string, min: number, max: number): number {
+/** A whole number from `min` to `max`, as its decimal text. */
+export function parseWholeNumber(text: string, where: string, min: number, max: number): number {
   const value = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
   if (!(value >= min && value <= max)) throw new UsageError(`${quoteArg(where, text)}: must be a whole number from ${min} to ${max}`);
   return value;
