@@ -128,8 +128,10 @@ export function createCgroup(
   } catch (error) {
     return { problem: `cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? 'failed'}` };
   }
-  const cgroup = cgroupAt(path, hierarchy, limits);
-  const problem = applyLimits(cgroup, hierarchies, relative, limits);
+  // Filled by applyLimits; the cgroup reaches them for spawnInside, oomKills and remove.
+  const sides: SideCgroup[] = [];
+  const cgroup = cgroupAt(path, hierarchy, limits, sides);
+  const problem = applyLimits(cgroup, hierarchies, relative, limits, sides);
   if (problem !== undefined) {
     void cgroup.remove();
     return { problem };
@@ -143,9 +145,6 @@ interface SideCgroup {
   /** The cgroup.procs this process goes back to after a spawn. */
   home: string;
 }
-
-/** The cgroups made by `applyLimits`, by main cgroup path, so spawnInside, oomKills and remove reach them. */
-const sideCgroups = new Map<string, SideCgroup[]>();
 
 function writeControl(dir: string, file: string, value: string): string | undefined {
   try {
@@ -185,9 +184,14 @@ function cpuMaxLine(cores: number): string {
   return `${Math.round(cores * CPU_PERIOD_US)} ${CPU_PERIOD_US}`;
 }
 
-function applyLimits(cgroup: CommandCgroup, hierarchies: Hierarchies, relative: string, limits: ResourceLimits): string | undefined {
-  const sides: SideCgroup[] = [];
-  sideCgroups.set(cgroup.path, sides);
+/** Sets `limits` on the command's cgroup, adding to `sides` each v1 cgroup made for them; says why one cannot be set. */
+function applyLimits(
+  cgroup: CommandCgroup,
+  hierarchies: Hierarchies,
+  relative: string,
+  limits: ResourceLimits,
+  sides: SideCgroup[],
+): string | undefined {
   const v2 = cgroup.version === 2 ? hierarchies.v2 : undefined;
   /** A v1 cgroup at the same relative path as the main one, where a cgroup target's reader looks too. */
   const v1Side = (controller: 'memory' | 'cpu'): string | { problem: string } => {
@@ -241,9 +245,13 @@ function withinHierarchy(path: string, hierarchy: Hierarchy): string {
   return path.slice(hierarchy.mount.replace(/\/+$/, '').length) || '/';
 }
 
-function cgroupAt(path: string, hierarchy: Hierarchy, limits: ResourceLimits = NO_LIMITS): CommandCgroup {
+function cgroupAt(
+  path: string,
+  hierarchy: Hierarchy,
+  limits: ResourceLimits = NO_LIMITS,
+  sides: readonly SideCgroup[] = [],
+): CommandCgroup {
   const procs = join(path, 'cgroup.procs');
-  const sides = (): SideCgroup[] => sideCgroups.get(path) ?? [];
   const home = join(hierarchy.mount, hierarchy.own, 'cgroup.procs');
   const pids = (): number[] => {
     try {
@@ -288,7 +296,7 @@ function cgroupAt(path: string, hierarchy: Hierarchy, limits: ResourceLimits = N
     spawnInside: <T>(start: () => T): T => {
       const entered: string[] = [];
       try {
-        for (const side of sides()) {
+        for (const side of sides) {
           writeFileSync(join(side.dir, 'cgroup.procs'), String(process.pid));
           entered.push(side.home);
         }
@@ -301,14 +309,13 @@ function cgroupAt(path: string, hierarchy: Hierarchy, limits: ResourceLimits = N
       }
     },
     pids,
-    oomKills: () => oomKillsIn([path, ...sides().map((side) => side.dir)]),
+    oomKills: () => oomKillsIn([path, ...sides.map((side) => side.dir)]),
     signalAll,
     empty,
     remove: async () => {
       await empty();
       await removeDirectory(path);
-      for (const side of sides()) await removeDirectory(side.dir);
-      sideCgroups.delete(path);
+      for (const side of sides) await removeDirectory(side.dir);
     },
   };
 }
