@@ -162,6 +162,22 @@ describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'signals
       expect(isRunning(watched.pid)).toBe(true);
     }
   });
+
+  it('a CPU profile (`node --cpu-prof`, whose sampler is SIGPROF) neither stops watch nor is lost', async () => {
+    const watched = spawnIdle();
+    const dir = mkdtempSync(join(tmpdir(), 'procmetrics-prof-'));
+    try {
+      const cli = startProcess(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, CLI, 'watch', '-s', `w=${watched.pid}`, ...quiet]);
+      // Past the first samples of the profiler: a stop on SIGPROF would have ended it long before.
+      await waitFor(() => cli.snapshots().length >= 5 || undefined, { what: `five snapshots under the profiler; stderr: ${cli.stderr()}` });
+      expect(isRunning(cli.pid)).toBe(true);
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toEqual({ code: 0, signal: null });
+      expect(readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'))).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'SIGTERM while huge trees are read', () => {

@@ -14,8 +14,11 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * SIGTERM does, and the command gets SIGTERM: what SIGUSR2 or SIGQUIT mean to
  * a program is its own business, not a stop request. Left out: the fault
  * signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGSYS), which a handler that
- * returns would raise again; SIGKILL and SIGSTOP, which cannot be caught; and
- * the real-time signals, which Node.js cannot listen for.
+ * returns would raise again; SIGKILL and SIGSTOP, which cannot be caught; the
+ * real-time signals, which Node.js cannot listen for; and SIGPROF, which V8's
+ * CPU profiler (`node --cpu-prof`) sends to its own threads a thousand times
+ * a second: a listener of ours would replace its handler, and the first sample
+ * would stop the command.
  */
 const ENDING: readonly NodeJS.Signals[] = [
   'SIGQUIT',
@@ -24,7 +27,6 @@ const ENDING: readonly NodeJS.Signals[] = [
   'SIGTRAP',
   'SIGALRM',
   'SIGVTALRM',
-  'SIGPROF',
   'SIGIO',
   'SIGPWR',
   'SIGSTKFLT',
