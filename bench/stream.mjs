@@ -1,17 +1,22 @@
 // What the snapshot stream (GET /events) costs the command that serves it.
 //
-// 1. CPU: the built `procmetrics watch` of SERVICES `sleep` processes (one per
-//    service, -i INTERVAL, plain lines to /dev/null), its own CPU time read from
-//    /proc/PID/stat over WINDOW_S seconds, with no stream client and with CLIENTS
-//    clients that read everything, alternating, ROUNDS times each. The clients
-//    live in this process, so their parsing is not counted; what they received is
-//    printed, to show they were served.
+// 1. CPU: two twin `procmetrics watch` commands (the built CLI) of the same
+//    SERVICES `sleep` processes (one per service, -i INTERVAL, plain lines to
+//    /dev/null) run side by side; in each round of WINDOW_S seconds one of them
+//    serves CLIENTS clients that read everything and the other none, taking turns
+//    round by round, ROUNDS rounds. Each one's CPU time is read from
+//    /proc/PID/stat over the same window, so the load of a shared machine weighs
+//    on both alike. The clients live in this process, so their parsing is not
+//    counted; what they received is printed, to show they were served.
 // 2. Memory: STALLED clients that never read (raw sockets, paused), each
 //    reconnected as soon as the server closes it, for STALL_S seconds; the
 //    command's RSS every 5 s, beside the same time with no client.
 //
+// The clients ask for gzip, as browsers and fetch do; ENCODING=identity makes
+// them ask for the plain stream.
+//
 //   npm run bench:stream                      (builds dist/ first)
-//   SERVICES=200 CLIENTS=100 ROUNDS=5 WINDOW_S=15 npm run bench:stream
+//   SERVICES=200 CLIENTS=100 ROUNDS=8 WINDOW_S=15 npm run bench:stream
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -21,11 +26,12 @@ import { fileURLToPath } from 'node:url';
 
 const SERVICES = Number(process.env.SERVICES ?? 200);
 const CLIENTS = Number(process.env.CLIENTS ?? 100);
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 8);
 const WINDOW_S = Number(process.env.WINDOW_S ?? 15);
 const INTERVAL = process.env.INTERVAL ?? '1s';
 const STALLED = Number(process.env.STALLED ?? 10);
 const STALL_S = Number(process.env.STALL_S ?? 60);
+const ENCODING = process.env.ENCODING ?? 'gzip';
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const TICKS_PER_S = 100; // USER_HZ on Linux
 const SNAPSHOT = Buffer.from('event: snapshot');
@@ -46,14 +52,22 @@ function cpuTimes(pid) {
   return { user: Number(fields[11]) / TICKS_PER_S, system: Number(fields[12]) / TICKS_PER_S };
 }
 
-/** CPU of `pid` while `during` runs, % of one core: user, system, both. */
-async function cpuOver(pid, seconds) {
-  const before = cpuTimes(pid);
+/** Bytes the process has written with write calls, sockets included (wchar of /proc/PID/io). */
+function bytesWritten(pid) {
+  return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
+}
+
+/** CPU of each of `pids` over the same `seconds`, % of one core: user, system, both; and what each wrote, MiB/s. */
+async function cpuOver(pids, seconds) {
+  const before = pids.map((pid) => ({ cpu: cpuTimes(pid), wrote: bytesWritten(pid) }));
   await sleep(seconds * 1000);
-  const after = cpuTimes(pid);
-  const user = ((after.user - before.user) / seconds) * 100;
-  const system = ((after.system - before.system) / seconds) * 100;
-  return { user, system, total: user + system };
+  return pids.map((pid, i) => {
+    const after = cpuTimes(pid);
+    const user = ((after.user - before[i].cpu.user) / seconds) * 100;
+    const system = ((after.system - before[i].cpu.system) / seconds) * 100;
+    const wroteMiBps = (bytesWritten(pid) - before[i].wrote) / seconds / 1024 / 1024;
+    return { user, system, total: user + system, wroteMiBps };
+  });
 }
 
 function rssMiB(pid) {
@@ -74,7 +88,7 @@ const range = (values) => `${Math.min(...values).toFixed(1)}..${Math.max(...valu
 function reader(url, tally) {
   const controller = new AbortController();
   const done = (async () => {
-    const response = await fetch(url, { signal: controller.signal });
+    const response = await fetch(url, { signal: controller.signal, headers: { 'accept-encoding': ENCODING } });
     if (response.status !== 200) throw new Error(`stream answered ${response.status}`);
     for await (const bytes of response.body) {
       const chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -111,47 +125,63 @@ function stalled(port, tally) {
 }
 
 const sleepers = Array.from({ length: SERVICES }, () => spawn('sleep', ['100000'], { stdio: 'ignore' }));
-const port = await freePort();
-const args = ['watch', ...sleepers.flatMap((s, i) => ['-s', `s${i}=${s.pid}`]), '-i', INTERVAL, '--prometheus', `127.0.0.1:${port}`];
-const watch = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-const base = `http://127.0.0.1:${port}`;
-// Interrupted: the command and the sleepers go too.
+const twins = [];
+for (let i = 0; i < 2; i++) {
+  const port = await freePort();
+  const args = ['watch', ...sleepers.flatMap((s, j) => ['-s', `s${j}=${s.pid}`]), '-i', INTERVAL, '--prometheus', `127.0.0.1:${port}`];
+  twins.push({
+    port,
+    base: `http://127.0.0.1:${port}`,
+    child: spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'inherit'] }),
+  });
+}
+// Interrupted: the commands and the sleepers go too.
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
-    watch.kill('SIGKILL');
+    for (const twin of twins) twin.child.kill('SIGKILL');
     for (const s of sleepers) s.kill('SIGKILL');
     process.exit(130);
   });
 }
 try {
-  for (;;) {
-    const text = await fetch(`${base}/metrics`).then(
-      (r) => r.text(),
-      () => '',
-    );
-    if (text.includes(`service_name="s${SERVICES - 1}"`)) break;
-    await sleep(200);
+  for (const twin of twins) {
+    for (;;) {
+      const text = await fetch(`${twin.base}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
+      if (text.includes(`service_name="s${SERVICES - 1}"`)) break;
+      await sleep(200);
+    }
   }
   await sleep(3000); // past the first samples, which read more than the next ones
 
-  console.log(`${SERVICES} services, -i ${INTERVAL}, ${ROUNDS} rounds of ${WINDOW_S} s each way; CPU of the watch process, % of one core`);
+  console.log(
+    `${SERVICES} services, -i ${INTERVAL}, clients asking for ${ENCODING}, ${ROUNDS} rounds of ${WINDOW_S} s;` +
+      ` CPU of each twin watch process, % of one core`,
+  );
   const idle = [];
   const busy = [];
   const show = (cpu) => `${cpu.total.toFixed(1)} % (user ${cpu.user.toFixed(1)}, system ${cpu.system.toFixed(1)})`;
   for (let round = 0; round < ROUNDS; round++) {
-    idle.push(await cpuOver(watch.pid, WINDOW_S));
-
+    const served = round % 2;
     const tally = { bytes: 0, events: 0, errors: 0 };
-    const clients = Array.from({ length: CLIENTS }, () => reader(`${base}/events`, tally));
+    const clients = Array.from({ length: CLIENTS }, () => reader(`${twins[served].base}/events`, tally));
     await sleep(2000); // every client connected and past its replay
     tally.bytes = 0;
     tally.events = 0;
-    busy.push(await cpuOver(watch.pid, WINDOW_S));
+    const cpu = await cpuOver(
+      twins.map((twin) => twin.child.pid),
+      WINDOW_S,
+    );
+    busy.push(cpu[served]);
+    idle.push(cpu[1 - served]);
     for (const client of clients) client.close();
     await Promise.all(clients.map((client) => client.done));
     console.log(
-      `  round ${round + 1}: 0 clients ${show(idle.at(-1))}, ${CLIENTS} clients ${show(busy.at(-1))}` +
-        ` (they got ${(tally.events / CLIENTS / WINDOW_S).toFixed(0)} events/s each, ${(tally.bytes / WINDOW_S / 1024 / 1024).toFixed(1)} MiB/s in all, ${tally.errors} errors)`,
+      `  round ${round + 1}: twin ${served + 1} with ${CLIENTS} clients ${show(busy.at(-1))}, twin ${2 - served} with none ${show(idle.at(-1))}` +
+        ` (they got ${(tally.events / CLIENTS / WINDOW_S).toFixed(0)} events/s each, ${(tally.bytes / WINDOW_S / 1024 / 1024).toFixed(1)} MiB/s in all` +
+        ` once decompressed, ${tally.errors} errors; the served twin wrote ${busy.at(-1).wroteMiBps.toFixed(1)} MiB/s)`,
     );
     await sleep(1000);
   }
@@ -164,8 +194,14 @@ try {
         ` increase of the medians ${increase >= 0 ? '+' : ''}${increase.toFixed(1)} %`,
     );
   }
+  const ratios = busy.map((b, i) => (b.total / idle[i].total - 1) * 100);
+  console.log(
+    `increase per round (served twin against the other in the same window): median ${median(ratios).toFixed(1)} % (${range(ratios)})`,
+  );
 
-  console.log(`\nRSS of the watch process, MiB, every 5 s for ${STALL_S} s`);
+  const watch = twins[0].child;
+  const port = twins[0].port;
+  console.log(`\nRSS of twin 1, MiB, every 5 s for ${STALL_S} s`);
   const sample = async (label) => {
     const values = [];
     for (let t = 0; t <= STALL_S; t += 5) {
@@ -183,7 +219,7 @@ try {
   for (const stop of stops) stop();
   console.log(`  the server closed a non-reading client ${tally.closedByServer} times (each was reopened at once)`);
 } finally {
-  watch.kill('SIGTERM');
-  await once(watch, 'exit');
+  for (const twin of twins) twin.child.kill('SIGTERM');
+  await Promise.all(twins.map((twin) => once(twin.child, 'exit')));
   for (const s of sleepers) s.kill('SIGKILL');
 }

@@ -9,6 +9,7 @@ import { DEFAULT_ENDPOINT_TIMEOUTS, type EndpointTimeouts } from './config.js';
 import { applyTimeouts } from './deadlines.js';
 import { EXPOSITION_CONTENT_TYPE, type ExpositionWriter } from './exposition.js';
 import { PrometheusTextSerializer } from './prometheus-serializer.js';
+import { acceptsGzip } from '../tracker/gzip-segments.js';
 import type { SourceSet } from './source-set.js';
 
 /** The Prometheus endpoint could not listen; `code` is the system error's (EADDRINUSE, EACCES, ...). */
@@ -130,17 +131,6 @@ export function closeServer(server: Server): Promise<void> {
   return new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();
-  });
-}
-
-/** Whether an Accept-Encoding header takes gzip (and does not refuse it with q=0). */
-function acceptsGzip(header: string | undefined): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((part) => {
-    const [coding = '', ...params] = part.trim().toLowerCase().split(';');
-    if (coding.trim() !== 'gzip') return false;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return q === undefined || Number(q.slice(2)) > 0;
   });
 }
 

@@ -4,6 +4,7 @@ import { STREAM_LIMITS } from '../core/limits.js';
 import type { ProcessMetrics } from '../core/metrics.js';
 import type { TrackerStats } from '../core/stats.js';
 import { intervalOption, positiveIntegerOption, validateOptions } from '../core/validate.js';
+import { acceptsGzip, GZIP_HEADER, GZIP_PIECES_AVAILABLE, GzipTally, gzipPiece, gzipPieceSync, type GzipPiece } from './gzip-segments.js';
 import type { Subscription, SubscribeOptions } from './types.js';
 
 /** What the stream needs of a tracker; `Tracker` has it. */
@@ -19,9 +20,13 @@ export interface SnapshotStreamOptions {
   maxClients?: number;
   /** Events held for a client that reads slower than they come; past it the oldest go, and the client is told how many (default 1024). */
   bufferSize?: number;
-  /** A comment line is sent this often, ms, so that proxies and idle timeouts keep the connection (default 5000). */
+  /** A comment line is sent after this long with nothing else sent, ms, so that proxies and idle timeouts keep the connection (default 5000). */
   heartbeatMs?: number;
-  /** A `stats` event (the tracker's own figures) this often, ms (default the tracker's interval). */
+  /**
+   * A `stats` event (the tracker's own figures) about this often, ms (default
+   * the tracker's interval). It goes out with a tick's snapshots when they
+   * come, and alone when none come for one and a half times this long.
+   */
   statsIntervalMs?: number;
   /** A client whose connection has taken nothing for this long is closed, ms (default 30000). */
   stallTimeoutMs?: number;
@@ -41,8 +46,8 @@ export interface StreamStats {
 export interface SnapshotStreamHandler {
   (request: IncomingMessage, response: ServerResponse): void;
   stats(): StreamStats;
-  /** Ends every stream and refuses new ones. Idempotent. */
-  close(): void;
+  /** Ends every stream, once each client was handed what was published before, and refuses new ones. Idempotent. */
+  close(): Promise<void>;
 }
 
 /** What a `stats` event carries: the cheap half of TrackerStats, and the stream's own figures. */
@@ -71,15 +76,20 @@ const SUBSCRIPTION_BUFFER = 8192;
 /** How soon a client that went away is reconnected by a browser, ms (the `retry:` field). */
 const RETRY_MS = 2000;
 
-/** Events of one hand-out, as every client gets them: encoded once, shared by all. */
+/** Events of one hand-out, as every client gets them: encoded (and compressed) once, shared by all. */
 interface Batch {
   readonly bytes: Buffer;
+  /** The same bytes as a piece of a gzip stream, when a client takes gzip. */
+  readonly gzip: GzipPiece | undefined;
   readonly count: number;
   /** The id of its last event. */
   readonly lastId: number;
 }
 
 const snapshotEvent = (snapshot: ProcessMetrics): string => `event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`;
+const HEARTBEAT = ': keep-alive\n\n';
+/** The heartbeat as a gzip piece, made once. */
+let heartbeatPiece: GzipPiece | undefined;
 
 /** One connected client: the batches it has yet to take, and when it stopped taking them. */
 class StreamClient {
@@ -88,22 +98,41 @@ class StreamClient {
   #queued = 0;
   #dropped = 0;
   #lastDroppedId = 0;
+  /** What the client was sent, when it takes gzip. */
+  readonly #gzip: GzipTally | undefined;
+  /** When something was last written to the connection (performance.now()). */
+  #lastWriteAt = performance.now();
   /** When the connection stopped taking what is written (performance.now()), or undefined while it takes it. */
   stalledSince: number | undefined;
 
   constructor(
     readonly response: ServerResponse,
+    /** The id of the last live event its replay covers: batches up to it are not its own. */
+    private readonly joinedAfterId: number,
+    gzip: boolean,
     private readonly capacity: number,
     private readonly onDrop: (count: number) => void,
   ) {
+    this.#gzip = gzip ? new GzipTally() : undefined;
     response.on('drain', () => {
       this.stalledSince = undefined;
       this.flush();
     });
   }
 
+  get gzip(): boolean {
+    return this.#gzip !== undefined;
+  }
+
+  /** Starts the body: the gzip header when it takes gzip, then `bytes`. */
+  begin(bytes: Buffer): void {
+    if (this.#gzip !== undefined) this.#write(GZIP_HEADER);
+    this.#writeOwn(bytes);
+  }
+
   /** Queues a batch; past the capacity the oldest batches go (the newest always stays). Sends what the connection takes. */
   add(batch: Batch): void {
+    if (batch.lastId <= this.joinedAfterId) return;
     this.#queue.push(batch);
     this.#queued += batch.count;
     while (this.#queued > this.capacity && this.#queue.length > 1) {
@@ -121,21 +150,50 @@ class StreamClient {
     const response = this.response;
     if (this.#dropped > 0 && !response.writableNeedDrain && !response.destroyed) {
       // The id of the last event dropped: the next one follows it.
-      response.write(`id: ${this.#lastDroppedId}\nevent: dropped\ndata: ${JSON.stringify({ dropped: this.#dropped })}\n\n`);
+      this.#writeOwn(Buffer.from(`id: ${this.#lastDroppedId}\nevent: dropped\ndata: ${JSON.stringify({ dropped: this.#dropped })}\n\n`));
       this.#dropped = 0;
     }
     while (this.#queue.length > 0 && !response.writableNeedDrain && !response.destroyed) {
       const batch = this.#queue.shift() as Batch;
       this.#queued -= batch.count;
-      response.write(batch.bytes);
+      if (this.#gzip === undefined) this.#write(batch.bytes);
+      else if (batch.gzip !== undefined) this.#writePiece(batch.gzip);
+      // Never expected: compressing failed. Plain bytes would corrupt the stream; the client reconnects.
+      else response.destroy();
     }
     if (response.writableNeedDrain) this.stalledSince ??= performance.now();
   }
 
-  /** A comment line, when nothing else is waiting to go. */
-  heartbeat(): void {
+  /** A comment line, when nothing went out for about `quietMs` and nothing is waiting to go. */
+  heartbeat(quietMs: number): void {
     const response = this.response;
-    if (!response.writableNeedDrain && !response.destroyed && this.#queue.length === 0) response.write(': keep-alive\n\n');
+    if (response.writableNeedDrain || response.destroyed || this.#queue.length > 0) return;
+    // A tenth of slack: the timer that calls this runs every quietMs, a little late or early.
+    if (performance.now() - this.#lastWriteAt < quietMs * 0.9) return;
+    if (this.#gzip !== undefined) this.#writePiece((heartbeatPiece ??= gzipPieceSync(Buffer.from(HEARTBEAT))));
+    else this.#write(HEARTBEAT);
+  }
+
+  /** Ends the response, closing the gzip stream first. */
+  end(): void {
+    if (this.#gzip !== undefined && !this.response.destroyed) this.response.end(this.#gzip.trailer());
+    else this.response.end();
+  }
+
+  /** Bytes of this client alone (its replay, a drop notice), compressed here when it takes gzip. */
+  #writeOwn(bytes: Buffer): void {
+    if (this.#gzip !== undefined) this.#writePiece(gzipPieceSync(bytes));
+    else this.#write(bytes);
+  }
+
+  #writePiece(piece: GzipPiece): void {
+    (this.#gzip as GzipTally).add(piece);
+    this.#write(piece.deflated);
+  }
+
+  #write(bytes: Buffer | string): void {
+    this.response.write(bytes);
+    this.#lastWriteAt = performance.now();
   }
 }
 
@@ -146,21 +204,23 @@ class StreamClient {
  * Each client first gets the current snapshot of every service (`snapshot`
  * events, as `subscribe({ replay: true })` gives them), then a `ready` event,
  * then every snapshot as the tracker publishes it, in order. A `stats` event
- * carries the tracker's own figures every interval, and a comment line is sent
- * every `heartbeatMs`. Live events are numbered once for all clients (`id:`
- * 1, 2, 3, ...); the replay, `ready` and the first `stats` carry the id of the
- * last live event before the client came, so ids never go down and, from the
- * first live event on, go up one by one. A client that reads slower than the
- * events come has up to `bufferSize` of them held; past it the oldest are
- * dropped, and the next thing it gets is a `dropped` event with their count
- * and the id of the last one dropped. Past `maxClients` a client gets a 503.
- * A snapshot has no command line and no environment.
+ * carries the tracker's own figures about every interval, with a tick's
+ * snapshots, and a comment line when nothing else went out for `heartbeatMs`.
+ * Live events are numbered once for all clients (`id:` 1, 2, 3, ...); the
+ * replay, `ready` and the first `stats` carry the id of the last live event
+ * before the client came, so ids never go down and, from the first live event
+ * on, go up one by one. A client that reads slower than the events come has up
+ * to `bufferSize` of them held; past it the oldest are dropped, and the next
+ * thing it gets is a `dropped` event with their count and the id of the last
+ * one dropped. Past `maxClients` a client gets a 503. A snapshot has no
+ * command line and no environment.
  *
  * One subscription to the tracker serves every client, and each hand-out of
- * events is serialized and encoded once, whatever the number of clients: a
- * client costs one write per hand-out. With no client the stream costs
- * nothing. Only GET is answered (405 otherwise); the handler does not look at
- * the path.
+ * events is serialized, encoded and, for clients that accept gzip (browsers,
+ * `fetch`), compressed once, in the thread pool, whatever the number of
+ * clients: a client costs one write per hand-out, of about a sixth of the
+ * bytes when it takes gzip. With no client the stream costs nothing. Only GET
+ * is answered (405 otherwise); the handler does not look at the path.
  */
 export function snapshotStream(source: StreamSource, options: SnapshotStreamOptions = {}): SnapshotStreamHandler {
   validateOptions(options, 'options');
@@ -175,11 +235,17 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
   let closed = false;
   let subscription: Subscription | undefined;
   let timers: NodeJS.Timeout[] = [];
-  /** Events (text without id) taken since the last hand-out. */
-  let pending: string[] = [];
+  /** Events taken since the last hand-out, numbered and encoded one by one (cheaper than one long string). */
+  let pending: Buffer[] = [];
   let handOut: NodeJS.Immediate | undefined;
   /** The id of the last live event. */
   let lastId = 0;
+  /** When the last `stats` event was numbered (performance.now()). */
+  let lastStatsAt = 0;
+  /** Hand-outs being compressed: each waits for the one before, so that clients get them in order. */
+  let delivered: Promise<void> = Promise.resolve();
+  /** Clients that take gzip, now. */
+  let gzipClients = 0;
 
   const stats = (): StreamStats => ({ ...figures, clients: clients.size });
   const statsEvent = (): string => {
@@ -197,19 +263,42 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     };
     return `event: stats\ndata: ${JSON.stringify(data)}\n\n`;
   };
-  /** Numbers the pending events, encodes them once and hands them to every client. */
+  /**
+   * Hands the pending events, and a `stats` event with them when one is due,
+   * to every client, as one piece encoded (and compressed) once.
+   */
   const broadcast = (): void => {
     if (handOut !== undefined) clearImmediate(handOut);
     handOut = undefined;
     if (pending.length === 0) return;
-    let text = '';
-    for (const event of pending) text += `id: ${++lastId}\n${event}`;
-    const batch: Batch = { bytes: Buffer.from(text), count: pending.length, lastId };
+    const now = performance.now();
+    // Three quarters: a tick a little early still takes the stats along, rather than leaving them to the next.
+    if (now - lastStatsAt >= statsIntervalMs * 0.75) {
+      number(statsEvent());
+      lastStatsAt = now;
+    }
+    const bytes = Buffer.concat(pending);
+    const count = pending.length;
+    const batchLastId = lastId;
     pending = [];
-    for (const client of clients) client.add(batch);
+    const handTo = (batch: Batch): void => {
+      for (const client of clients) client.add(batch);
+    };
+    if (gzipClients === 0) {
+      delivered = delivered.then(() => handTo({ bytes, gzip: undefined, count, lastId: batchLastId }));
+      return;
+    }
+    const compressed = gzipPiece(bytes);
+    delivered = delivered.then(async () => {
+      const gzip = await compressed.catch(() => undefined);
+      handTo({ bytes, gzip, count, lastId: batchLastId });
+    });
+  };
+  const number = (event: string): void => {
+    pending.push(Buffer.from(`id: ${++lastId}\n${event}`));
   };
   const enqueue = (event: string): void => {
-    pending.push(event);
+    number(event);
     handOut ??= setImmediate(broadcast);
   };
 
@@ -229,26 +318,36 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     subscription = opened;
     void (async () => {
       for await (const snapshot of opened) enqueue(snapshotEvent(snapshot));
-      // The tracker closed: so does every stream.
-      if (subscription === opened) endAll();
+      // The tracker closed: so does every stream, after what was handed out.
+      if (subscription === opened) await endAll();
     })();
     const heartbeat = setInterval(() => {
       const now = performance.now();
       for (const client of clients) {
         if (client.stalledSince !== undefined && now - client.stalledSince > stallTimeoutMs) client.response.destroy();
-        else client.heartbeat();
+        else client.heartbeat(heartbeatMs);
       }
     }, heartbeatMs);
-    const statsTimer = setInterval(() => enqueue(statsEvent()), statsIntervalMs);
+    // Stats alone only while no tick brings snapshots to carry them.
+    const statsTimer = setInterval(
+      () => {
+        if (performance.now() - lastStatsAt >= statsIntervalMs * 1.5) enqueue(statsEvent());
+      },
+      Math.max(1, Math.round(statsIntervalMs / 2)),
+    );
     heartbeat.unref();
     statsTimer.unref();
     timers = [heartbeat, statsTimer];
   };
 
-  const endAll = (): void => {
+  /** Hands out what is pending, waits until every client has it, then ends every stream. */
+  const endAll = async (): Promise<void> => {
+    broadcast();
     stop();
-    for (const client of [...clients]) client.response.end();
+    await delivered;
+    for (const client of [...clients]) client.end();
     clients.clear();
+    gzipClients = 0;
   };
 
   const refuse = (response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void => {
@@ -280,28 +379,33 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
         return;
       }
     }
-    // What the others have yet to get goes out first: the newcomer's replay already has it.
+    // What the others have yet to get is numbered first: the newcomer's replay already has it.
     broadcast();
-    const client = new StreamClient(response, bufferSize, (count) => (figures.droppedEvents += count));
+    const gzip = GZIP_PIECES_AVAILABLE && acceptsGzip(request.headers['accept-encoding']);
+    const client = new StreamClient(response, lastId, gzip, bufferSize, (count) => (figures.droppedEvents += count));
     clients.add(client);
+    if (gzip) gzipClients += 1;
     response.once('close', () => {
-      clients.delete(client);
+      if (clients.delete(client) && client.gzip) gzipClients -= 1;
       if (clients.size === 0) stop();
     });
-    response.writeHead(200, HEADERS);
+    response.writeHead(
+      200,
+      gzip ? { ...HEADERS, 'content-encoding': 'gzip', vary: 'accept-encoding' } : { ...HEADERS, vary: 'accept-encoding' },
+    );
     const snapshots = source.getAll();
-    let text = `retry: ${RETRY_MS}\n\n`;
-    for (const snapshot of snapshots) text += `id: ${lastId}\n${snapshotEvent(snapshot)}`;
-    text += `id: ${lastId}\nevent: ready\ndata: ${JSON.stringify({ services: snapshots.length })}\n\n`;
-    text += `id: ${lastId}\n${statsEvent()}`;
-    response.write(text);
+    const replay = [Buffer.from(`retry: ${RETRY_MS}\n\n`)];
+    for (const snapshot of snapshots) replay.push(Buffer.from(`id: ${lastId}\n${snapshotEvent(snapshot)}`));
+    replay.push(Buffer.from(`id: ${lastId}\nevent: ready\ndata: ${JSON.stringify({ services: snapshots.length })}\n\n`));
+    replay.push(Buffer.from(`id: ${lastId}\n${statsEvent()}`));
+    client.begin(Buffer.concat(replay));
     client.flush();
   };
   return Object.assign(handler, {
     stats,
-    close: (): void => {
+    close: (): Promise<void> => {
       closed = true;
-      endAll();
+      return endAll();
     },
   });
 }

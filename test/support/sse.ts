@@ -1,5 +1,7 @@
 import { once } from 'node:events';
+import { get, type ClientRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { createGunzip } from 'node:zlib';
 import { SseParser, type SseEvent } from '../../src/cli/top/sse.js';
 import { waitFor } from './process.js';
 
@@ -91,5 +93,55 @@ export class RawStreamClient {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/**
+ * A stream client that asks for gzip, as browsers and `fetch` do, and reads
+ * the body through Node's own gunzip: a stream that is not one valid gzip
+ * member, its CRC and length included, ends in `error` rather than `ended`.
+ */
+export class GzipStreamClient {
+  readonly events: SseEvent[] = [];
+  /** What came over the wire, compressed. */
+  wireBytes = 0;
+  /** What the body was, decompressed. */
+  plainBytes = 0;
+  headers: Record<string, string | string[] | undefined> = {};
+  error: Error | undefined;
+  #ended = false;
+  readonly #request: ClientRequest;
+
+  constructor(port: number, path = '/events') {
+    const parser = new SseParser();
+    this.#request = get(
+      { host: '127.0.0.1', port, path, headers: { 'accept-encoding': 'gzip', accept: 'text/event-stream' } },
+      (response) => {
+        this.headers = response.headers;
+        response.on('data', (chunk: Buffer) => (this.wireBytes += chunk.length));
+        const body = response.headers['content-encoding'] === 'gzip' ? response.pipe(createGunzip()) : response;
+        body.on('data', (chunk: Buffer) => {
+          this.plainBytes += chunk.length;
+          this.events.push(...parser.push(chunk.toString('utf8')));
+        });
+        body.on('end', () => (this.#ended = true));
+        body.on('error', (error: Error) => (this.error = error));
+      },
+    );
+    this.#request.on('error', (error: Error) => (this.error ??= error));
+  }
+
+  async waitFor(probe: (event: SseEvent, all: readonly SseEvent[]) => boolean, what: string, timeoutMs = 20_000): Promise<SseEvent> {
+    return waitFor(() => this.events.find((event) => probe(event, this.events)), { timeoutMs, what });
+  }
+
+  /** Waits for the end of the decompressed body; throws what went wrong on the way. */
+  async ended(): Promise<void> {
+    await waitFor(() => this.#ended || this.error, { what: 'the end of the gzip stream' });
+    if (this.error !== undefined) throw this.error;
+  }
+
+  close(): void {
+    this.#request.destroy();
   }
 }

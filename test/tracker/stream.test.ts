@@ -4,13 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutOfRangeError, snapshotStream, type SnapshotStreamHandler } from '../../src/index.js';
 import { killAll, spawnIdle } from '../support/process.js';
-import { RawStreamClient } from '../support/sse.js';
+import { GzipStreamClient, RawStreamClient, type SseEvent } from '../support/sse.js';
 import { trackerFactory } from '../support/trackers.js';
 
 /** snapshotStream on a server of the application's own, following a tracker of a real process. */
 const makeTracker = trackerFactory({ collectionInterval: 100 });
 const servers: Server[] = [];
-const clients: RawStreamClient[] = [];
+const clients: (RawStreamClient | GzipStreamClient)[] = [];
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
   for (const server of servers.splice(0)) {
@@ -64,11 +64,65 @@ describe('snapshotStream', () => {
     expect(await post.status()).toBe(405);
     expect(stream.stats().refused).toBe(1);
 
-    stream.close();
+    await stream.close();
     await client.ended();
     const late = await RawStreamClient.open(port);
     clients.push(late);
     expect(await late.status()).toBe(503);
     expect(stream.stats().clients).toBe(0);
+  });
+
+  it('sends gzip to a client that asks for it: the same events as the plain stream, fewer bytes, and a valid end', async () => {
+    const tracker = makeTracker();
+    const idle = Array.from({ length: 20 }, () => spawnIdle());
+    for (const [i, child] of idle.entries()) await tracker.track(`idle-${i}`, child.pid);
+    tracker.start();
+    const stream = snapshotStream(tracker);
+    const port = await mount(stream);
+    const plain = await RawStreamClient.open(port);
+    const gzip = new GzipStreamClient(port);
+    clients.push(plain, gzip);
+
+    const snapshotsAfter = (all: readonly SseEvent[], id: number): number =>
+      all.filter((e) => e.event === 'snapshot' && (e.id ?? 0) > id).length;
+    await gzip.waitFor((e) => e.event === 'ready', 'the replay over gzip');
+    const joined = gzip.events.find((e) => e.event === 'ready')?.id ?? 0;
+    await gzip.waitFor((_, all) => snapshotsAfter(all, joined) >= 60, 'three ticks over gzip');
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gzip.headers.vary).toBe('accept-encoding');
+    expect(gzip.wireBytes).toBeLessThan(gzip.plainBytes / 2);
+
+    // From the gzip client's first live event on, both clients got the same events, in the same order.
+    const live = (events: readonly SseEvent[]): SseEvent[] => events.filter((e) => e.comment === undefined && (e.id ?? 0) > joined);
+    await plain.waitFor((_, all) => live(all).length >= live(gzip.events).length, 'the same events in plain text');
+    const compared = live(gzip.events).length;
+    expect(live(gzip.events)).toEqual(live(plain.events).slice(0, compared));
+    expect(live(gzip.events).map((e) => e.id)).toEqual(live(gzip.events).map((_, i) => joined + i + 1));
+
+    // The end is a whole gzip member: Node's gunzip checks the CRC-32 and the length.
+    await stream.close();
+    await gzip.ended();
+    expect(gzip.events.length).toBeGreaterThan(compared);
+  });
+
+  it('sends a heartbeat when nothing else went out for heartbeatMs, plain and gzip alike', async () => {
+    // A tracker that samples once a minute: after the replay, only heartbeats keep the connection.
+    const tracker = makeTracker(undefined, { collectionInterval: 60_000 });
+    const idle = spawnIdle();
+    await tracker.track('idle', idle.pid);
+    tracker.start();
+    const stream = snapshotStream(tracker, { heartbeatMs: 100 });
+    const port = await mount(stream);
+    const plain = await RawStreamClient.open(port);
+    const gzip = new GzipStreamClient(port);
+    clients.push(plain, gzip);
+    for (const client of [plain, gzip]) {
+      await client.waitFor((e) => e.event === 'ready', 'the replay');
+      const heartbeat = await client.waitFor(
+        (event, all) => event.comment !== undefined && all.filter((e) => e.comment !== undefined).length >= 3,
+        'three heartbeats',
+      );
+      expect(heartbeat.comment).toBe('keep-alive');
+    }
   });
 });

@@ -85,7 +85,7 @@ export async function openSession(options: CommonOptions, names: readonly string
     sink = (text) => io.stderr.write(text);
     // Stream clients had the last states too; then they are told it is over.
     await nextTurn();
-    stream?.close();
+    await stream?.close();
     // The pipeline keeps the closed tracker's final states for the export its shutdown makes.
     await tracker.close();
     await telemetry?.shutdown().catch(() => undefined);
