@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { SubscriberLimitError } from '../core/errors.js';
 import { STREAM_LIMITS } from '../core/limits.js';
 import type { ProcessMetrics } from '../core/metrics.js';
@@ -73,6 +74,8 @@ const HEADERS = {
 
 /** Snapshots the stream's one subscription holds while it hands out the previous ones. */
 const SUBSCRIPTION_BUFFER = 8192;
+/** Longest stretch of encoding before the event loop gets a turn, ms. */
+const ENCODE_SLICE_MS = 5;
 /** How soon a client that went away is reconnected by a browser, ms (the `retry:` field). */
 const RETRY_MS = 2000;
 
@@ -100,6 +103,8 @@ class StreamClient {
   #lastDroppedId = 0;
   /** What the client was sent, when it takes gzip. */
   readonly #gzip: GzipTally | undefined;
+  /** While the replay is being compressed: nothing else may go before it. */
+  #starting = false;
   /** When something was last written to the connection (performance.now()). */
   #lastWriteAt = performance.now();
   /** When the connection stopped taking what is written (performance.now()), or undefined while it takes it. */
@@ -124,10 +129,27 @@ class StreamClient {
     return this.#gzip !== undefined;
   }
 
-  /** Starts the body: the gzip header when it takes gzip, then `bytes`. */
+  /**
+   * Starts the body with `bytes` (the replay). For gzip they are compressed
+   * in the thread pool, as the replay of thousands of services is megabytes;
+   * live batches wait in the queue meanwhile.
+   */
   begin(bytes: Buffer): void {
-    if (this.#gzip !== undefined) this.#write(GZIP_HEADER);
-    this.#writeOwn(bytes);
+    if (this.#gzip === undefined) {
+      this.#write(bytes);
+      return;
+    }
+    this.#write(GZIP_HEADER);
+    this.#starting = true;
+    void gzipPiece(bytes).then(
+      (piece) => {
+        this.#starting = false;
+        if (this.response.destroyed || this.response.writableEnded) return;
+        this.#writePiece(piece);
+        this.flush();
+      },
+      () => this.response.destroy(),
+    );
   }
 
   /** Queues a batch; past the capacity the oldest batches go (the newest always stays). Sends what the connection takes. */
@@ -147,6 +169,7 @@ class StreamClient {
 
   /** Writes queued batches while the connection takes them. */
   flush(): void {
+    if (this.#starting) return;
     const response = this.response;
     if (this.#dropped > 0 && !response.writableNeedDrain && !response.destroyed) {
       // The id of the last event dropped: the next one follows it.
@@ -167,7 +190,7 @@ class StreamClient {
   /** A comment line, when nothing went out for about `quietMs` and nothing is waiting to go. */
   heartbeat(quietMs: number): void {
     const response = this.response;
-    if (response.writableNeedDrain || response.destroyed || this.#queue.length > 0) return;
+    if (this.#starting || response.writableNeedDrain || response.destroyed || this.#queue.length > 0) return;
     // A tenth of slack: the timer that calls this runs every quietMs, a little late or early.
     if (performance.now() - this.#lastWriteAt < quietMs * 0.9) return;
     if (this.#gzip !== undefined) this.#writePiece((heartbeatPiece ??= gzipPieceSync(Buffer.from(HEARTBEAT))));
@@ -180,7 +203,7 @@ class StreamClient {
     else this.response.end();
   }
 
-  /** Bytes of this client alone (its replay, a drop notice), compressed here when it takes gzip. */
+  /** Bytes of this client alone (a drop notice), compressed here when it takes gzip. */
   #writeOwn(bytes: Buffer): void {
     if (this.#gzip !== undefined) this.#writePiece(gzipPieceSync(bytes));
     else this.#write(bytes);
@@ -317,7 +340,15 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     const opened = source.subscribe({ bufferSize: SUBSCRIPTION_BUFFER });
     subscription = opened;
     void (async () => {
-      for await (const snapshot of opened) enqueue(snapshotEvent(snapshot));
+      // A tick of thousands of services is encoded in slices, the event loop served between them.
+      let sliceStart = performance.now();
+      for await (const snapshot of opened) {
+        enqueue(snapshotEvent(snapshot));
+        if (performance.now() - sliceStart > ENCODE_SLICE_MS) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+        }
+      }
       // The tracker closed: so does every stream, after what was handed out.
       if (subscription === opened) await endAll();
     })();
