@@ -4,10 +4,12 @@ import type { Subscription } from './types.js';
 /**
  * A bounded queue between the tracker (which must never wait) and one reader.
  * When the reader falls behind, the OLDEST snapshot is dropped: a reader wants
- * fresh numbers, not a backlog.
+ * fresh numbers, not a backlog. Its bound may follow the tracker (a number of
+ * snapshots per service): the ring then grows as far as the bound is when it
+ * fills, and never shrinks.
  */
 export class SnapshotChannel implements Subscription {
-  readonly #slots: (ProcessMetrics | undefined)[];
+  #slots: (ProcessMetrics | undefined)[];
   #head = 0;
   #size = 0;
   #dropped = 0;
@@ -15,11 +17,11 @@ export class SnapshotChannel implements Subscription {
   #waiting: ((result: IteratorResult<ProcessMetrics>) => void) | undefined;
 
   constructor(
-    capacity: number,
+    private readonly capacity: number | (() => number),
     private readonly onDrop: () => void,
     private readonly onClose: (channel: SnapshotChannel) => void,
   ) {
-    this.#slots = new Array<ProcessMetrics | undefined>(capacity);
+    this.#slots = new Array<ProcessMetrics | undefined>(typeof capacity === 'number' ? capacity : Math.min(capacity(), 1024));
   }
 
   get dropped(): number {
@@ -39,6 +41,7 @@ export class SnapshotChannel implements Subscription {
       waiting({ value: snapshot, done: false });
       return;
     }
+    if (this.#size === this.#slots.length && typeof this.capacity === 'function') this.#grow(this.capacity());
     const capacity = this.#slots.length;
     if (this.#size === capacity) {
       this.#head = (this.#head + 1) % capacity;
@@ -48,6 +51,16 @@ export class SnapshotChannel implements Subscription {
     }
     this.#slots[(this.#head + this.#size) % capacity] = snapshot;
     this.#size += 1;
+  }
+
+  /** Doubles the ring (at most to `bound`), the oldest snapshot first. */
+  #grow(bound: number): void {
+    const length = this.#slots.length;
+    if (bound <= length) return;
+    const slots = new Array<ProcessMetrics | undefined>(Math.min(bound, length * 2));
+    for (let i = 0; i < this.#size; i++) slots[i] = this.#slots[(this.#head + i) % length];
+    this.#slots = slots;
+    this.#head = 0;
   }
 
   close(): void {

@@ -42,6 +42,7 @@ import {
   stateOption,
   validateBoolean,
   validateCollector,
+  checkInteger,
   validateCount,
   validateMeterProvider,
   validateName,
@@ -452,13 +453,15 @@ export class Tracker implements ProcessTracker {
     validateOptions(options, 'options');
     validateOptionalBoolean(options.replay, 'options.replay');
     const bufferSize = positiveIntegerOption(options.bufferSize, 'options.bufferSize', this.#bufferSize);
+    // A few ticks of backlog is the point; past 1024 per service it would be an unbounded buffer in all but name.
+    const perService = checkInteger('options.bufferPerService', options.bufferPerService, 0, 1024) ?? 0;
     validateSignal(options.signal, 'options.signal');
     if (this.#closed) throw new TrackerClosedError('subscribe');
     if (this.#subscribers.size >= this.#maxSubscribers) throw new SubscriberLimitError(this.#maxSubscribers);
     const signal = options.signal;
     const onAbort = (): void => channel.close();
     const channel = new SnapshotChannel(
-      bufferSize,
+      perService === 0 ? bufferSize : () => bufferSize + perService * this.#services.size,
       () => {
         this.#stats.droppedSnapshots += 1;
       },

@@ -131,6 +131,13 @@ export interface SubscribeOptions {
   replay?: boolean;
   /** Overrides the tracker's `subscriberBufferSize` for this subscription. */
   bufferSize?: number;
+  /**
+   * Room for this many snapshots per tracked service on top of `bufferSize`,
+   * as services come and go: a reader that takes whole ticks late, such as a
+   * writer waiting for a slow pipe, loses nothing until it is this many ticks
+   * behind (default 0: `bufferSize` alone).
+   */
+  bufferPerService?: number;
   /** Aborting it ends the subscription. */
   signal?: AbortSignal;
 }

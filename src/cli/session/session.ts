@@ -34,6 +34,8 @@ export interface Session {
   close(): Promise<void>;
 }
 
+/** Ticks stdout may fall behind before its oldest lines are dropped (and counted). */
+const OUTPUT_TICKS_BEHIND = 8;
 /** Where the metrics port serves the snapshot stream. */
 const STREAM_PATH = '/events';
 
@@ -70,7 +72,8 @@ export async function openSession(options: CommonOptions, names: readonly string
   // The table and stderr on one terminal: what goes to stderr is printed above the table, not under it.
   const stderrIsLive = output.writeAbove !== undefined && io.stderr.isTTY === true;
   if (stderrIsLive) sink = (text) => output.writeAbove?.(text);
-  const subscription = tracker.subscribe();
+  // A slow reader of stdout holds the lines back, never the sampling: room for a backlog of eight whole ticks.
+  const subscription = tracker.subscribe({ bufferPerService: OUTPUT_TICKS_BEHIND });
   const pumped = pump(subscription, output);
   tracker.start();
 
@@ -115,6 +118,7 @@ async function startExporters(
   return telemetry.startExporters(options, env, stderr);
 }
 
+/** Snapshots to the output; while stdout holds more than it took, the next wait in the subscription's buffer. */
 async function pump(subscription: Subscription, output: Output): Promise<void> {
-  for await (const snapshot of subscription) output.push(snapshot);
+  for await (const snapshot of subscription) if (!output.push(snapshot)) await output.drained();
 }

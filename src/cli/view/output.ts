@@ -6,7 +6,10 @@ import { columnWidths, renderTable } from './table.js';
 
 /** Where snapshots go: JSON lines, plain lines, or the live table. */
 export interface Output {
-  push(snapshot: ProcessMetrics): void;
+  /** Takes a snapshot; false when the screen holds more than it took and the next push should wait for `drained()`. */
+  push(snapshot: ProcessMetrics): boolean;
+  /** Resolves when the screen took what it was given (at once when it did), or went away. */
+  drained(): Promise<void>;
   /** Last word: the final state of every service (where it was not printed yet), terminal restored. */
   close(final: readonly ProcessMetrics[]): void;
   /**
@@ -18,10 +21,12 @@ export interface Output {
 
 /** The bits of a stream the outputs use; process.stdout fits. */
 export interface Screen {
+  /** False (as a stream's write) when the text is held in memory until a 'drain'. */
   write(text: string): unknown;
+  once?(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
   readonly columns?: number;
   on?(event: 'resize', listener: () => void): unknown;
-  off?(event: 'resize', listener: () => void): unknown;
+  off?(event: 'drain' | 'close' | 'error' | 'resize', listener: () => void): unknown;
 }
 
 export interface OutputOptions {
@@ -49,24 +54,62 @@ function statusKey(s: ProcessMetrics): string {
   return `${s.pid}|${s.state}|${String(s.healthy)}|${s.restartCount}|${s.lastError}|${s.healthError}`;
 }
 
-/** One line per snapshot. */
+/** Lines held before they are written, in characters: a tick of thousands of services is a few writes. */
+const LINE_BATCH_CHARS = 64 * 1024;
+
+/**
+ * One line per snapshot. The lines of one turn of the event loop go out in
+ * one write (or one per 64 KiB), not one write each; when the screen is a
+ * pipe that holds more than it took, push says so, and the caller waits for
+ * drained() before the next one.
+ */
 class LineOutput implements Output {
   readonly #printed = new Map<string, string>();
+  #pending = '';
+  #flushSoon: NodeJS.Immediate | undefined;
+  /** Resolves when the screen drains; undefined while it takes everything. */
+  #draining: Promise<void> | undefined;
 
   constructor(
     private readonly screen: Screen,
     private readonly format: (snapshot: ProcessMetrics) => string,
   ) {}
 
-  push(snapshot: ProcessMetrics): void {
+  push(snapshot: ProcessMetrics): boolean {
     this.#printed.set(snapshot.serviceName, statusKey(snapshot));
-    this.screen.write(`${this.format(snapshot)}\n`);
+    this.#pending += `${this.format(snapshot)}\n`;
+    if (this.#pending.length >= LINE_BATCH_CHARS) this.#flush();
+    else this.#flushSoon ??= setImmediate(() => this.#flush());
+    return this.#draining === undefined;
+  }
+
+  drained(): Promise<void> {
+    return this.#draining ?? Promise.resolve();
   }
 
   close(final: readonly ProcessMetrics[]): void {
     for (const snapshot of final) {
       if (this.#printed.get(snapshot.serviceName) !== statusKey(snapshot)) this.push(snapshot);
     }
+    this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#flushSoon !== undefined) clearImmediate(this.#flushSoon);
+    this.#flushSoon = undefined;
+    if (this.#pending === '') return;
+    const text = this.#pending;
+    this.#pending = '';
+    if (this.screen.write(text) !== false || this.#draining !== undefined || this.screen.once === undefined) return;
+    const screen = this.screen;
+    this.#draining = new Promise<void>((resolve) => {
+      const done = (): void => {
+        for (const event of ['drain', 'close', 'error'] as const) screen.off?.(event, done);
+        this.#draining = undefined;
+        resolve();
+      };
+      for (const event of ['drain', 'close', 'error'] as const) screen.once?.(event, done);
+    });
   }
 }
 
@@ -114,12 +157,18 @@ export class LiveOutput implements Output {
     screen.on?.('resize', this.#onResize);
   }
 
-  push(snapshot: ProcessMetrics): void {
+  /** Always true: the table is redrawn from the latest snapshots, so nothing waits for the terminal. */
+  push(snapshot: ProcessMetrics): boolean {
     this.#history.record(snapshot);
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       this.#draw();
     }, REDRAW_COALESCE_MS);
+    return true;
+  }
+
+  drained(): Promise<void> {
+    return Promise.resolve();
   }
 
   writeAbove(text: string): void {
