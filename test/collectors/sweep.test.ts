@@ -4,28 +4,12 @@ import { DEFAULT_CHUNK_SIZE } from '../../src/collectors/index.js';
 import type { SampleTarget } from '../../src/core/collector-port.js';
 import { closeCollectors, procfsCollector } from '../support/collectors.js';
 import { describeWhere } from '../support/requires.js';
+import { turnsDuring } from '../support/turns.js';
 
 afterEach(closeCollectors);
 
 /** 2,000 targets, all this very process: real /proc reads without 2,000 children. */
 const TARGETS: SampleTarget[] = Array.from({ length: 2000 }, () => ({ pid: process.pid }));
-
-/** Counts how often the event loop got a turn (setImmediate callbacks) until `work` settles. */
-async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0;
-  let running = true;
-  const tick = (): void => {
-    if (!running) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    return { result: await work(), turns };
-  } finally {
-    running = false;
-  }
-}
 
 describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'a sweep of 2,000 targets', () => {
   it('gives the event loop a turn between chunks', async () => {
