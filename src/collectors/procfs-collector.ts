@@ -208,7 +208,7 @@ export class ProcfsCollector implements Collector {
       const reads = trees ? await this.treeReadsFor(targets) : undefined;
       return await sweepInChunks(targets, (target) => this.readTarget(target, keep, reads), this.chunks, signal);
     } finally {
-      this.forgetAbsent();
+      await this.forgetAbsent();
     }
   }
 
@@ -698,11 +698,15 @@ export class ProcfsCollector implements Collector {
   }
 
   /** Closes the fds of pids, and drops the counters of groups, that several sweeps in a row did not ask for. */
-  private forgetAbsent(): void {
+  private async forgetAbsent(): Promise<void> {
+    // In stretches: after sweeps that timed out, thousands of processes (4 fds each) can be due at once.
+    const stretch = new Stretch(this.chunks);
     for (const followed of this.followed.values()) {
       if (this.sweeps - followed.lastSweep < this.forgetAfterSweeps) continue;
+      if (stretch.over) await stretch.pause();
       this.heldFds -= followed.releaseFds();
       this.followed.delete(followed.pid);
+      stretch.step();
     }
     for (const [grouping, byName] of this.groupCounters) {
       for (const [name, entry] of byName) if (this.sweeps - entry.lastSweep >= this.forgetAfterSweeps) byName.delete(name);

@@ -3,6 +3,7 @@ import { CollectionTimeoutError } from '../../src/core/errors.js';
 import { DEFAULT_CHUNK_SIZE } from '../../src/collectors/index.js';
 import type { SampleTarget } from '../../src/core/collector-port.js';
 import { closeCollectors, procfsCollector } from '../support/collectors.js';
+import { killAll, spawnIdle } from '../support/process.js';
 import { describeWhere } from '../support/requires.js';
 import { turnsDuring } from '../support/turns.js';
 
@@ -37,5 +38,21 @@ describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'a sweep
     const reason = new Error('supervisor shutting down');
     const outcomes = await collector.sample(TARGETS.slice(0, 3), AbortSignal.abort(reason));
     expect(outcomes.map((outcome) => (outcome.ok ? undefined : outcome.error))).toEqual([reason, reason, reason]);
+  });
+});
+
+describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'forgetting processes no sweep asks for', () => {
+  afterEach(killAll);
+
+  it('closes their fds in chunks, with turns of the event loop between them', async () => {
+    const collector = procfsCollector({ chunkSize: 10, chunkBudgetMs: 60_000, forgetAfterSweeps: 1 });
+    const targets = Array.from({ length: 50 }, () => ({ pid: spawnIdle().pid }));
+    const outcomes = await collector.sample(targets);
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    const held = collector.openFdCount;
+    expect(held).toBeGreaterThan(0);
+    const { turns } = await turnsDuring(() => collector.sample([]));
+    expect(collector.openFdCount).toBe(0);
+    expect(turns).toBeGreaterThanOrEqual(4);
   });
 });
