@@ -307,12 +307,15 @@ export class ProcfsCollector implements Collector {
   private async readWalk(needs: FactNeeds | undefined, startedAt: number): Promise<HostWalk> {
     let facts: ProcessFacts[] | undefined;
     let index: ParentIndex;
+    // The first pass, at start-up, is read at once: a first track() must not time out on a host of
+    // thousands of processes, as it would once the pass yields under its budget of half an interval.
+    const pacing = this.lastWalk === undefined && this.pendingWalk === undefined ? undefined : new Stretch(this.chunks);
     if (needs === undefined) {
-      index = await scanParents(this.root, new Stretch(this.chunks));
+      index = await scanParents(this.root, pacing);
     } else {
       const reader = (this.factsReader ??= new ProcessFactsReader(this.root));
       const read: ProcessFacts[] = [];
-      index = await scanParents(this.root, new Stretch(this.chunks), (pid, ppid, startTicks, comm) => {
+      index = await scanParents(this.root, pacing, (pid, ppid, startTicks, comm) => {
         read.push(reader.facts(pid, ppid, startTicks, comm, needs));
       });
       reader.prune(index.startTicks);

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { emptyProcStat, parseStatInto } from './parse-stat.js';
 import { isGone } from './process-table.js';
@@ -41,21 +41,22 @@ export type ProcessVisitor = (pid: number, ppid: number, startTicks: number, com
  * processes one pass is some 150 ms of reads, which must not hold the loop at
  * once. A process that exits while the table is read is simply absent; any
  * other failure (EMFILE, EACCES on the directory) is thrown: not knowing is
- * not "no children". `visit`, when given, sees every process listed, with its
- * command name.
+ * not "no children". Without `stretch`, the pass is one synchronous block,
+ * settled before any timer runs. `visit`, when given, sees every process
+ * listed, with its command name.
  */
-export async function scanParents(root: HostRoot, stretch: Pacing, visit?: ProcessVisitor): Promise<ParentIndex> {
+export async function scanParents(root: HostRoot, stretch: Pacing | undefined, visit?: ProcessVisitor): Promise<ParentIndex> {
   const buffer = Buffer.allocUnsafe(1024);
   const scratch = emptyProcStat();
   const children = new Map<number, number[]>();
   const startTicks = new Map<number, number>();
-  for (const name of await readdir(root.proc)) {
+  for (const name of stretch ? await readdir(root.proc) : readdirSync(root.proc)) {
     const first = name.charCodeAt(0);
     if (first < 0x31 || first > 0x39) continue; // not a pid: self, net, sys, ...
     const pid = Number(name);
     if (!Number.isSafeInteger(pid)) continue;
-    if (stretch.over) await stretch.pause();
-    stretch.step();
+    if (stretch?.over === true) await stretch.pause();
+    stretch?.step();
     let length: number;
     try {
       const fd = openSync(`${root.proc}/${name}/stat`, 'r');
