@@ -4,7 +4,7 @@ import { numberOption, pathOption, validateOptions } from '../core/validate.js';
 import type { Collector, ProcessSample, SampleOutcome, SampleTarget } from '../core/collector-port.js';
 import type { FactNeeds, GroupAssignment, GroupTarget, ProcessFacts, ProcessGrouping } from '../core/groups.js';
 import { ErrorCounts } from '../core/error-counts.js';
-import { checkPid, sweepInChunks } from './sweep.js';
+import { Stretch, checkPid, sweepInChunks } from './sweep.js';
 import { CpuLimitReader } from './procfs/cpu-limit.js';
 import { FollowedProcess, IO, STAT, STATM, STATUS } from './procfs/followed.js';
 import type { ProcFile } from './procfs/followed.js';
@@ -139,8 +139,10 @@ export class ProcfsCollector implements Collector {
   private readonly smapsIntervalMs: number;
   /** Time spent reading smaps_rollup in this sweep, ms. */
   private smapsSpentMs = 0;
-  /** The last pass over /proc for trees, and when it was made (performance.now() ms). */
-  private lastIndex: { index: ParentIndex; madeAt: number } | undefined;
+  /** The last pass over /proc for trees and groups. */
+  private lastWalk: HostWalk | undefined;
+  /** The pass under way, which sweeps and discovery passes needing no more than it reads share. */
+  private pendingWalk: { needs: FactNeeds | undefined; startedAt: number; walk: Promise<HostWalk> } | undefined;
   /** maxOpenFds, lowered when the process's own fd limit is hit first. */
   private fdCapacity: number;
   private sweeps = 0;
@@ -153,22 +155,10 @@ export class ProcfsCollector implements Collector {
   private readonly statm = emptyProcStatm();
   private readonly status = emptyProcStatus();
   private readonly io: ProcIo = { readBytes: 0, writeBytes: 0 };
-  /** Parents of every process, read once in a sweep that has tree targets; undefined otherwise. */
-  private parents: ParentIndex | undefined;
-  /**
-   * What this sweep has read of trees, so that trees sharing processes (one
-   * tree inside another, many services on one root) cost one read of each
-   * process per sweep: members by pid, and whole trees by root pid.
-   */
-  private treeReads: { members: Map<number, MemberRead>; trees: Map<number, ProcessSample> } | undefined;
-  private readonly scanBuffer = Buffer.allocUnsafe(1024);
-  private readonly scanStat = emptyProcStat();
   /** Made on the first group target. */
   private factsReader: ProcessFactsReader | undefined;
   /** What every grouping seen so far needs read: a host scan reads it for all of them. */
   private factNeeds: FactNeeds = { exe: false, argv: false, user: false, cgroup: false };
-  /** The last host scan with facts, when it was made (performance.now() ms), and each grouping's assignment of it. */
-  private hostScan: HostScan | undefined;
   /** Each group's cumulative counters, by grouping and group name, with the sweep that last read it. */
   private readonly groupCounters = new Map<ProcessGrouping, Map<string, { counters: TreeCounters; lastSweep: number }>>();
 
@@ -213,16 +203,28 @@ export class ProcfsCollector implements Collector {
     const keep = !this.closed;
     // The tree work (one pass over every process on the machine) is paid only when a target wants it.
     const trees = targets.some((target) => target.descendants === true || target.group !== undefined);
-    const groups = targets.some((target) => target.group !== undefined);
-    this.parents = trees ? this.parentIndex(groups) : undefined;
-    this.treeReads = trees ? { members: new Map(), trees: new Map() } : undefined;
     try {
-      return await sweepInChunks(targets, (target) => this.readTarget(target, keep), this.chunks, signal);
+      // Each sweep has its own tree reads: sweeps may overlap (a track() during a tick) now that the walk yields.
+      const reads = trees ? await this.treeReadsFor(targets) : undefined;
+      return await sweepInChunks(targets, (target) => this.readTarget(target, keep, reads), this.chunks, signal);
     } finally {
-      this.parents = undefined;
-      this.treeReads = undefined;
-      this.forgetAbsent();
+      await this.forgetAbsent();
     }
+  }
+
+  /** A sweep's tree reads, with the walk of /proc its trees and groups share (or why there is none). */
+  private async treeReadsFor(targets: readonly SampleTarget[]): Promise<TreeReads> {
+    let needs: FactNeeds | undefined;
+    for (const target of targets) if (target.group !== undefined) needs = this.widenNeeds(target.group.grouping.needs);
+    const reads: TreeReads = { walk: undefined, walkError: undefined, members: new Map(), trees: new Map() };
+    try {
+      reads.walk = await this.walkHost(needs);
+    } catch (error) {
+      // Trees are then their roots alone; groups fail with the reason.
+      this.errors.add(needs === undefined ? 'tree' : 'groups', error);
+      reads.walkError = asError(error);
+    }
+    return reads;
   }
 
   release(pid: number): void {
@@ -253,15 +255,15 @@ export class ProcfsCollector implements Collector {
     return this.heldFds;
   }
 
-  private readTarget(target: SampleTarget, keep: boolean): SampleOutcome {
+  private readTarget(target: SampleTarget, keep: boolean, reads: TreeReads | undefined): SampleOutcome {
     if (target.cgroup !== undefined) return this.cgroupReader().read(target.cgroup);
-    if (target.group !== undefined) return this.readGroup(target.group, keep);
+    if (target.group !== undefined && reads !== undefined) return this.readGroup(target.group, keep, reads);
     const outcome = this.readOne(target, keep, false);
-    if (!outcome.ok || target.descendants !== true) return outcome;
-    const read = this.treeReads?.trees.get(target.pid);
+    if (!outcome.ok || target.descendants !== true || reads === undefined) return outcome;
+    const read = reads.trees.get(target.pid);
     if (read?.startTime === outcome.sample.startTime) return { ok: true, sample: read };
-    const sample = this.readTree(outcome.sample, keep);
-    this.treeReads?.trees.set(target.pid, sample);
+    const sample = this.readTree(outcome.sample, keep, reads);
+    reads.trees.set(target.pid, sample);
     return { ok: true, sample };
   }
 
@@ -282,49 +284,51 @@ export class ProcfsCollector implements Collector {
   }
 
   /**
-   * The parent index, or undefined (counted) when /proc cannot be listed: the
-   * tree is then its root alone. An index younger than `treeIndexMaxAgeMs` is
-   * used again: a supervisor that tracks 2,000 services at start would
-   * otherwise walk /proc 2,000 times, and a fast tick would walk it on every
-   * sweep. A child is then found at most that much later.
+   * A walk over /proc that reads at least `needs` (undefined: parents only).
+   * One younger than `treeIndexMaxAgeMs`, or under way, is shared: a
+   * supervisor that tracks 2,000 services at start would otherwise walk /proc
+   * 2,000 times, and a fast tick would walk it on every sweep. A child is then
+   * found at most that much later. Throws what listing /proc threw.
    */
-  private parentIndex(withFacts: boolean): ParentIndex | undefined {
+  private walkHost(needs: FactNeeds | undefined): Promise<HostWalk> {
     const now = performance.now();
-    if (this.lastIndex !== undefined && now - this.lastIndex.madeAt < this.treeIndexMaxAgeMs) return this.lastIndex.index;
-    try {
-      // A sweep with groups needs the facts too: one walk serves both.
-      if (withFacts) {
-        this.hostScan = this.scanHost(now);
-        return this.hostScan.index;
-      }
-      const index = scanParents(this.root, this.scanBuffer, this.scanStat);
-      this.lastIndex = { index, madeAt: now };
-      return index;
-    } catch (error) {
-      this.errors.add('tree', error);
-      return undefined;
-    }
+    const serves = (walk: { needs: FactNeeds | undefined; startedAt: number }): boolean =>
+      now - walk.startedAt < this.treeIndexMaxAgeMs && (needs === undefined || (walk.needs !== undefined && covers(walk.needs, needs)));
+    if (this.lastWalk !== undefined && serves(this.lastWalk)) return Promise.resolve(this.lastWalk);
+    if (this.pendingWalk !== undefined && serves(this.pendingWalk)) return this.pendingWalk.walk;
+    const walk = this.readWalk(needs, now).finally(() => {
+      if (this.pendingWalk?.walk === walk) this.pendingWalk = undefined;
+    });
+    this.pendingWalk = { needs, startedAt: now, walk };
+    return walk;
   }
 
-  /**
-   * How `grouping` splits the host's processes now: from a host scan younger
-   * than `treeIndexMaxAgeMs` when there is one (discovery and every group
-   * target of a sweep share it), else from a new one. Throws what listing
-   * /proc threw.
-   */
-  assignGroups(grouping: ProcessGrouping): GroupAssignment {
-    try {
-      return this.groupScan(grouping).assignment;
-    } catch (error) {
-      this.errors.add('groups', error);
-      throw error;
+  /** One pass over /proc: the parent index (which tree targets then share) and, with `needs`, every process's facts. */
+  private async readWalk(needs: FactNeeds | undefined, startedAt: number): Promise<HostWalk> {
+    let facts: ProcessFacts[] | undefined;
+    let index: ParentIndex;
+    // The first pass, at start-up, is read at once: a first track() must not time out on a host of
+    // thousands of processes, as it would once the pass yields under its budget of half an interval.
+    const pacing = this.lastWalk === undefined && this.pendingWalk === undefined ? undefined : new Stretch(this.chunks);
+    if (needs === undefined) {
+      index = await scanParents(this.root, pacing);
+    } else {
+      const reader = (this.factsReader ??= new ProcessFactsReader(this.root));
+      const read: ProcessFacts[] = [];
+      index = await scanParents(this.root, pacing, (pid, ppid, startTicks, comm) => {
+        read.push(reader.facts(pid, ppid, startTicks, comm, needs));
+      });
+      reader.prune(index.startTicks);
+      facts = read;
     }
+    const walk: HostWalk = { index, facts, needs, startedAt, assignments: new Map() };
+    if (this.lastWalk === undefined || this.lastWalk.startedAt <= startedAt) this.lastWalk = walk;
+    return walk;
   }
 
-  private groupScan(grouping: ProcessGrouping): { assignment: GroupAssignment; startTicks: ReadonlyMap<number, number> } {
-    const needs = grouping.needs;
-    const wider = Object.entries(needs).some(([fact, needed]) => needed && !this.factNeeds[fact as keyof FactNeeds]);
-    if (wider) {
+  /** What every grouping seen so far needs, `needs` included: a walk reads it for all of them. */
+  private widenNeeds(needs: FactNeeds): FactNeeds {
+    if (!covers(this.factNeeds, needs)) {
       this.factNeeds = {
         exe: this.factNeeds.exe || needs.exe,
         argv: this.factNeeds.argv || needs.argv,
@@ -332,32 +336,21 @@ export class ProcfsCollector implements Collector {
         cgroup: this.factNeeds.cgroup || needs.cgroup,
       };
     }
-    const now = performance.now();
-    let scan = this.hostScan;
-    if (scan === undefined || wider || now - scan.madeAt >= this.treeIndexMaxAgeMs) {
-      scan = this.scanHost(now);
-      this.hostScan = scan;
-    }
-    let assignment = scan.assignments.get(grouping);
-    if (assignment === undefined) {
-      assignment = grouping.assign(scan.facts);
-      scan.assignments.set(grouping, assignment);
-    }
-    return { assignment, startTicks: scan.index.startTicks };
+    return this.factNeeds;
   }
 
-  /** One pass over /proc: the parent index (which tree targets then share) and every process's facts. */
-  private scanHost(now: number): HostScan {
-    this.factsReader ??= new ProcessFactsReader(this.root);
-    const reader = this.factsReader;
-    const needs = this.factNeeds;
-    const facts: ProcessFacts[] = [];
-    const index = scanParents(this.root, this.scanBuffer, this.scanStat, (pid, ppid, startTicks, comm) => {
-      facts.push(reader.facts(pid, ppid, startTicks, comm, needs));
-    });
-    reader.prune(index.startTicks);
-    this.lastIndex = { index, madeAt: now };
-    return { index, facts, madeAt: now, assignments: new Map() };
+  /**
+   * How `grouping` splits the host's processes now: from a walk younger than
+   * `treeIndexMaxAgeMs` when there is one (discovery and every group target of
+   * a sweep share it), else from a new one. Rejects with what listing /proc threw.
+   */
+  async assignGroups(grouping: ProcessGrouping): Promise<GroupAssignment> {
+    try {
+      return assignmentOf(await this.walkHost(this.widenNeeds(grouping.needs)), grouping);
+    } catch (error) {
+      this.errors.add('groups', error);
+      throw error;
+    }
   }
 
   /**
@@ -367,19 +360,15 @@ export class ProcfsCollector implements Collector {
    * with no process is a sample of its own: nothing running, the counters at
    * their level.
    */
-  private readGroup(target: GroupTarget, keep: boolean): SampleOutcome {
-    let scan: { assignment: GroupAssignment; startTicks: ReadonlyMap<number, number> };
-    try {
-      scan = this.groupScan(target.grouping);
-    } catch (error) {
-      this.errors.add('groups', error);
-      return { ok: false, error: asError(error) };
-    }
+  private readGroup(target: GroupTarget, keep: boolean, reads: TreeReads): SampleOutcome {
+    const walk = reads.walk;
+    if (walk === undefined) return { ok: false, error: reads.walkError ?? new Error('no walk of /proc') };
+    const assignment = assignmentOf(walk, target.grouping);
     const members: TreeMember[] = [];
-    for (const pid of scan.assignment.groups.get(target.group)?.pids ?? []) {
-      const ticks = scan.startTicks.get(pid);
+    for (const pid of assignment.groups.get(target.group)?.pids ?? []) {
+      const ticks = walk.index.startTicks.get(pid);
       if (ticks === undefined) continue;
-      const read = this.readMember({ pid, startTime: startTimeMs(this.bootTimeMs, ticks, this.clockTicksPerSecond) }, keep, false);
+      const read = this.readMember({ pid, startTime: startTimeMs(this.bootTimeMs, ticks, this.clockTicksPerSecond) }, keep, false, reads);
       if (!(read instanceof Error)) members.push(read);
     }
     const counters = this.countersOf(target);
@@ -408,10 +397,10 @@ export class ProcfsCollector implements Collector {
    * the parent's children times and in neither reading: the parent is read
    * again, so the sum neither loses nor double-counts it.
    */
-  private readTree(root: ProcessSample, keep: boolean): ProcessSample {
+  private readTree(root: ProcessSample, keep: boolean, reads: TreeReads): ProcessSample {
     const rootTicks = this.stat.startTicks;
     const members: TreeMember[] = [this.member(root)];
-    const found = this.parents ? descendantsOf(this.parents, root.pid, rootTicks) : [];
+    const found = reads.walk ? descendantsOf(reads.walk.index, root.pid, rootTicks) : [];
     const slots: number[] = [];
     const memberPids: number[] = [];
     const ticks = this.clockTicksPerSecond;
@@ -420,7 +409,7 @@ export class ProcfsCollector implements Collector {
       startTime: startTimeMs(this.bootTimeMs, startTicks, ticks),
     });
     for (const descendant of found) {
-      const read = this.readMember(targetOf(descendant.pid, descendant.startTicks), keep, false);
+      const read = this.readMember(targetOf(descendant.pid, descendant.startTicks), keep, false, reads);
       if (!(read instanceof Error)) {
         slots.push(members.length);
         members.push(read);
@@ -432,7 +421,7 @@ export class ProcfsCollector implements Collector {
       const parentSlot = descendant.parent < 0 ? 0 : (slots[descendant.parent] ?? -1);
       if (parentSlot < 0) continue;
       const parent = descendant.parent < 0 ? { pid: root.pid, startTicks: rootTicks } : (found[descendant.parent] as typeof descendant);
-      const again = this.readMember(targetOf(parent.pid, parent.startTicks), keep, true);
+      const again = this.readMember(targetOf(parent.pid, parent.startTicks), keep, true, reads);
       if (!(again instanceof Error)) members[parentSlot] = again;
     }
     const followed = keep ? this.followed.get(root.pid) : undefined;
@@ -450,13 +439,12 @@ export class ProcfsCollector implements Collector {
    * sweep unless `fresh` (a parent read again after a child was found reaped:
    * every later tree then sees the same, newer reading).
    */
-  private readMember(target: SampleTarget, keep: boolean, fresh: boolean): TreeMember | Error {
-    const reads = this.treeReads?.members;
-    const cached = fresh ? undefined : reads?.get(target.pid);
+  private readMember(target: SampleTarget, keep: boolean, fresh: boolean, reads: TreeReads): TreeMember | Error {
+    const cached = fresh ? undefined : reads.members.get(target.pid);
     if (cached !== undefined && cached.startTime === target.startTime) return cached.read;
     const outcome = this.readOne(target, keep, true);
     const read = outcome.ok ? this.member(outcome.sample) : outcome.error;
-    reads?.set(target.pid, { startTime: target.startTime ?? 0, read });
+    reads.members.set(target.pid, { startTime: target.startTime ?? 0, read });
     return read;
   }
 
@@ -713,11 +701,15 @@ export class ProcfsCollector implements Collector {
   }
 
   /** Closes the fds of pids, and drops the counters of groups, that several sweeps in a row did not ask for. */
-  private forgetAbsent(): void {
+  private async forgetAbsent(): Promise<void> {
+    // In stretches: after sweeps that timed out, thousands of processes (4 fds each) can be due at once.
+    const stretch = new Stretch(this.chunks);
     for (const followed of this.followed.values()) {
       if (this.sweeps - followed.lastSweep < this.forgetAfterSweeps) continue;
+      if (stretch.over) await stretch.pause();
       this.heldFds -= followed.releaseFds();
       this.followed.delete(followed.pid);
+      stretch.step();
     }
     for (const [grouping, byName] of this.groupCounters) {
       for (const [name, entry] of byName) if (this.sweeps - entry.lastSweep >= this.forgetAfterSweeps) byName.delete(name);
@@ -726,10 +718,40 @@ export class ProcfsCollector implements Collector {
   }
 }
 
-/** A pass over /proc with the facts of every process, and the assignments made from it so far. */
-interface HostScan {
+/** A pass over /proc: the parent index, with `needs`, the facts of every process, and the assignments made from them so far. */
+interface HostWalk {
   readonly index: ParentIndex;
-  readonly facts: readonly ProcessFacts[];
-  readonly madeAt: number;
+  readonly facts: readonly ProcessFacts[] | undefined;
+  readonly needs: FactNeeds | undefined;
+  /** When the pass began, performance.now() ms. */
+  readonly startedAt: number;
   readonly assignments: Map<ProcessGrouping, GroupAssignment>;
+}
+
+/**
+ * What one sweep has read of trees, so that trees sharing processes (one tree
+ * inside another, many services on one root) cost one read of each process
+ * per sweep: members by pid, and whole trees by root pid.
+ */
+interface TreeReads {
+  /** The walk of /proc the sweep's trees and groups share; undefined when /proc could not be listed. */
+  walk: HostWalk | undefined;
+  walkError: Error | undefined;
+  readonly members: Map<number, MemberRead>;
+  readonly trees: Map<number, ProcessSample>;
+}
+
+/** True when a walk reading `read` has every fact `wanted` asks for. */
+function covers(read: FactNeeds, wanted: FactNeeds): boolean {
+  return (!wanted.exe || read.exe) && (!wanted.argv || read.argv) && (!wanted.user || read.user) && (!wanted.cgroup || read.cgroup);
+}
+
+/** How `grouping` splits the processes of `walk`, made once per walk. */
+function assignmentOf(walk: HostWalk, grouping: ProcessGrouping): GroupAssignment {
+  let assignment = walk.assignments.get(grouping);
+  if (assignment === undefined) {
+    assignment = grouping.assign(walk.facts ?? []);
+    walk.assignments.set(grouping, assignment);
+  }
+  return assignment;
 }

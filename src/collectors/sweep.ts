@@ -27,6 +27,38 @@ export interface ChunkOptions {
 }
 
 /**
+ * A synchronous stretch of work that ends after `chunkSize` steps or
+ * `chunkBudgetMs`, whichever comes first; `pause` then gives the event loop a
+ * turn. Long passes (a sweep, a walk over /proc) check `over` before each step.
+ */
+export class Stretch {
+  readonly #chunkSize: number;
+  readonly #budgetMs: number;
+  #startedAt = performance.now();
+  #steps = 0;
+
+  constructor({ chunkSize, chunkBudgetMs }: ChunkOptions) {
+    this.#chunkSize = chunkSize;
+    this.#budgetMs = chunkBudgetMs;
+  }
+
+  /** True when the next step should wait for a turn of the event loop. The clock is read per step: a first read of a process can cost a hundred times a warm one. */
+  get over(): boolean {
+    return this.#steps >= this.#chunkSize || (this.#steps > 0 && performance.now() - this.#startedAt > this.#budgetMs);
+  }
+
+  step(): void {
+    this.#steps++;
+  }
+
+  async pause(): Promise<void> {
+    await yieldToEventLoop();
+    this.#startedAt = performance.now();
+    this.#steps = 0;
+  }
+}
+
+/**
  * Runs `readOne` over the targets in chunks, yielding to the event loop between
  * chunks so a sweep of thousands of processes never blocks it for long, and
  * checking `signal` there: targets not reached when it fires get an abort outcome.
@@ -34,21 +66,14 @@ export interface ChunkOptions {
 export async function sweepInChunks(
   targets: readonly SampleTarget[],
   readOne: (target: SampleTarget) => SampleOutcome,
-  { chunkSize, chunkBudgetMs }: ChunkOptions,
+  chunks: ChunkOptions,
   signal?: AbortSignal,
 ): Promise<SampleOutcome[]> {
   const started = performance.now();
   const outcomes: SampleOutcome[] = new Array<SampleOutcome>(targets.length);
-  let chunkStart = started;
-  let inChunk = 0;
+  const stretch = new Stretch(chunks);
   for (let i = 0; i < targets.length; i++) {
-    // The clock is read per target: a first read of a process (opening fds, walking
-    // its cgroups) can cost a hundred times a warm one.
-    if (inChunk >= chunkSize || (inChunk > 0 && performance.now() - chunkStart > chunkBudgetMs)) {
-      await yieldToEventLoop();
-      chunkStart = performance.now();
-      inChunk = 0;
-    }
+    if (stretch.over) await stretch.pause();
     if (signal?.aborted) {
       for (let j = i; j < targets.length; j++) {
         outcomes[j] = { ok: false, error: abortedError(targets[j]?.pid ?? 0, signal, performance.now() - started) };
@@ -56,7 +81,7 @@ export async function sweepInChunks(
       return outcomes;
     }
     outcomes[i] = readOne(targets[i] as SampleTarget);
-    inChunk++;
+    stretch.step();
   }
   return outcomes;
 }

@@ -120,10 +120,10 @@ export interface Collector {
 
   /**
    * How `grouping` splits the host's processes now; for discovery. Only
-   * collectors that list processes have it. Throws when the processes cannot
+   * collectors that list processes have it. Rejects when the processes cannot
    * be listed.
    */
-  assignGroups?(grouping: ProcessGrouping): GroupAssignment;
+  assignGroups?(grouping: ProcessGrouping): Promise<GroupAssignment>;
 
   /** The tracker no longer follows this pid: drop anything held for it (fds, history). */
   release?(pid: number): void;

@@ -56,7 +56,7 @@ export class GroupDiscovery {
     if (assign === undefined) return this.#last;
     let assignment;
     try {
-      assignment = assign(this.grouping);
+      assignment = await assign(this.grouping);
     } catch {
       // /proc could not be listed (the collector counts it): keep what is tracked until the next pass.
       return this.#last;

@@ -3,29 +3,14 @@ import { CollectionTimeoutError } from '../../src/core/errors.js';
 import { DEFAULT_CHUNK_SIZE } from '../../src/collectors/index.js';
 import type { SampleTarget } from '../../src/core/collector-port.js';
 import { closeCollectors, procfsCollector } from '../support/collectors.js';
+import { killAll, spawnIdle } from '../support/process.js';
 import { describeWhere } from '../support/requires.js';
+import { turnsDuring } from '../support/turns.js';
 
 afterEach(closeCollectors);
 
 /** 2,000 targets, all this very process: real /proc reads without 2,000 children. */
 const TARGETS: SampleTarget[] = Array.from({ length: 2000 }, () => ({ pid: process.pid }));
-
-/** Counts how often the event loop got a turn (setImmediate callbacks) until `work` settles. */
-async function turnsDuring<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
-  let turns = 0;
-  let running = true;
-  const tick = (): void => {
-    if (!running) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    return { result: await work(), turns };
-  } finally {
-    running = false;
-  }
-}
 
 describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'a sweep of 2,000 targets', () => {
   it('gives the event loop a turn between chunks', async () => {
@@ -53,5 +38,21 @@ describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'a sweep
     const reason = new Error('supervisor shutting down');
     const outcomes = await collector.sample(TARGETS.slice(0, 3), AbortSignal.abort(reason));
     expect(outcomes.map((outcome) => (outcome.ok ? undefined : outcome.error))).toEqual([reason, reason, reason]);
+  });
+});
+
+describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'forgetting processes no sweep asks for', () => {
+  afterEach(killAll);
+
+  it('closes their fds in chunks, with turns of the event loop between them', async () => {
+    const collector = procfsCollector({ chunkSize: 10, chunkBudgetMs: 60_000, forgetAfterSweeps: 1 });
+    const targets = Array.from({ length: 50 }, () => ({ pid: spawnIdle().pid }));
+    const outcomes = await collector.sample(targets);
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    const held = collector.openFdCount;
+    expect(held).toBeGreaterThan(0);
+    const { turns } = await turnsDuring(() => collector.sample([]));
+    expect(collector.openFdCount).toBe(0);
+    expect(turns).toBeGreaterThanOrEqual(4);
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GatedCollector, TableCollector } from '../support/fake-collector.js';
 import { killAll, spawnIdle, waitFor } from '../support/process.js';
 import { trackerFactory } from '../support/trackers.js';
+import { countTurns } from '../support/turns.js';
 
 const newTracker = trackerFactory({ collectionInterval: 40 });
 afterEach(killAll);
@@ -51,6 +52,29 @@ describe('a tick over many services', () => {
     expect(sub.dropped).toBe(0);
     // Recording 20,000 snapshots takes well over one 2 ms slice; each slice ends in a turn.
     expect(turns - turnsAtSweep).toBeGreaterThan(2);
+  });
+});
+
+describe('closing a tracker of many services', () => {
+  it('releases what each holds in slices, with turns of the event loop between them', async () => {
+    const loop = countTurns();
+    const releasedInTurn = new Map<number, number>();
+    const fake = new (class extends TableCollector {
+      release(): void {
+        releasedInTurn.set(loop.turns, (releasedInTurn.get(loop.turns) ?? 0) + 1);
+      }
+    })();
+    const tracker = newTracker(fake);
+    const count = 10_000;
+    for (let pid = 1_000; pid < 1_000 + count; pid++) {
+      fake.add(pid);
+      await tracker.track(`svc-${pid}`, pid);
+    }
+    releasedInTurn.clear();
+    await tracker.close();
+    loop.stop();
+    expect([...releasedInTurn.values()].reduce((a, b) => a + b, 0)).toBe(count);
+    expect(releasedInTurn.size).toBeGreaterThanOrEqual(Math.ceil(count / 1024));
   });
 });
 

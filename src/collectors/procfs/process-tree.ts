@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
-import { parseStatInto, type ProcStatNumbers } from './parse-stat.js';
+import { readdir } from 'node:fs/promises';
+import { emptyProcStat, parseStatInto } from './parse-stat.js';
 import { isGone } from './process-table.js';
 import type { HostRoot } from './host-root.js';
 
@@ -24,23 +25,38 @@ export interface Descendant {
   parent: number;
 }
 
+/** How a long pass shares the event loop: before each step, `pause` when the stretch is `over` (see Stretch). */
+export interface Pacing {
+  readonly over: boolean;
+  step(): void;
+  pause(): Promise<void>;
+}
+
 /** Called for each process a scan lists, with what its stat line says. */
 export type ProcessVisitor = (pid: number, ppid: number, startTicks: number, comm: string) => void;
 
 /**
- * Reads the parent and start of every process of `root`. A process that
- * exits while the table is read is simply absent; any other failure (EMFILE,
- * EACCES on the directory) is thrown: not knowing is not "no children".
- * `visit`, when given, sees every process listed, with its command name.
+ * Reads the parent and start of every process of `root`, in the stretches
+ * `stretch` paces with a turn of the event loop between them: on a host of 10,000
+ * processes one pass is some 150 ms of reads, which must not hold the loop at
+ * once. A process that exits while the table is read is simply absent; any
+ * other failure (EMFILE, EACCES on the directory) is thrown: not knowing is
+ * not "no children". Without `stretch`, the pass is one synchronous block,
+ * settled before any timer runs. `visit`, when given, sees every process
+ * listed, with its command name.
  */
-export function scanParents(root: HostRoot, buffer: Buffer, scratch: ProcStatNumbers, visit?: ProcessVisitor): ParentIndex {
+export async function scanParents(root: HostRoot, stretch: Pacing | undefined, visit?: ProcessVisitor): Promise<ParentIndex> {
+  const buffer = Buffer.allocUnsafe(1024);
+  const scratch = emptyProcStat();
   const children = new Map<number, number[]>();
   const startTicks = new Map<number, number>();
-  for (const name of readdirSync(root.proc)) {
+  for (const name of stretch ? await readdir(root.proc) : readdirSync(root.proc)) {
     const first = name.charCodeAt(0);
     if (first < 0x31 || first > 0x39) continue; // not a pid: self, net, sys, ...
     const pid = Number(name);
     if (!Number.isSafeInteger(pid)) continue;
+    if (stretch?.over === true) await stretch.pause();
+    stretch?.step();
     let length: number;
     try {
       const fd = openSync(`${root.proc}/${name}/stat`, 'r');
