@@ -75,7 +75,7 @@ function waitForAll(cli: CliProcess): Promise<unknown> {
       new Set(
         cli
           .snapshots()
-          .filter((s) => s.state === 'running' && s.numThreads > 0)
+          .filter((s) => s.state === 'running' && (s.numThreads ?? 0) > 0)
           .map((s) => s.serviceName),
       ).size >= PROCESSES || undefined,
     {
