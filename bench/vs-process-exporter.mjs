@@ -8,8 +8,20 @@
 // exporter reports for them can be held against /proc.
 //
 //   npm run bench:peer                          (builds dist/ first)
-//   SIZES=200,2000 WINDOW_S=60 npm run bench:peer
+//   SIZES=200,2000 WINDOW_S=30 SHAPES=trees,single npm run bench:peer
 //   MODE=discovery SIZES=10000 GROUPS=200 npm run bench:peer
+//
+// SHAPES: `trees` (each service a process with its descendants: our default;
+// process-exporter's default `-children=true`) and `single` (ours with
+// `--single-process`; process-exporter with `-children=false`). Each shape runs
+// on its own set of processes, with three exporters side by side: ours, and
+// process-exporter twice, on its defaults and lean (`-threads=false
+// -gather-smaps=false`). Ours runs as the user runs it, with `--json` to a pipe
+// this script reads (lines per tick held against N: lost lines) and
+// bench/block-probe.mjs preloaded (`node --import`: its longest event-loop
+// block after BLOCK_PROBE_WARMUP_MS, default 10 s, and over its whole life).
+// Start to first complete scrape: from the spawn of each exporter until one of
+// its scrapes reports all N processes (polled every 0.5 s, all at once).
 //
 // MODE=discovery measures the whole-host job instead: the N processes run
 // under GROUPS command names, and both exporters read the same process-exporter
@@ -34,8 +46,16 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { cpuSeconds, commOf, median, memoryBytes } from './proc-read.mjs';
 
-const SIZES = (process.env.SIZES ?? '2000').split(',').map(Number);
+const SIZES = (process.env.SIZES ?? '200,2000,10000').split(',').map(Number);
 const WINDOW_S = Number(process.env.WINDOW_S ?? 60);
+const SHAPES = (process.env.SHAPES ?? 'trees,single').split(',');
+for (const shape of SHAPES)
+  if (shape !== 'trees' && shape !== 'single') throw new Error(`SHAPES: unknown shape ${JSON.stringify(shape)} (trees, single)`);
+for (const n of SIZES)
+  if (!Number.isInteger(n) || n < 3) throw new Error(`SIZES: ${JSON.stringify(n)} is not a whole number of at least 3`);
+if (!(WINDOW_S >= 5)) throw new Error(`WINDOW_S: ${JSON.stringify(process.env.WINDOW_S)} is not a number of seconds of at least 5`);
+const PROBE = fileURLToPath(new URL('./block-probe.mjs', import.meta.url));
+const LEAN = ['-threads=false', '-gather-smaps=false'];
 const SCRAPE_S = Number(process.env.SCRAPE_S ?? 5);
 const READY_TIMEOUT_S = Number(process.env.READY_TIMEOUT_S ?? 180);
 const PEER = 'prometheus-process-exporter';
@@ -128,36 +148,61 @@ async function stop(children, signal = 'SIGKILL') {
   );
 }
 
-function startOurs(dir, port, children) {
+function startOurs(dir, port, children, shape) {
+  const node = [process.execPath, '--import', PROBE];
+  const stdio = ['ignore', 'pipe', 'pipe'];
+  const extra = ['--json', ...(shape === 'single' ? ['--single-process'] : [])];
   if (DISCOVERY) {
     const rules = join(dir, 'all.yml');
     writeFileSync(rules, CATCH_ALL);
     return spawn(
-      process.execPath,
-      [CLI, 'watch', '--discover', rules, '--max-groups', '1000', '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+      node[0],
+      [
+        ...node.slice(1),
+        CLI,
+        'watch',
+        '--discover',
+        rules,
+        '--max-groups',
+        '1000',
+        '--prometheus',
+        `127.0.0.1:${port}`,
+        '-i',
+        `${SCRAPE_S}s`,
+        ...extra,
+      ],
+      { stdio },
     );
   }
   const config = join(dir, 'procmetrics.json');
   const services = Object.fromEntries(children.map((child, i) => [`svc-${100000 + i}`, child.pid]));
   writeFileSync(config, JSON.stringify({ services }));
-  // stdout carries one line per snapshot; it goes nowhere, as under a service manager that drops it.
-  return spawn(process.execPath, [CLI, 'watch', '-c', config, '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  // stdout carries one JSON line per service and tick, to a pipe this script reads and counts.
+  return spawn(
+    node[0],
+    [...node.slice(1), CLI, 'watch', '-c', config, '--prometheus', `127.0.0.1:${port}`, '-i', `${SCRAPE_S}s`, ...extra],
+    {
+      stdio,
+    },
+  );
 }
 
-function startPeer(dir, port, tag) {
+function startPeer(dir, port, tag, shape, flags) {
   const config = join(dir, 'process-exporter.yml');
+  const args = [
+    `--web.listen-address=127.0.0.1:${port}`,
+    '-config.path',
+    config,
+    ...(shape === 'single' ? ['-children=false'] : []),
+    ...flags,
+  ];
   if (DISCOVERY) {
     writeFileSync(config, CATCH_ALL);
-    return spawn(PEER, [`--web.listen-address=127.0.0.1:${port}`, '-config.path', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return spawn(PEER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   }
   // One group per process: the group is named after the unique number in the command line.
   writeFileSync(config, `process_names:\n  - name: "svc-{{.Matches.idx}}"\n    cmdline:\n      - '^sleep (?P<idx>\\d+)\\.${tag}$'\n`);
-  return spawn(PEER, [`--web.listen-address=127.0.0.1:${port}`, '-config.path', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(PEER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 const agent = new Agent({ keepAlive: true });
@@ -234,7 +279,7 @@ const theirs = {
 
 /** Waits until the exporter reports every one of the n processes; the seconds it took. */
 async function whenReady(side, n, tag) {
-  const started = performance.now();
+  const started = side.spawnedAt;
   let covered = 0;
   while (performance.now() - started < READY_TIMEOUT_S * 1000) {
     if (side.process.exitCode !== null)
@@ -245,7 +290,7 @@ async function whenReady(side, n, tag) {
     } catch {
       // Not listening yet.
     }
-    await sleep(1000);
+    await sleep(500);
   }
   throw new Error(`${side.name} reports ${covered} of ${n} processes after ${READY_TIMEOUT_S} s`);
 }
@@ -254,33 +299,87 @@ const mib = (bytes) => (bytes / 2 ** 20).toFixed(2);
 const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 
-async function run(n, peerAvailable) {
+/**
+ * Counts ours' `--json` lines per tick while `side.lines.counting`: a line's tick is its
+ * first `timestamp`, in whole intervals (rounded) from the first line counted.
+ */
+function countLines(side) {
+  side.lines = { counting: false, t0: null, perTick: new Map() };
+  let rest = '';
+  side.process.stdout.setEncoding('utf8').on('data', (chunk) => {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop();
+    if (!side.lines.counting) return;
+    for (const line of parts) {
+      const ts = Number(/"timestamp":(\d+)/.exec(line)?.[1]);
+      if (!Number.isFinite(ts)) continue;
+      side.lines.t0 ??= ts;
+      const tick = Math.round((ts - side.lines.t0) / (SCRAPE_S * 1000));
+      side.lines.perTick.set(tick, (side.lines.perTick.get(tick) ?? 0) + 1);
+    }
+  });
+}
+
+/**
+ * Lost lines of the window: each tick should carry N lines. The first and last tick
+ * seen may be cut by the window's edges, so only the ticks between them count;
+ * a tick with no line at all counts as N lost.
+ */
+function lostLines(side, n) {
+  const ticks = [...side.lines.perTick.keys()];
+  const first = Math.min(...ticks);
+  const last = Math.max(...ticks);
+  let lines = 0;
+  let counted = 0;
+  for (let tick = first + 1; tick < last; tick++) {
+    lines += side.lines.perTick.get(tick) ?? 0;
+    counted++;
+  }
+  return { ticks: counted, lines, perTick: counted ? lines / counted : NaN, lost: n * counted - lines };
+}
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+
+async function run(n, shape, peerAvailable) {
   const tag = String(100000 + Math.floor(Math.random() * 900000));
   const dir = mkdtempSync(join(tmpdir(), 'procmetrics-bench-'));
+  const spawnStarted = performance.now();
   const children = await spawnTargets(n, tag, dir);
+  const spawnS = (performance.now() - spawnStarted) / 1000;
   const sides = [{ ...ours, port: await freePort() }];
-  if (peerAvailable) sides.push({ ...theirs, port: await freePort() });
+  if (peerAvailable) {
+    sides.push({ ...theirs, name: 'process-exporter', flags: [], port: await freePort() });
+    sides.push({ ...theirs, name: 'process-exporter lean', flags: LEAN, port: await freePort() });
+  }
   try {
-    sides[0].process = startOurs(dir, sides[0].port, children);
-    if (sides[1]) sides[1].process = startPeer(dir, sides[1].port, tag);
     for (const side of sides) {
+      side.spawnedAt = performance.now();
+      side.process = side === sides[0] ? startOurs(dir, side.port, children, shape) : startPeer(dir, side.port, tag, shape, side.flags);
       spawned.add(side.process);
       side.stderr = '';
       side.process.stderr.setEncoding('utf8').on('data', (chunk) => (side.stderr = (side.stderr + chunk).slice(-4096)));
     }
-    for (const side of sides) side.readyS = await whenReady(side, n, tag);
+    countLines(sides[0]);
+    await Promise.all(sides.map(async (side) => (side.readyS = await whenReady(side, n, tag))));
 
     const loadStart = loadavg();
     for (const side of sides) {
       side.cpuStart = cpuSeconds(side.process.pid).total;
       side.scrapes = [];
+      side.rssSamples = [];
     }
+    sides[0].lines.counting = true;
     const windowStart = performance.now();
     const rounds = Math.floor(WINDOW_S / SCRAPE_S);
     for (let round = 0; round < rounds; round++) {
       await sleep(Math.max(0, windowStart + round * SCRAPE_S * 1000 - performance.now()));
-      // Alternate who goes first, so neither always scrapes on a quieter machine.
-      for (const side of round % 2 ? [...sides].reverse() : sides) {
+      // Rotate who goes first, so no one always scrapes on a quieter machine.
+      const order = sides.map((_, i) => sides[(i + round) % sides.length]);
+      for (const side of order) {
+        side.rssSamples.push(memoryBytes(side.process.pid).rss);
         const result = await scrape(side.port);
         if (result.status !== 200) throw new Error(`${side.name} answered ${result.status}`);
         side.scrapes.push({
@@ -293,11 +392,17 @@ async function run(n, peerAvailable) {
       }
     }
     await sleep(Math.max(0, windowStart + WINDOW_S * 1000 - performance.now()));
+    sides[0].lines.counting = false;
+    // Scrapes slower than the interval stretch the window: CPU per minute is over the time it really took.
+    const windowS = (performance.now() - windowStart) / 1000;
     for (const side of sides) {
+      side.windowS = windowS;
       side.cpu = cpuSeconds(side.process.pid).total - side.cpuStart;
       side.memory = memoryBytes(side.process.pid);
+      side.rssSamples.push(side.memory.rss);
     }
     const loadEnd = loadavg();
+    const json = lostLines(sides[0], n);
 
     // Values against /proc, read right after a last scrape of each (not part of the window).
     for (const side of sides) side.last = (await scrape(side.port)).text;
@@ -308,7 +413,14 @@ async function run(n, peerAvailable) {
       rss: memoryBytes(children[i].pid).rss,
     }));
 
-    report(n, sides, DISCOVERY ? [] : truth, loadStart, loadEnd);
+    // Ours ends on SIGTERM as under a service manager; the probe prints its figures at exit.
+    const ourExit = once(sides[0].process, 'exit');
+    sides[0].process.kill('SIGTERM');
+    await Promise.race([ourExit, sleep(15_000)]);
+    const block = /block-probe max_ms=([\d.]+) p99_ms=([\d.]+) all_max_ms=([\d.]+)/.exec(sides[0].stderr);
+    sides[0].block = block ? { max: Number(block[1]), p99: Number(block[2]), all: Number(block[3]) } : null;
+
+    report(n, shape, sides, DISCOVERY ? [] : truth, loadStart, loadEnd, spawnS, json);
     if (DISCOVERY) reportGroups(sides, tag);
   } finally {
     await stop(
@@ -320,48 +432,89 @@ async function run(n, peerAvailable) {
   }
 }
 
-function report(n, sides, truth, loadStart, loadEnd) {
-  const [a, b = {}] = sides;
-  const pick = (side, f) => (side.scrapes ? f(side) : NaN);
+function report(n, shape, sides, truth, loadStart, loadEnd, spawnS, json) {
+  const [a, ...peers] = sides;
+  const pick = (side, f) => (side?.scrapes ? f(side) : NaN);
   const rows = [
-    ['CPU seconds in the window', (s) => s.cpu, 2],
-    ['CPU seconds per minute', (s) => (s.cpu / WINDOW_S) * 60, 2],
-    ['RSS at the end, MiB', (s) => s.memory.rss / 2 ** 20, 1],
+    ['CPU seconds per minute', (s) => (s.cpu / s.windowS) * 60, 2],
+    ['window really measured, s', (s) => s.windowS, 0],
+    ['RSS median over the window, MiB', (s) => median(s.rssSamples) / 2 ** 20, 1],
     ['peak RSS (VmHWM), MiB', (s) => s.memory.peak / 2 ** 20, 1],
     ['scrape wall ms, median', (s) => median(s.scrapes.map((x) => x.ms)), 1],
-    ['scrape wall ms, max', (s) => Math.max(...s.scrapes.map((x) => x.ms)), 1],
+    [
+      'scrape wall ms, p95',
+      (s) =>
+        percentile(
+          s.scrapes.map((x) => x.ms),
+          95,
+        ),
+      1,
+    ],
+    ['s from spawn to first complete scrape', (s) => s.readyS, 1],
+    ['CPU s from spawn until then', (s) => s.cpuStart, 2],
     ['response bytes on the wire, median', (s) => median(s.scrapes.map((x) => x.wireBytes)), 0],
-    ['response text bytes, median', (s) => median(s.scrapes.map((x) => x.textBytes)), 0],
     ['series per scrape', (s) => median(s.scrapes.map((x) => x.series)), 0],
-    ['seconds from start until all processes were reported', (s) => s.readyS, 1, false],
-    ['CPU seconds from start until then', (s) => s.cpuStart, 2],
   ];
-  console.log(`\n### ${n} processes, ${WINDOW_S} s window, scraped every ${SCRAPE_S} s (${a.scrapes.length} scrapes each)\n`);
+  const shapeText = shape === 'single' ? 'single-process (ours `--single-process`, theirs `-children=false`)' : 'trees (both defaults)';
+  console.log(`\n### ${n} processes, ${shapeText}, ${WINDOW_S} s window, scraped every ${SCRAPE_S} s (${a.scrapes.length} scrapes each)\n`);
   console.log(
-    `load average (1, 5, 15 min) at start ${loadStart.map((x) => x.toFixed(2)).join(', ')}, at end ${loadEnd.map((x) => x.toFixed(2)).join(', ')}\n`,
+    `spawning the ${n} processes took ${spawnS.toFixed(1)} s; load average (1, 5, 15 min) at start ${loadStart.map((x) => x.toFixed(2)).join(', ')}, at end ${loadEnd.map((x) => x.toFixed(2)).join(', ')}\n`,
   );
-  console.log('| measure | procmetrics | process-exporter | procmetrics / process-exporter |');
-  console.log('|---|---:|---:|---:|');
-  for (const [label, f, digits, compared = true] of rows) {
+  const names = peers.map((p) => p.name);
+  console.log(`| measure | procmetrics | ${names.join(' | ')} | ${names.map((x) => `ours / ${x}`).join(' | ')} |`);
+  console.log(`|---|---:|${peers.map(() => '---:|').join('')}${peers.map(() => '---:|').join('')}`);
+  for (const [label, f, digits] of rows) {
     const x = pick(a, f);
-    const y = pick(b, f);
-    console.log(`| ${label} | ${fixed(x, digits)} | ${fixed(y, digits)} | ${compared ? ratio(x, y) : '-'} |`);
+    const ys = peers.map((p) => pick(p, f));
+    console.log(
+      `| ${label} | ${fixed(x, digits)} | ${ys.map((y) => fixed(y, digits)).join(' | ')} | ${ys.map((y) => ratio(x, y)).join(' | ')} |`,
+    );
   }
-  console.log('\nValues reported for single processes, against /proc read right after the last scrape:\n');
-  console.log('| service | CPU s: /proc | procmetrics | process-exporter | RSS MiB: /proc | procmetrics | process-exporter |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
-  for (const [at, t] of truth.entries()) {
-    const reported = (side, read, scale) => (side.last ? fixed(read(side.last, t.service) / scale, 2) : '-');
-    const cells = [
-      t.cpu.toFixed(2),
-      reported(a, a.reportedCpu, 1),
-      reported(b, b.reportedCpu, 1),
-      mib(t.rss),
-      reported(a, a.reportedRss, 2 ** 20),
-      reported(b, b.reportedRss, 2 ** 20),
-    ];
-    console.log(`| ${t.service}${at < PROBES ? ' (burned CPU first)' : ''} | ${cells.join(' | ')} |`);
+  const block = a.block;
+  const dash = peers.map(() => '-').join(' | ');
+  console.log(
+    `| longest event-loop block, ms (after ${Number(process.env.BLOCK_PROBE_WARMUP_MS ?? 10_000) / 1000} s; whole life) | ${block ? `${block.max.toFixed(1)} (${block.all.toFixed(1)})` : '?'} | ${dash} | ${dash} |`,
+  );
+  console.log(
+    `| \`--json\` lines per tick (N = ${n}; ${json.ticks} whole ticks inside the window) | ${fixed(json.perTick, 1)} | ${dash} | ${dash} |`,
+  );
+  console.log(`| \`--json\` lines lost in the window | ${json.lost} | ${dash} | ${dash} |`);
+
+  if (truth.length) {
+    console.log('\nValues reported for single processes, against /proc read right after the last scrape:\n');
+    console.log(`| service | CPU s: /proc | procmetrics | ${names.join(' | ')} | RSS MiB: /proc | procmetrics | ${names.join(' | ')} |`);
+    console.log(`|---|${'---:|'.repeat(4 + 2 * peers.length)}`);
+    for (const [at, t] of truth.entries()) {
+      const reported = (side, read, scale) => (side.last ? fixed(read(side.last, t.service) / scale, 2) : '-');
+      const cells = [
+        t.cpu.toFixed(2),
+        ...sides.map((s) => reported(s, s.reportedCpu, 1)),
+        mib(t.rss),
+        ...sides.map((s) => reported(s, s.reportedRss, 2 ** 20)),
+      ];
+      console.log(`| ${t.service}${at < PROBES ? ' (burned CPU first)' : ''} | ${cells.join(' | ')} |`);
+    }
   }
+  console.log(`\n${verdict(n, shape, sides, json)}`);
+}
+
+/** One line against the targets: RSS <= theirs at 10,000 and <= 2x at 2,000, CPU <= theirs, block <= 50 ms, no lost line. */
+function verdict(n, shape, sides, json) {
+  const [a, ...peers] = sides;
+  const checks = [];
+  const limit = n >= 10_000 ? 1 : n >= 2000 ? 2 : null;
+  for (const p of peers) {
+    const rss = median(a.rssSamples) / median(p.rssSamples);
+    if (limit !== null) checks.push([`RSS ${rss.toFixed(2)}x ${p.name} (<= ${limit}x)`, rss <= limit]);
+    const cpu = a.cpu / p.cpu;
+    checks.push([`CPU ${cpu.toFixed(2)}x ${p.name} (<= 1x)`, cpu <= 1]);
+  }
+  if (a.block) checks.push([`block ${a.block.max.toFixed(1)} ms (<= 50)`, a.block.max <= 50]);
+  else checks.push(['block: no figure from the probe', false]);
+  checks.push([`${json.lost} lost lines (0)`, json.lost === 0]);
+  const failed = checks.filter(([, ok]) => !ok).length;
+  const detail = checks.map(([text, ok]) => `${ok ? 'ok' : 'MISS'} ${text}`).join('; ');
+  return `**verdict ${n} ${shape}: ${failed === 0 ? 'all targets met' : `${failed} of ${checks.length} targets missed`}** (${detail}${limit === null ? '; no RSS target at this size' : ''})`;
 }
 
 /** Discovery mode: whether both exporters made the same groups of this run's processes, with the same sizes. */
@@ -399,5 +552,5 @@ const cleanUp = () => {
 };
 process.once('SIGINT', cleanUp);
 process.once('SIGTERM', cleanUp);
-for (const n of SIZES) await run(n, peer.ok);
+for (const n of SIZES) for (const shape of DISCOVERY ? ['trees'] : SHAPES) await run(n, shape, peer.ok);
 agent.destroy();
