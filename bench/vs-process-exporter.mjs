@@ -17,7 +17,8 @@
 // on its own set of processes, with three exporters side by side: ours, and
 // process-exporter twice, on its defaults and lean (`-threads=false
 // -gather-smaps=false`). Ours runs as the user runs it, with `--json` to a pipe
-// this script reads (lines per tick held against N: lost lines) and
+// this script reads (lines per service, and the snapshots the tracker says it
+// dropped for the output, from its own counter) and
 // bench/block-probe.mjs preloaded (`node --import`: its longest event-loop
 // block after BLOCK_PROBE_WARMUP_MS, default 10 s, and over its whole life).
 // Start to first complete scrape: from the spawn of each exporter until one of
@@ -300,42 +301,38 @@ const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits)
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 
 /**
- * Counts ours' `--json` lines per tick while `side.lines.counting`: a line's tick is its
- * first `timestamp`, in whole intervals (rounded) from the first line counted.
+ * Counts ours' `--json` lines per service while `side.lines.counting`. Timestamps
+ * are each process's own read time, so ticks are not told apart by them: what
+ * was lost is the tracker's own count of snapshots its subscribers (here the
+ * output alone) did not take, read from the scrapes at the window's ends.
  */
 function countLines(side) {
-  side.lines = { counting: false, t0: null, perTick: new Map() };
+  side.lines = { counting: false, perService: new Map(), droppedAtStart: null };
   let rest = '';
   side.process.stdout.setEncoding('utf8').on('data', (chunk) => {
     const parts = (rest + chunk).split('\n');
     rest = parts.pop();
     if (!side.lines.counting) return;
     for (const line of parts) {
-      const ts = Number(/"timestamp":(\d+)/.exec(line)?.[1]);
-      if (!Number.isFinite(ts)) continue;
-      side.lines.t0 ??= ts;
-      const tick = Math.round((ts - side.lines.t0) / (SCRAPE_S * 1000));
-      side.lines.perTick.set(tick, (side.lines.perTick.get(tick) ?? 0) + 1);
+      const name = /"serviceName":"([^"]*)"/.exec(line)?.[1];
+      if (name !== undefined) side.lines.perService.set(name, (side.lines.perService.get(name) ?? 0) + 1);
     }
   });
 }
 
-/**
- * Lost lines of the window: each tick should carry N lines. The first and last tick
- * seen may be cut by the window's edges, so only the ticks between them count;
- * a tick with no line at all counts as N lost.
- */
-function lostLines(side, n) {
-  const ticks = [...side.lines.perTick.keys()];
-  const first = Math.min(...ticks);
-  const last = Math.max(...ticks);
-  let lines = 0;
-  let counted = 0;
-  for (let tick = first + 1; tick < last; tick++) {
-    lines += side.lines.perTick.get(tick) ?? 0;
-    counted++;
-  }
-  return { ticks: counted, lines, perTick: counted ? lines / counted : NaN, lost: n * counted - lines };
+/** procmetrics_tracker_snapshots_dropped_total in an exposition of ours. */
+const droppedSnapshots = (text) => Number(/^procmetrics_tracker_snapshots_dropped_total (\d+)/m.exec(text)?.[1] ?? NaN);
+
+/** Lines of the window: per service, fewest and most; lost: snapshots the tracker dropped in it. */
+function lostLines(side, n, droppedAtEnd) {
+  const counts = [...side.lines.perService.values()];
+  const lines = counts.reduce((a, b) => a + b, 0);
+  return {
+    lines,
+    fewest: counts.length < n ? 0 : Math.min(...counts),
+    most: counts.length ? Math.max(...counts) : 0,
+    lost: droppedAtEnd - side.lines.droppedAtStart,
+  };
 }
 
 const percentile = (values, p) => {
@@ -389,6 +386,7 @@ async function run(n, shape, peerAvailable) {
           series: seriesOf(result.text).length,
         });
         side.last = result.text;
+        if (side === sides[0]) sides[0].lines.droppedAtStart ??= droppedSnapshots(result.text);
       }
     }
     await sleep(Math.max(0, windowStart + WINDOW_S * 1000 - performance.now()));
@@ -402,10 +400,9 @@ async function run(n, shape, peerAvailable) {
       side.rssSamples.push(side.memory.rss);
     }
     const loadEnd = loadavg();
-    const json = lostLines(sides[0], n);
-
     // Values against /proc, read right after a last scrape of each (not part of the window).
     for (const side of sides) side.last = (await scrape(side.port)).text;
+    const json = lostLines(sides[0], n, droppedSnapshots(sides[0].last));
     const checked = [0, 1, n - 1].filter((i, at, all) => i < n && all.indexOf(i) === at);
     const truth = checked.map((i) => ({
       service: `svc-${100000 + i}`,
@@ -476,9 +473,9 @@ function report(n, shape, sides, truth, loadStart, loadEnd, spawnS, json) {
     `| longest event-loop block, ms (after ${Number(process.env.BLOCK_PROBE_WARMUP_MS ?? 10_000) / 1000} s; whole life) | ${block ? `${block.max.toFixed(1)} (${block.all.toFixed(1)})` : '?'} | ${dash} | ${dash} |`,
   );
   console.log(
-    `| \`--json\` lines per tick (N = ${n}; ${json.ticks} whole ticks inside the window) | ${fixed(json.perTick, 1)} | ${dash} | ${dash} |`,
+    `| \`--json\` lines in the window, per service (N = ${n}): fewest..most | ${json.fewest}..${json.most} (${json.lines} in all) | ${dash} | ${dash} |`,
   );
-  console.log(`| \`--json\` lines lost in the window | ${json.lost} | ${dash} | ${dash} |`);
+  console.log(`| \`--json\` snapshots lost in the window (the tracker's dropped count) | ${json.lost} | ${dash} | ${dash} |`);
 
   if (truth.length) {
     console.log('\nValues reported for single processes, against /proc read right after the last scrape:\n');
