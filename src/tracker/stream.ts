@@ -240,7 +240,7 @@ class StreamClient {
  *
  * One subscription to the tracker serves every client, and each hand-out of
  * events is serialized, encoded and, for clients that accept gzip (browsers,
- * `fetch`), compressed once, in the thread pool, whatever the number of
+ * `fetch`), compressed once (in the thread pool when over 1 MiB), whatever the number of
  * clients: a client costs one write per hand-out, of about a sixth of the
  * bytes when it takes gzip. With no client the stream costs nothing. Only GET
  * is answered (405 otherwise); the handler does not look at the path.
@@ -267,8 +267,6 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
   let lastStatsAt = 0;
   /** Hand-outs being compressed: each waits for the one before, so that clients get them in order. */
   let delivered: Promise<void> = Promise.resolve();
-  /** Clients that take gzip, now. */
-  let gzipClients = 0;
 
   const stats = (): StreamStats => ({ ...figures, clients: clients.size });
   const statsEvent = (): string => {
@@ -307,7 +305,7 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     const handTo = (batch: Batch): void => {
       for (const client of clients) client.add(batch);
     };
-    if (gzipClients === 0) {
+    if (![...clients].some((client) => client.gzip)) {
       delivered = delivered.then(() => handTo({ bytes, gzip: undefined, count, lastId: batchLastId }));
       return;
     }
@@ -378,7 +376,6 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     await delivered;
     for (const client of [...clients]) client.end();
     clients.clear();
-    gzipClients = 0;
   };
 
   const refuse = (response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void => {
@@ -415,9 +412,8 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     const gzip = GZIP_PIECES_AVAILABLE && acceptsGzip(request.headers['accept-encoding']);
     const client = new StreamClient(response, lastId, gzip, bufferSize, (count) => (figures.droppedEvents += count));
     clients.add(client);
-    if (gzip) gzipClients += 1;
     response.once('close', () => {
-      if (clients.delete(client) && client.gzip) gzipClients -= 1;
+      clients.delete(client);
       if (clients.size === 0) stop();
     });
     response.writeHead(
