@@ -15,7 +15,9 @@ import { visitServiceRow, visitTrackerRow, type CompiledRow, type CompiledTable 
  *
  * Label text is cached per service while its state and health stay the same,
  * and the work is cut into slices of `sliceMs` with the event loop served
- * between them, so a scrape of thousands of services never stalls ticks.
+ * between them, so a scrape of thousands of services never stalls ticks. The
+ * text goes out in blocks as it is made (to a compressor, or to the socket):
+ * a scrape never holds the whole exposition.
  */
 
 export const EXPOSITION_CONTENT_TYPE = CONTENT_TYPES.text;
@@ -69,8 +71,9 @@ export class ExpositionWriter {
   readonly #targetInfo: string;
   readonly #sliceMs: number;
   #generation = 0;
-  /** The previous collection: its snapshots, tracker figures and text, reused while none of them changed. */
-  #last: { snapshots: readonly Snapshot[]; view: string; bytes: Buffer } | undefined;
+  /** What the last stamp was given: its snapshots and tracker figures. */
+  #stamped: { snapshots: readonly Snapshot[]; view: string } | undefined;
+  #stamp = 0;
 
   constructor(
     private readonly table: CompiledTable,
@@ -88,32 +91,36 @@ export class ExpositionWriter {
   }
 
   /**
-   * The exposition of what was gathered, target_info first, as UTF-8 bytes.
-   * Snapshots are replaced, never changed, when a tracker samples: when every
-   * one is the same object as last time and the tracker figures are the same,
-   * so is the text, and scrapes between two ticks cost a comparison.
+   * A number that stays the same while what is gathered would give the same
+   * text. Snapshots are replaced, never changed, when a tracker samples: when
+   * every one is the same object as at the last stamp and the tracker figures
+   * are the same, so is the text, and a scrape between two ticks can reuse
+   * what the one before it sent.
    */
-  async write(gathered: Gathered): Promise<Buffer> {
+  stamp(gathered: Gathered): number {
     const view = viewKey(gathered.view);
-    const last = this.#last;
-    if (last !== undefined && last.view === view && sameItems(last.snapshots, gathered.snapshots)) return last.bytes;
-    const bytes = await this.#write(gathered);
-    this.#last = { snapshots: gathered.snapshots, view, bytes };
-    return bytes;
+    const last = this.#stamped;
+    if (last === undefined || last.view !== view || !sameItems(last.snapshots, gathered.snapshots)) {
+      this.#stamped = { snapshots: gathered.snapshots, view };
+      this.#stamp++;
+    }
+    return this.#stamp;
   }
 
   /**
-   * Family by family (a family's lines must stand together), service by
-   * service within it. Text goes to bytes in blocks of about 64 KiB as it is
-   * made, so no giant string is ever built and flattened in one go.
+   * The exposition of what was gathered, target_info first, as UTF-8 blocks
+   * of about 64 KiB handed to `sink` as they are made: the whole text is never
+   * held, nor built as one string. Family by family (a family's lines must
+   * stand together), service by service within it. A promise from `sink`
+   * holds the writing until it settles.
    */
-  async #write(gathered: Gathered): Promise<Buffer> {
+  async write(gathered: Gathered, sink: BlockSink): Promise<void> {
     const generation = ++this.#generation;
     const { snapshots } = gathered;
     // Filled during the first family, inside its slices.
     const labels = new Array<ServiceLabels>(snapshots.length);
 
-    const out = new ByteBlocks();
+    const out = new ByteBlocks(sink);
     out.add(this.#targetInfo);
     let header = '';
     let base = '';
@@ -139,6 +146,7 @@ export class ExpositionWriter {
         base = row.identity === 'status' ? entry.status : entry.service;
         visitServiceRow(row, snapshots[i] as Snapshot, this.context, line);
         if (i % SERVICES_PER_CHECK === SERVICES_PER_CHECK - 1 && performance.now() - sliceStart > this.#sliceMs) {
+          await out.hand();
           await yieldToEventLoop();
           sliceStart = performance.now();
         }
@@ -150,7 +158,7 @@ export class ExpositionWriter {
       header = this.#headers[row.index] as string;
       visitTrackerRow(row, gathered.view, this.context, line);
     }
-    return out.finish();
+    await out.finish();
   }
 
   #labelsOf(snapshot: Snapshot, generation: number): ServiceLabels {
@@ -191,24 +199,34 @@ export class ExpositionWriter {
   }
 }
 
-/** Text turned into bytes in blocks as it comes. */
+/** Takes the exposition block by block; a promise it returns holds the writer until it settles. */
+export type BlockSink = (block: Buffer) => void | Promise<void>;
+
+/** Text turned into bytes in blocks as it comes, handed to the sink between slices. */
 class ByteBlocks {
-  readonly #blocks: Buffer[] = [];
+  readonly #ready: Buffer[] = [];
   #pending = '';
+
+  constructor(private readonly sink: BlockSink) {}
 
   add(text: string): void {
     this.#pending += text;
-    if (this.#pending.length >= 65_536) this.#flush();
+    if (this.#pending.length >= 65_536) this.#cut();
   }
 
-  finish(): Buffer {
-    this.#flush();
-    return Buffer.concat(this.#blocks);
+  /** Hands over the blocks made so far. */
+  async hand(): Promise<void> {
+    for (const block of this.#ready.splice(0)) await this.sink(block);
   }
 
-  #flush(): void {
+  async finish(): Promise<void> {
+    this.#cut();
+    await this.hand();
+  }
+
+  #cut(): void {
     if (this.#pending === '') return;
-    this.#blocks.push(Buffer.from(this.#pending, 'utf8'));
+    this.#ready.push(Buffer.from(this.#pending, 'utf8'));
     this.#pending = '';
   }
 }

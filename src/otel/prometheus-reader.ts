@@ -4,7 +4,17 @@ import { AggregationTemporality, MetricReader, type MetricProducer } from '@open
 import { InvalidArgumentTypeError, asError, describeValue } from '../core/errors.js';
 import { checkBoolean, checkInteger, checkString } from '../core/validate.js';
 import { envValue, parseEnvInteger } from './parse.js';
-import { READ_METHODS, closeServer, formatHostPort, listen, scrapeResponder, serve, type ScrapeResponder } from './prometheus.js';
+import {
+  READ_METHODS,
+  bodyOf,
+  closeServer,
+  formatHostPort,
+  gzipOnce,
+  listen,
+  scrapeResponder,
+  serve,
+  type ScrapeResponder,
+} from './prometheus.js';
 import { PrometheusTextSerializer, type SerializerOptions } from './prometheus-serializer.js';
 import { CONTENT_TYPES, negotiateFormat, type ExpositionFormat } from './prometheus-text.js';
 import { SnapshotMetricProducer } from './producer.js';
@@ -117,10 +127,12 @@ export class PrometheusReader extends MetricReader {
       sources.exporters(['prometheus']);
       this.#sources.push(sources);
     }
+    const compressed = gzipOnce();
     this.#respond = scrapeResponder(
-      async (request) => {
+      async (request, gzipped) => {
         const format = negotiateFormat(request.headers.accept);
-        return { body: await this.#exposition(format), contentType: CONTENT_TYPES[format] };
+        const plain = await this.#exposition(format);
+        return { body: gzipped ? await compressed(plain) : bodyOf(plain), contentType: CONTENT_TYPES[format] };
       },
       () => {
         for (const sources of this.#sources) sources.countExportFailure('prometheus');

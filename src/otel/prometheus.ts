@@ -1,13 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGzip, gzip } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import { MetricReader } from '@opentelemetry/sdk-metrics';
 import { ENDPOINT_LIMITS } from '../core/limits.js';
 import { DEFAULT_ENDPOINT_TIMEOUTS, type EndpointTimeouts } from './config.js';
 import { applyTimeouts } from './deadlines.js';
-import { EXPOSITION_CONTENT_TYPE, type ExpositionWriter } from './exposition.js';
+import { EXPOSITION_CONTENT_TYPE, type BlockSink, type ExpositionWriter } from './exposition.js';
 import { PrometheusTextSerializer } from './prometheus-serializer.js';
 import { acceptsGzip } from '../tracker/gzip-segments.js';
 import type { SourceSet } from './source-set.js';
@@ -41,14 +42,10 @@ class PullReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
 }
 
-const gzipAsync = promisify(gzip);
-
 export interface PrometheusEndpoint {
   readonly reader: MetricReader;
   /** http://host:port/metrics with the port actually bound. */
   readonly url: string;
-  /** The exposition a scrape would get now, UTF-8. */
-  collect(): Promise<Buffer>;
   /** Serves `path` with `route` too, on the same connections and limits. */
   mount(path: string, route: Route): void;
   close(): Promise<void>;
@@ -63,31 +60,52 @@ export interface EndpointParts {
 }
 
 /**
- * Serves the exposition on host:port/metrics. Scrapes that arrive while one
- * is being written share it: a hundred at once cost one collection. Resolves
- * once listening; rejects with PrometheusListenError when the port cannot be
- * bound. The server is unref'd: telemetry never keeps a process alive.
+ * Serves the exposition on host:port/metrics. The text is written in blocks
+ * straight into the compressor (zlib's thread pool, the fastest level: text
+ * this repetitive shrinks some 20-fold even so), and only the compressed body
+ * is kept: it answers every gzip scrape until a tick changes a snapshot.
+ * A scrape without gzip gets the text made anew, in blocks, held only while
+ * it is sent. Scrapes that arrive while a body is being made share it.
+ * Resolves once listening; rejects with PrometheusListenError when the port
+ * cannot be bound. The server is unref'd: telemetry never keeps a process alive.
  */
 export async function startPrometheusEndpoint(host: string, port: number, parts: EndpointParts): Promise<PrometheusEndpoint> {
   const reader = new PullReader();
   const consumer = parts.sources.consumer();
   // The application's own instruments on our pipeline, named by the same rules as ours; the writer has target_info.
   const serializer = new PrometheusTextSerializer({ withoutTargetInfo: true });
+  /** The last gzip body made from our series alone, and the writer's stamp of what it was made from. */
+  let kept: { stamp: number; body: Body } | undefined;
 
-  const collectOnce = async (): Promise<Buffer> => {
-    const ours = await parts.writer.write(parts.sources.gather(consumer));
+  const collectOnce = async (gzipped: boolean): Promise<Body> => {
+    const gathered = parts.sources.gather(consumer);
     const { resourceMetrics } = await reader.collect();
-    const hasOthers = resourceMetrics.scopeMetrics.some((scope) => scope.metrics.length > 0);
-    return hasOthers ? Buffer.concat([ours, Buffer.from(serializer.serialize(resourceMetrics, 'text'))]) : ours;
+    const others = resourceMetrics.scopeMetrics.some((scope) => scope.metrics.length > 0)
+      ? Buffer.from(serializer.serialize(resourceMetrics, 'text'))
+      : undefined;
+    const stamp = parts.writer.stamp(gathered);
+    if (gzipped && others === undefined && kept?.stamp === stamp) return kept.body;
+    const write = async (sink: BlockSink): Promise<void> => {
+      await parts.writer.write(gathered, sink);
+      if (others !== undefined) await sink(others);
+    };
+    if (!gzipped) return collectBlocks(write);
+    const body = await compressBlocks(write);
+    kept = others === undefined ? { stamp, body } : undefined;
+    return body;
   };
-  let inFlight: Promise<Buffer> | undefined;
-  const collect = (): Promise<Buffer> =>
-    (inFlight ??= collectOnce().finally(() => {
-      inFlight = undefined;
-    }));
+  const inFlight = new Map<boolean, Promise<Body>>();
+  const collect = (gzipped: boolean): Promise<Body> => {
+    let pending = inFlight.get(gzipped);
+    if (pending === undefined) {
+      pending = collectOnce(gzipped).finally(() => inFlight.delete(gzipped));
+      inFlight.set(gzipped, pending);
+    }
+    return pending;
+  };
 
   const respond = scrapeResponder(
-    async () => ({ body: await collect(), contentType: EXPOSITION_CONTENT_TYPE }),
+    async (_request, gzipped) => ({ body: await collect(gzipped), contentType: EXPOSITION_CONTENT_TYPE }),
     () => parts.sources.countExportFailure('prometheus'),
   );
   const routes = new Map<string, Route>([[METRICS_PATH, { methods: READ_METHODS, handle: respond }]]);
@@ -97,7 +115,6 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
   return {
     reader,
     url: `http://${formatHostPort(host, bound)}${METRICS_PATH}`,
-    collect,
     mount: (path, route) => {
       if (routes.has(path)) throw new Error(`${path} is already served`);
       routes.set(path, route);
@@ -134,54 +151,106 @@ export function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** What a scrape gets: the body and its content type. */
+/** A body in pieces, never joined into one buffer; `length` is their total, bytes. */
+export interface Body {
+  readonly pieces: readonly Buffer[];
+  readonly length: number;
+}
+
+/** What a scrape gets: the body (gzipped when asked) and its content type. */
 export interface Exposition {
-  readonly body: Buffer;
+  readonly body: Body;
   readonly contentType: string;
+}
+
+/** One buffer as a body. */
+export function bodyOf(buffer: Buffer): Body {
+  return { pieces: [buffer], length: buffer.length };
+}
+
+/** The blocks `write` makes, as they are. */
+async function collectBlocks(write: (sink: BlockSink) => Promise<void>): Promise<Body> {
+  const pieces: Buffer[] = [];
+  let length = 0;
+  await write((block) => {
+    pieces.push(block);
+    length += block.length;
+  });
+  return { pieces, length };
+}
+
+/** The blocks `write` makes, gzipped as they come, in zlib's thread pool; the writer waits while the compressor is behind. */
+async function compressBlocks(write: (sink: BlockSink) => Promise<void>): Promise<Body> {
+  const compressor = createGzip({ level: 1 });
+  const pieces: Buffer[] = [];
+  let length = 0;
+  compressor.on('data', (piece: Buffer) => {
+    pieces.push(piece);
+    length += piece.length;
+  });
+  const ended = once(compressor, 'end');
+  try {
+    await write(async (block) => {
+      if (!compressor.write(block)) await once(compressor, 'drain');
+    });
+  } catch (error) {
+    compressor.destroy();
+    throw error;
+  }
+  compressor.end();
+  await ended;
+  return { pieces, length };
+}
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * For a source that makes whole buffers: each buffer gzipped once, however
+ * many scrapes ask for it at once (off the event loop, the fastest level).
+ */
+export function gzipOnce(): (plain: Buffer) => Promise<Body> {
+  const compressedOf = new WeakMap<Buffer, Promise<Body>>();
+  return (plain) => {
+    let gzipped = compressedOf.get(plain);
+    if (gzipped === undefined) compressedOf.set(plain, (gzipped = gzipAsync(plain, { level: 1 }).then(bodyOf)));
+    return gzipped;
+  };
 }
 
 /** Answers scrape requests; see `scrapeResponder`. */
 export type ScrapeResponder = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
 /**
- * Answers a scrape with what `collect` makes of the request, gzipped when the
- * client takes it; a collection that throws is a 500, counted by `failed`.
- * The body is compressed once per collection, off the event loop (zlib's thread
- * pool), at the fastest level: text this repetitive shrinks some 20-fold even so.
+ * Answers a scrape with what `collect` makes of the request: gzipped when
+ * the client takes it (`collect` is told, and compresses). A collection that
+ * throws is a 500, counted by `failed`.
  */
 export function scrapeResponder(
-  collect: (request: IncomingMessage) => Promise<Exposition>,
+  collect: (request: IncomingMessage, gzipped: boolean) => Promise<Exposition>,
   failed: () => void,
   { negotiated = false }: { /** The format follows the Accept header. */ negotiated?: boolean } = {},
 ): ScrapeResponder {
   const vary = negotiated ? 'Accept, Accept-Encoding' : 'Accept-Encoding';
-  const compressedOf = new WeakMap<Buffer, Promise<Buffer>>();
-  const compressed = (plain: Buffer): Promise<Buffer> => {
-    let gzipped = compressedOf.get(plain);
-    if (gzipped === undefined) compressedOf.set(plain, (gzipped = gzipAsync(plain, { level: 1 })));
-    return gzipped;
-  };
   return async (request, response) => {
     const gzipped = acceptsGzip(request.headers['accept-encoding']);
-    let body: Buffer;
-    let contentType: string;
+    let exposition: Exposition;
     try {
-      const exposition = await collect(request);
-      contentType = exposition.contentType;
-      body = gzipped ? await compressed(exposition.body) : exposition.body;
+      exposition = await collect(request, gzipped);
     } catch (error) {
       failed();
       diag.error(`Prometheus collection failed: ${error instanceof Error ? error.message : String(error)}`);
       response.writeHead(500).end();
       return;
     }
+    const { body, contentType } = exposition;
     response.writeHead(200, {
       'content-type': contentType,
       'content-length': body.length,
       vary,
       ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
     });
-    response.end(request.method === 'HEAD' ? undefined : body);
+    if (request.method !== 'HEAD') for (const piece of body.pieces) response.write(piece);
+    response.end();
   };
 }
 

@@ -56,8 +56,15 @@ async function produced(): Promise<Point[]> {
   return flatten((await producerReader.collect()).resourceMetrics);
 }
 
+/** The writer's text, from the blocks it hands out. */
+async function writtenText(): Promise<string> {
+  const blocks: Buffer[] = [];
+  await writer.write(sources.gather(consumer), (block) => void blocks.push(block));
+  return Buffer.concat(blocks).toString('utf8');
+}
+
 async function exposition(): Promise<Sample[]> {
-  return parseExposition(String(await writer.write(sources.gather(consumer))));
+  return parseExposition(await writtenText());
 }
 
 /** A point as the Prometheus writer must show it: one sample, or a histogram's buckets, sum and count. */
@@ -116,7 +123,7 @@ describe.each([
 
   it('the writer adds target_info from the resource, and one HELP and TYPE per family', async () => {
     mixedFleet();
-    const text = String(await writer.write(sources.gather(consumer)));
+    const text = await writtenText();
     expect(text).toMatch(/^# HELP target_info .*\n# TYPE target_info gauge\ntarget_info\{service_name="supervisor"\} 1\n/);
     for (const row of METRICS) {
       const name = prometheusName(row.name, row.unit, row.kind);
@@ -239,7 +246,7 @@ describe('identity', () => {
 
   it('never exports lastError or healthError text', async () => {
     source.set(fakeSnapshot({ serviceName: 'api', lastError: 'boom', healthError: 'exited with code 7' }));
-    const text = String(await writer.write(sources.gather(consumer)));
+    const text = await writtenText();
     expect(text).not.toContain('boom');
     expect(text).not.toContain('exited');
   });

@@ -21,6 +21,17 @@ afterEach(async () => {
   await killAll();
 });
 
+/** A GET with exactly these headers (fetch would add gzip): the body as sent, and its encoding. */
+function getRaw(url: string, headers: Record<string, string>): Promise<{ encoding: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ encoding: response.headers['content-encoding'], body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
+
 async function start(options: TelemetryOptions = {}): Promise<Telemetry> {
   const telemetry = await startTelemetry({ env: {}, diagLogger: null, prometheus: { port: 0 }, ...options });
   cleanup.push(() => telemetry.shutdown());
@@ -163,6 +174,15 @@ describe('Prometheus endpoint', () => {
     const samples = await scrape(telemetry.prometheusUrl!);
     expect(samplesOf(samples, 'process_thread_count', { service_name: 'svc-0' })[0]?.value).toBe(9);
     expect(writes).toBe(2);
+    // Only the gzip body is kept: a scrape without gzip has the text written anew each time, the same text.
+    const zipped = await getRaw(telemetry.prometheusUrl!, { 'accept-encoding': 'gzip' });
+    expect(writes).toBe(2);
+    const plain = [await getRaw(telemetry.prometheusUrl!, {}), await getRaw(telemetry.prometheusUrl!, {})];
+    expect(writes).toBe(4);
+    for (const { encoding, body } of plain) {
+      expect(encoding).toBeUndefined();
+      expect(body.equals(gunzipSync(zipped.body))).toBe(true);
+    }
   });
 
   it('closes idle connections past its cap and still answers scrapes', async () => {
@@ -254,14 +274,7 @@ describe('Prometheus endpoint', () => {
     const tracker = track(telemetry);
     await tracker.track('zipped', spawnIdle().pid);
     await tracker.stop();
-    const get = (headers: Record<string, string>): Promise<{ encoding: string | undefined; body: Buffer }> =>
-      new Promise((resolve, reject) => {
-        httpGet(telemetry.prometheusUrl!, { headers }, (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolve({ encoding: response.headers['content-encoding'], body: Buffer.concat(chunks) }));
-        }).on('error', reject);
-      });
+    const get = (headers: Record<string, string>) => getRaw(telemetry.prometheusUrl!, headers);
     const plain = await get({});
     const zipped = await get({ 'accept-encoding': 'gzip' });
     const refused = await get({ 'accept-encoding': 'gzip;q=0, identity' });
