@@ -4,12 +4,10 @@ import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { createGzip, gzip } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
-import { MetricReader } from '@opentelemetry/sdk-metrics';
 import { ENDPOINT_LIMITS } from '../core/limits.js';
 import { DEFAULT_ENDPOINT_TIMEOUTS, type EndpointTimeouts } from './config.js';
 import { applyTimeouts } from './deadlines.js';
 import { EXPOSITION_CONTENT_TYPE, type BlockSink, type ExpositionWriter } from './exposition.js';
-import { PrometheusTextSerializer } from './prometheus-serializer.js';
 import { acceptsGzip } from '../tracker/gzip-segments.js';
 import type { SourceSet } from './source-set.js';
 
@@ -33,17 +31,7 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/**
- * Collects what applications record on the pipeline's MeterProvider with
- * instruments of their own; the procmetrics series do not go through it.
- */
-class PullReader extends MetricReader {
-  protected override async onShutdown(): Promise<void> {}
-  protected override async onForceFlush(): Promise<void> {}
-}
-
 export interface PrometheusEndpoint {
-  readonly reader: MetricReader;
   /** http://host:port/metrics with the port actually bound. */
   readonly url: string;
   /** Serves `path` with `route` too, on the same connections and limits. */
@@ -57,6 +45,8 @@ export interface EndpointParts {
   readonly sources: SourceSet;
   readonly writer: ExpositionWriter;
   readonly timeouts: EndpointTimeouts;
+  /** Text to serve after ours: an application's own instruments (undefined while there are none). */
+  readonly others?: () => Promise<Buffer | undefined>;
 }
 
 /**
@@ -70,19 +60,13 @@ export interface EndpointParts {
  * cannot be bound. The server is unref'd: telemetry never keeps a process alive.
  */
 export async function startPrometheusEndpoint(host: string, port: number, parts: EndpointParts): Promise<PrometheusEndpoint> {
-  const reader = new PullReader();
   const consumer = parts.sources.consumer();
-  // The application's own instruments on our pipeline, named by the same rules as ours; the writer has target_info.
-  const serializer = new PrometheusTextSerializer({ withoutTargetInfo: true });
   /** The last gzip body made from our series alone, and the writer's stamp of what it was made from. */
   let kept: { stamp: number; body: Body } | undefined;
 
   const collectOnce = async (gzipped: boolean): Promise<Body> => {
     const gathered = parts.sources.gather(consumer);
-    const { resourceMetrics } = await reader.collect();
-    const others = resourceMetrics.scopeMetrics.some((scope) => scope.metrics.length > 0)
-      ? Buffer.from(serializer.serialize(resourceMetrics, 'text'))
-      : undefined;
+    const others = await parts.others?.();
     const stamp = parts.writer.stamp(gathered);
     if (gzipped && others === undefined && kept?.stamp === stamp) return kept.body;
     const write = async (sink: BlockSink): Promise<void> => {
@@ -113,7 +97,6 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
   const bound = await listen(server, host, port);
   let closed: Promise<void> | undefined;
   return {
-    reader,
     url: `http://${formatHostPort(host, bound)}${METRICS_PATH}`,
     mount: (path, route) => {
       if (routes.has(path)) throw new Error(`${path} is already served`);

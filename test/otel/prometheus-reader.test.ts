@@ -186,6 +186,23 @@ describe("the command's endpoint, for instruments of the application on its Mete
     expect(text).toContain('http_server_requests_total{otel_scope_name="shop",otel_scope_version="2.0.0"} 3\n');
     expect(text.match(/^target_info/gm)).toHaveLength(1);
   });
+
+  it('with applicationInstruments false, takes trackers but records nothing of the application', async () => {
+    await expect(
+      startTelemetry({ env: {}, diagLogger: null, prometheus: { port: 0 }, applicationInstruments: 1 as never }),
+    ).rejects.toThrow(/options\.applicationInstruments must be a boolean.*1/);
+    const telemetry = await startTelemetry({ env: {}, diagLogger: null, prometheus: { port: 0 }, applicationInstruments: false });
+    cleanup.push(() => telemetry.shutdown());
+    const child = spawnIdle();
+    const tracker = new Tracker(defaultCollector(), { meterProvider: telemetry.meterProvider, collectionInterval: 60_000 });
+    cleanup.push(() => tracker.stop());
+    await tracker.track('worker', child.pid);
+    telemetry.meterProvider.getMeter('shop').createCounter('http.server.requests').add(3);
+    const { text } = await get(telemetry.prometheusUrl!);
+    expect(text).toMatch(/^process_memory_usage_bytes\{service_name="worker"\} \d+$/m);
+    expect(text).not.toContain('http_server_requests');
+    await telemetry.forceFlush();
+  });
 });
 
 describe.skipIf(!requireBinaries(['promtool'], 'PrometheusReader output under promtool'))('PrometheusReader output under promtool', () => {

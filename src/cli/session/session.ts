@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { defaultCollector } from '../../collectors/index.js';
-import type { Telemetry } from '../../otel/index.js';
+import type { Telemetry } from '../../otel/telemetry.js';
 import { livePage } from '../../tracker/page.js';
 import { snapshotStream } from '../../tracker/stream.js';
 import { Tracker } from '../../tracker/tracker.js';

@@ -1,6 +1,8 @@
 import { format } from 'node:util';
 import type { DiagLogger } from '@opentelemetry/api';
-import { MissingPeerDependencyError, startTelemetry, type ExporterName, type Telemetry } from '../../otel/index.js';
+import type { ExporterName } from '../../otel/config.js';
+import { MissingPeerDependencyError } from '../../otel/optional-peer.js';
+import { startTelemetry, type Telemetry } from '../../otel/telemetry.js';
 import { formatHostPort } from '../../otel/prometheus.js';
 import type { CommonOptions } from '../options/args.js';
 import { UsageError } from '../options/errors.js';
@@ -26,6 +28,8 @@ export async function startExporters(
       env,
       diagLogger: diagTo(stderr),
       stateAttributes: options.stateLabels,
+      // The command records nothing of its own: the SDK stays unloaded unless OTLP is on.
+      applicationInstruments: false,
       ...(options.prometheus !== null ? { prometheus: options.prometheus } : {}),
       ...(typeof options.otlp === 'string' && options.otlp !== 'env' ? { otlp: { endpoint: options.otlp } } : {}),
     });
