@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OutOfRangeError, snapshotStream, type SnapshotStreamHandler } from '../../src/index.js';
+import { OutOfRangeError, ProcessState, snapshotStream, type SnapshotStreamHandler } from '../../src/index.js';
 import { killAll, spawnIdle } from '../support/process.js';
 import { GzipStreamClient, RawStreamClient, type SseEvent } from '../support/sse.js';
 import { trackerFactory } from '../support/trackers.js';
@@ -36,6 +36,10 @@ describe('snapshotStream', () => {
     expect(() => snapshotStream(tracker, { bufferSize: 1.5 })).toThrow(/options\.bufferSize .* got 1\.5/);
     expect(() => snapshotStream(tracker, { heartbeatMs: -1 })).toThrow(/options\.heartbeatMs .* got -1/);
     expect(() => snapshotStream(tracker, { statsIntervalMs: Number.NaN })).toThrow(/options\.statsIntervalMs .* got NaN/);
+    expect(() => snapshotStream(tracker, { flushIntervalMs: -1 })).toThrow(
+      /options\.flushIntervalMs must be a finite number of ms, 0 or more.* got -1/,
+    );
+    expect(() => snapshotStream(tracker, { flushIntervalMs: 0 })).not.toThrow();
     expect(() => snapshotStream(tracker, null as never)).toThrow(/options/);
   });
 
@@ -103,6 +107,34 @@ describe('snapshotStream', () => {
     await stream.close();
     await gzip.ended();
     expect(gzip.events.length).toBeGreaterThan(compared);
+  });
+
+  it('holds events that come within flushIntervalMs of the last hand-out, and sends them together', async () => {
+    // No ticks: every event is a state change made here, so what is held is known.
+    const tracker = makeTracker();
+    tracker.register('web');
+    const stream = snapshotStream(tracker, { flushIntervalMs: 60_000, heartbeatMs: 50 });
+    const port = await mount(stream);
+    const client = await RawStreamClient.open(port);
+    clients.push(client);
+    await client.waitFor((e) => e.event === 'ready', 'the replay');
+    const states = (): string[] =>
+      client.events.filter((e) => e.event === 'snapshot').map((e) => (JSON.parse(e.data) as { state: string }).state);
+
+    // The first change after a quiet spell goes out at once.
+    tracker.updateState('web', ProcessState.Starting);
+    await client.waitFor((_, all) => all.some((e) => e.event === 'snapshot' && e.data.includes('"starting"')), 'the first change');
+    // The next ones wait for the interval: meanwhile the client hears only heartbeats.
+    tracker.updateState('web', ProcessState.Running);
+    tracker.updateState('web', ProcessState.Stopping);
+    const heartbeats = client.events.filter((e) => e.comment !== undefined).length;
+    await client.waitFor((_, all) => all.filter((e) => e.comment !== undefined).length >= heartbeats + 3, 'three heartbeats');
+    expect(states().slice(1)).toEqual(['starting']);
+
+    // close() hands out what was held, in order, before the end.
+    await stream.close();
+    await client.ended();
+    expect(states().slice(1)).toEqual(['starting', 'running', 'stopping']);
   });
 
   it('sends a heartbeat when nothing else went out for heartbeatMs, plain and gzip alike', async () => {
