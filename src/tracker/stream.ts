@@ -363,7 +363,8 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
 
   /** The one subscription, opened with the first client. Snapshots of one tick go out together. */
   const begin = (): void => {
-    const opened = source.subscribe({ bufferSize: SUBSCRIPTION_BUFFER });
+    // The snapshots are only serialized here: no copy of each is needed.
+    const opened = source.subscribe({ bufferSize: SUBSCRIPTION_BUFFER, shared: true });
     subscription = opened;
     void (async () => {
       // A tick of thousands of services is encoded in slices, the event loop served between them.
