@@ -1,4 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { SubscriberLimitError } from '../core/errors.js';
 import { STREAM_LIMITS } from '../core/limits.js';
@@ -36,8 +38,9 @@ export interface SnapshotStreamOptions {
    * The least time between two hand-outs of events to the clients, ms (default
    * 2000; 0 hands each tick out as it comes). Events that come sooner wait and
    * go together, in one write per client: with ticks of a second, every other
-   * tick goes out at once and the next one with it. A client's cost is mostly
-   * per write, not per byte; this is what keeps a hundred clients cheap.
+   * tick goes out at once and the next one with it. A snapshot whose state or
+   * health changed does not wait (a crash shows at once). A client's cost is
+   * mostly per write, not per byte; this is what keeps a hundred clients cheap.
    */
   flushIntervalMs?: number;
 }
@@ -75,6 +78,8 @@ export interface StreamStatsEvent {
 
 const HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
+  // The body ends when the connection does: no chunk framing around every write.
+  connection: 'close',
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
   // Reverse proxies (nginx) would otherwise hold the events back.
@@ -103,6 +108,21 @@ const HEARTBEAT = ': keep-alive\n\n';
 /** The heartbeat as a gzip piece, made once. */
 let heartbeatPiece: GzipPiece | undefined;
 
+/**
+ * Where a client's body is written. The head is sent at once; then, when the
+ * response has no chunk framing (its body ends with the connection) and its
+ * `write()` is Node's own, not a framework's wrapper, the body goes straight
+ * to the connection: a write is one `write(2)` and little else, where the
+ * response's `write()` adds its checks, a cork and a turn of the event loop.
+ * Otherwise the response's own `write()` is used.
+ */
+function bodyOut(response: ServerResponse): Writable {
+  response.flushHeaders();
+  const socket = response.socket;
+  const ownWrite = response.write === ServerResponse.prototype.write;
+  return socket instanceof Socket && !response.chunkedEncoding && ownWrite ? socket : response;
+}
+
 /** One connected client: the batches it has yet to take, and when it stopped taking them. */
 class StreamClient {
   readonly #queue: Batch[] = [];
@@ -118,6 +138,8 @@ class StreamClient {
   #lastWriteAt = performance.now();
   /** When the connection stopped taking what is written (performance.now()), or undefined while it takes it. */
   stalledSince: number | undefined;
+  /** Where the body goes: the connection itself once the head is sent, else the response. */
+  readonly #out: Writable;
 
   constructor(
     readonly response: ServerResponse,
@@ -128,10 +150,16 @@ class StreamClient {
     private readonly onDrop: (count: number) => void,
   ) {
     this.#gzip = gzip ? new GzipTally() : undefined;
-    response.on('drain', () => {
+    this.#out = bodyOut(response);
+    this.#out.on('drain', () => {
       this.stalledSince = undefined;
       this.flush();
     });
+  }
+
+  /** Whether the connection is closed, or closing. */
+  get #gone(): boolean {
+    return this.response.destroyed || this.#out.destroyed;
   }
 
   get gzip(): boolean {
@@ -153,7 +181,7 @@ class StreamClient {
     void gzipPiece(bytes).then(
       (piece) => {
         this.#starting = false;
-        if (this.response.destroyed || this.response.writableEnded) return;
+        if (this.#gone || this.response.writableEnded) return;
         this.#writePiece(piece);
         this.flush();
       },
@@ -179,27 +207,26 @@ class StreamClient {
   /** Writes queued batches while the connection takes them. */
   flush(): void {
     if (this.#starting) return;
-    const response = this.response;
-    if (this.#dropped > 0 && !response.writableNeedDrain && !response.destroyed) {
+    const out = this.#out;
+    if (this.#dropped > 0 && !out.writableNeedDrain && !this.#gone) {
       // The id of the last event dropped: the next one follows it.
       this.#writeOwn(Buffer.from(`id: ${this.#lastDroppedId}\nevent: dropped\ndata: ${JSON.stringify({ dropped: this.#dropped })}\n\n`));
       this.#dropped = 0;
     }
-    while (this.#queue.length > 0 && !response.writableNeedDrain && !response.destroyed) {
+    while (this.#queue.length > 0 && !out.writableNeedDrain && !this.#gone) {
       const batch = this.#queue.shift() as Batch;
       this.#queued -= batch.count;
       if (this.#gzip === undefined) this.#write(batch.bytes);
       else if (batch.gzip !== undefined) this.#writePiece(batch.gzip);
       // Never expected: compressing failed. Plain bytes would corrupt the stream; the client reconnects.
-      else response.destroy();
+      else this.response.destroy();
     }
-    if (response.writableNeedDrain) this.stalledSince ??= performance.now();
+    if (out.writableNeedDrain) this.stalledSince ??= performance.now();
   }
 
   /** A comment line, when nothing went out for about `quietMs` and nothing is waiting to go. */
   heartbeat(quietMs: number): void {
-    const response = this.response;
-    if (this.#starting || response.writableNeedDrain || response.destroyed || this.#queue.length > 0) return;
+    if (this.#starting || this.#out.writableNeedDrain || this.#gone || this.#queue.length > 0) return;
     // A tenth of slack: the timer that calls this runs every quietMs, a little late or early.
     if (performance.now() - this.#lastWriteAt < quietMs * 0.9) return;
     if (this.#gzip !== undefined) this.#writePiece((heartbeatPiece ??= gzipPieceSync(Buffer.from(HEARTBEAT))));
@@ -208,7 +235,7 @@ class StreamClient {
 
   /** Ends the response, closing the gzip stream first. */
   end(): void {
-    if (this.#gzip !== undefined && !this.response.destroyed) this.response.end(this.#gzip.trailer());
+    if (this.#gzip !== undefined && !this.#gone) this.response.end(this.#gzip.trailer());
     else this.response.end();
   }
 
@@ -224,7 +251,7 @@ class StreamClient {
   }
 
   #write(bytes: Buffer | string): void {
-    this.response.write(bytes);
+    this.#out.write(bytes);
     this.#lastWriteAt = performance.now();
   }
 }
@@ -239,7 +266,9 @@ class StreamClient {
  * carries the tracker's own figures about every interval, with a tick's
  * snapshots, and a comment line when nothing else went out for `heartbeatMs`.
  * Events go out at most once per `flushIntervalMs` (2 s): the first after a
- * quiet spell at once, the ones that follow it sooner together, when it is over.
+ * quiet spell at once, the ones that follow it sooner together, when it is
+ * over; but a snapshot with another state or health than its service's last
+ * one goes out at once, and what waits with it.
  * Live events are numbered once for all clients (`id:` 1, 2, 3, ...); the
  * replay, `ready` and the first `stats` carry the id of the last live event
  * before the client came, so ids never go down and, from the first live event
@@ -273,7 +302,9 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
   /** Events taken since the last hand-out, numbered and encoded one by one (cheaper than one long string). */
   let pending: Buffer[] = [];
   /** The next hand-out, when one is due: at the next turn of the event loop, or after flushIntervalMs. */
-  let handOut: { cancel(): void } | undefined;
+  let handOut: { cancel(): void; readonly soon: boolean } | undefined;
+  /** The last snapshot of each service that went by, to tell a change of state or health from a tick's sample. */
+  let lastSeen = new Map<string, ProcessMetrics>();
   /** When events were last handed out (performance.now()). */
   let lastHandOutAt = -Infinity;
   /** The id of the last live event. */
@@ -336,19 +367,27 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
   };
   /**
    * A tick's events are handed out at the next turn of the event loop (they
-   * come in slices), and never sooner than flushIntervalMs after the last ones.
+   * come in slices), and never sooner than flushIntervalMs after the last ones,
+   * unless `now`: a change of state or health goes out at once, with what waits.
    */
-  const enqueue = (event: string): void => {
+  const enqueue = (event: string, now = false): void => {
     number(event);
-    if (handOut !== undefined) return;
-    const waitMs = lastHandOutAt + flushIntervalMs - performance.now();
+    const waitMs = now ? 0 : lastHandOutAt + flushIntervalMs - performance.now();
+    if (handOut !== undefined && (handOut.soon || waitMs > 0)) return;
+    handOut?.cancel();
     if (waitMs > 0) {
       const timer = setTimeout(broadcast, waitMs);
-      handOut = { cancel: () => clearTimeout(timer) };
+      handOut = { cancel: () => clearTimeout(timer), soon: false };
     } else {
       const immediate = setImmediate(broadcast);
-      handOut = { cancel: () => clearImmediate(immediate) };
+      handOut = { cancel: () => clearImmediate(immediate), soon: true };
     }
+  };
+  /** Whether `snapshot` is the first of its service here, or has another state or health than the last one. */
+  const changed = (snapshot: ProcessMetrics): boolean => {
+    const last = lastSeen.get(snapshot.serviceName);
+    lastSeen.set(snapshot.serviceName, snapshot);
+    return last === undefined || last.state !== snapshot.state || last.healthy !== snapshot.healthy;
   };
 
   const stop = (): void => {
@@ -359,6 +398,7 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     handOut?.cancel();
     handOut = undefined;
     pending = [];
+    lastSeen = new Map();
   };
 
   /** The one subscription, opened with the first client. Snapshots of one tick go out together. */
@@ -370,7 +410,7 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
       // A tick of thousands of services is encoded in slices, the event loop served between them.
       let sliceStart = performance.now();
       for await (const snapshot of opened) {
-        enqueue(snapshotEvent(snapshot));
+        enqueue(snapshotEvent(snapshot), changed(snapshot));
         if (performance.now() - sliceStart > ENCODE_SLICE_MS) {
           await yieldToEventLoop();
           sliceStart = performance.now();
@@ -439,16 +479,18 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     // What the others have yet to get is numbered first: the newcomer's replay already has it.
     broadcast();
     const gzip = GZIP_PIECES_AVAILABLE && acceptsGzip(request.headers['accept-encoding']);
+    // With no Transfer-Encoding (and no length), the body is whatever comes until the connection closes.
+    response.removeHeader('transfer-encoding');
+    response.writeHead(
+      200,
+      gzip ? { ...HEADERS, 'content-encoding': 'gzip', vary: 'accept-encoding' } : { ...HEADERS, vary: 'accept-encoding' },
+    );
     const client = new StreamClient(response, lastId, gzip, bufferSize, (count) => (figures.droppedEvents += count));
     clients.add(client);
     response.once('close', () => {
       clients.delete(client);
       if (clients.size === 0) stop();
     });
-    response.writeHead(
-      200,
-      gzip ? { ...HEADERS, 'content-encoding': 'gzip', vary: 'accept-encoding' } : { ...HEADERS, vary: 'accept-encoding' },
-    );
     const snapshots = source.getAll();
     const replay = [Buffer.from(`retry: ${RETRY_MS}\n\n`)];
     for (const snapshot of snapshots) replay.push(Buffer.from(`id: ${lastId}\n${snapshotEvent(snapshot)}`));
