@@ -13,7 +13,9 @@
 //    command's RSS every 5 s, beside the same time with no client.
 //
 // The clients ask for gzip, as browsers and fetch do; ENCODING=identity makes
-// them ask for the plain stream.
+// them ask for the plain stream. The stream hands samples out every 2 s
+// (flushIntervalMs), so a window of WINDOW_S seconds holds WINDOW_S / 2 of them,
+// give or take one: windows of 10 s or more keep that within a fifth.
 //
 //   npm run bench:stream                      (builds dist/ first)
 //   SERVICES=200 CLIENTS=100 ROUNDS=8 WINDOW_S=15 npm run bench:stream
@@ -198,6 +200,9 @@ try {
   console.log(
     `increase per round (served twin against the other in the same window): median ${median(ratios).toFixed(1)} % (${range(ratios)})`,
   );
+  // The same in CPU time: % of a core x 10 = ms of CPU per second.
+  const extraMs = busy.map((b, i) => (b.total - idle[i].total) * 10);
+  console.log(`extra CPU per round: median ${median(extraMs).toFixed(1)} ms per second (${range(extraMs)})`);
 
   const watch = twins[0].child;
   const port = twins[0].port;
