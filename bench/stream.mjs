@@ -21,7 +21,7 @@
 //   SERVICES=200 CLIENTS=100 ROUNDS=8 WINDOW_S=15 npm run bench:stream
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,9 @@ async function cpuOver(pids, seconds) {
     return { user, system, total: user + system, wroteMiBps };
   });
 }
+
+/** Processes on the host: the tracker walks /proc for descendants each tick, so its own cost follows this. */
+const hostProcesses = () => readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length;
 
 function rssMiB(pid) {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -183,7 +186,8 @@ try {
     console.log(
       `  round ${round + 1}: twin ${served + 1} with ${CLIENTS} clients ${show(busy.at(-1))}, twin ${2 - served} with none ${show(idle.at(-1))}` +
         ` (they got ${(tally.events / CLIENTS / WINDOW_S).toFixed(0)} events/s each, ${(tally.bytes / WINDOW_S / 1024 / 1024).toFixed(1)} MiB/s in all` +
-        ` once decompressed, ${tally.errors} errors; the served twin wrote ${busy.at(-1).wroteMiBps.toFixed(1)} MiB/s)`,
+        ` once decompressed, ${tally.errors} errors; the served twin wrote ${busy.at(-1).wroteMiBps.toFixed(1)} MiB/s;` +
+        ` ${hostProcesses()} processes on the host)`,
     );
     await sleep(1000);
   }
