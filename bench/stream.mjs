@@ -13,13 +13,15 @@
 //    command's RSS every 5 s, beside the same time with no client.
 //
 // The clients ask for gzip, as browsers and fetch do; ENCODING=identity makes
-// them ask for the plain stream.
+// them ask for the plain stream. The stream hands samples out every 2 s
+// (flushIntervalMs), so a window of WINDOW_S seconds holds WINDOW_S / 2 of them,
+// give or take one: windows of 10 s or more keep that within a fifth.
 //
 //   npm run bench:stream                      (builds dist/ first)
 //   SERVICES=200 CLIENTS=100 ROUNDS=8 WINDOW_S=15 npm run bench:stream
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +71,9 @@ async function cpuOver(pids, seconds) {
     return { user, system, total: user + system, wroteMiBps };
   });
 }
+
+/** Processes on the host: the tracker walks /proc for descendants each tick, so its own cost follows this. */
+const hostProcesses = () => readdirSync('/proc').filter((name) => /^\d+$/.test(name)).length;
 
 function rssMiB(pid) {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -181,7 +186,8 @@ try {
     console.log(
       `  round ${round + 1}: twin ${served + 1} with ${CLIENTS} clients ${show(busy.at(-1))}, twin ${2 - served} with none ${show(idle.at(-1))}` +
         ` (they got ${(tally.events / CLIENTS / WINDOW_S).toFixed(0)} events/s each, ${(tally.bytes / WINDOW_S / 1024 / 1024).toFixed(1)} MiB/s in all` +
-        ` once decompressed, ${tally.errors} errors; the served twin wrote ${busy.at(-1).wroteMiBps.toFixed(1)} MiB/s)`,
+        ` once decompressed, ${tally.errors} errors; the served twin wrote ${busy.at(-1).wroteMiBps.toFixed(1)} MiB/s;` +
+        ` ${hostProcesses()} processes on the host)`,
     );
     await sleep(1000);
   }
@@ -198,6 +204,9 @@ try {
   console.log(
     `increase per round (served twin against the other in the same window): median ${median(ratios).toFixed(1)} % (${range(ratios)})`,
   );
+  // The same in CPU time: % of a core x 10 = ms of CPU per second.
+  const extraMs = busy.map((b, i) => (b.total - idle[i].total) * 10);
+  console.log(`extra CPU per round: median ${median(extraMs).toFixed(1)} ms per second (${range(extraMs)})`);
 
   const watch = twins[0].child;
   const port = twins[0].port;

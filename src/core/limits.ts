@@ -154,4 +154,9 @@ export const STREAM_LIMITS = {
   heartbeatMs: 5_000,
   /** A client whose connection has taken nothing for this long is closed, ms. */
   stallTimeoutMs: 30_000,
+  /**
+   * The least time between two writes of events to a client, ms: a write costs
+   * far more than its bytes, and two seconds still reads as live on a page.
+   */
+  flushIntervalMs: 2_000,
 } as const;

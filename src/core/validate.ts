@@ -196,9 +196,19 @@ export function validateOptionalString(value: unknown, argument: string): assert
 
 /** A positive, finite duration in ms that a timer can honour. */
 export function intervalOption(value: unknown, argument: string, fallback: number): number {
+  return durationOption(value, argument, fallback, false);
+}
+
+/** A duration in ms that a timer can honour, where 0 means "no wait". */
+export function delayOption(value: unknown, argument: string, fallback: number): number {
+  return durationOption(value, argument, fallback, true);
+}
+
+function durationOption(value: unknown, argument: string, fallback: number, zeroAllowed: boolean): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
-    throw new OutOfRangeError(`${argument} must be a positive finite number of ms, at most ${MAX_TIMER_MS}; got ${describeValue(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed) || value > MAX_TIMER_MS) {
+    const kind = zeroAllowed ? 'a finite number of ms, 0 or more' : 'a positive finite number of ms';
+    throw new OutOfRangeError(`${argument} must be ${kind}, at most ${MAX_TIMER_MS}; got ${describeValue(value)}`);
   }
   return value;
 }

@@ -1,10 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { SubscriberLimitError } from '../core/errors.js';
 import { STREAM_LIMITS } from '../core/limits.js';
 import type { ProcessMetrics } from '../core/metrics.js';
 import type { TrackerStats } from '../core/stats.js';
-import { intervalOption, positiveIntegerOption, validateOptions } from '../core/validate.js';
+import { delayOption, intervalOption, positiveIntegerOption, validateOptions } from '../core/validate.js';
 import { acceptsGzip, GZIP_HEADER, GZIP_PIECES_AVAILABLE, GzipTally, gzipPiece, gzipPieceSync, type GzipPiece } from './gzip-segments.js';
 import type { Subscription, SubscribeOptions } from './types.js';
 
@@ -25,12 +27,22 @@ export interface SnapshotStreamOptions {
   heartbeatMs?: number;
   /**
    * A `stats` event (the tracker's own figures) about this often, ms (default
-   * the tracker's interval). It goes out with a tick's snapshots when they
-   * come, and alone when none come for one and a half times this long.
+   * the tracker's interval), and no oftener than events are handed out
+   * (`flushIntervalMs`). It goes out with a tick's snapshots when they come,
+   * and alone when none come for one and a half times this long.
    */
   statsIntervalMs?: number;
   /** A client whose connection has taken nothing for this long is closed, ms (default 30000). */
   stallTimeoutMs?: number;
+  /**
+   * The least time between two hand-outs of events to the clients, ms (default
+   * 2000; 0 hands each tick out as it comes). Events that come sooner wait and
+   * go together, in one write per client: with ticks of a second, every other
+   * tick goes out at once and the next one with it. A snapshot whose state or
+   * health changed does not wait (a crash shows at once). A client's cost is
+   * mostly per write, not per byte; this is what keeps a hundred clients cheap.
+   */
+  flushIntervalMs?: number;
 }
 
 /** The stream's own figures, also sent in every `stats` event. */
@@ -66,6 +78,8 @@ export interface StreamStatsEvent {
 
 const HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
+  // The body ends when the connection does: no chunk framing around every write.
+  connection: 'close',
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
   // Reverse proxies (nginx) would otherwise hold the events back.
@@ -94,6 +108,21 @@ const HEARTBEAT = ': keep-alive\n\n';
 /** The heartbeat as a gzip piece, made once. */
 let heartbeatPiece: GzipPiece | undefined;
 
+/**
+ * Where a client's body is written. The head is sent at once; then, when the
+ * response has no chunk framing (its body ends with the connection) and its
+ * `write()` is Node's own, not a framework's wrapper, the body goes straight
+ * to the connection: a write is one `write(2)` and little else, where the
+ * response's `write()` adds its checks, a cork and a turn of the event loop.
+ * Otherwise the response's own `write()` is used.
+ */
+function bodyOut(response: ServerResponse): Writable {
+  response.flushHeaders();
+  const socket = response.socket;
+  const ownWrite = response.write === ServerResponse.prototype.write;
+  return socket instanceof Socket && !response.chunkedEncoding && ownWrite ? socket : response;
+}
+
 /** One connected client: the batches it has yet to take, and when it stopped taking them. */
 class StreamClient {
   readonly #queue: Batch[] = [];
@@ -109,6 +138,8 @@ class StreamClient {
   #lastWriteAt = performance.now();
   /** When the connection stopped taking what is written (performance.now()), or undefined while it takes it. */
   stalledSince: number | undefined;
+  /** Where the body goes: the connection itself once the head is sent, else the response. */
+  readonly #out: Writable;
 
   constructor(
     readonly response: ServerResponse,
@@ -119,10 +150,16 @@ class StreamClient {
     private readonly onDrop: (count: number) => void,
   ) {
     this.#gzip = gzip ? new GzipTally() : undefined;
-    response.on('drain', () => {
+    this.#out = bodyOut(response);
+    this.#out.on('drain', () => {
       this.stalledSince = undefined;
       this.flush();
     });
+  }
+
+  /** Whether the connection is closed, or closing. */
+  get #gone(): boolean {
+    return this.response.destroyed || this.#out.destroyed;
   }
 
   get gzip(): boolean {
@@ -144,7 +181,7 @@ class StreamClient {
     void gzipPiece(bytes).then(
       (piece) => {
         this.#starting = false;
-        if (this.response.destroyed || this.response.writableEnded) return;
+        if (this.#gone || this.response.writableEnded) return;
         this.#writePiece(piece);
         this.flush();
       },
@@ -170,27 +207,26 @@ class StreamClient {
   /** Writes queued batches while the connection takes them. */
   flush(): void {
     if (this.#starting) return;
-    const response = this.response;
-    if (this.#dropped > 0 && !response.writableNeedDrain && !response.destroyed) {
+    const out = this.#out;
+    if (this.#dropped > 0 && !out.writableNeedDrain && !this.#gone) {
       // The id of the last event dropped: the next one follows it.
       this.#writeOwn(Buffer.from(`id: ${this.#lastDroppedId}\nevent: dropped\ndata: ${JSON.stringify({ dropped: this.#dropped })}\n\n`));
       this.#dropped = 0;
     }
-    while (this.#queue.length > 0 && !response.writableNeedDrain && !response.destroyed) {
+    while (this.#queue.length > 0 && !out.writableNeedDrain && !this.#gone) {
       const batch = this.#queue.shift() as Batch;
       this.#queued -= batch.count;
       if (this.#gzip === undefined) this.#write(batch.bytes);
       else if (batch.gzip !== undefined) this.#writePiece(batch.gzip);
       // Never expected: compressing failed. Plain bytes would corrupt the stream; the client reconnects.
-      else response.destroy();
+      else this.response.destroy();
     }
-    if (response.writableNeedDrain) this.stalledSince ??= performance.now();
+    if (out.writableNeedDrain) this.stalledSince ??= performance.now();
   }
 
   /** A comment line, when nothing went out for about `quietMs` and nothing is waiting to go. */
   heartbeat(quietMs: number): void {
-    const response = this.response;
-    if (this.#starting || response.writableNeedDrain || response.destroyed || this.#queue.length > 0) return;
+    if (this.#starting || this.#out.writableNeedDrain || this.#gone || this.#queue.length > 0) return;
     // A tenth of slack: the timer that calls this runs every quietMs, a little late or early.
     if (performance.now() - this.#lastWriteAt < quietMs * 0.9) return;
     if (this.#gzip !== undefined) this.#writePiece((heartbeatPiece ??= gzipPieceSync(Buffer.from(HEARTBEAT))));
@@ -199,7 +235,7 @@ class StreamClient {
 
   /** Ends the response, closing the gzip stream first. */
   end(): void {
-    if (this.#gzip !== undefined && !this.response.destroyed) this.response.end(this.#gzip.trailer());
+    if (this.#gzip !== undefined && !this.#gone) this.response.end(this.#gzip.trailer());
     else this.response.end();
   }
 
@@ -215,7 +251,7 @@ class StreamClient {
   }
 
   #write(bytes: Buffer | string): void {
-    this.response.write(bytes);
+    this.#out.write(bytes);
     this.#lastWriteAt = performance.now();
   }
 }
@@ -229,6 +265,10 @@ class StreamClient {
  * then every snapshot as the tracker publishes it, in order. A `stats` event
  * carries the tracker's own figures about every interval, with a tick's
  * snapshots, and a comment line when nothing else went out for `heartbeatMs`.
+ * Events go out at most once per `flushIntervalMs` (2 s): the first after a
+ * quiet spell at once, the ones that follow it sooner together, when it is
+ * over; but a snapshot with another state or health than its service's last
+ * one goes out at once, and what waits with it.
  * Live events are numbered once for all clients (`id:` 1, 2, 3, ...); the
  * replay, `ready` and the first `stats` carry the id of the last live event
  * before the client came, so ids never go down and, from the first live event
@@ -241,7 +281,7 @@ class StreamClient {
  * One subscription to the tracker serves every client, and each hand-out of
  * events is serialized, encoded and, for clients that accept gzip (browsers,
  * `fetch`), compressed once (in the thread pool when over 1 MiB), whatever the number of
- * clients: a client costs one write per hand-out, of about a sixth of the
+ * clients: a client costs one write per hand-out, of about a sixteenth of the
  * bytes when it takes gzip. With no client the stream costs nothing. Only GET
  * is answered (405 otherwise); the handler does not look at the path.
  */
@@ -252,6 +292,7 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
   const heartbeatMs = intervalOption(options.heartbeatMs, 'options.heartbeatMs', STREAM_LIMITS.heartbeatMs);
   const statsIntervalMs = intervalOption(options.statsIntervalMs, 'options.statsIntervalMs', source.collectionInterval);
   const stallTimeoutMs = intervalOption(options.stallTimeoutMs, 'options.stallTimeoutMs', STREAM_LIMITS.stallTimeoutMs);
+  const flushIntervalMs = delayOption(options.flushIntervalMs, 'options.flushIntervalMs', STREAM_LIMITS.flushIntervalMs);
 
   const clients = new Set<StreamClient>();
   const figures: StreamStats = { clients: 0, refused: 0, droppedEvents: 0 };
@@ -260,7 +301,12 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
   let timers: NodeJS.Timeout[] = [];
   /** Events taken since the last hand-out, numbered and encoded one by one (cheaper than one long string). */
   let pending: Buffer[] = [];
-  let handOut: NodeJS.Immediate | undefined;
+  /** The next hand-out, when one is due: at the next turn of the event loop, or after flushIntervalMs. */
+  let handOut: { cancel(): void; readonly soon: boolean } | undefined;
+  /** The last snapshot of each service that went by, to tell a change of state or health from a tick's sample. */
+  let lastSeen = new Map<string, ProcessMetrics>();
+  /** When events were last handed out (performance.now()). */
+  let lastHandOutAt = -Infinity;
   /** The id of the last live event. */
   let lastId = 0;
   /** When the last `stats` event was numbered (performance.now()). */
@@ -289,10 +335,11 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
    * to every client, as one piece encoded (and compressed) once.
    */
   const broadcast = (): void => {
-    if (handOut !== undefined) clearImmediate(handOut);
+    handOut?.cancel();
     handOut = undefined;
     if (pending.length === 0) return;
     const now = performance.now();
+    lastHandOutAt = now;
     // Three quarters: a tick a little early still takes the stats along, rather than leaving them to the next.
     if (now - lastStatsAt >= statsIntervalMs * 0.75) {
       number(statsEvent());
@@ -318,9 +365,29 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
   const number = (event: string): void => {
     pending.push(Buffer.from(`id: ${++lastId}\n${event}`));
   };
-  const enqueue = (event: string): void => {
+  /**
+   * A tick's events are handed out at the next turn of the event loop (they
+   * come in slices), and never sooner than flushIntervalMs after the last ones,
+   * unless `now`: a change of state or health goes out at once, with what waits.
+   */
+  const enqueue = (event: string, now = false): void => {
     number(event);
-    handOut ??= setImmediate(broadcast);
+    const waitMs = now ? 0 : lastHandOutAt + flushIntervalMs - performance.now();
+    if (handOut !== undefined && (handOut.soon || waitMs > 0)) return;
+    handOut?.cancel();
+    if (waitMs > 0) {
+      const timer = setTimeout(broadcast, waitMs);
+      handOut = { cancel: () => clearTimeout(timer), soon: false };
+    } else {
+      const immediate = setImmediate(broadcast);
+      handOut = { cancel: () => clearImmediate(immediate), soon: true };
+    }
+  };
+  /** Whether `snapshot` is the first of its service here, or has another state or health than the last one. */
+  const changed = (snapshot: ProcessMetrics): boolean => {
+    const last = lastSeen.get(snapshot.serviceName);
+    lastSeen.set(snapshot.serviceName, snapshot);
+    return last === undefined || last.state !== snapshot.state || last.healthy !== snapshot.healthy;
   };
 
   const stop = (): void => {
@@ -328,20 +395,22 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     subscription = undefined;
     for (const timer of timers) clearInterval(timer);
     timers = [];
-    if (handOut !== undefined) clearImmediate(handOut);
+    handOut?.cancel();
     handOut = undefined;
     pending = [];
+    lastSeen = new Map();
   };
 
   /** The one subscription, opened with the first client. Snapshots of one tick go out together. */
   const begin = (): void => {
-    const opened = source.subscribe({ bufferSize: SUBSCRIPTION_BUFFER });
+    // The snapshots are only serialized here: no copy of each is needed.
+    const opened = source.subscribe({ bufferSize: SUBSCRIPTION_BUFFER, shared: true });
     subscription = opened;
     void (async () => {
       // A tick of thousands of services is encoded in slices, the event loop served between them.
       let sliceStart = performance.now();
       for await (const snapshot of opened) {
-        enqueue(snapshotEvent(snapshot));
+        enqueue(snapshotEvent(snapshot), changed(snapshot));
         if (performance.now() - sliceStart > ENCODE_SLICE_MS) {
           await yieldToEventLoop();
           sliceStart = performance.now();
@@ -357,10 +426,10 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
         else client.heartbeat(heartbeatMs);
       }
     }, heartbeatMs);
-    // Stats alone only while no tick brings snapshots to carry them.
+    // Stats alone only while no tick brings snapshots to carry them, nor a hand-out is waiting that will take them along.
     const statsTimer = setInterval(
       () => {
-        if (performance.now() - lastStatsAt >= statsIntervalMs * 1.5) enqueue(statsEvent());
+        if (handOut === undefined && performance.now() - lastStatsAt >= statsIntervalMs * 1.5) enqueue(statsEvent());
       },
       Math.max(1, Math.round(statsIntervalMs / 2)),
     );
@@ -410,16 +479,18 @@ export function snapshotStream(source: StreamSource, options: SnapshotStreamOpti
     // What the others have yet to get is numbered first: the newcomer's replay already has it.
     broadcast();
     const gzip = GZIP_PIECES_AVAILABLE && acceptsGzip(request.headers['accept-encoding']);
+    // With no Transfer-Encoding (and no length), the body is whatever comes until the connection closes.
+    response.removeHeader('transfer-encoding');
+    response.writeHead(
+      200,
+      gzip ? { ...HEADERS, 'content-encoding': 'gzip', vary: 'accept-encoding' } : { ...HEADERS, vary: 'accept-encoding' },
+    );
     const client = new StreamClient(response, lastId, gzip, bufferSize, (count) => (figures.droppedEvents += count));
     clients.add(client);
     response.once('close', () => {
       clients.delete(client);
       if (clients.size === 0) stop();
     });
-    response.writeHead(
-      200,
-      gzip ? { ...HEADERS, 'content-encoding': 'gzip', vary: 'accept-encoding' } : { ...HEADERS, vary: 'accept-encoding' },
-    );
     const snapshots = source.getAll();
     const replay = [Buffer.from(`retry: ${RETRY_MS}\n\n`)];
     for (const snapshot of snapshots) replay.push(Buffer.from(`id: ${lastId}\n${snapshotEvent(snapshot)}`));

@@ -20,6 +20,8 @@ export class SnapshotChannel implements Subscription {
     private readonly capacity: number | (() => number),
     private readonly onDrop: () => void,
     private readonly onClose: (channel: SnapshotChannel) => void,
+    /** The reader takes the tracker's own snapshots and promises not to change them: no copy is made. */
+    readonly shared = false,
   ) {
     this.#slots = new Array<ProcessMetrics | undefined>(typeof capacity === 'number' ? capacity : Math.min(capacity(), 1024));
   }

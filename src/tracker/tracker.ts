@@ -465,6 +465,7 @@ export class Tracker implements ProcessTracker {
   subscribe(options: SubscribeOptions = {}): Subscription {
     validateOptions(options, 'options');
     validateOptionalBoolean(options.replay, 'options.replay');
+    validateOptionalBoolean(options.shared, 'options.shared');
     const bufferSize = positiveIntegerOption(options.bufferSize, 'options.bufferSize', this.#bufferSize);
     // A few ticks of backlog is the point; past 1024 per service it would be an unbounded buffer in all but name.
     const perService = checkInteger('options.bufferPerService', options.bufferPerService, 0, 1024) ?? 0;
@@ -482,6 +483,7 @@ export class Tracker implements ProcessTracker {
         this.#subscribers.delete(closed);
         signal?.removeEventListener('abort', onAbort);
       },
+      options.shared === true,
     );
     if (signal?.aborted) {
       channel.close();
@@ -743,7 +745,7 @@ export class Tracker implements ProcessTracker {
   }
 
   #publish(snapshot: ProcessMetrics): void {
-    for (const channel of this.#subscribers) channel.push(copySnapshot(snapshot));
+    for (const channel of this.#subscribers) channel.push(channel.shared ? snapshot : copySnapshot(snapshot));
   }
 
   #sampleTimeoutMs(): number {

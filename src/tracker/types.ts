@@ -140,6 +140,13 @@ export interface SubscribeOptions {
   bufferPerService?: number;
   /** Aborting it ends the subscription. */
   signal?: AbortSignal;
+  /**
+   * Receive the tracker's own snapshot objects instead of copies (default
+   * false), for a reader that only reads them, e.g. to serialize: it saves a
+   * copy per snapshot. The tracker never changes a snapshot once published
+   * (it makes a new one); the reader must not change it either.
+   */
+  shared?: boolean;
 }
 
 /** A stream of snapshots. Breaking out of `for await` closes it. */

@@ -17,6 +17,8 @@ export class RawStreamClient {
   #head = '';
   #body = '';
   #headDone = false;
+  /** Whether the body comes in chunks (Transfer-Encoding: chunked) or as it is, up to the end of the connection. */
+  #chunked = false;
   readonly #parser = new SseParser();
   readonly events: SseEvent[] = [];
   #complete = false;
@@ -25,6 +27,9 @@ export class RawStreamClient {
     this.socket = socket;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.#take(chunk));
+    socket.on('end', () => {
+      if (this.#headDone && !this.#chunked) this.#complete = true;
+    });
     socket.on('error', () => undefined);
   }
 
@@ -45,10 +50,22 @@ export class RawStreamClient {
       this.#headDone = true;
       chunk = this.#head.slice(end + 4);
       this.#head = this.#head.slice(0, end);
+      this.#chunked = /^transfer-encoding: *chunked\r?$/im.test(this.#head);
+    }
+    if (!this.#chunked) {
+      this.events.push(...this.#parser.push(chunk));
+      return;
     }
     this.#body += chunk;
     // Chunked transfer encoding: the sizes are lines of hex between the pieces.
     this.events.push(...this.#parser.push(this.#dechunk()));
+  }
+
+  /** The response head's header `name` (lower case), once the head came. */
+  async header(name: string): Promise<string | undefined> {
+    const head = await this.head();
+    const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name}:`));
+    return line?.slice(name.length + 1).trim();
   }
 
   /** Takes the complete chunks out of the body. */
@@ -86,7 +103,7 @@ export class RawStreamClient {
     });
   }
 
-  /** Waits for the end of the response body (its last, empty chunk). */
+  /** Waits for the end of the response body: its last, empty chunk, or the end of the connection. */
   async ended(): Promise<void> {
     await waitFor(() => this.#complete, { what: 'the end of the stream' });
   }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OutOfRangeError, snapshotStream, type SnapshotStreamHandler } from '../../src/index.js';
+import { OutOfRangeError, ProcessState, snapshotStream, type SnapshotStreamHandler } from '../../src/index.js';
 import { killAll, spawnIdle } from '../support/process.js';
 import { GzipStreamClient, RawStreamClient, type SseEvent } from '../support/sse.js';
 import { trackerFactory } from '../support/trackers.js';
@@ -36,6 +36,10 @@ describe('snapshotStream', () => {
     expect(() => snapshotStream(tracker, { bufferSize: 1.5 })).toThrow(/options\.bufferSize .* got 1\.5/);
     expect(() => snapshotStream(tracker, { heartbeatMs: -1 })).toThrow(/options\.heartbeatMs .* got -1/);
     expect(() => snapshotStream(tracker, { statsIntervalMs: Number.NaN })).toThrow(/options\.statsIntervalMs .* got NaN/);
+    expect(() => snapshotStream(tracker, { flushIntervalMs: -1 })).toThrow(
+      /options\.flushIntervalMs must be a finite number of ms, 0 or more.* got -1/,
+    );
+    expect(() => snapshotStream(tracker, { flushIntervalMs: 0 })).not.toThrow();
     expect(() => snapshotStream(tracker, null as never)).toThrow(/options/);
   });
 
@@ -50,6 +54,9 @@ describe('snapshotStream', () => {
     const client = await RawStreamClient.open(port);
     clients.push(client);
     await client.waitFor((e) => e.event === 'ready', 'the replay');
+    // No chunk framing: the body is what comes until the connection closes.
+    expect(await client.header('transfer-encoding')).toBeUndefined();
+    expect(await client.header('connection')).toBe('close');
     await client.waitFor(
       (e, all) => all.filter((x) => x.event === 'snapshot' && (JSON.parse(x.data) as { pid: number }).pid === idle.pid).length >= 3,
       'snapshots',
@@ -103,6 +110,48 @@ describe('snapshotStream', () => {
     await stream.close();
     await gzip.ended();
     expect(gzip.events.length).toBeGreaterThan(compared);
+  });
+
+  it('holds events that come within flushIntervalMs of the last hand-out, but not a change of state', async () => {
+    // No ticks: every event is a change made here, so what is held is known.
+    const tracker = makeTracker();
+    tracker.register('web');
+    const stream = snapshotStream(tracker, { flushIntervalMs: 60_000, heartbeatMs: 50 });
+    const port = await mount(stream);
+    const client = await RawStreamClient.open(port);
+    clients.push(client);
+    await client.waitFor((e) => e.event === 'ready', 'the replay');
+    const live = (): { state: string; restartCount: number }[] =>
+      client.events
+        .filter((e) => e.event === 'snapshot' && (e.id ?? 0) > 0)
+        .map((e) => JSON.parse(e.data) as { state: string; restartCount: number })
+        .map(({ state, restartCount }) => ({ state, restartCount }));
+    const heartbeats = async (): Promise<void> => {
+      const before = client.events.filter((e) => e.comment !== undefined).length;
+      await client.waitFor((_, all) => all.filter((e) => e.comment !== undefined).length >= before + 3, 'three heartbeats');
+    };
+
+    // The first event after a quiet spell goes out at once.
+    tracker.updateRestartCount('web', 1);
+    await client.waitFor((_, all) => all.some((e) => e.event === 'snapshot' && (e.id ?? 0) > 0), 'the first change');
+    // The next ones wait for the interval: meanwhile the client hears only heartbeats.
+    tracker.updateRestartCount('web', 2);
+    tracker.updateRestartCount('web', 3);
+    await heartbeats();
+    expect(live()).toEqual([{ state: 'stopped', restartCount: 1 }]);
+
+    // A change of state does not wait, and takes what waited along, in order.
+    tracker.updateState('web', ProcessState.Running);
+    await client.waitFor((e) => e.event === 'snapshot' && e.data.includes('"running"'), 'the change of state');
+    expect(live().map((x) => x.restartCount)).toEqual([1, 2, 3, 3]);
+    tracker.updateRestartCount('web', 4);
+    await heartbeats();
+    expect(live()).toHaveLength(4);
+
+    // close() hands out what was held before the end.
+    await stream.close();
+    await client.ended();
+    expect(live().at(-1)).toEqual({ state: 'running', restartCount: 4 });
   });
 
   it('sends a heartbeat when nothing else went out for heartbeatMs, plain and gzip alike', async () => {
