@@ -42,15 +42,25 @@ const SERVICE_LABEL = sanitizeName(ATTR_SERVICE_NAME);
 const STATE_LABEL = sanitizeName(ATTR_PROCMETRICS_STATE);
 const HEALTHY_LABEL = sanitizeName(ATTR_PROCMETRICS_HEALTHY);
 
+/**
+ * The same text as one flat string. V8 keeps a string built by concatenation
+ * as a tree of its pieces, about 32 bytes a piece, until something flattens
+ * it; label text is kept for every service, so its trees would cost some
+ * 600 bytes a service against 190 flat. Slicing flattens the whole first.
+ */
+function flat(text: string): string {
+  return ` ${text}`.slice(1);
+}
+
 /** service_name="..." then the extra labels, whose names need no translation (validated as Prometheus names). */
 function serviceLabels(snapshot: Snapshot): string {
   let text = `${SERVICE_LABEL}="${escapeLabelValue(snapshot.serviceName)}"`;
   for (const [name, value] of Object.entries(snapshot.labels)) text += `,${name}="${escapeLabelValue(value)}"`;
-  return text;
+  return flat(text);
 }
 
 function statusLabels(service: string, snapshot: Snapshot): string {
-  return `${service},${STATE_LABEL}="${snapshot.state}",${HEALTHY_LABEL}="${String(snapshot.healthy)}"`;
+  return flat(`${service},${STATE_LABEL}="${snapshot.state}",${HEALTHY_LABEL}="${String(snapshot.healthy)}"`);
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
