@@ -212,6 +212,21 @@ export class ProcfsCollector implements Collector {
     }
   }
 
+  /**
+   * The walk of /proc that a sample of `targets` with trees or groups needs,
+   * read now: the sample that follows shares it (within `treeIndexMaxAgeMs`
+   * of its end). On a loaded host of 10,000 processes a walk, in slices, can
+   * take longer than a first sample's budget; a sample that had to wait for it
+   * would then time out whole, and again when tried again.
+   */
+  async prepare(targets: readonly SampleTarget[]): Promise<void> {
+    if (!targets.some((target) => target.descendants === true || target.group !== undefined)) return;
+    let needs: FactNeeds | undefined;
+    for (const target of targets) if (target.group !== undefined) needs = this.widenNeeds(target.group.grouping.needs);
+    // A failure is the sample's to count and report, when it walks again.
+    await this.walkHost(needs).catch(() => undefined);
+  }
+
   /** A sweep's tree reads, with the walk of /proc its trees and groups share (or why there is none). */
   private async treeReadsFor(targets: readonly SampleTarget[]): Promise<TreeReads> {
     let needs: FactNeeds | undefined;
@@ -285,7 +300,7 @@ export class ProcfsCollector implements Collector {
 
   /**
    * A walk over /proc that reads at least `needs` (undefined: parents only).
-   * One younger than `treeIndexMaxAgeMs`, or under way, is shared: a
+   * One that ended less than `treeIndexMaxAgeMs` ago, or under way, is shared: a
    * supervisor that tracks 2,000 services at start would otherwise walk /proc
    * 2,000 times, and a fast tick would walk it on every sweep. A child is then
    * found at most that much later. A walk under way serves however long it
@@ -297,7 +312,7 @@ export class ProcfsCollector implements Collector {
     const now = performance.now();
     const reads = (walk: { needs: FactNeeds | undefined }): boolean =>
       needs === undefined || (walk.needs !== undefined && covers(walk.needs, needs));
-    if (this.lastWalk !== undefined && now - this.lastWalk.startedAt < this.treeIndexMaxAgeMs && reads(this.lastWalk)) {
+    if (this.lastWalk !== undefined && now - this.lastWalk.endedAt < this.treeIndexMaxAgeMs && reads(this.lastWalk)) {
       return Promise.resolve(this.lastWalk);
     }
     if (this.pendingWalk !== undefined && reads(this.pendingWalk)) return this.pendingWalk.walk;
@@ -326,7 +341,7 @@ export class ProcfsCollector implements Collector {
       reader.prune(index.startTicks);
       facts = read;
     }
-    const walk: HostWalk = { index, facts, needs, startedAt, assignments: new Map() };
+    const walk: HostWalk = { index, facts, needs, startedAt, endedAt: performance.now(), assignments: new Map() };
     if (this.lastWalk === undefined || this.lastWalk.startedAt <= startedAt) this.lastWalk = walk;
     return walk;
   }
@@ -730,6 +745,13 @@ interface HostWalk {
   readonly needs: FactNeeds | undefined;
   /** When the pass began, performance.now() ms. */
   readonly startedAt: number;
+  /**
+   * When it ended: its age counts from then. On a loaded host of 10,000
+   * processes a sliced pass can outlast `treeIndexMaxAgeMs`; counted from its
+   * start it would be stale when done, and a first sample that timed out
+   * waiting for it would wait for a new one when tried again, and so on.
+   */
+  readonly endedAt: number;
   readonly assignments: Map<ProcessGrouping, GroupAssignment>;
 }
 

@@ -390,10 +390,11 @@ export class Tracker implements ProcessTracker {
    * caller) would otherwise run for thousands of calls in one stretch.
    */
   async #sampleBatch(batch: readonly FirstSample[]): Promise<void> {
-    const outcomes = await this.#sampler.sampleSome(
-      batch.map((request) => request.target),
-      this.#firstSampleTimeoutMs(),
-    );
+    const targets = batch.map((request) => request.target);
+    // What the targets share (a walk of /proc) is read before their budget starts: on a loaded
+    // host it can outlast the budget, and a batch that timed out waiting for it would again.
+    await this.#prepare(targets);
+    const outcomes = await this.#sampler.sampleSome(targets, this.#firstSampleTimeoutMs());
     let perSlice = 16;
     for (let i = 0; i < batch.length;) {
       const sliceStarted = performance.now();
@@ -403,6 +404,15 @@ export class Tracker implements ProcessTracker {
       // The calls resumed run in the microtasks before this turn: its length tells how many fit in a slice.
       await yieldToEventLoop();
       perSlice = performance.now() - sliceStarted > SLICE_MS ? Math.max(1, perSlice >> 1) : Math.min(RELEASES_PER_SLICE, perSlice * 2);
+    }
+  }
+
+  /** The collector's prepare(), for a collector that has one; a failure is left to the sample. */
+  async #prepare(targets: readonly SampleTarget[]): Promise<void> {
+    try {
+      await this.#collector.prepare?.(targets);
+    } catch {
+      // The sample that follows reads the same and reports what fails.
     }
   }
 

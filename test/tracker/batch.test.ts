@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CollectionTimeoutError } from '../../src/core/errors.js';
+import type { SampleTarget } from '../../src/core/collector-port.js';
 import { GatedCollector, TableCollector } from '../support/fake-collector.js';
 import { killAll, spawnIdle, waitFor } from '../support/process.js';
 import { trackerFactory } from '../support/trackers.js';
@@ -107,6 +109,30 @@ describe('a burst of track() calls', () => {
     ]);
     expect(errors[0]?.message).toBe(`process ${stuck.pid}: collection timed out after 1000 ms`);
     expect(tracker.getAll()).toEqual([]);
+  });
+});
+
+describe("a collector's prepare()", () => {
+  it('is awaited before the budget of the first samples starts', async () => {
+    const inner = new GatedCollector();
+    const prepared: number[][] = [];
+    const collector = {
+      // Longer than the first samples' budget (1 s): counted in it, every call would time out.
+      prepare: async (targets: readonly SampleTarget[]): Promise<void> => {
+        prepared.push(targets.map((target) => target.pid));
+        await sleep(1300);
+      },
+      sample: (targets: readonly SampleTarget[], signal?: AbortSignal) => inner.sample(targets, signal),
+      close: () => inner.close(),
+    };
+    const tracker = newTracker(collector);
+    const [a, b] = [spawnIdle(), spawnIdle()];
+    await Promise.all([tracker.track('a', a.pid), tracker.track('b', b.pid)]);
+    expect(prepared).toEqual([[a.pid, b.pid]]);
+    expect(tracker.getAll().map((m) => [m.serviceName, m.pid])).toEqual([
+      ['a', a.pid],
+      ['b', b.pid],
+    ]);
   });
 });
 
