@@ -15,6 +15,9 @@
 //   reading the config, resolving the targets;
 // - the longest block from the first snapshot to the last: taking services on;
 // - the longest block from SIGTERM to exit (releasing what was held).
+// Then, in this process, with each build's library (its dist/index.js) on the
+// same processes: the longest block of a tick whose sweep times out for every
+// service, and of a collector forgetting every process (WORLD=0 skips this).
 // BLOCKS=1 prints every block of every start.
 //
 //   SIZES=2000,10000 RUNS=3 npm run bench:startup
@@ -25,8 +28,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { median } from './proc-read.mjs';
 
 const SIZES = (process.env.SIZES ?? '2000').split(',').map(Number);
@@ -117,6 +122,59 @@ async function startOnce(cli, config, n, profileTag) {
   }
 }
 
+/**
+ * In this process, with each build's library on the same N processes: the
+ * longest event-loop block during a tick whose sweep times out for every
+ * service (a collector that stops answering after the first samples), and
+ * while a collector forgets N processes no sweep asks for any more (closing
+ * what it held for them).
+ */
+async function worldErrors(builds, pids) {
+  const rows = [];
+  for (const build of builds) {
+    const lib = await import(pathToFileURL(join(dirname(dirname(build.cli)), 'index.js')).href);
+    const real = new lib.ProcfsCollector();
+    let hung = false;
+    const collector = {
+      sample: (targets, signal) => (hung ? new Promise(() => {}) : real.sample(targets, signal)),
+      close: () => real.close(),
+    };
+    const tracker = new lib.Tracker(collector, { collectionInterval: 1000, meterProvider: null });
+    // A first sample that timed out on a loaded host is tried again, as the command does.
+    const track = (name, pid) =>
+      tracker.track(name, pid).catch((error) => (error.code === 'ETIMEDOUT' ? track(name, pid) : Promise.reject(error)));
+    await Promise.all(pids.map((pid, i) => track(`svc-${i}`, pid)));
+    hung = true;
+    const timeoutTick = await longestBlockDuring(async () => {
+      tracker.start();
+      while (tracker.stats().collectionTimeouts < pids.length) await sleep(20);
+    });
+    await tracker.close();
+    real.close();
+
+    const forgetting = new lib.ProcfsCollector({ forgetAfterSweeps: 1 });
+    await forgetting.sample(pids.map((pid) => ({ pid })));
+    const held = forgetting.openFds();
+    const forget = await longestBlockDuring(() => forgetting.sample([]));
+    forgetting.close();
+    rows.push(`| ${build.name} | ${timeoutTick.toFixed(0)} | ${forget.toFixed(0)} (${held} fds closed) |`);
+  }
+  console.log(`\n${pids.length} services, in this process: longest event-loop block, ms\n`);
+  console.log('| build | a tick whose sweep times out for every service | forgetting every process |');
+  console.log('|---|---:|---:|');
+  for (const row of rows) console.log(row);
+}
+
+async function longestBlockDuring(work) {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  await work();
+  // The block that ended the work is seen at the next timer.
+  await sleep(20);
+  histogram.disable();
+  return histogram.max / 1e6;
+}
+
 const range = (values, digits) => {
   const f = (v) => v.toFixed(digits);
   return `${f(median(values))} (${f(Math.min(...values))}-${f(Math.max(...values))})`;
@@ -145,6 +203,11 @@ async function measure(n) {
         `| ${name} | ${range(of('takeOnS'), 2)} | ${range(of('firstLineS'), 2)} | ${range(of('beforeMs'), 0)} | ${range(of('blockMs'), 0)} | ${range(of('stopBlockMs'), 0)} |`,
       );
     }
+    if (process.env.WORLD !== '0')
+      await worldErrors(
+        builds,
+        sleepers.map((s) => s.pid),
+      );
   } finally {
     for (const sleeper of sleepers) {
       sleeper.kill('SIGKILL');
