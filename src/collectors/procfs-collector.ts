@@ -142,7 +142,7 @@ export class ProcfsCollector implements Collector {
   /** The last pass over /proc for trees and groups. */
   private lastWalk: HostWalk | undefined;
   /** The pass under way, which sweeps and discovery passes needing no more than it reads share. */
-  private pendingWalk: { needs: FactNeeds | undefined; startedAt: number; walk: Promise<HostWalk> } | undefined;
+  private pendingWalk: { needs: FactNeeds | undefined; walk: Promise<HostWalk> } | undefined;
   /** maxOpenFds, lowered when the process's own fd limit is hit first. */
   private fdCapacity: number;
   private sweeps = 0;
@@ -210,6 +210,21 @@ export class ProcfsCollector implements Collector {
     } finally {
       await this.forgetAbsent();
     }
+  }
+
+  /**
+   * The walk of /proc that a sample of `targets` with trees or groups needs,
+   * read now: the sample that follows shares it (within `treeIndexMaxAgeMs`
+   * of its end). On a loaded host of 10,000 processes a walk, in slices, can
+   * take longer than a first sample's budget; a sample that had to wait for it
+   * would then time out whole, and again when tried again.
+   */
+  async prepare(targets: readonly SampleTarget[]): Promise<void> {
+    if (!targets.some((target) => target.descendants === true || target.group !== undefined)) return;
+    let needs: FactNeeds | undefined;
+    for (const target of targets) if (target.group !== undefined) needs = this.widenNeeds(target.group.grouping.needs);
+    // A failure is the sample's to count and report, when it walks again.
+    await this.walkHost(needs).catch(() => undefined);
   }
 
   /** A sweep's tree reads, with the walk of /proc its trees and groups share (or why there is none). */
@@ -285,21 +300,26 @@ export class ProcfsCollector implements Collector {
 
   /**
    * A walk over /proc that reads at least `needs` (undefined: parents only).
-   * One younger than `treeIndexMaxAgeMs`, or under way, is shared: a
+   * One that ended less than `treeIndexMaxAgeMs` ago, or under way, is shared: a
    * supervisor that tracks 2,000 services at start would otherwise walk /proc
    * 2,000 times, and a fast tick would walk it on every sweep. A child is then
-   * found at most that much later. Throws what listing /proc threw.
+   * found at most that much later. A walk under way serves however long it
+   * has run (on a loaded host of 10,000 processes, a sliced walk can take
+   * longer than `treeIndexMaxAgeMs`): one started now would end later still,
+   * and walks would pile up. Throws what listing /proc threw.
    */
   private walkHost(needs: FactNeeds | undefined): Promise<HostWalk> {
     const now = performance.now();
-    const serves = (walk: { needs: FactNeeds | undefined; startedAt: number }): boolean =>
-      now - walk.startedAt < this.treeIndexMaxAgeMs && (needs === undefined || (walk.needs !== undefined && covers(walk.needs, needs)));
-    if (this.lastWalk !== undefined && serves(this.lastWalk)) return Promise.resolve(this.lastWalk);
-    if (this.pendingWalk !== undefined && serves(this.pendingWalk)) return this.pendingWalk.walk;
+    const reads = (walk: { needs: FactNeeds | undefined }): boolean =>
+      needs === undefined || (walk.needs !== undefined && covers(walk.needs, needs));
+    if (this.lastWalk !== undefined && now - this.lastWalk.endedAt < this.treeIndexMaxAgeMs && reads(this.lastWalk)) {
+      return Promise.resolve(this.lastWalk);
+    }
+    if (this.pendingWalk !== undefined && reads(this.pendingWalk)) return this.pendingWalk.walk;
     const walk = this.readWalk(needs, now).finally(() => {
       if (this.pendingWalk?.walk === walk) this.pendingWalk = undefined;
     });
-    this.pendingWalk = { needs, startedAt: now, walk };
+    this.pendingWalk = { needs, walk };
     return walk;
   }
 
@@ -307,9 +327,9 @@ export class ProcfsCollector implements Collector {
   private async readWalk(needs: FactNeeds | undefined, startedAt: number): Promise<HostWalk> {
     let facts: ProcessFacts[] | undefined;
     let index: ParentIndex;
-    // The first pass, at start-up, is read at once: a first track() must not time out on a host of
-    // thousands of processes, as it would once the pass yields under its budget of half an interval.
-    const pacing = this.lastWalk === undefined && this.pendingWalk === undefined ? undefined : new Stretch(this.chunks);
+    // In stretches, the first pass too: on a host of 10,000 processes one pass is 150 ms of reads or
+    // more. A first track() whose budget runs out meanwhile is tried again, and is then served by this pass.
+    const pacing = new Stretch(this.chunks);
     if (needs === undefined) {
       index = await scanParents(this.root, pacing);
     } else {
@@ -321,7 +341,7 @@ export class ProcfsCollector implements Collector {
       reader.prune(index.startTicks);
       facts = read;
     }
-    const walk: HostWalk = { index, facts, needs, startedAt, assignments: new Map() };
+    const walk: HostWalk = { index, facts, needs, startedAt, endedAt: performance.now(), assignments: new Map() };
     if (this.lastWalk === undefined || this.lastWalk.startedAt <= startedAt) this.lastWalk = walk;
     return walk;
   }
@@ -725,6 +745,13 @@ interface HostWalk {
   readonly needs: FactNeeds | undefined;
   /** When the pass began, performance.now() ms. */
   readonly startedAt: number;
+  /**
+   * When it ended: its age counts from then. On a loaded host of 10,000
+   * processes a sliced pass can outlast `treeIndexMaxAgeMs`; counted from its
+   * start it would be stale when done, and a first sample that timed out
+   * waiting for it would wait for a new one when tried again, and so on.
+   */
+  readonly endedAt: number;
   readonly assignments: Map<ProcessGrouping, GroupAssignment>;
 }
 

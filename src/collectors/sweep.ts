@@ -1,6 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { CollectionTimeoutError, InvalidArgumentValueError, describeValue } from '../core/errors.js';
 import type { SampleOutcome, SampleTarget } from '../core/collector-port.js';
+import type { Pacing } from './procfs/process-tree.js';
 
 /**
  * The error for a target left unread because `signal` fired. A timeout (as from
@@ -75,12 +76,52 @@ export async function sweepInChunks(
   for (let i = 0; i < targets.length; i++) {
     if (stretch.over) await stretch.pause();
     if (signal?.aborted) {
-      for (let j = i; j < targets.length; j++) {
-        outcomes[j] = { ok: false, error: abortedError(targets[j]?.pid ?? 0, signal, performance.now() - started) };
-      }
-      return outcomes;
+      const elapsedMs = performance.now() - started;
+      return failEach(targets, (target) => abortedError(target.pid, signal, elapsedMs), undefined, outcomes, i);
     }
     outcomes[i] = readOne(targets[i] as SampleTarget);
+    stretch.step();
+  }
+  return outcomes;
+}
+
+/**
+ * `start(item)` for each item, in stretches of at most 256 items and 2 ms with
+ * a turn of the event loop between them; what each call returned, in order.
+ * For the synchronous start of work on thousands of targets (a read of each
+ * one's stat, a track() call each), which would otherwise hold the loop in
+ * one block.
+ */
+export async function eachInStretches<T, R>(items: Iterable<T>, start: (item: T) => R): Promise<R[]> {
+  const stretch = new Stretch({ chunkSize: 256, chunkBudgetMs: 2 });
+  const started: R[] = [];
+  for (const item of items) {
+    if (stretch.over) await stretch.pause();
+    started.push(start(item));
+    stretch.step();
+  }
+  return started;
+}
+
+/** Most failures made in one stretch of failEach: making one costs about a microsecond. */
+const FAILURES_PER_STRETCH = 2048;
+
+/**
+ * A failed outcome for each target from `from` on, written into `outcomes`
+ * (by default a new array): a sweep that timed out fails thousands of targets
+ * at once, which is done in stretches with a turn of the event loop between
+ * them, as the reads were.
+ */
+export async function failEach(
+  targets: readonly SampleTarget[],
+  errorOf: (target: SampleTarget) => Error,
+  stretch: Pacing = new Stretch({ chunkSize: FAILURES_PER_STRETCH, chunkBudgetMs: 2 }),
+  outcomes: SampleOutcome[] = new Array<SampleOutcome>(targets.length),
+  from = 0,
+): Promise<SampleOutcome[]> {
+  for (let i = from; i < targets.length; i++) {
+    if (stretch.over) await stretch.pause();
+    outcomes[i] = { ok: false, error: errorOf(targets[i] as SampleTarget) };
     stretch.step();
   }
   return outcomes;

@@ -119,6 +119,16 @@ export interface Collector {
   sample(targets: readonly SampleTarget[], signal?: AbortSignal): Promise<SampleOutcome[]>;
 
   /**
+   * Reads ahead what a sample of `targets` shares and can take long on a
+   * large host (for the /proc collector: the walk over every process that
+   * finds descendants), so that the sample that follows has its budget for the
+   * targets themselves. The tracker calls it, without a time budget, before
+   * reading the first samples of track() calls. Never rejects: a failure is
+   * the sample's to report.
+   */
+  prepare?(targets: readonly SampleTarget[]): Promise<void>;
+
+  /**
    * How `grouping` splits the host's processes now; for discovery. Only
    * collectors that list processes have it. Rejects when the processes cannot
    * be listed.

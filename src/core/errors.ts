@@ -71,15 +71,25 @@ export class UnsupportedTargetError extends Error {
   override readonly name = 'UnsupportedTargetError';
 }
 
-/** A sample was abandoned because it took longer than its budget. */
+/**
+ * A sample was abandoned because it took longer than its budget. It carries no
+ * stack trace (its `stack` is its first line): it is an error of the machine
+ * being slow, not of a caller, and a sweep that times out makes one per
+ * process not reached, thousands at once, where capturing a stack for each
+ * would hold the event loop for tens of ms.
+ */
 export class CollectionTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
   override readonly name = 'CollectionTimeoutError';
-  constructor(
-    readonly pid: number,
-    readonly timeoutMs: number,
-  ) {
+  readonly pid: number;
+  readonly timeoutMs: number;
+  constructor(pid: number, timeoutMs: number) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`process ${pid}: collection timed out after ${timeoutMs} ms`);
+    Error.stackTraceLimit = limit;
+    this.pid = pid;
+    this.timeoutMs = timeoutMs;
   }
 }
 

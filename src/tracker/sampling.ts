@@ -1,6 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CollectionTimeoutError, asError } from '../core/errors.js';
 import type { Collector, SampleOutcome, SampleTarget } from '../core/collector-port.js';
+import { failEach } from '../collectors/sweep.js';
 
 /**
  * Reads targets through the collector within a time budget. Never rejects:
@@ -20,7 +21,7 @@ export class Sampler {
    */
   async sweep(targets: readonly SampleTarget[], timeoutMs: number, stop?: AbortSignal): Promise<SampleOutcome[]> {
     if (targets.length === 0) return [];
-    if (this.#sweepPending) return targets.map((t) => failure(new CollectionTimeoutError(t.pid, timeoutMs)));
+    if (this.#sweepPending) return failEach(targets, (t) => new CollectionTimeoutError(t.pid, timeoutMs));
     this.#sweepPending = true;
     const budget = deadline(timeoutMs);
     // A stop ends the sweep as its budget would: shutdown must not wait out a long sweep.
@@ -34,13 +35,15 @@ export class Sampler {
     }
   }
 
-  /** One target outside the tick (track()); runs beside a sweep in flight. */
-  async sampleOne(target: SampleTarget, timeoutMs: number, signal?: AbortSignal): Promise<SampleOutcome> {
+  /**
+   * Targets outside the tick (the first samples of track() calls), in one call
+   * of the collector within one budget; runs beside a sweep in flight.
+   */
+  async sampleSome(targets: readonly SampleTarget[], timeoutMs: number, signal?: AbortSignal): Promise<SampleOutcome[]> {
     const budget = deadline(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, budget.signal]) : budget.signal;
     try {
-      const [outcome] = await this.#sample([target], timeoutMs, combined, () => {});
-      return outcome ?? failure(new Error('collector returned no outcome'));
+      return await this.#sample(targets, timeoutMs, combined, () => {});
     } finally {
       budget.clear();
     }
@@ -55,7 +58,7 @@ export class Sampler {
   ): Promise<SampleOutcome[]> {
     const running = settle(() => this.collector.sample(targets, signal)).finally(settled);
     const result = await withinBudget(running, signal);
-    if (result === ABORTED) return targets.map((t) => failure(abortReason(signal, t.pid, timeoutMs)));
+    if (result === ABORTED) return failEach(targets, (t) => abortReason(signal, t.pid, timeoutMs));
     if (!result.ok) return targets.map(() => failure(result.error));
     const outcomes: unknown = result.value;
     if (!Array.isArray(outcomes) || outcomes.length !== targets.length) {

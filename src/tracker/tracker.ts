@@ -8,7 +8,7 @@ import type { ProcessMetrics } from '../core/metrics.js';
 import { instrumentTracker } from '../metrics/instruments.js';
 import { RESERVED_LABEL_NAMES } from '../metrics/prometheus-names.js';
 import { ProcessState, isTerminal } from '../core/state.js';
-import type { Collector, PerPidCollector, ProcessSample, SampleTarget } from '../core/collector-port.js';
+import type { Collector, PerPidCollector, ProcessSample, SampleOutcome, SampleTarget } from '../core/collector-port.js';
 import { isBatchCollector, perPidCollector } from './per-pid.js';
 import { DurationRecorder, TICK_DURATION_BOUNDS_MS } from '../core/histogram.js';
 import { Sampler } from './sampling.js';
@@ -61,6 +61,8 @@ import {
 
 /** Longest synchronous stretch of a tick's bookkeeping, ms, before it yields to the event loop. */
 const SLICE_MS = 2;
+/** The least time budget of a first sample (track()), ms; see #firstSampleTimeoutMs. */
+const FIRST_SAMPLE_MIN_BUDGET_MS = 1000;
 /** Most services released in one slice of close(), however fast each release is. */
 const RELEASES_PER_SLICE = 1024;
 
@@ -70,7 +72,12 @@ const RELEASES_PER_SLICE = 1024;
  */
 const START_TIME_TOLERANCE_MS = 1000;
 
-/** One tracked service. Replaced (never mutated in place) on track/untrack. */
+/** A track() call waiting for its first sample. */
+interface FirstSample {
+  readonly target: SampleTarget;
+  readonly resolve: (outcome: SampleOutcome) => void;
+}
+
 /** One start()..stop() of the sampling loop; stop() aborts the sweep in flight through `stopped`. */
 interface Run {
   active: boolean;
@@ -137,6 +144,9 @@ export class Tracker implements ProcessTracker {
   /** The current loop's switch; each start() gets its own, so a restart never revives a stopping loop. */
   #run: Run | undefined;
   #closed = false;
+  /** First samples asked for since the batch being read began, read together next (see #firstSample). */
+  #batch: FirstSample[] | undefined;
+  #readingBatches = false;
   #startSignal: { signal: AbortSignal; onAbort: () => void } | undefined;
 
   readonly #tickDurations = new DurationRecorder(TICK_DURATION_BOUNDS_MS);
@@ -280,7 +290,7 @@ export class Tracker implements ProcessTracker {
           : { pid, descendants, ...(options.startTime === undefined ? {} : { startTime: options.startTime }) };
     // A fresh read: whatever the collector held for this pid may be a predecessor's.
     if (pid > 0) this.#collector.release?.(pid);
-    let outcome = await this.#sampler.sampleOne(first, this.#sampleTimeoutMs(), options.signal);
+    let outcome = await this.#firstSample(first, options.signal);
     if (outcome.ok && options.startTime !== undefined && !sameStart(options.startTime, outcome.sample.startTime)) {
       outcome = { ok: false, error: new ProcessNotFoundError(pid, 'pid now belongs to another process') };
     }
@@ -342,6 +352,68 @@ export class Tracker implements ProcessTracker {
     const snapshot = snapshotFromSample(counted, sample, instance.baseline, startTime, this.#totalMemoryBytes);
     this.#services.set(serviceName, { status: counted, snapshot, instance, hadProcess: true, exitPublished: false });
     this.#publish(snapshot);
+  }
+
+  /**
+   * The first sample of a track() call. Calls made while a batch is being read
+   * (a supervisor taking on thousands of services at start) are read together
+   * in the next one: one call of the collector, one walk of /proc and one time
+   * budget for all of them, instead of one each. A call with its own signal is
+   * read alone, so that its abort ends only it.
+   */
+  #firstSample(target: SampleTarget, signal: AbortSignal | undefined): Promise<SampleOutcome> {
+    if (signal) return this.#sampler.sampleSome([target], this.#firstSampleTimeoutMs(), signal).then(onlyOutcome);
+    return new Promise((resolve) => {
+      (this.#batch ??= []).push({ target, resolve });
+      if (!this.#readingBatches) void this.#readBatches();
+    });
+  }
+
+  /** Reads batches of first samples, one after another, until no call waits. */
+  async #readBatches(): Promise<void> {
+    this.#readingBatches = true;
+    try {
+      // The other calls of this turn join the first batch.
+      await yieldToEventLoop();
+      for (let batch = this.#batch; batch !== undefined; batch = this.#batch) {
+        this.#batch = undefined;
+        await this.#sampleBatch(batch);
+      }
+    } finally {
+      this.#readingBatches = false;
+    }
+  }
+
+  /**
+   * Reads a batch of first samples and hands each outcome to its track() call,
+   * in slices: what each call does next (its snapshot, its subscribers, its
+   * caller) would otherwise run for thousands of calls in one stretch.
+   */
+  async #sampleBatch(batch: readonly FirstSample[]): Promise<void> {
+    const targets = batch.map((request) => request.target);
+    // What the targets share (a walk of /proc) is read before their budget starts: on a loaded
+    // host it can outlast the budget, and a batch that timed out waiting for it would again.
+    await this.#prepare(targets);
+    const outcomes = await this.#sampler.sampleSome(targets, this.#firstSampleTimeoutMs());
+    let perSlice = 16;
+    for (let i = 0; i < batch.length;) {
+      const sliceStarted = performance.now();
+      const end = Math.min(batch.length, i + perSlice);
+      for (; i < end; i++) (batch[i] as FirstSample).resolve(outcomes[i] ?? onlyOutcome([]));
+      if (i === batch.length) return;
+      // The calls resumed run in the microtasks before this turn: its length tells how many fit in a slice.
+      await yieldToEventLoop();
+      perSlice = performance.now() - sliceStarted > SLICE_MS ? Math.max(1, perSlice >> 1) : Math.min(RELEASES_PER_SLICE, perSlice * 2);
+    }
+  }
+
+  /** The collector's prepare(), for a collector that has one; a failure is left to the sample. */
+  async #prepare(targets: readonly SampleTarget[]): Promise<void> {
+    try {
+      await this.#collector.prepare?.(targets);
+    } catch {
+      // The sample that follows reads the same and reports what fails.
+    }
   }
 
   /** The status of a service whose new process has just started. */
@@ -751,6 +823,22 @@ export class Tracker implements ProcessTracker {
   #sampleTimeoutMs(): number {
     return Math.max(1, Math.floor(this.#intervalMs / 2));
   }
+
+  /**
+   * The budget of first samples (track()): half the interval, but at least
+   * FIRST_SAMPLE_MIN_BUDGET_MS. A first sample may wait for a walk over /proc,
+   * read in slices (on a host of thousands of processes, tens to hundreds of
+   * ms), and opens the files of every process taken on; a tick's sweep reads
+   * files already open.
+   */
+  #firstSampleTimeoutMs(): number {
+    return Math.max(FIRST_SAMPLE_MIN_BUDGET_MS, this.#sampleTimeoutMs());
+  }
+}
+
+/** The one outcome of a one-target read. */
+function onlyOutcome(outcomes: readonly SampleOutcome[]): SampleOutcome {
+  return outcomes[0] ?? { ok: false, error: new Error('collector returned no outcome') };
 }
 
 /** The status with the OOM kills its cgroup reports, where that is more than it had: the count only rises. */

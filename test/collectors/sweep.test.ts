@@ -33,6 +33,25 @@ describeWhere(process.platform === 'linux' ? undefined : 'needs Linux', 'a sweep
     expect(rest.every((outcome) => !outcome.ok && outcome.error instanceof CollectionTimeoutError)).toBe(true);
   });
 
+  it('fails the targets not reached with timeouts that name each pid and the time spent, in stretches, without stacks', async () => {
+    const collector = procfsCollector({ chunkSize: 100, chunkBudgetMs: 60_000 });
+    const controller = new AbortController();
+    setImmediate(() => controller.abort(new DOMException('tick budget spent', 'TimeoutError')));
+    const targets = Array.from({ length: 20_000 }, (_, i) => ({ pid: i < 100 ? process.pid : 4_000_000 + i }));
+    const { result, turns } = await turnsDuring(() => collector.sample(targets, controller.signal));
+    const errors = result.slice(100).map((outcome) => (outcome.ok ? undefined : outcome.error));
+    expect(errors.every((error) => error instanceof CollectionTimeoutError)).toBe(true);
+    const last = errors.at(-1) as CollectionTimeoutError;
+    expect(last).toBeInstanceOf(Error);
+    expect(last).toMatchObject({ name: 'CollectionTimeoutError', code: 'ETIMEDOUT', pid: 4_019_999 });
+    expect(Number.isInteger(last.timeoutMs) && last.timeoutMs >= 0).toBe(true);
+    expect(last.message).toBe(`process 4019999: collection timed out after ${last.timeoutMs} ms`);
+    // An error of the machine being slow: its stack is its first line, no frames captured.
+    expect(last.stack).toBe(`CollectionTimeoutError: ${last.message}`);
+    // 19,900 failures are more than one stretch of failEach (2,048): the loop got turns between them.
+    expect(turns).toBeGreaterThanOrEqual(1 + Math.floor(19_900 / 2048));
+  });
+
   it('keeps the reason of an abort that is not a timeout', async () => {
     const collector = procfsCollector();
     const reason = new Error('supervisor shutting down');

@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CollectionTimeoutError } from '../../src/core/errors.js';
+import type { SampleTarget } from '../../src/core/collector-port.js';
 import { GatedCollector, TableCollector } from '../support/fake-collector.js';
 import { killAll, spawnIdle, waitFor } from '../support/process.js';
 import { trackerFactory } from '../support/trackers.js';
@@ -75,6 +78,61 @@ describe('closing a tracker of many services', () => {
     loop.stop();
     expect([...releasedInTurn.values()].reduce((a, b) => a + b, 0)).toBe(count);
     expect(releasedInTurn.size).toBeGreaterThanOrEqual(Math.ceil(count / 1024));
+  });
+});
+
+describe('a burst of track() calls', () => {
+  it('reads their first samples in one sweep and tracks every one', async () => {
+    const collector = new GatedCollector();
+    const tracker = newTracker(collector);
+    const children = Array.from({ length: 60 }, () => spawnIdle());
+    await Promise.all(children.map((child, i) => tracker.track(`svc-${i}`, child.pid)));
+    expect(collector.sweeps).toHaveLength(1);
+    expect(collector.sweeps[0]?.map((target) => target.pid)).toEqual(children.map((child) => child.pid));
+    expect(tracker.getAll().map((m) => [m.serviceName, m.pid, m.state])).toEqual(
+      children.map((child, i) => [`svc-${i}`, child.pid, 'running']).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+  });
+
+  it('rejects each call whose first sample timed out with a CollectionTimeoutError of its own pid', async () => {
+    const collector = new GatedCollector();
+    const tracker = newTracker(collector);
+    const [stuck, other] = [spawnIdle(), spawnIdle()];
+    collector.hanging.add(stuck.pid);
+    const results = await Promise.allSettled([tracker.track('stuck', stuck.pid), tracker.track('other', other.pid)]);
+    const errors = results.map((result) => (result.status === 'rejected' ? (result.reason as CollectionTimeoutError) : undefined));
+    expect(errors.every((error) => error instanceof CollectionTimeoutError)).toBe(true);
+    // A first sample has at least 1 s (it may wait for a walk of /proc), even on a 40 ms interval.
+    expect(errors.map((error) => [error?.pid, error?.timeoutMs, error?.code])).toEqual([
+      [stuck.pid, 1000, 'ETIMEDOUT'],
+      [other.pid, 1000, 'ETIMEDOUT'],
+    ]);
+    expect(errors[0]?.message).toBe(`process ${stuck.pid}: collection timed out after 1000 ms`);
+    expect(tracker.getAll()).toEqual([]);
+  });
+});
+
+describe("a collector's prepare()", () => {
+  it('is awaited before the budget of the first samples starts', async () => {
+    const inner = new GatedCollector();
+    const prepared: number[][] = [];
+    const collector = {
+      // Longer than the first samples' budget (1 s): counted in it, every call would time out.
+      prepare: async (targets: readonly SampleTarget[]): Promise<void> => {
+        prepared.push(targets.map((target) => target.pid));
+        await sleep(1300);
+      },
+      sample: (targets: readonly SampleTarget[], signal?: AbortSignal) => inner.sample(targets, signal),
+      close: () => inner.close(),
+    };
+    const tracker = newTracker(collector);
+    const [a, b] = [spawnIdle(), spawnIdle()];
+    await Promise.all([tracker.track('a', a.pid), tracker.track('b', b.pid)]);
+    expect(prepared).toEqual([[a.pid, b.pid]]);
+    expect(tracker.getAll().map((m) => [m.serviceName, m.pid])).toEqual([
+      ['a', a.pid],
+      ['b', b.pid],
+    ]);
   });
 });
 

@@ -26,14 +26,17 @@ const FIRST_RETRY_MS = 25;
 const MAX_RETRY_MS = 1000;
 
 /**
- * track() calls one at a time, each retried until it succeeds, the process is
- * gone, or the caller no longer wants it. A first sample can time out on a
- * busy machine (its budget is half the interval); a service that lost it
- * would otherwise never be tracked. One at a time keeps a burst of starts
- * (the demo's three, a config with dozens) from competing for the same budget.
+ * track() calls, each retried until it succeeds, the process is gone, or the
+ * caller no longer wants it. A first sample can time out on a busy machine
+ * (its budget is half the interval); a service that lost it would otherwise
+ * never be tracked. Calls for one service run one at a time, in the order
+ * made, so a retry of an older process never wins over a newer one; calls for
+ * different services run together, and the tracker reads the first samples
+ * of a burst of them (a config of thousands of services at start) in one
+ * sweep, whose targets not reached within the budget are retried together.
  */
 export function trackQueue(tracker: ProcessTracker, labelsOf: (serviceName: string) => Readonly<Record<string, string>>): TrackFn {
-  let tail: Promise<unknown> = Promise.resolve();
+  const tails = new Map<string, Promise<unknown>>();
   return (serviceName, target, { stillWanted = () => true, ...options } = {}) => {
     const attempt = async (): Promise<void> => {
       // A chain of track() calls that each settle at once would otherwise run as one
@@ -54,8 +57,12 @@ export function trackQueue(tracker: ProcessTracker, labelsOf: (serviceName: stri
         await sleep(delayMs);
       }
     };
-    const result = tail.then(attempt);
-    tail = result.catch(() => undefined);
+    const result = (tails.get(serviceName) ?? Promise.resolve()).then(attempt);
+    const tail = result.catch(() => undefined);
+    tails.set(serviceName, tail);
+    void tail.then(() => {
+      if (tails.get(serviceName) === tail) tails.delete(serviceName);
+    });
     return result;
   };
 }

@@ -2,6 +2,7 @@ import { PID_FILE_MAX_BYTES } from '../../core/limits.js';
 import { access, constants, stat } from 'node:fs/promises';
 import { findCgroupMounts, type CgroupMounts } from '../../collectors/cgroup/mounts.js';
 import { HostRoot } from '../../collectors/procfs/host-root.js';
+import { eachInStretches } from '../../collectors/sweep.js';
 import { readRegularFile } from '../options/read-regular.js';
 import { pickOldest, readProcEntry, scanProc, type ProcEntry } from './proc-scan.js';
 import type { TargetSpec, WatchService } from '../options/target.js';
@@ -46,13 +47,15 @@ export function parsePidFile(text: string): number | null {
 export async function resolveAll(services: readonly WatchService[], excluded: ReadonlySet<number>): Promise<Map<string, Resolution>> {
   let scan: Promise<ProcEntry[]> | undefined;
   const entries = (): Promise<ProcEntry[]> => (scan ??= scanProc());
-  const results = await Promise.all(
-    services.map(async (service) => {
-      const resolution = await resolve(service.target, excluded, entries).catch(lookFailed);
-      return [service.name, resolution] as const;
-    }),
+  // A pid target is read at once (its stat, synchronously): thousands of them are read in
+  // stretches with a turn of the event loop between them, not in one block.
+  const pending = await eachInStretches(services, (service) =>
+    resolve(service.target, excluded, entries).then(
+      (resolution) => [service.name, resolution] as const,
+      (error: unknown) => [service.name, lookFailed(error)] as const,
+    ),
   );
-  return new Map(results);
+  return new Map(await Promise.all(pending));
 }
 
 async function resolve(target: TargetSpec, excluded: ReadonlySet<number>, entries: () => Promise<ProcEntry[]>): Promise<Resolution> {

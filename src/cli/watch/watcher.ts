@@ -4,6 +4,7 @@ import type { Board } from '../session/board.js';
 import type { TrackFn } from '../session/track-queue.js';
 import { nextPidFileStep, sameIdentity, type Identity } from './pid-file-rule.js';
 import { resolveAll, stillRunning, type Resolution } from './resolve.js';
+import { eachInStretches } from '../../collectors/sweep.js';
 import type { WatchService } from '../options/target.js';
 
 /** Reads of a pid file that failed while its process ran on: how many, and the latest reason. */
@@ -38,6 +39,8 @@ export class Watcher {
   readonly #seen = new Set<string>();
   /** Services whose new process is being handed to the tracker, and those hand-overs. */
   readonly #following = new Map<string, Promise<void>>();
+  /** The kind of each service's target, by name (thousands of services: no search per hand-over). */
+  readonly #kinds: ReadonlyMap<string, WatchService['target']['kind']>;
   #timer: NodeJS.Timeout | undefined;
   #busy: Promise<void> | undefined;
   #stopped = false;
@@ -49,7 +52,9 @@ export class Watcher {
     private readonly excluded: ReadonlySet<number>,
     /** Count each process's live descendants in (the tracker's default). */
     private readonly descendants = true,
-  ) {}
+  ) {
+    this.#kinds = new Map(services.map((service) => [service.name, service.target.kind]));
+  }
 
   /** Applies the first resolution (made by the caller while validating) and starts following. */
   async begin(first: ReadonlyMap<string, Resolution>, intervalMs: number): Promise<void> {
@@ -86,14 +91,15 @@ export class Watcher {
   }
 
   /**
-   * A hand-over to the tracker can take a while on a busy machine (track() calls
-   * queue one at a time and retry a first sample that timed out). Only the
+   * A hand-over to the tracker can take a while on a busy machine (track()
+   * retries a first sample that timed out). Only the
    * service concerned waits for it: the others are read again every interval
    * meanwhile, or a restart elsewhere could come and go unseen.
    */
   async #apply(services: readonly WatchService[], resolutions: ReadonlyMap<string, Resolution>): Promise<void> {
+    // Thousands of hand-overs at start: in stretches, each a track() call (the tracker reads their first samples together).
     await Promise.all(
-      services.map(async ({ name, target }) => {
+      await eachInStretches(services, async ({ name, target }) => {
         const resolution = resolutions.get(name);
         if (resolution === undefined || this.#following.has(name)) return;
         const current = this.#current.get(name);
@@ -140,7 +146,7 @@ export class Watcher {
   async #follow(name: string, identity: Identity): Promise<void> {
     // A pid file's process may end in an orderly stop, which only the next read of the file tells
     // (it is removed): the tracker calls the exit stopped, and #down makes it failed if the file stays.
-    const kind = this.services.find((service) => service.name === name)?.target.kind;
+    const kind = this.#kinds.get(name);
     try {
       // The start time rides along: a pid reused before the tracker reads it is refused, not tracked.
       const exitState = kind === 'pidfile' ? 'stopped' : 'failed';
