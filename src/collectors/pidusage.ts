@@ -1,4 +1,4 @@
-import pidusage from 'pidusage';
+import type pidusage from 'pidusage';
 import { OutOfRangeError, ProcessNotFoundError, asError, describeValue } from '../core/errors.js';
 import { validateOptions } from '../core/validate.js';
 import {
@@ -11,6 +11,10 @@ import {
 } from '../core/collector-port.js';
 import { ErrorCounts, errorCode } from '../core/error-counts.js';
 import { abortedError, checkPid } from './sweep.js';
+
+/** The pidusage package, loaded on first use: on Linux the /proc collector is chosen and it is never needed. */
+let loaded: Promise<typeof pidusage> | undefined;
+const loadPidusage = (): Promise<typeof pidusage> => (loaded ??= import('pidusage').then((module) => module.default));
 
 type PidusageStat = pidusage.Status;
 
@@ -64,7 +68,10 @@ export class PidusageCollector implements Collector {
     let failure: unknown;
     if (pids.length > 0 && !signal?.aborted) {
       try {
-        stats = await untilAborted(pidusage(pids), signal);
+        stats = await untilAborted(
+          loadPidusage().then((read) => read(pids)),
+          signal,
+        );
       } catch (error) {
         failure = error;
       }

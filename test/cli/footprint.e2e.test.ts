@@ -1,6 +1,6 @@
 // What the command carries beyond its work: a Prometheus-only run loads no
-// OpenTelemetry SDK, and V8's young generation keeps its initial size unless
-// the user tunes it.
+// OpenTelemetry SDK (nor pidusage, nor the YAML parser), and V8's young
+// generation keeps its initial size unless the user tunes it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,11 +57,13 @@ async function watchOnce(
   return { cli, imported: readFileSync(trace, 'utf8'), youngMiB: Number(young?.[1]) };
 }
 
-it('a Prometheus-only watch loads no OpenTelemetry SDK, and its young generation stays small', async () => {
+it('a Prometheus-only watch loads no OpenTelemetry SDK, pidusage or YAML parser, and its young generation stays small', async () => {
   const { imported, youngMiB } = await watchOnce([], []);
   // The trace works: the pipeline's own modules are in it.
   expect(imported).toContain('/dist/otel/telemetry.js');
   expect(imported).not.toMatch(/sdk-metrics|exporter-|grpc|\/dist\/otel\/index\.js|\/dist\/otel\/sdk-parts\.js/);
+  // Nor what other platforms (pidusage) and --discover (the YAML parser) need.
+  expect(imported).not.toMatch(/node_modules\/(pidusage|yaml)\//);
   // V8's initial semi-space is 1 MiB (2 MiB of new space with its copy); a growing one reaches 16-32.
   expect(youngMiB).toBeGreaterThan(0);
   expect(youngMiB).toBeLessThanOrEqual(2);

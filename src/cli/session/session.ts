@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { defaultCollector } from '../../collectors/index.js';
+import { defaultCollector } from '../../collectors/default.js';
 import type { Telemetry } from '../../otel/telemetry.js';
 import { livePage } from '../../tracker/page.js';
 import { snapshotStream } from '../../tracker/stream.js';

@@ -1,6 +1,6 @@
 import { CgroupReadError, ProcessNotFoundError, UnsupportedTargetError } from '../../core/errors.js';
 import { Tracker } from '../../tracker/tracker.js';
-import { defaultCollector } from '../../collectors/index.js';
+import { defaultCollector } from '../../collectors/default.js';
 import type { CommonOptions } from '../options/args.js';
 import { Board } from '../session/board.js';
 import { TargetNotFoundError, UsageError, quoteValue } from '../options/errors.js';
@@ -13,7 +13,7 @@ import type { DiscoverSpec } from '../options/args.js';
 import { readRegularFile } from '../options/read-regular.js';
 import { CONFIG_FILE_MAX_BYTES } from '../../core/limits.js';
 import type { ProcessGrouping } from '../../core/groups.js';
-import { groupingOf, parseRulesFile, processGroup } from '../../collectors/groups/index.js';
+import { groupingOf, processGroup } from '../../collectors/groups/grouping.js';
 import type { GroupTargetSpec } from '../../tracker/types.js';
 import { Watcher } from './watcher.js';
 import { homedir } from 'node:os';
@@ -35,6 +35,8 @@ async function readGrouping(spec: DiscoverSpec): Promise<ProcessGrouping> {
   const read = await readRegularFile(spec.path, CONFIG_FILE_MAX_BYTES);
   if (!read.ok) throw new UsageError(`${where}: cannot read it: ${read.problem}`);
   if (read.sizeBytes > CONFIG_FILE_MAX_BYTES) throw new UsageError(`${where}: larger than 1 MiB, not a rules file`);
+  // The YAML parser is loaded only for --discover.
+  const { parseRulesFile } = await import('../../collectors/groups/process-exporter.js');
   try {
     return groupingOf(parseRulesFile(read.head.toString('utf8')), { maxGroups: spec.maxGroups });
   } catch (error) {
