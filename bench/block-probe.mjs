@@ -7,6 +7,7 @@
 // monotonic µs (the clock of a --cpu-prof profile) and how much of it went to
 // loading CommonJS code (the OTel SDK, say, imported on first use), so that a
 // benchmark can tell which phase of the run each block fell in.
+import { existsSync } from 'node:fs';
 import Module from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -16,6 +17,28 @@ const whole = monitorEventLoopDelay({ resolution: 10 });
 whole.enable();
 // Start-up (tracking every service) is left out: it is timed apart.
 setTimeout(() => delay.reset(), Number(process.env.BLOCK_PROBE_WARMUP_MS ?? 10_000)).unref();
+
+// With BLOCK_PROBE_WINDOW_FILE, a window the benchmark opens by creating that
+// file and closes by removing it: the longest block inside it is printed as
+// `block-probe-window max_ms=...`, so that start-up and exit stay out of it.
+const windowFile = process.env.BLOCK_PROBE_WINDOW_FILE;
+let windowMaxMs;
+if (windowFile !== undefined) {
+  const inWindow = monitorEventLoopDelay({ resolution: 10 });
+  let open = false;
+  const watch = setInterval(() => {
+    const exists = existsSync(windowFile);
+    if (exists && !open) {
+      open = true;
+      inWindow.enable();
+    } else if (!exists && open) {
+      inWindow.disable();
+      windowMaxMs = inWindow.max / 1e6;
+      clearInterval(watch);
+    }
+  }, 100);
+  watch.unref();
+}
 
 const log = [];
 if (process.env.BLOCK_PROBE_LOG === '1') {
@@ -51,4 +74,6 @@ process.on('exit', () => {
   const ms = (ns) => (ns / 1e6).toFixed(1);
   process.stderr.write(`block-probe max_ms=${ms(delay.max)} p99_ms=${ms(delay.percentile(99))} all_max_ms=${ms(whole.max)}\n`);
   if (process.env.BLOCK_PROBE_LOG === '1') process.stderr.write(`block-probe-log ${JSON.stringify(log)}\n`);
+  if (windowFile !== undefined)
+    process.stderr.write(`block-probe-window max_ms=${windowMaxMs === undefined ? '-' : windowMaxMs.toFixed(1)}\n`);
 });
