@@ -20,21 +20,44 @@ setTimeout(() => delay.reset(), Number(process.env.BLOCK_PROBE_WARMUP_MS ?? 10_0
 
 // With BLOCK_PROBE_WINDOW_FILE, a window the benchmark opens by creating that
 // file and closes by removing it: the longest block inside it is printed as
-// `block-probe-window max_ms=...`, so that start-up and exit stay out of it.
+// `block-probe-window max_ms=... cpu_ms=... max_on_cpu_ms=...`, so that
+// start-up and exit stay out of it. A block is wall time: on a busy host it
+// includes waiting for a core. So a timer every 10 ms also reads the process's
+// CPU time: `cpu_ms` is what the process ran during the longest block (all its
+// threads: an upper bound of the event loop's share), and `max_on_cpu_ms` the
+// longest block counting only the time the process was running.
 const windowFile = process.env.BLOCK_PROBE_WINDOW_FILE;
-let windowMaxMs;
+const inWindow = { max: 0, cpuOfMax: 0, maxOnCpu: 0, opened: false };
 if (windowFile !== undefined) {
-  const inWindow = monitorEventLoopDelay({ resolution: 10 });
+  const PERIOD_MS = 10;
   let open = false;
+  let last = performance.now();
+  let lastCpu = process.cpuUsage();
+  const sample = setInterval(() => {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    if (open) {
+      const late = now - last - PERIOD_MS;
+      const ran = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
+      if (late > inWindow.max) {
+        inWindow.max = late;
+        inWindow.cpuOfMax = ran;
+      }
+      inWindow.maxOnCpu = Math.max(inWindow.maxOnCpu, Math.min(late, ran));
+    }
+    last = now;
+    lastCpu = cpu;
+  }, PERIOD_MS);
+  sample.unref();
   const watch = setInterval(() => {
     const exists = existsSync(windowFile);
     if (exists && !open) {
       open = true;
-      inWindow.enable();
+      inWindow.opened = true;
     } else if (!exists && open) {
-      inWindow.disable();
-      windowMaxMs = inWindow.max / 1e6;
+      open = false;
       clearInterval(watch);
+      clearInterval(sample);
     }
   }, 100);
   watch.unref();
@@ -74,6 +97,10 @@ process.on('exit', () => {
   const ms = (ns) => (ns / 1e6).toFixed(1);
   process.stderr.write(`block-probe max_ms=${ms(delay.max)} p99_ms=${ms(delay.percentile(99))} all_max_ms=${ms(whole.max)}\n`);
   if (process.env.BLOCK_PROBE_LOG === '1') process.stderr.write(`block-probe-log ${JSON.stringify(log)}\n`);
-  if (windowFile !== undefined)
-    process.stderr.write(`block-probe-window max_ms=${windowMaxMs === undefined ? '-' : windowMaxMs.toFixed(1)}\n`);
+  if (windowFile !== undefined && inWindow.opened) {
+    const { max, cpuOfMax, maxOnCpu } = inWindow;
+    process.stderr.write(
+      `block-probe-window max_ms=${max.toFixed(1)} cpu_ms=${cpuOfMax.toFixed(1)} max_on_cpu_ms=${maxOnCpu.toFixed(1)}\n`,
+    );
+  }
 });

@@ -427,8 +427,17 @@ async function run(n, shape, peerAvailable) {
     sides[0].process.kill('SIGTERM');
     await Promise.race([ourExit, sleep(15_000)]);
     const block = /block-probe max_ms=([\d.]+) p99_ms=([\d.]+) all_max_ms=([\d.]+)/.exec(sides[0].stderr);
-    const inWindow = /block-probe-window max_ms=([\d.]+)/.exec(sides[0].stderr);
-    sides[0].block = block && inWindow ? { max: Number(inWindow[1]), afterWarmUp: Number(block[1]), all: Number(block[3]) } : null;
+    const inWindow = /block-probe-window max_ms=([\d.]+) cpu_ms=([\d.]+) max_on_cpu_ms=([\d.]+)/.exec(sides[0].stderr);
+    sides[0].block =
+      block && inWindow
+        ? {
+            max: Number(inWindow[1]),
+            cpu: Number(inWindow[2]),
+            onCpu: Number(inWindow[3]),
+            afterWarmUp: Number(block[1]),
+            all: Number(block[3]),
+          }
+        : null;
 
     report(n, shape, sides, DISCOVERY ? [] : truth, loadStart, loadEnd, spawnS, json);
     if (DISCOVERY) reportGroups(sides, tag);
@@ -484,6 +493,9 @@ function report(n, shape, sides, truth, loadStart, loadEnd, spawnS, json) {
   const dash = peers.map(() => '-').join(' | ');
   console.log(
     `| longest event-loop block, ms: while scraped (after a ${Number(process.env.BLOCK_PROBE_WARMUP_MS ?? 10_000) / 1000} s warm-up to exit; whole life) | ${block ? `${block.max.toFixed(1)} (${block.afterWarmUp.toFixed(1)}; ${block.all.toFixed(1)})` : '?'} | ${dash} | ${dash} |`,
+  );
+  console.log(
+    `| the same, counting only time the process ran: its CPU ms during that block; the longest block on CPU, ms | ${block ? `${block.cpu.toFixed(1)}; ${block.onCpu.toFixed(1)}` : '?'} | ${dash} | ${dash} |`,
   );
   console.log(
     `| \`--json\` lines in the window, per service (N = ${n}): fewest..most | ${json.fewest}..${json.most} (${json.lines} in all) | ${dash} | ${dash} |`,
