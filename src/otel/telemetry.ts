@@ -113,7 +113,6 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   // The SDK is loaded only for what needs it: OTLP, console, or an application's instruments.
   const withInstruments = options.applicationInstruments !== false;
   const sdk = withInstruments || config.exporters.some((name) => name !== 'prometheus') ? await import('./sdk-parts.js') : undefined;
-  const pull = withInstruments && sdk !== undefined ? sdk.applicationPull() : undefined;
 
   let prometheus: PrometheusEndpoint | undefined;
   let otlpStatus: OtlpExportStatus | undefined;
@@ -122,6 +121,8 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
     // First, so a taken port fails before anything else has started.
     if (config.exporters.includes('prometheus')) {
       const writer = new ExpositionWriter(table, context, resource.attributes);
+      // The application's own instruments are served beside ours.
+      const pull = withInstruments ? sdk?.applicationPull() : undefined;
       prometheus = await startPrometheusEndpoint(config.prometheus.host, config.prometheus.port, {
         sources,
         writer,
