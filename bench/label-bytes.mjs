@@ -19,7 +19,9 @@ async function scrape(labels) {
   const sources = new SourceSet();
   sources.add({ forEachSnapshot: (visit) => snapshots.forEach(visit), stats: () => stats, collectorErrorCounts: () => new Map() });
   const writer = new ExpositionWriter(compileTable(), { fallbackCpus: 2 }, { 'service.name': 'bench' });
-  const body = Buffer.from(await writer.write(sources.gather(sources.consumer())));
+  const blocks = [];
+  await writer.write(sources.gather(sources.consumer()), (block) => void blocks.push(block));
+  const body = Buffer.concat(blocks);
   const series = body
     .toString()
     .split('\n')

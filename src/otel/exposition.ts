@@ -122,15 +122,18 @@ export class ExpositionWriter {
    * of about 64 KiB handed to `sink` as they are made: the whole text is never
    * held, nor built as one string. Family by family (a family's lines must
    * stand together), service by service within it. A promise from `sink`
-   * holds the writing until it settles.
+   * holds the writing until it settles. With `reuse`, the sink promises to be
+   * done with a block when that promise settles, and every block is written
+   * into the same memory: a scrape then leaves no buffers behind for the
+   * garbage collector (at 10,000 services, 20 MB of them).
    */
-  async write(gathered: Gathered, sink: BlockSink): Promise<void> {
+  async write(gathered: Gathered, sink: BlockSink, { reuse = false }: { reuse?: boolean } = {}): Promise<void> {
     const generation = ++this.#generation;
     const { snapshots } = gathered;
     // Filled during the first family, inside its slices.
     const labels = new Array<ServiceLabels>(snapshots.length);
 
-    const out = new ByteBlocks(sink);
+    const out = new ByteBlocks(sink, reuse);
     out.add(this.#targetInfo);
     let header = '';
     let base = '';
@@ -212,21 +215,29 @@ export class ExpositionWriter {
 /** Takes the exposition block by block; a promise it returns holds the writer until it settles. */
 export type BlockSink = (block: Buffer) => void | Promise<void>;
 
-/** Text turned into bytes in blocks as it comes, handed to the sink between slices. */
-class ByteBlocks {
-  readonly #ready: Buffer[] = [];
-  #pending = '';
+/** Characters of text per block. */
+const BLOCK_CHARS = 65_536;
 
-  constructor(private readonly sink: BlockSink) {}
+/** Text gathered into blocks as it comes, turned into bytes and handed to the sink between slices. */
+class ByteBlocks {
+  readonly #ready: string[] = [];
+  #pending = '';
+  /** With reuse: the memory every block is written into, grown to the largest block. */
+  #scratch: Buffer | undefined;
+
+  constructor(
+    private readonly sink: BlockSink,
+    private readonly reuse: boolean,
+  ) {}
 
   add(text: string): void {
     this.#pending += text;
-    if (this.#pending.length >= 65_536) this.#cut();
+    if (this.#pending.length >= BLOCK_CHARS) this.#cut();
   }
 
   /** Hands over the blocks made so far. */
   async hand(): Promise<void> {
-    for (const block of this.#ready.splice(0)) await this.sink(block);
+    for (const text of this.#ready.splice(0)) await this.sink(this.#bytes(text));
   }
 
   async finish(): Promise<void> {
@@ -236,8 +247,15 @@ class ByteBlocks {
 
   #cut(): void {
     if (this.#pending === '') return;
-    this.#ready.push(Buffer.from(this.#pending, 'utf8'));
+    this.#ready.push(this.#pending);
     this.#pending = '';
+  }
+
+  #bytes(text: string): Buffer {
+    if (!this.reuse) return Buffer.from(text, 'utf8');
+    const size = Buffer.byteLength(text, 'utf8');
+    if (this.#scratch === undefined || this.#scratch.length < size) this.#scratch = Buffer.allocUnsafe(Math.max(size, 2 * BLOCK_CHARS));
+    return this.#scratch.subarray(0, this.#scratch.write(text, 0, 'utf8'));
   }
 }
 

@@ -69,8 +69,8 @@ export async function startPrometheusEndpoint(host: string, port: number, parts:
     const others = await parts.others?.();
     const stamp = parts.writer.stamp(gathered);
     if (gzipped && others === undefined && kept?.stamp === stamp) return kept.body;
-    const write = async (sink: BlockSink): Promise<void> => {
-      await parts.writer.write(gathered, sink);
+    const write = async (sink: BlockSink, reuse: boolean): Promise<void> => {
+      await parts.writer.write(gathered, sink, { reuse });
       if (others !== undefined) await sink(others);
     };
     if (!gzipped) return collectBlocks(write);
@@ -152,18 +152,21 @@ export function bodyOf(buffer: Buffer): Body {
 }
 
 /** The blocks `write` makes, as they are. */
-async function collectBlocks(write: (sink: BlockSink) => Promise<void>): Promise<Body> {
+async function collectBlocks(write: (sink: BlockSink, reuse: boolean) => Promise<void>): Promise<Body> {
   const pieces: Buffer[] = [];
   let length = 0;
   await write((block) => {
     pieces.push(block);
     length += block.length;
-  });
+  }, false);
   return { pieces, length };
 }
 
-/** The blocks `write` makes, gzipped as they come, in zlib's thread pool; the writer waits while the compressor is behind. */
-async function compressBlocks(write: (sink: BlockSink) => Promise<void>): Promise<Body> {
+/**
+ * The blocks `write` makes, gzipped as they come, in zlib's thread pool. The
+ * writer waits until the compressor has taken each block, and then reuses it.
+ */
+async function compressBlocks(write: (sink: BlockSink, reuse: boolean) => Promise<void>): Promise<Body> {
   const compressor = createGzip({ level: 1 });
   const pieces: Buffer[] = [];
   let length = 0;
@@ -173,10 +176,11 @@ async function compressBlocks(write: (sink: BlockSink) => Promise<void>): Promis
   });
   const ended = once(compressor, 'end');
   try {
-    await write(async (block) => {
-      if (!compressor.write(block)) await once(compressor, 'drain');
-    });
+    const taken = (block: Buffer): Promise<void> =>
+      new Promise((resolve, reject) => compressor.write(block, (error) => (error ? reject(error) : resolve())));
+    await write(taken, true);
   } catch (error) {
+    void ended.catch(() => undefined);
     compressor.destroy();
     throw error;
   }

@@ -429,3 +429,25 @@ describe('exact series', () => {
     expect((await memory()).length).toBeLessThanOrEqual(1);
   });
 });
+
+describe('blocks', () => {
+  it('with reuse every block is written into the same memory, and the text is the same as without', async () => {
+    // Enough services for many 64 Ki-character blocks, with multi-byte label values.
+    for (let i = 0; i < 600; i++) source.set(fakeSnapshot({ serviceName: `svc-${i}-ünïcødé`, pid: 1000 + i, labels: { zone: `ζ-${i}` } }));
+    const plain = await writtenText();
+    const copies: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
+    await writer.write(
+      sources.gather(consumer),
+      async (block) => {
+        memory.add(block.buffer);
+        copies.push(Buffer.from(block));
+        await new Promise((resolve) => setImmediate(resolve));
+      },
+      { reuse: true },
+    );
+    expect(copies.length).toBeGreaterThan(3);
+    expect(memory.size).toBe(1);
+    expect(Buffer.concat(copies).toString('utf8')).toBe(plain);
+  });
+});
