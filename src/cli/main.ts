@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // First, before anything else runs: SIGUSR1 must never open the inspector.
 import './no-inspector.js';
-// Then, before the heap grows: a young generation that stays small.
-import './young-generation.js';
+// Then, before the heap grows: V8 tuned to keep it small.
+import './heap-flags.js';
 import { CONFIG_FILE_MAX_BYTES } from '../core/limits.js';
 import { PACKAGE_VERSION } from '../metrics/version.js';
 import { buildCommand, parseCommandLine } from './options/args.js';
