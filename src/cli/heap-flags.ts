@@ -13,7 +13,7 @@
  *   collection before the next one, where V8 lets it grow up to fourfold. The
  *   snapshots a tick replaces are old by then, so a larger old generation only
  *   lets them pile up: at 10,000 services the RSS fell from about 196 to
- *   130 MiB, for CPU within the noise.
+ *   124-141 MiB, for CPU within the noise.
  *
  * The flags are set at run time, before anything allocates much: a shebang
  * line cannot carry Node.js flags portably. A setting of the user's (on node's

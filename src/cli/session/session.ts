@@ -119,10 +119,10 @@ async function startExporters(
   return telemetry.startExporters(options, env, stderr);
 }
 
-/** Snapshots to the output; while stdout holds more than it took, the next wait in the subscription's buffer. */
 /** Longest stretch of formatting before the event loop gets a turn, ms: a tick's snapshots arrive together. */
 const PUMP_SLICE_MS = 5;
 
+/** Snapshots to the output; while stdout holds more than it took, the next wait in the subscription's buffer. */
 async function pump(subscription: Subscription, output: Output): Promise<void> {
   let sliceStart = performance.now();
   for await (const snapshot of subscription) {
