@@ -20,16 +20,6 @@
  * command line, or in NODE_OPTIONS for the flags it accepts) is left alone.
  */
 import { setFlagsFromString } from 'node:v8';
+import { heapFlagsToSet } from './heap-flag-choice.js';
 
-const TUNED: ReadonlyArray<{ userFlags: readonly string[]; ours: string }> = [
-  {
-    userFlags: ['--semi-space-growth-factor', '--max-semi-space-size', '--min-semi-space-size'],
-    ours: '--semi-space-growth-factor=1',
-  },
-  { userFlags: ['--heap-growing-percent'], ours: '--heap-growing-percent=50' },
-];
-
-const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-for (const { userFlags, ours } of TUNED) {
-  if (!given.some((arg) => userFlags.some((flag) => arg.startsWith(flag)))) setFlagsFromString(ours);
-}
+for (const flag of heapFlagsToSet([...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)])) setFlagsFromString(flag);
