@@ -2,12 +2,13 @@
 // how long the event loop was blocked, at most, after a warm-up, and prints it
 // on stderr at exit as `block-probe max_ms=... p99_ms=... all_max_ms=...`, the
 // last being the longest block since the process started, start-up included.
-// With BLOCK_PROBE_LOG=1 it also prints `block-probe-log [[end_ms, block_ms, end_us, loading_ms], ...]`:
+// With BLOCK_PROBE_LOG=1 it also prints `block-probe-log [[end_ms, block_ms, end_us, loading_ms, wait_ms], ...]`:
 // every block over 10 ms with the wall-clock time (Date.now()) it ended, the
 // monotonic µs (the clock of a --cpu-prof profile) and how much of it went to
-// loading CommonJS code (the OTel SDK, say, imported on first use), so that a
-// benchmark can tell which phase of the run each block fell in.
-import { existsSync } from 'node:fs';
+// loading CommonJS code (the OTel SDK, say, imported on first use) and to the
+// main thread waiting for a core (see below), so that a benchmark can tell
+// which phase of the run each block fell in.
+import { existsSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -18,49 +19,64 @@ whole.enable();
 // Start-up (tracking every service) is left out: it is timed apart.
 setTimeout(() => delay.reset(), Number(process.env.BLOCK_PROBE_WARMUP_MS ?? 10_000)).unref();
 
-// With BLOCK_PROBE_WINDOW_FILE, a window the benchmark opens by creating that
-// file and closes by removing it: the longest block inside it is printed as
-// `block-probe-window max_ms=... cpu_ms=... max_on_cpu_ms=...`, so that
-// start-up and exit stay out of it. A block is wall time: on a busy host it
-// includes waiting for a core. So a timer every 10 ms also reads the process's
-// CPU time: `cpu_ms` is what the process ran during the longest block (all its
-// threads: an upper bound of the event loop's share), and `max_on_cpu_ms` the
-// longest block counting only the time the process was running.
+// With BLOCK_PROBE_WINDOW_FILE, windows the benchmark opens by creating that
+// file and closes by removing it, as often as it likes: the longest block
+// inside each is printed as `block-probe-window n=1 max_ms=... cpu_ms=...`
+// (n counting the windows from 1), so that start-up and exit stay out of it.
+// A block is wall time: on a busy host it includes waiting for a core. So a
+// timer every 10 ms also reads the process's CPU time: `cpu_ms` is what the
+// process ran during the longest block (all its threads: an upper bound of the
+// event loop's share), and `max_on_cpu_ms` the longest block counting only the
+// time the process was running. Linux also says, per thread, how long it
+// waited for a core while runnable (/proc/<pid>/task/<tid>/schedstat):
+// `main_wait_ms` is how long the main thread waited so during the longest
+// block, and `max_not_waiting_ms` the longest block less that wait: what the
+// command itself held the loop for, running or blocked in a call, whatever
+// else the host ran.
 const windowFile = process.env.BLOCK_PROBE_WINDOW_FILE;
-const inWindow = { max: 0, cpuOfMax: 0, maxOnCpu: 0, opened: false };
+const windows = [];
+const SCHEDSTAT = `/proc/${process.pid}/task/${process.pid}/schedstat`;
+/** The main thread's time spent waiting for a core while runnable, ms (0 where Linux does not say). */
+function mainWaitMs() {
+  try {
+    return Number(readFileSync(SCHEDSTAT, 'latin1').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
 if (windowFile !== undefined) {
   const PERIOD_MS = 10;
-  let open = false;
+  let open = null;
   let last = performance.now();
   let lastCpu = process.cpuUsage();
-  const sample = setInterval(() => {
+  let lastWait = mainWaitMs();
+  setInterval(() => {
     const now = performance.now();
     const cpu = process.cpuUsage();
+    const wait = mainWaitMs();
     if (open) {
       const late = now - last - PERIOD_MS;
       const ran = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
-      if (late > inWindow.max) {
-        inWindow.max = late;
-        inWindow.cpuOfMax = ran;
+      const waited = wait - lastWait;
+      if (late > open.max) {
+        open.max = late;
+        open.cpuOfMax = ran;
+        open.waitOfMax = waited;
       }
-      inWindow.maxOnCpu = Math.max(inWindow.maxOnCpu, Math.min(late, ran));
+      open.maxOnCpu = Math.max(open.maxOnCpu, Math.min(late, ran));
+      open.maxNotWaiting = Math.max(open.maxNotWaiting, late - waited);
     }
     last = now;
     lastCpu = cpu;
-  }, PERIOD_MS);
-  sample.unref();
-  const watch = setInterval(() => {
+    lastWait = wait;
+  }, PERIOD_MS).unref();
+  setInterval(() => {
     const exists = existsSync(windowFile);
     if (exists && !open) {
-      open = true;
-      inWindow.opened = true;
-    } else if (!exists && open) {
-      open = false;
-      clearInterval(watch);
-      clearInterval(sample);
-    }
-  }, 100);
-  watch.unref();
+      open = { max: 0, cpuOfMax: 0, maxOnCpu: 0, waitOfMax: 0, maxNotWaiting: 0 };
+      windows.push(open);
+    } else if (!exists && open) open = null;
+  }, 100).unref();
 }
 
 const log = [];
@@ -82,13 +98,22 @@ if (process.env.BLOCK_PROBE_LOG === '1') {
   };
   const PERIOD_MS = 5;
   let last = performance.now();
+  let lastWait = mainWaitMs();
   setInterval(() => {
     const now = performance.now();
+    const wait = mainWaitMs();
     const late = now - last - PERIOD_MS;
     const round = (ms) => Math.round(ms * 10) / 10;
     if (late > 10)
-      log.push([Math.round(performance.timeOrigin + now), round(late), Number(process.hrtime.bigint() / 1000n), round(loadingMs)]);
+      log.push([
+        Math.round(performance.timeOrigin + now),
+        round(late),
+        Number(process.hrtime.bigint() / 1000n),
+        round(loadingMs),
+        round(wait - lastWait),
+      ]);
     last = now;
+    lastWait = wait;
     loadingMs = 0;
   }, PERIOD_MS).unref();
 }
@@ -97,10 +122,9 @@ process.on('exit', () => {
   const ms = (ns) => (ns / 1e6).toFixed(1);
   process.stderr.write(`block-probe max_ms=${ms(delay.max)} p99_ms=${ms(delay.percentile(99))} all_max_ms=${ms(whole.max)}\n`);
   if (process.env.BLOCK_PROBE_LOG === '1') process.stderr.write(`block-probe-log ${JSON.stringify(log)}\n`);
-  if (windowFile !== undefined && inWindow.opened) {
-    const { max, cpuOfMax, maxOnCpu } = inWindow;
+  for (const [i, { max, cpuOfMax, maxOnCpu, waitOfMax, maxNotWaiting }] of windows.entries())
     process.stderr.write(
-      `block-probe-window max_ms=${max.toFixed(1)} cpu_ms=${cpuOfMax.toFixed(1)} max_on_cpu_ms=${maxOnCpu.toFixed(1)}\n`,
+      `block-probe-window n=${i + 1} max_ms=${max.toFixed(1)} cpu_ms=${cpuOfMax.toFixed(1)} max_on_cpu_ms=${maxOnCpu.toFixed(1)}` +
+        ` main_wait_ms=${waitOfMax.toFixed(1)} max_not_waiting_ms=${maxNotWaiting.toFixed(1)}\n`,
     );
-  }
 });
