@@ -68,7 +68,8 @@ const LEAN = ['-threads=false', '-gather-smaps=false'];
 const SCRAPE_S = Number(process.env.SCRAPE_S ?? 5);
 /** Seconds of the second window, ours scraped alone with the peers stopped. */
 const ALONE_S = Number(process.env.ALONE_S ?? 30);
-if (!(ALONE_S >= SCRAPE_S)) throw new Error(`ALONE_S: ${JSON.stringify(process.env.ALONE_S)} is not a number of seconds of at least SCRAPE_S`);
+if (!(ALONE_S >= SCRAPE_S))
+  throw new Error(`ALONE_S: ${JSON.stringify(process.env.ALONE_S)} is not a number of seconds of at least SCRAPE_S`);
 const READY_TIMEOUT_S = Number(process.env.READY_TIMEOUT_S ?? 180);
 const PEER = 'prometheus-process-exporter';
 const DISCOVERY = process.env.MODE === 'discovery';
@@ -453,11 +454,12 @@ async function run(n, shape, peerAvailable) {
       const line = new RegExp(
         `block-probe-window n=${which} max_ms=([\\d.]+) cpu_ms=([\\d.]+) max_on_cpu_ms=([\\d.]+) main_wait_ms=([\\d.-]+) max_not_waiting_ms=([\\d.-]+)`,
       ).exec(sides[0].stderr);
-      return line && { max: Number(line[1]), cpu: Number(line[2]), onCpu: Number(line[3]), waited: Number(line[4]), notWaiting: Number(line[5]) };
+      return (
+        line && { max: Number(line[1]), cpu: Number(line[2]), onCpu: Number(line[3]), waited: Number(line[4]), notWaiting: Number(line[5]) }
+      );
     };
     const [beside, alone] = [probed(1), probed(2)];
-    sides[0].block =
-      block && beside && alone ? { ...beside, alone, afterWarmUp: Number(block[1]), all: Number(block[3]) } : null;
+    sides[0].block = block && beside && alone ? { ...beside, alone, afterWarmUp: Number(block[1]), all: Number(block[3]) } : null;
 
     report(n, shape, sides, DISCOVERY ? [] : truth, loadStart, loadEnd, spawnS, json);
     if (DISCOVERY) reportGroups(sides, tag);
