@@ -29,10 +29,10 @@ setTimeout(() => delay.reset(), Number(process.env.BLOCK_PROBE_WARMUP_MS ?? 10_0
 // event loop's share), and `max_on_cpu_ms` the longest block counting only the
 // time the process was running. Linux also says, per thread, how long it
 // waited for a core while runnable (/proc/<pid>/task/<tid>/schedstat):
-// `main_wait_ms` is how long the main thread waited so during the longest
-// block, and `max_not_waiting_ms` the longest block less that wait: what the
-// command itself held the loop for, running or blocked in a call, whatever
-// else the host ran.
+// `main_wait_ms` is how long the main thread waited so between the samples
+// around the longest block, and `max_not_waiting_ms` the longest block less
+// the part of such a wait that surely fell in it: what the command itself
+// held the loop for, running or blocked in a call, whatever else the host ran.
 const windowFile = process.env.BLOCK_PROBE_WINDOW_FILE;
 const windows = [];
 const SCHEDSTAT = `/proc/${process.pid}/task/${process.pid}/schedstat`;
@@ -64,7 +64,10 @@ if (windowFile !== undefined) {
         open.waitOfMax = waited;
       }
       open.maxOnCpu = Math.max(open.maxOnCpu, Math.min(late, ran));
-      open.maxNotWaiting = Math.max(open.maxNotWaiting, late - waited);
+      // The wait is read over the whole gap between samples, the period
+      // included, so only what exceeds the period surely fell in the block:
+      // the figure errs towards a longer block, never a shorter one.
+      open.maxNotWaiting = Math.max(open.maxNotWaiting, late - Math.max(0, waited - PERIOD_MS));
     }
     last = now;
     lastCpu = cpu;
@@ -110,7 +113,7 @@ if (process.env.BLOCK_PROBE_LOG === '1') {
         round(late),
         Number(process.hrtime.bigint() / 1000n),
         round(loadingMs),
-        round(wait - lastWait),
+        round(wait - lastWait), // over the gap between samples, the 5 ms period included
       ]);
     last = now;
     lastWait = wait;

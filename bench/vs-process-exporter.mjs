@@ -433,7 +433,8 @@ async function run(n, shape, peerAvailable) {
 
     // A second window, ours alone: the peers are stopped (SIGSTOP) and take no
     // CPU, so the block is what a user of ours alone feels on this host.
-    for (const side of sides.slice(1)) side.process.kill('SIGSTOP');
+    const peerSides = sides.slice(1);
+    for (const side of peerSides) side.process.kill('SIGSTOP');
     writeFileSync(windowFile, '');
     const aloneStart = performance.now();
     for (let round = 0; round < Math.floor(ALONE_S / SCRAPE_S); round++) {
@@ -443,7 +444,7 @@ async function run(n, shape, peerAvailable) {
     }
     await sleep(Math.max(0, aloneStart + ALONE_S * 1000 - performance.now()));
     rmSync(windowFile, { force: true });
-    for (const side of sides.slice(1)) side.process.kill('SIGCONT');
+    for (const side of peerSides) side.process.kill('SIGCONT');
 
     // Ours ends on SIGTERM as under a service manager; the probe prints its figures at exit.
     const ourExit = once(sides[0].process, 'exit');
