@@ -75,9 +75,14 @@ describe(`--json of ${SERVICES} services into a pipe`, () => {
       what: `a line of each of ${SERVICES} services (${seen.names.size} so far, ${seen.lines} lines)`,
       timeoutMs: 30_000,
     });
-    expect(seen.lines).toBeGreaterThan(3 * SERVICES);
+    // A reader on a busy machine may be ticks behind: the lines are held for it, not lost.
+    await waitFor(() => seen.lines > 3 * SERVICES || undefined, {
+      what: 'the lines of three ticks',
+      timeoutMs: 60_000,
+    });
+    expect(await droppedSnapshots(port)).toBe(0);
     expect(seen.stderr).toBe('');
-  }, 120_000);
+  }, 180_000);
 
   it('holds the lines back for a reader that stops, and hands them over when it reads again', async () => {
     const port = await freePort();
