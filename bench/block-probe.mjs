@@ -8,7 +8,7 @@
 // loading CommonJS code (the OTel SDK, say, imported on first use) and to the
 // main thread waiting for a core (see below), so that a benchmark can tell
 // which phase of the run each block fell in.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -33,27 +33,46 @@ setTimeout(() => delay.reset(), Number(process.env.BLOCK_PROBE_WARMUP_MS ?? 10_0
 // around the longest block, and `max_not_waiting_ms` the longest block less
 // the part of such a wait that surely fell in it: what the command itself
 // held the loop for, running or blocked in a call, whatever else the host ran.
+// `main_run_ms` is how long the main thread ran on a core in that same gap,
+// and `helpers_wait_ms` how long the other threads (V8's GC helpers, libuv's
+// pool) waited for one: the rest of a block, neither run nor waited, the main
+// thread slept, for a GC helper that waited for a core, say, or for I/O.
 const windowFile = process.env.BLOCK_PROBE_WINDOW_FILE;
 const windows = [];
-const SCHEDSTAT = `/proc/${process.pid}/task/${process.pid}/schedstat`;
-/** The main thread's time spent waiting for a core while runnable, ms (0 where Linux does not say). */
-function mainWaitMs() {
+const TASKS = `/proc/${process.pid}/task`;
+/** A thread's [time on a core, time waiting for one while runnable], ms ([0, 0] where Linux does not say). */
+function schedMs(tid) {
   try {
-    return Number(readFileSync(SCHEDSTAT, 'latin1').split(' ')[1]) / 1e6;
+    const [run, wait] = readFileSync(`${TASKS}/${tid}/schedstat`, 'latin1').split(' ');
+    return [Number(run) / 1e6, Number(wait) / 1e6];
   } catch {
-    return 0;
+    return [0, 0];
   }
+}
+/** The main thread's time spent waiting for a core while runnable, ms. */
+const mainWaitMs = () => schedMs(process.pid)[1];
+/** The other threads' (V8's GC helpers, libuv's pool) time waiting for a core, summed, ms. */
+function helpersWaitMs() {
+  let sum = 0;
+  try {
+    for (const tid of readdirSync(TASKS)) if (tid !== String(process.pid)) sum += schedMs(tid)[1];
+  } catch {
+    // no /proc: 0
+  }
+  return sum;
 }
 if (windowFile !== undefined) {
   const PERIOD_MS = 10;
   let open = null;
   let last = performance.now();
   let lastCpu = process.cpuUsage();
-  let lastWait = mainWaitMs();
+  let [lastMainRun, lastWait] = schedMs(process.pid);
+  let lastHelpersWait = helpersWaitMs();
   setInterval(() => {
     const now = performance.now();
     const cpu = process.cpuUsage();
-    const wait = mainWaitMs();
+    const [mainRun, wait] = schedMs(process.pid);
+    const helpersWait = open ? helpersWaitMs() : 0;
     if (open) {
       const late = now - last - PERIOD_MS;
       const ran = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
@@ -62,6 +81,8 @@ if (windowFile !== undefined) {
         open.max = late;
         open.cpuOfMax = ran;
         open.waitOfMax = waited;
+        open.mainRunOfMax = mainRun - lastMainRun;
+        open.helpersWaitOfMax = helpersWait - lastHelpersWait;
       }
       open.maxOnCpu = Math.max(open.maxOnCpu, Math.min(late, ran));
       // The wait is read over the whole gap between samples, the period
@@ -72,11 +93,13 @@ if (windowFile !== undefined) {
     last = now;
     lastCpu = cpu;
     lastWait = wait;
+    lastMainRun = mainRun;
+    lastHelpersWait = helpersWait;
   }, PERIOD_MS).unref();
   setInterval(() => {
     const exists = existsSync(windowFile);
     if (exists && !open) {
-      open = { max: 0, cpuOfMax: 0, maxOnCpu: 0, waitOfMax: 0, maxNotWaiting: 0 };
+      open = { max: 0, cpuOfMax: 0, maxOnCpu: 0, waitOfMax: 0, maxNotWaiting: 0, mainRunOfMax: 0, helpersWaitOfMax: 0 };
       windows.push(open);
     } else if (!exists && open) open = null;
   }, 100).unref();
@@ -125,9 +148,10 @@ process.on('exit', () => {
   const ms = (ns) => (ns / 1e6).toFixed(1);
   process.stderr.write(`block-probe max_ms=${ms(delay.max)} p99_ms=${ms(delay.percentile(99))} all_max_ms=${ms(whole.max)}\n`);
   if (process.env.BLOCK_PROBE_LOG === '1') process.stderr.write(`block-probe-log ${JSON.stringify(log)}\n`);
-  for (const [i, { max, cpuOfMax, maxOnCpu, waitOfMax, maxNotWaiting }] of windows.entries())
+  for (const [i, { max, cpuOfMax, maxOnCpu, waitOfMax, maxNotWaiting, mainRunOfMax, helpersWaitOfMax }] of windows.entries())
     process.stderr.write(
       `block-probe-window n=${i + 1} max_ms=${max.toFixed(1)} cpu_ms=${cpuOfMax.toFixed(1)} max_on_cpu_ms=${maxOnCpu.toFixed(1)}` +
-        ` main_wait_ms=${waitOfMax.toFixed(1)} max_not_waiting_ms=${maxNotWaiting.toFixed(1)}\n`,
+        ` main_wait_ms=${waitOfMax.toFixed(1)} max_not_waiting_ms=${maxNotWaiting.toFixed(1)}` +
+        ` main_run_ms=${mainRunOfMax.toFixed(1)} helpers_wait_ms=${helpersWaitOfMax.toFixed(1)}\n`,
     );
 });

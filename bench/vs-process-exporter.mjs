@@ -463,6 +463,8 @@ async function run(n, shape, peerAvailable) {
     sides[0].block = block && beside && alone ? { ...beside, alone, afterWarmUp: Number(block[1]), all: Number(block[3]) } : null;
 
     report(n, shape, sides, DISCOVERY ? [] : truth, loadStart, loadEnd, spawnS, json);
+    // The probe's own lines, for what the table leaves out (the main thread's run, the helpers' wait).
+    for (const line of sides[0].stderr.split('\n')) if (line.startsWith('block-probe-window')) console.log(`    ${line}`);
     if (DISCOVERY) reportGroups(sides, tag);
   } finally {
     // A peer stopped for the second window would hold its SIGTERM until continued.

@@ -67,14 +67,17 @@ export function compileTable(options: TableOptions = {}, rows: readonly MetricRo
   return { rows, services, tracker };
 }
 
+/** A number data point, unless unknown: left out then, never reported as 0. */
+function emit<T>(row: CompiledRow<T>, dimensionValue: string | undefined, value: number | null, visit: PointVisitor<T>): void {
+  if (value === null || !Number.isFinite(value)) return;
+  visit(row, dimensionValue, row.int ? Math.trunc(value) : value);
+}
+
+// Runs for every row of every service at each scrape: no closure made per call.
 function visitRow<T>(row: CompiledRow<T>, subject: T, context: ReadContext, visit: PointVisitor<T>): void {
-  const emit = (dimensionValue: string | undefined, value: number | null): void => {
-    if (value === null || !Number.isFinite(value)) return; // unknown: left out, never reported as 0
-    visit(row, dimensionValue, row.int ? Math.trunc(value) : value);
-  };
-  if (row.single !== undefined) emit(undefined, row.single(subject, context));
-  else if (row.values !== undefined) for (const [value, read] of row.values) emit(value, read(subject, context));
-  else if (row.entries !== undefined) for (const [value, count] of row.entries(subject)) emit(value, count);
+  if (row.single !== undefined) emit(row, undefined, row.single(subject, context), visit);
+  else if (row.values !== undefined) for (const [value, read] of row.values) emit(row, value, read(subject, context), visit);
+  else if (row.entries !== undefined) for (const [value, count] of row.entries(subject)) emit(row, value, count, visit);
   else if (row.histogram !== undefined) {
     const histogram = row.histogram(subject);
     if (histogram !== null) visit(row, undefined, histogram);

@@ -34,7 +34,7 @@ export function label(name: string, value: AttributeValue): string {
 }
 
 /** Numbers as Prometheus reads them: integers plainly, +Inf/-Inf/NaN spelled out. */
-function formatValue(value: number): string {
+export function formatValue(value: number): string {
   if (value === Infinity) return '+Inf';
   if (value === -Infinity) return '-Inf';
   return String(value);
