@@ -112,7 +112,17 @@ async function longestBlock(work) {
  */
 function nodeFloor(pids) {
   const buffer = Buffer.allocUnsafe(1024);
-  const fds = pids.flatMap((pid) => [openSync(`/proc/${pid}/stat`, 'r'), openSync(`/proc/${pid}/statm`, 'r')]);
+  const fds = [];
+  try {
+    for (const pid of pids) fds.push(openSync(`/proc/${pid}/stat`, 'r'), openSync(`/proc/${pid}/statm`, 'r'));
+  } catch (error) {
+    fds.forEach((fd) => closeSync(fd));
+    if (error.code !== 'EMFILE') throw error;
+    throw new Error(
+      `the Node floor holds 2 fds a process, ${2 * pids.length} for ${pids.length}, beside the collectors' own: more than this open-files limit allows (a higher hard limit, ulimit -Hn, as root with CAP_SYS_RESOURCE)`,
+      { cause: error },
+    );
+  }
   const sweep = async () => {
     for (const fd of fds) readSync(fd, buffer, 0, buffer.length, 0);
   };
@@ -131,10 +141,12 @@ async function benchSize(n, haveFloor) {
   const sweeps = sweepsFor(n);
   const basic = new ProcfsCollector({ fields: 'basic' });
   const full = new ProcfsCollector({ fields: 'full' });
-  const node = nodeFloor(pids);
   const rows = { floor: [], node: [], basic: [], full: [], pidusage: [] };
   let blocks = null;
+  let node;
   try {
+    // Two fds a process on top of the collectors': past the open-files limit this throws, and the children still go.
+    node = nodeFloor(pids);
     // Warm-up: fds opened, caches filled, code optimised.
     expectAllOk(await basic.sample(targets), 'basic');
     expectAllOk(await full.sample(targets), 'full');
@@ -159,6 +171,7 @@ async function benchSize(n, haveFloor) {
       }
     }
     node.close();
+    node = undefined;
     if (n >= 2000) {
       // A fresh collector for the first-sweep figure; `full` gives its fds back first.
       full.close();
@@ -172,6 +185,7 @@ async function benchSize(n, haveFloor) {
       cold.close();
     }
   } finally {
+    node?.close();
     basic.close();
     full.close();
     pidusage.clear();
